@@ -1,0 +1,6 @@
+//! The embedded services of the local stack: metadata store, S3-compatible endpoint and a
+//! Cognito-compatible identity provider.
+
+pub mod idp;
+pub mod s3_endpoint;
+pub mod store;

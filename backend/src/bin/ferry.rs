@@ -1,0 +1,3 @@
+//! `ferry`: the local stack (`ferry serve`).
+
+fn main() {}

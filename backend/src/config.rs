@@ -1,0 +1,116 @@
+//! Configuration: one typed struct, read from environment variables once at start.
+//!
+//! Every variable has a safe default for the local stack. README lists them.
+
+use std::time::Duration;
+
+/// Limits and lifetimes the API enforces.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest accepted file, in bytes (`FERRY_MAX_FILE_SIZE`, default 5 GiB).
+    pub max_file_size: u64,
+    /// Bytes one user may hold (`FERRY_USER_QUOTA`, default 10 GiB).
+    pub user_quota: u64,
+    /// Lifetime of presigned upload URLs (`FERRY_UPLOAD_URL_TTL_SECS`, default 15 min).
+    pub upload_url_ttl: Duration,
+    /// Lifetime of presigned download URLs (`FERRY_DOWNLOAD_URL_TTL_SECS`, default 5 min).
+    pub download_url_ttl: Duration,
+    /// How long a pending upload may stay unfinished before it is swept
+    /// (`FERRY_PENDING_TTL_SECS`, default 24 h).
+    pub pending_ttl: Duration,
+    /// Share lifetime when none is asked for (`FERRY_DEFAULT_SHARE_TTL_SECS`, default 7 days).
+    pub default_share_ttl: Duration,
+    /// Longest share lifetime (`FERRY_MAX_SHARE_TTL_SECS`, default 30 days).
+    pub max_share_ttl: Duration,
+    /// Largest image that gets a thumbnail (`FERRY_THUMBNAIL_MAX_BYTES`, default 20 MiB).
+    pub thumbnail_max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        const GIB: u64 = 1 << 30;
+        Self {
+            max_file_size: 5 * GIB,
+            user_quota: 10 * GIB,
+            upload_url_ttl: Duration::from_secs(15 * 60),
+            download_url_ttl: Duration::from_secs(5 * 60),
+            pending_ttl: Duration::from_secs(24 * 3600),
+            default_share_ttl: Duration::from_secs(7 * 86_400),
+            max_share_ttl: Duration::from_secs(30 * 86_400),
+            thumbnail_max_bytes: 20 << 20,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+/// Environment variables the API reads, with [`Limits`] (used by the infra test that compares
+/// them with what the template sets).
+pub const LIMIT_VARS: &[&str] = &[
+    "FERRY_MAX_FILE_SIZE",
+    "FERRY_USER_QUOTA",
+    "FERRY_UPLOAD_URL_TTL_SECS",
+    "FERRY_DOWNLOAD_URL_TTL_SECS",
+    "FERRY_PENDING_TTL_SECS",
+    "FERRY_DEFAULT_SHARE_TTL_SECS",
+    "FERRY_MAX_SHARE_TTL_SECS",
+    "FERRY_THUMBNAIL_MAX_BYTES",
+];
+
+impl Limits {
+    /// Defaults overridden by whichever `FERRY_*` limit variables are set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let d = Self::default();
+        let num = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or(ConfigError {
+                    name,
+                    problem: format!("expected a positive whole number, got {v:?}"),
+                }),
+            }
+        };
+        let secs = |name, default: Duration| num(name, default.as_secs()).map(Duration::from_secs);
+        Ok(Self {
+            max_file_size: num("FERRY_MAX_FILE_SIZE", d.max_file_size)?,
+            user_quota: num("FERRY_USER_QUOTA", d.user_quota)?,
+            upload_url_ttl: secs("FERRY_UPLOAD_URL_TTL_SECS", d.upload_url_ttl)?,
+            download_url_ttl: secs("FERRY_DOWNLOAD_URL_TTL_SECS", d.download_url_ttl)?,
+            pending_ttl: secs("FERRY_PENDING_TTL_SECS", d.pending_ttl)?,
+            default_share_ttl: secs("FERRY_DEFAULT_SHARE_TTL_SECS", d.default_share_ttl)?,
+            max_share_ttl: secs("FERRY_MAX_SHARE_TTL_SECS", d.max_share_ttl)?,
+            thumbnail_max_bytes: num("FERRY_THUMBNAIL_MAX_BYTES", d.thumbnail_max_bytes)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let limits = Limits::from_lookup(|_| None).unwrap();
+        assert_eq!(limits.max_file_size, 5 << 30);
+        assert_eq!(limits.user_quota, 10 << 30);
+    }
+
+    #[test]
+    fn variables_override_and_bad_values_are_named() {
+        let limits = Limits::from_lookup(|n| (n == "FERRY_USER_QUOTA").then(|| "100".into())).unwrap();
+        assert_eq!(limits.user_quota, 100);
+        let err = Limits::from_lookup(|n| (n == "FERRY_MAX_FILE_SIZE").then(|| "lots".into()))
+            .unwrap_err();
+        assert_eq!(err.name, "FERRY_MAX_FILE_SIZE");
+        assert!(Limits::from_lookup(|n| (n == "FERRY_USER_QUOTA").then(|| "0".into())).is_err());
+    }
+}

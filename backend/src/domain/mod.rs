@@ -1,0 +1,10 @@
+//! Pure rules of the domain: identifiers, names, records and share policy. No I/O.
+
+mod ids;
+mod names;
+mod records;
+pub mod share;
+
+pub use ids::{FileId, IdError, ShareToken, UserId, file_object_key, parse_file_object_key, thumbnail_object_key};
+pub use names::{ContentType, FileName, NameError, content_disposition};
+pub use records::{FileRecord, ShareRecord};

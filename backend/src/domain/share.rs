@@ -1,0 +1,167 @@
+//! Share policy: how long links live, how downloads are limited, how passwords are kept.
+
+use std::time::Duration;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use time::OffsetDateTime;
+
+use super::ShareRecord;
+
+/// Shortest and longest accepted share password, in characters.
+pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 4..=128;
+/// Highest accepted download limit.
+pub const MAX_DOWNLOADS: u32 = 10_000;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SharePolicyError {
+    #[error("The expiry must be between 1 minute and {max_days} days.")]
+    Expiry { max_days: u64 },
+    #[error("The download limit must be between 1 and {MAX_DOWNLOADS}.")]
+    MaxDownloads,
+    #[error("The password must be 4 to 128 characters long.")]
+    Password,
+}
+
+/// Validated choices for a new share.
+#[derive(Debug)]
+pub struct ShareTerms {
+    pub expires_in: Duration,
+    pub max_downloads: Option<u32>,
+    pub password: Option<String>,
+}
+
+impl ShareTerms {
+    pub fn parse(
+        expires_in_seconds: Option<u64>,
+        max_downloads: Option<u32>,
+        password: Option<String>,
+        default_ttl: Duration,
+        max_ttl: Duration,
+    ) -> Result<Self, SharePolicyError> {
+        let expires_in = expires_in_seconds.map_or(default_ttl, Duration::from_secs);
+        if expires_in < Duration::from_secs(60) || expires_in > max_ttl {
+            return Err(SharePolicyError::Expiry { max_days: max_ttl.as_secs() / 86_400 });
+        }
+        if let Some(n) = max_downloads {
+            if n == 0 || n > MAX_DOWNLOADS {
+                return Err(SharePolicyError::MaxDownloads);
+            }
+        }
+        let password = match password {
+            Some(p) if p.is_empty() => None,
+            Some(p) if !PASSWORD_CHARS.contains(&p.chars().count()) => {
+                return Err(SharePolicyError::Password);
+            }
+            other => other,
+        };
+        Ok(Self { expires_in, max_downloads, password })
+    }
+}
+
+/// Why a share cannot be used now (before any download is counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShareState {
+    Live,
+    Expired,
+    Revoked,
+    Exhausted,
+}
+
+pub fn state_at(share: &ShareRecord, now: OffsetDateTime) -> ShareState {
+    if share.revoked {
+        ShareState::Revoked
+    } else if now >= share.expires_at {
+        ShareState::Expired
+    } else if share.max_downloads.is_some_and(|max| share.downloads >= max) {
+        ShareState::Exhausted
+    } else {
+        ShareState::Live
+    }
+}
+
+/// Downloads left, or `None` for an unlimited link.
+pub fn downloads_left(share: &ShareRecord) -> Option<u32> {
+    share.max_downloads.map(|max| max.saturating_sub(share.downloads))
+}
+
+/// Hashes a share password with Argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+}
+
+/// Checks a password against a PHC hash; a malformed hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{FileId, FileName, ShareToken, UserId};
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn share(now: OffsetDateTime) -> ShareRecord {
+        ShareRecord {
+            token: ShareToken::generate(),
+            owner: UserId::parse("u").unwrap(),
+            file_id: FileId::new(),
+            file_name: FileName::parse("a.txt").unwrap(),
+            created_at: now,
+            expires_at: now + time::Duration::hours(1),
+            max_downloads: Some(2),
+            downloads: 0,
+            password_hash: None,
+            revoked: false,
+        }
+    }
+
+    #[test]
+    fn terms_default_and_bound_the_expiry() {
+        let t = ShareTerms::parse(None, None, None, DAY, 30 * DAY).unwrap();
+        assert_eq!(t.expires_in, DAY);
+        assert!(ShareTerms::parse(Some(59), None, None, DAY, 30 * DAY).is_err());
+        assert!(ShareTerms::parse(Some(31 * 86_400), None, None, DAY, 30 * DAY).is_err());
+        assert!(ShareTerms::parse(Some(30 * 86_400), None, None, DAY, 30 * DAY).is_ok());
+    }
+
+    #[test]
+    fn terms_check_limits_and_passwords() {
+        assert_eq!(
+            ShareTerms::parse(None, Some(0), None, DAY, DAY).unwrap_err(),
+            SharePolicyError::MaxDownloads
+        );
+        assert_eq!(
+            ShareTerms::parse(None, None, Some("abc".into()), DAY, DAY).unwrap_err(),
+            SharePolicyError::Password
+        );
+        let t = ShareTerms::parse(None, Some(1), Some(String::new()), DAY, DAY).unwrap();
+        assert_eq!(t.password, None, "an empty password means no password");
+    }
+
+    #[test]
+    fn state_follows_revocation_expiry_and_count() {
+        let now = OffsetDateTime::now_utc();
+        let mut s = share(now);
+        assert_eq!(state_at(&s, now), ShareState::Live);
+        assert_eq!(state_at(&s, s.expires_at), ShareState::Expired);
+        s.downloads = 2;
+        assert_eq!(state_at(&s, now), ShareState::Exhausted);
+        assert_eq!(downloads_left(&s), Some(0));
+        s.revoked = true;
+        assert_eq!(state_at(&s, now), ShareState::Revoked);
+    }
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+}

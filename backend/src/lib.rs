@@ -1,0 +1,22 @@
+//! Ferry's backend: the HTTP API (one axum [`Router`] for Lambda and the local server), the
+//! handling of uploaded objects, and the adapters behind the [`ports`].
+
+pub mod adapters;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod local;
+pub mod ports;
+pub mod routes;
+mod state;
+
+pub use state::AppState;
+
+use axum::Router;
+
+/// The whole HTTP API under `/api`, ready for `lambda_http::run` or `axum::serve`.
+pub fn router(state: AppState) -> Router {
+    Router::new().nest("/api", routes::router()).with_state(state)
+}

@@ -1,0 +1,235 @@
+//! The boundaries of the domain: object storage, metadata, token verification and time.
+//!
+//! Routes and event handlers only ever see these traits. Each has an adapter for AWS and one for
+//! the local stack, and both pass the same contract tests.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use time::OffsetDateTime;
+
+use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
+
+/// A request that a client sends straight to object storage (presigned).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresignedRequest {
+    pub method: String,
+    pub url: String,
+    /// Headers the client must send as given; they are covered by the signature.
+    pub headers: Vec<(String, String)>,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What object storage knows about a stored object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    pub content_type: Option<String>,
+    pub etag: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object storage failed: {0}")]
+    Backend(String),
+    #[error("object is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+}
+
+/// Object storage for file bytes (S3, or the embedded S3-compatible endpoint locally).
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// A presigned PUT that only accepts exactly `content_length` bytes of `content_type` at `key`.
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_length: u64,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StorageError>;
+
+    /// A presigned GET that makes browsers save the object (the `Content-Disposition` value is
+    /// given in full, already encoded).
+    async fn presign_get(
+        &self,
+        key: &str,
+        content_disposition: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StorageError>;
+
+    /// Size and type of an object, or `None` when there is no such object.
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StorageError>;
+
+    /// The whole object, refused with [`StorageError::TooLarge`] above `max_bytes`.
+    async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<Bytes>, StorageError>;
+
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), StorageError>;
+
+    /// Removes an object; removing a missing object succeeds.
+    async fn delete(&self, key: &str) -> Result<(), StorageError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    #[error("quota exceeded: {used} of {quota} bytes used")]
+    QuotaExceeded { used: u64, quota: u64 },
+    #[error("item already exists")]
+    AlreadyExists,
+    #[error("metadata store failed: {0}")]
+    Backend(String),
+}
+
+/// Bytes and files a user currently holds (pending uploads included: they reserve quota).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub bytes_used: u64,
+    pub file_count: u64,
+}
+
+/// What a conditional state change did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// The record was in the expected state and changed.
+    Applied,
+    /// The record exists but was not in the expected state; nothing changed (a retry or duplicate).
+    Unchanged,
+    /// No such record.
+    Missing,
+}
+
+/// The outcome of trying to take one download from a share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DownloadCount {
+    /// Counted; the share as it is after counting.
+    Counted(ShareRecord),
+    NotFound,
+    Expired,
+    Revoked,
+    Exhausted,
+}
+
+/// One page of a user's files, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileListing {
+    pub items: Vec<FileRecord>,
+    /// The last id of this page when more may follow; pass it back as `after`.
+    pub last: Option<FileId>,
+}
+
+/// File and share records (DynamoDB, or the embedded store locally). Every state change is a
+/// conditional write, so retried requests and duplicate events are harmless.
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// Records a new `pending` file and reserves its size in the owner's usage, in one atomic
+    /// step that fails with [`MetadataError::QuotaExceeded`] when `usage + size > quota`.
+    async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<(), MetadataError>;
+
+    async fn file(&self, owner: &UserId, id: &FileId) -> Result<Option<FileRecord>, MetadataError>;
+
+    /// Up to `limit` files, newest first, starting after the file `after` (exclusive).
+    async fn list_files(
+        &self,
+        owner: &UserId,
+        limit: usize,
+        after: Option<&FileId>,
+    ) -> Result<FileListing, MetadataError>;
+
+    /// `pending` → `ready`, recording the checksum when known.
+    async fn mark_ready(
+        &self,
+        owner: &UserId,
+        id: &FileId,
+        sha256: Option<&str>,
+    ) -> Result<Transition, MetadataError>;
+
+    /// `pending` → `failed`, releasing the reserved quota.
+    async fn mark_failed(&self, owner: &UserId, id: &FileId) -> Result<Transition, MetadataError>;
+
+    async fn set_thumbnail(
+        &self,
+        owner: &UserId,
+        id: &FileId,
+        thumbnail_key: &str,
+    ) -> Result<Transition, MetadataError>;
+
+    /// Removes the file record and every share of it and releases its bytes from the usage
+    /// (unless already released). Returns the removed record.
+    async fn delete_file(
+        &self,
+        owner: &UserId,
+        id: &FileId,
+    ) -> Result<Option<FileRecord>, MetadataError>;
+
+    async fn usage(&self, owner: &UserId) -> Result<Usage, MetadataError>;
+
+    /// `pending` files whose upload window closed before `before` (for the sweeper).
+    async fn stale_pending_files(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, MetadataError>;
+
+    /// Stores a new share; fails with [`MetadataError::AlreadyExists`] on a token collision.
+    async fn insert_share(&self, share: &ShareRecord) -> Result<(), MetadataError>;
+
+    async fn share(&self, token: &ShareToken) -> Result<Option<ShareRecord>, MetadataError>;
+
+    /// The owner's shares, newest first.
+    async fn list_shares(&self, owner: &UserId) -> Result<Vec<ShareRecord>, MetadataError>;
+
+    /// Marks the owner's share revoked. `Missing` for unknown tokens and other owners' shares.
+    async fn revoke_share(
+        &self,
+        owner: &UserId,
+        token: &ShareToken,
+    ) -> Result<Transition, MetadataError>;
+
+    /// Atomically counts one download if the share is live at `now` and has downloads left.
+    async fn count_download(
+        &self,
+        token: &ShareToken,
+        now: OffsetDateTime,
+    ) -> Result<DownloadCount, MetadataError>;
+}
+
+/// Who a verified access token belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    pub user: UserId,
+    pub username: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing bearer token")]
+    Missing,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    #[error("token expired")]
+    Expired,
+    #[error("could not fetch signing keys: {0}")]
+    Keys(String),
+}
+
+/// Verifies access tokens (Cognito's, or the embedded identity provider's).
+#[async_trait]
+pub trait TokenVerifier: Send + Sync {
+    async fn verify(&self, token: &str) -> Result<Identity, AuthError>;
+}
+
+/// The time, injectable so expiry rules can be tested.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The real wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}

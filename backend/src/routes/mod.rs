@@ -1,0 +1,97 @@
+//! The HTTP API, one module per resource. Handlers parse input into domain types once, call the
+//! ports, and map results to wire types.
+
+mod files;
+mod health;
+pub(crate) mod public;
+mod shares;
+mod uploads;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use ferry_api::{ErrorBody, ErrorDetail, codes};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::domain::FileRecord;
+use crate::error::ApiError;
+use crate::ports::PresignedRequest;
+use crate::state::AppState;
+
+pub use health::ApiDoc;
+
+/// Requests carry small JSON documents only; file bytes go straight to object storage.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(health::router())
+        .merge(uploads::router())
+        .merge(files::router())
+        .merge(shares::router())
+        .merge(public::router())
+        .fallback(|| async { ApiError::NotFound("endpoint") })
+        .method_not_allowed_fallback(|| async {
+            let body = ErrorBody {
+                error: ErrorDetail {
+                    code: codes::METHOD_NOT_ALLOWED.to_owned(),
+                    message: "This endpoint does not accept that method.".to_owned(),
+                },
+            };
+            (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Answers are per user or per link and hold short-lived URLs: never cache them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+}
+
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
+    // Formatting a UTC offset date-time as RFC 3339 cannot fail for years 0..=9999.
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+pub(crate) fn wire_request(req: PresignedRequest) -> ferry_api::PresignedRequest {
+    ferry_api::PresignedRequest {
+        method: req.method,
+        url: req.url,
+        headers: req
+            .headers
+            .into_iter()
+            .map(|(name, value)| ferry_api::Header { name, value })
+            .collect(),
+        expires_at: rfc3339(req.expires_at),
+    }
+}
+
+/// The wire form of a file, with a short-lived thumbnail URL when there is a thumbnail.
+pub(crate) async fn wire_file(state: &AppState, file: &FileRecord) -> ferry_api::File {
+    let thumbnail_url = match &file.thumbnail_key {
+        Some(key) => state
+            .objects
+            .presign_get(key, "inline", state.limits.download_url_ttl)
+            .await
+            .inspect_err(|err| tracing::warn!(error = %err, "thumbnail URL"))
+            .ok()
+            .map(|req| req.url),
+        None => None,
+    };
+    ferry_api::File {
+        id: file.id.to_string(),
+        name: file.name.to_string(),
+        size: file.size,
+        content_type: file.content_type.as_str().to_owned(),
+        status: file.status,
+        created_at: rfc3339(file.created_at),
+        thumbnail_url,
+    }
+}

@@ -1,0 +1,41 @@
+//! What every request handler can reach: the adapters behind the ports, limits and the clock.
+
+use std::sync::Arc;
+
+use crate::config::Limits;
+use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
+use crate::routes::public::AttemptLimiter;
+
+/// Cheap to clone: everything is behind an `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    pub objects: Arc<dyn ObjectStore>,
+    pub meta: Arc<dyn MetadataStore>,
+    pub tokens: Arc<dyn TokenVerifier>,
+    pub clock: Arc<dyn Clock>,
+    pub limits: Arc<Limits>,
+    /// Origin of the site, for share links: `{public_base_url}/s/{token}`.
+    pub public_base_url: Arc<str>,
+    pub attempts: Arc<AttemptLimiter>,
+}
+
+impl AppState {
+    pub fn new(
+        objects: Arc<dyn ObjectStore>,
+        meta: Arc<dyn MetadataStore>,
+        tokens: Arc<dyn TokenVerifier>,
+        clock: Arc<dyn Clock>,
+        limits: Limits,
+        public_base_url: &str,
+    ) -> Self {
+        Self {
+            objects,
+            meta,
+            tokens,
+            clock,
+            limits: Arc::new(limits),
+            public_base_url: public_base_url.trim_end_matches('/').into(),
+            attempts: Arc::new(AttemptLimiter::default()),
+        }
+    }
+}
