@@ -1,1 +1,271 @@
-//! (being written)
+//! [`ObjectStore`] on aws-sdk-s3: the one adapter for Amazon S3 and for the local stack's
+//! embedded S3-compatible endpoint (see [`local_client`]).
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::{PresignedRequest as SdkPresignedRequest, PresigningConfig};
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::{Bytes, BytesMut};
+use time::OffsetDateTime;
+
+use crate::ports::{ObjectInfo, ObjectStore, PresignedRequest, StorageError};
+
+/// Headers a browser computes itself and refuses to let scripts set (`fetch`/XHR treat them as
+/// forbidden request headers). They are still covered by the signature, so the request only
+/// verifies when the browser sends exactly the signed values — which it does for `host`, and for
+/// `content-length` as long as the body has the announced size.
+const BROWSER_SET_HEADERS: [&str; 2] = ["host", "content-length"];
+
+/// Object storage in one bucket, through aws-sdk-s3.
+#[derive(Clone, Debug)]
+pub struct S3ObjectStore {
+    client: Client,
+    bucket: String,
+}
+
+impl S3ObjectStore {
+    /// The client should be built once at start (it holds the connection pool and credentials
+    /// cache). For presigned PUTs that browsers can send, it should compute request checksums
+    /// only when required (see [`local_client`]); otherwise the SDK may add checksum headers the
+    /// browser does not know about.
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// A client for an S3-compatible endpoint with a static key pair, such as the local stack's
+/// embedded endpoint.
+///
+/// Path-style addressing, because `http://127.0.0.1:9000` has no per-bucket host names.
+/// Checksums only when an operation requires them: by default the SDK sends PutObject bodies as
+/// `aws-chunked` with a CRC trailer, which simpler S3 implementations do not all understand,
+/// and validates response checksums the endpoint may not produce.
+pub fn local_client(
+    endpoint_url: &str,
+    access_key: &str,
+    secret_key: &str,
+    region: &str,
+) -> Client {
+    let credentials = Credentials::new(access_key, secret_key, None, None, "ferry-local");
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint_url)
+        .credentials_provider(credentials)
+        .force_path_style(true)
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+        .build();
+    Client::from_conf(config)
+}
+
+/// A presigning config starting now, and the instant it stops being valid.
+fn presigning(expires_in: Duration) -> Result<(PresigningConfig, OffsetDateTime), StorageError> {
+    let start = SystemTime::now();
+    let config = PresigningConfig::builder()
+        .start_time(start)
+        .expires_in(expires_in)
+        .build()
+        .map_err(|e| StorageError::Backend(format!("invalid presigning lifetime: {e}")))?;
+    let expires_at = OffsetDateTime::from(start + expires_in);
+    Ok((config, expires_at))
+}
+
+fn backend_error<E, R>(what: &str, key: &str, err: &SdkError<E, R>) -> StorageError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StorageError::Backend(format!("{what} {key}: {}", DisplayErrorContext(err)))
+}
+
+/// Whether the service answered 404 (HEAD responses carry no error code, so the status is what
+/// tells a missing object apart).
+fn is_not_found<E>(err: &SdkError<E, HttpResponse>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            service.raw().status().as_u16() == 404
+                || matches!(service.err().code(), Some("NoSuchKey" | "NotFound"))
+        }
+        _ => false,
+    }
+}
+
+fn to_port(request: &SdkPresignedRequest, expires_at: OffsetDateTime) -> PresignedRequest {
+    let headers = request
+        .headers()
+        .filter(|(name, _)| {
+            !BROWSER_SET_HEADERS
+                .iter()
+                .any(|set| name.eq_ignore_ascii_case(set))
+        })
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    PresignedRequest {
+        method: request.method().to_owned(),
+        url: request.uri().to_owned(),
+        headers,
+        expires_at,
+    }
+}
+
+#[async_trait]
+impl ObjectStore for S3ObjectStore {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_length: u64,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StorageError> {
+        let length = i64::try_from(content_length).map_err(|_| StorageError::TooLarge {
+            limit: i64::MAX as u64,
+        })?;
+        let (config, expires_at) = presigning(expires_in)?;
+        // Setting both makes the presigner put them in X-Amz-SignedHeaders: S3 then refuses a
+        // body of any other length or a different type.
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(length)
+            .content_type(content_type)
+            .presigned(config)
+            .await
+            .map_err(|e| backend_error("presign put", key, &e))?;
+        Ok(to_port(&request, expires_at))
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        content_disposition: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StorageError> {
+        let (config, expires_at) = presigning(expires_in)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(content_disposition)
+            .presigned(config)
+            .await
+            .map_err(|e| backend_error("presign get", key, &e))?;
+        Ok(to_port(&request, expires_at))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StorageError> {
+        let result = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(backend_error("head", key, &e)),
+        };
+        let size = output
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| StorageError::Backend(format!("head {key}: no content length")))?;
+        Ok(Some(ObjectInfo {
+            size,
+            content_type: output.content_type().map(str::to_owned),
+            etag: output.e_tag().map(str::to_owned),
+        }))
+    }
+
+    async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<Bytes>, StorageError> {
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(backend_error("get", key, &e)),
+        };
+        let announced = output.content_length().and_then(|n| u64::try_from(n).ok());
+        if announced.is_some_and(|n| n > max_bytes) {
+            return Err(StorageError::TooLarge { limit: max_bytes });
+        }
+        // The announced length is checked again while reading, so a body longer than its
+        // header (or one without a length) never grows past the limit in memory.
+        let capacity = announced.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+        let mut buffer = BytesMut::with_capacity(capacity);
+        let mut body: ByteStream = output.body;
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| StorageError::Backend(format!("get {key}: reading body: {e}")))?
+        {
+            if (buffer.len() + chunk.len()) as u64 > max_bytes {
+                return Err(StorageError::TooLarge { limit: max_bytes });
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        Ok(Some(buffer.freeze()))
+    }
+
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), StorageError> {
+        let length = i64::try_from(body.len()).map_err(|_| StorageError::TooLarge {
+            limit: i64::MAX as u64,
+        })?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(length)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| backend_error("put", key, &e))?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // S3 itself answers 204 for a missing key; other implementations may not.
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(backend_error("delete", key, &e)),
+        }
+    }
+}
