@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use rand::RngCore;
 use time::OffsetDateTime;
 
 use super::ShareRecord;
@@ -88,7 +88,9 @@ pub fn downloads_left(share: &ShareRecord) -> Option<u32> {
 
 /// Hashes a share password with Argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::generate(&mut OsRng);
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt)?;
     Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
 }
 

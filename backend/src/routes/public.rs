@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::rejection::JsonRejection;
+use bytes::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,7 +15,7 @@ use ferry_api::{DownloadUrl, PublicDownload, PublicShare, codes};
 
 use crate::domain::share::{ShareState, downloads_left, state_at, verify_password};
 use crate::domain::{FileRecord, ShareRecord, ShareToken};
-use crate::error::ApiError;
+use crate::error::{ApiError, rejection};
 use crate::ports::DownloadCount;
 use crate::state::AppState;
 
@@ -113,13 +113,13 @@ pub(crate) async fn view_share(
 pub(crate) async fn download_share(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    body: Option<Result<Json<PublicDownload>, JsonRejection>>,
+    body: Bytes,
 ) -> Result<Json<DownloadUrl>, ApiError> {
     // An empty body is fine for links without a password.
-    let password = match body {
-        Some(Ok(Json(req))) => req.password,
-        Some(Err(err)) => return Err(crate::error::rejection(err)),
-        None => None,
+    let password = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<PublicDownload>(&body).map_err(rejection)?.password
     };
     let (share, file) = live_share(&state, &raw).await?;
     if let Some(hash) = share.password_hash.clone() {

@@ -1,1 +1,468 @@
-//! (being written)
+//! The embedded metadata store of the local stack: one redb database file in the data directory.
+//!
+//! redb commits are durable and atomic (copy-on-write B-trees with a checksummed commit), so a
+//! killed process loses nothing that was committed. Every trait method is one transaction, which
+//! gives the same all-or-nothing and conditional-write behaviour as the DynamoDB adapter.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ferry_api::FileStatus;
+use redb::{Database, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::domain::share::{ShareState, state_at};
+use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
+use crate::ports::{
+    DownloadCount, FileListing, MetadataError, MetadataStore, Transition, Usage,
+};
+
+/// `{owner}/{file_id}` → file record (JSON). File ids are UUIDv7, so keys sort by creation time.
+const FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("files");
+/// `{token}` → share record (JSON).
+const SHARES: TableDefinition<&str, &[u8]> = TableDefinition::new("shares");
+/// `{owner}/{token}` → () : the owner's shares.
+const USER_SHARES: TableDefinition<&str, ()> = TableDefinition::new("user_shares");
+/// `{owner}` → usage (JSON).
+const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
+
+macro_rules! backend_errors {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for MetadataError {
+            fn from(err: $ty) -> Self {
+                MetadataError::Backend(err.to_string())
+            }
+        }
+    )*};
+}
+backend_errors!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+struct StoredUsage {
+    bytes_used: u64,
+    file_count: u64,
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, MetadataError> {
+    serde_json::to_vec(value).map_err(|e| MetadataError::Backend(format!("encoding: {e}")))
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MetadataError> {
+    serde_json::from_slice(bytes).map_err(|e| MetadataError::Backend(format!("decoding: {e}")))
+}
+
+fn file_key(owner: &UserId, id: &FileId) -> String {
+    format!("{owner}/{id}")
+}
+
+/// The key range holding exactly one owner's items: `{owner}/` up to `{owner}0` (`'0'` follows
+/// `'/'`, and user ids cannot contain either).
+fn owner_range(owner: &UserId) -> (String, String) {
+    (format!("{owner}/"), format!("{owner}0"))
+}
+
+/// The embedded [`MetadataStore`].
+#[derive(Clone)]
+pub struct LocalMetadataStore {
+    db: Arc<Database>,
+}
+
+impl LocalMetadataStore {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        {
+            txn.open_table(FILES)?;
+            txn.open_table(SHARES)?;
+            txn.open_table(USER_SHARES)?;
+            txn.open_table(USAGE)?;
+        }
+        txn.commit()?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs `f` in one write transaction on a blocking thread; commits only when `f` succeeds.
+    async fn write<T, F>(&self, f: F) -> Result<T, MetadataError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&redb::WriteTransaction) -> Result<T, MetadataError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_write()?;
+            let value = f(&txn)?;
+            txn.commit()?;
+            Ok(value)
+        })
+        .await
+        .map_err(|e| MetadataError::Backend(format!("store task: {e}")))?
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, MetadataError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&redb::ReadTransaction) -> Result<T, MetadataError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&db.begin_read()?))
+            .await
+            .map_err(|e| MetadataError::Backend(format!("store task: {e}")))?
+    }
+}
+
+fn get_json<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<T>, MetadataError> {
+    table.get(key)?.map(|v| decode(v.value())).transpose()
+}
+
+fn adjust_usage(
+    txn: &redb::WriteTransaction,
+    owner: &UserId,
+    change: impl FnOnce(&mut StoredUsage),
+) -> Result<(), MetadataError> {
+    let mut usage_table = txn.open_table(USAGE)?;
+    let mut usage: StoredUsage = get_json(&usage_table, owner.as_str())?.unwrap_or_default();
+    change(&mut usage);
+    usage_table.insert(owner.as_str(), encode(&usage)?.as_slice())?;
+    Ok(())
+}
+
+fn release(usage: &mut StoredUsage, file: &FileRecord) {
+    usage.bytes_used = usage.bytes_used.saturating_sub(file.size);
+    usage.file_count = usage.file_count.saturating_sub(1);
+}
+
+/// Applies `change` to a file record if `applies` holds; the shared shape of every transition.
+fn transition(
+    txn: &redb::WriteTransaction,
+    owner: &UserId,
+    id: &FileId,
+    applies: impl FnOnce(&FileRecord) -> bool,
+    change: impl FnOnce(&mut FileRecord),
+) -> Result<(Transition, Option<FileRecord>), MetadataError> {
+    let mut files = txn.open_table(FILES)?;
+    let key = file_key(owner, id);
+    let Some(mut file) = get_json::<FileRecord>(&files, &key)? else {
+        return Ok((Transition::Missing, None));
+    };
+    if !applies(&file) {
+        return Ok((Transition::Unchanged, Some(file)));
+    }
+    change(&mut file);
+    files.insert(key.as_str(), encode(&file)?.as_slice())?;
+    Ok((Transition::Applied, Some(file)))
+}
+
+#[async_trait]
+impl MetadataStore for LocalMetadataStore {
+    async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<(), MetadataError> {
+        let file = file.clone();
+        self.write(move |txn| {
+            let mut files = txn.open_table(FILES)?;
+            let key = file_key(&file.owner, &file.id);
+            if files.get(key.as_str())?.is_some() {
+                return Err(MetadataError::AlreadyExists);
+            }
+            let usage_table = txn.open_table(USAGE)?;
+            let usage: StoredUsage =
+                get_json(&usage_table, file.owner.as_str())?.unwrap_or_default();
+            drop(usage_table);
+            if usage.bytes_used.saturating_add(file.size) > quota {
+                return Err(MetadataError::QuotaExceeded { used: usage.bytes_used, quota });
+            }
+            files.insert(key.as_str(), encode(&file)?.as_slice())?;
+            adjust_usage(txn, &file.owner, |u| {
+                u.bytes_used += file.size;
+                u.file_count += 1;
+            })
+        })
+        .await
+    }
+
+    async fn file(&self, owner: &UserId, id: &FileId) -> Result<Option<FileRecord>, MetadataError> {
+        let key = file_key(owner, id);
+        self.read(move |txn| get_json(&txn.open_table(FILES)?, &key)).await
+    }
+
+    async fn list_files(
+        &self,
+        owner: &UserId,
+        limit: usize,
+        after: Option<&FileId>,
+    ) -> Result<FileListing, MetadataError> {
+        let (start, end) = owner_range(owner);
+        // Newest first: walk backwards from just before `after` (or the end of the range).
+        let end = after.map_or(end, |id| file_key(owner, id));
+        self.read(move |txn| {
+            let files = txn.open_table(FILES)?;
+            let mut items = Vec::new();
+            let mut more = false;
+            for entry in files.range(start.as_str()..end.as_str())?.rev() {
+                let (_, value) = entry?;
+                if items.len() == limit {
+                    more = true;
+                    break;
+                }
+                items.push(decode::<FileRecord>(value.value())?);
+            }
+            let last = if more { items.last().map(|f| f.id) } else { None };
+            Ok(FileListing { items, last })
+        })
+        .await
+    }
+
+    async fn mark_ready(
+        &self,
+        owner: &UserId,
+        id: &FileId,
+        sha256: Option<&str>,
+    ) -> Result<Transition, MetadataError> {
+        let (owner, id, sha256) = (owner.clone(), *id, sha256.map(str::to_owned));
+        self.write(move |txn| {
+            let (outcome, _) = transition(
+                txn,
+                &owner,
+                &id,
+                |f| f.status == FileStatus::Pending,
+                |f| {
+                    f.status = FileStatus::Ready;
+                    if sha256.is_some() {
+                        f.sha256 = sha256;
+                    }
+                },
+            )?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn mark_failed(&self, owner: &UserId, id: &FileId) -> Result<Transition, MetadataError> {
+        let (owner, id) = (owner.clone(), *id);
+        self.write(move |txn| {
+            let (outcome, file) = transition(
+                txn,
+                &owner,
+                &id,
+                |f| f.status == FileStatus::Pending,
+                |f| f.status = FileStatus::Failed,
+            )?;
+            if let (Transition::Applied, Some(file)) = (outcome, file) {
+                adjust_usage(txn, &owner, |u| release(u, &file))?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn set_thumbnail(
+        &self,
+        owner: &UserId,
+        id: &FileId,
+        thumbnail_key: &str,
+    ) -> Result<Transition, MetadataError> {
+        let (owner, id, key) = (owner.clone(), *id, thumbnail_key.to_owned());
+        self.write(move |txn| {
+            let (outcome, _) = transition(
+                txn,
+                &owner,
+                &id,
+                |f| f.thumbnail_key.as_deref() != Some(key.as_str()),
+                |f| f.thumbnail_key = Some(key.clone()),
+            )?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn delete_file(
+        &self,
+        owner: &UserId,
+        id: &FileId,
+    ) -> Result<Option<FileRecord>, MetadataError> {
+        let (owner, id) = (owner.clone(), *id);
+        self.write(move |txn| {
+            let mut files = txn.open_table(FILES)?;
+            let Some(file) = files
+                .remove(file_key(&owner, &id).as_str())?
+                .map(|v| decode::<FileRecord>(v.value()))
+                .transpose()?
+            else {
+                return Ok(None);
+            };
+            drop(files);
+            if file.holds_quota() {
+                adjust_usage(txn, &owner, |u| release(u, &file))?;
+            }
+            // Cascade to the file's shares so its links die with it.
+            let mut shares = txn.open_table(SHARES)?;
+            let mut user_shares = txn.open_table(USER_SHARES)?;
+            let (start, end) = owner_range(&owner);
+            let mut doomed = Vec::new();
+            for entry in user_shares.range(start.as_str()..end.as_str())? {
+                let (key, _) = entry?;
+                let index_key = key.value().to_owned();
+                let token = index_key.rsplit('/').next().unwrap_or_default().to_owned();
+                if let Some(share) = get_json::<ShareRecord>(&shares, &token)? {
+                    if share.file_id == id {
+                        doomed.push((index_key, token));
+                    }
+                }
+            }
+            for (index_key, token) in doomed {
+                user_shares.remove(index_key.as_str())?;
+                shares.remove(token.as_str())?;
+            }
+            Ok(Some(file))
+        })
+        .await
+    }
+
+    async fn usage(&self, owner: &UserId) -> Result<Usage, MetadataError> {
+        let owner = owner.clone();
+        self.read(move |txn| {
+            let usage: StoredUsage =
+                get_json(&txn.open_table(USAGE)?, owner.as_str())?.unwrap_or_default();
+            Ok(Usage { bytes_used: usage.bytes_used, file_count: usage.file_count })
+        })
+        .await
+    }
+
+    async fn stale_pending_files(
+        &self,
+        before: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<FileRecord>, MetadataError> {
+        self.read(move |txn| {
+            let files = txn.open_table(FILES)?;
+            let mut stale = Vec::new();
+            for entry in files.iter()? {
+                let (_, value) = entry?;
+                let file: FileRecord = decode(value.value())?;
+                if file.status == FileStatus::Pending && file.upload_expires_at < before {
+                    stale.push(file);
+                    if stale.len() == limit {
+                        break;
+                    }
+                }
+            }
+            Ok(stale)
+        })
+        .await
+    }
+
+    async fn insert_share(&self, share: &ShareRecord) -> Result<(), MetadataError> {
+        let share = share.clone();
+        self.write(move |txn| {
+            let mut shares = txn.open_table(SHARES)?;
+            if shares.get(share.token.as_str())?.is_some() {
+                return Err(MetadataError::AlreadyExists);
+            }
+            shares.insert(share.token.as_str(), encode(&share)?.as_slice())?;
+            let mut user_shares = txn.open_table(USER_SHARES)?;
+            user_shares.insert(format!("{}/{}", share.owner, share.token).as_str(), ())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn share(&self, token: &ShareToken) -> Result<Option<ShareRecord>, MetadataError> {
+        let token = token.clone();
+        self.read(move |txn| get_json(&txn.open_table(SHARES)?, token.as_str())).await
+    }
+
+    async fn list_shares(&self, owner: &UserId) -> Result<Vec<ShareRecord>, MetadataError> {
+        let owner = owner.clone();
+        self.read(move |txn| {
+            let shares = txn.open_table(SHARES)?;
+            let user_shares = txn.open_table(USER_SHARES)?;
+            let (start, end) = owner_range(&owner);
+            let mut items = Vec::new();
+            for entry in user_shares.range(start.as_str()..end.as_str())? {
+                let (key, _) = entry?;
+                let token = key.value().rsplit('/').next().unwrap_or_default().to_owned();
+                if let Some(share) = get_json::<ShareRecord>(&shares, &token)? {
+                    items.push(share);
+                }
+            }
+            items.sort_by(|a: &ShareRecord, b| b.created_at.cmp(&a.created_at));
+            Ok(items)
+        })
+        .await
+    }
+
+    async fn revoke_share(
+        &self,
+        owner: &UserId,
+        token: &ShareToken,
+    ) -> Result<Transition, MetadataError> {
+        let (owner, token) = (owner.clone(), token.clone());
+        self.write(move |txn| {
+            let mut shares = txn.open_table(SHARES)?;
+            let Some(mut share) = get_json::<ShareRecord>(&shares, token.as_str())? else {
+                return Ok(Transition::Missing);
+            };
+            if share.owner != owner {
+                return Ok(Transition::Missing);
+            }
+            if share.revoked {
+                return Ok(Transition::Unchanged);
+            }
+            share.revoked = true;
+            shares.insert(token.as_str(), encode(&share)?.as_slice())?;
+            Ok(Transition::Applied)
+        })
+        .await
+    }
+
+    async fn count_download(
+        &self,
+        token: &ShareToken,
+        now: OffsetDateTime,
+    ) -> Result<DownloadCount, MetadataError> {
+        let token = token.clone();
+        // redb serialises write transactions, so check-and-increment is atomic.
+        self.write(move |txn| {
+            let mut shares = txn.open_table(SHARES)?;
+            let Some(mut share) = get_json::<ShareRecord>(&shares, token.as_str())? else {
+                return Ok(DownloadCount::NotFound);
+            };
+            match state_at(&share, now) {
+                ShareState::Expired => return Ok(DownloadCount::Expired),
+                ShareState::Revoked => return Ok(DownloadCount::Revoked),
+                ShareState::Exhausted => return Ok(DownloadCount::Exhausted),
+                ShareState::Live => {}
+            }
+            share.downloads += 1;
+            shares.insert(token.as_str(), encode(&share)?.as_slice())?;
+            Ok(DownloadCount::Counted(share))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_ranges_do_not_overlap_for_prefix_owners() {
+        let (start, end) = owner_range(&UserId::parse("ab").unwrap());
+        let other = file_key(&UserId::parse("ab-c").unwrap(), &FileId::new());
+        let mine = file_key(&UserId::parse("ab").unwrap(), &FileId::new());
+        assert!(!(start.as_str()..end.as_str()).contains(&other.as_str()));
+        assert!((start.as_str()..end.as_str()).contains(&mine.as_str()));
+    }
+}
