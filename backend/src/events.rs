@@ -1,1 +1,93 @@
-//! (being written)
+//! What happens when object storage reports a new object: the one handler used by the
+//! `ferry-events` Lambda (S3 → SQS) and by the local stack's embedded endpoint.
+//!
+//! Every step is idempotent: S3 delivers events at least once, and a duplicate must change
+//! nothing.
+
+use std::sync::Arc;
+
+use ferry_api::FileStatus;
+
+use crate::config::Limits;
+use crate::domain::parse_file_object_key;
+use crate::ports::{MetadataError, MetadataStore, ObjectStore, StorageError, Transition};
+
+/// The ports the event handlers need.
+#[derive(Clone)]
+pub struct EventContext {
+    pub objects: Arc<dyn ObjectStore>,
+    pub meta: Arc<dyn MetadataStore>,
+    pub limits: Arc<Limits>,
+}
+
+/// What handling one object-created event did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The upload matched its record, which is now `ready`.
+    Ready,
+    /// The bytes did not match the record: the record is `failed` and the object deleted.
+    Rejected,
+    /// Already handled (a duplicate or retried event), or the object is gone again.
+    AlreadyHandled,
+    /// An object under `files/` that no record claims; deleted so it cannot linger unbilled.
+    Orphan,
+    /// Not a key this handler cares about (e.g. a thumbnail).
+    Ignored,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+}
+
+/// Checks a newly stored object against its file record and settles the record.
+pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, EventError> {
+    let Some((owner, id)) = parse_file_object_key(key) else {
+        return Ok(Outcome::Ignored);
+    };
+    let Some(file) = ctx.meta.file(&owner, &id).await? else {
+        tracing::warn!(key, "object without a file record; deleting it");
+        ctx.objects.delete(key).await?;
+        return Ok(Outcome::Orphan);
+    };
+    if file.status != FileStatus::Pending {
+        return Ok(Outcome::AlreadyHandled);
+    }
+    let Some(object) = ctx.objects.head(key).await? else {
+        // Deleted between the event and now (e.g. the user deleted the file).
+        return Ok(Outcome::AlreadyHandled);
+    };
+    if object.size != file.size {
+        tracing::warn!(key, expected = file.size, got = object.size, "size mismatch");
+        // Mark first: if deleting then fails, a retry finds the record settled and the sweeper
+        // (or lifecycle rule) still removes the bytes.
+        ctx.meta.mark_failed(&owner, &id).await?;
+        ctx.objects.delete(key).await?;
+        return Ok(Outcome::Rejected);
+    }
+    match ctx.meta.mark_ready(&owner, &id, None).await? {
+        Transition::Applied => {
+            tracing::info!(key, size = object.size, "upload ready");
+            Ok(Outcome::Ready)
+        }
+        Transition::Unchanged | Transition::Missing => Ok(Outcome::AlreadyHandled),
+    }
+}
+
+/// Removes pending uploads whose window closed without bytes arriving (the local stack's
+/// counterpart of DynamoDB TTL + the S3 lifecycle rule). Returns how many were swept.
+pub async fn sweep_stale_uploads(
+    ctx: &EventContext,
+    now: time::OffsetDateTime,
+) -> Result<usize, EventError> {
+    let stale = ctx.meta.stale_pending_files(now, 100).await?;
+    for file in &stale {
+        ctx.objects.delete(&file.object_key()).await?;
+        ctx.meta.delete_file(&file.owner, &file.id).await?;
+        tracing::info!(file = %file.id, "stale pending upload swept");
+    }
+    Ok(stale.len())
+}
