@@ -1,1 +1,94 @@
-fn main() {}
+//! Ferry's dev commands. `cargo xtask dev` runs the whole product locally; `cargo xtask test`
+//! runs every test. Both install what a fresh machine lacks, from the package registries only.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  dev [--release]   install what is missing, build the site, run `ferry serve` on 127.0.0.1:8080
+  test              install what is missing and run every test (what CI runs)
+  site [--release]  build the site into dist/
+  setup             only install the tools";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let release = args.iter().any(|a| a == "--release");
+    let outcome = match args.first().map(String::as_str) {
+        Some("dev") => dev(release),
+        Some("test") => test(),
+        Some("site") => tools::ensure_site_tools().and_then(|()| build_site(release)),
+        Some("setup") => tools::ensure_site_tools().and_then(|()| tools::ensure_test_tools()),
+        _ => Err(USAGE.to_owned()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// Runs a command in the repository root with the project's tools on PATH; fails on non-zero.
+pub fn run(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    eprintln!("$ {}", shown.replace('"', ""));
+    let status = cmd
+        .current_dir(root())
+        .env("PATH", tools::path_with_tools())
+        .status()
+        .map_err(|e| format!("could not start {shown}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{shown} failed ({status})")) }
+}
+
+fn build_site(release: bool) -> Result {
+    let mut cmd = Command::new("trunk");
+    cmd.arg("build");
+    if release {
+        cmd.arg("--release");
+    }
+    run(&mut cmd)
+}
+
+fn dev(release: bool) -> Result {
+    tools::ensure_site_tools()?;
+    build_site(release)?;
+    run(Command::new("cargo").args(["run", "--package", "ferry-backend", "--bin", "ferry", "--", "serve"]))
+}
+
+fn test() -> Result {
+    tools::ensure_site_tools()?;
+    tools::ensure_test_tools()?;
+    run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    // The release site: proves the app builds for the browser and feeds the browser tests.
+    build_site(true)?;
+    run(Command::new("cargo").args([
+        "nextest",
+        "run",
+        "--workspace",
+        "--no-fail-fast",
+        "--profile",
+        "ci",
+    ]))?;
+    if root().join("infra/check.sh").exists() {
+        run(Command::new("bash").arg("infra/check.sh"))?;
+    }
+    if root().join("e2e/package.json").exists() {
+        tools::ensure_browser_tools()?;
+        run(Command::new("npm").args(["test", "--prefix", "e2e"]))?;
+    }
+    eprintln!("xtask: every test passed");
+    Ok(())
+}

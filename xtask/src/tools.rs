@@ -1,0 +1,118 @@
+//! Installs the tools Ferry builds and tests with, from the package registries only: nothing is
+//! downloaded from elsewhere (trunk is kept offline and given these tools).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::{Result, root, run};
+
+const TRUNK_VERSION: &str = "0.21.14";
+/// wasm-opt from npm's binaryen: Debian's older binaryen produces wasm that crashes on load.
+const BINARYEN_VERSION: &str = "132";
+
+/// Where project-local tools live (git-ignored).
+pub fn tools_dir() -> PathBuf {
+    root().join(".tools")
+}
+
+/// PATH with the project's tools first: cargo's bin dir, binaryen's wasm-opt, the Python venv.
+pub fn path_with_tools() -> std::ffi::OsString {
+    let mut dirs = vec![
+        tools_dir().join("node_modules/.bin"),
+        tools_dir().join("venv/bin"),
+        tools_dir().join("e2e-bin"),
+    ];
+    if let Some(home) = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))
+    }) {
+        dirs.push(home.join("bin"));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
+fn output_of(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).env("PATH", path_with_tools()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The version of `package` that Cargo.lock pins.
+fn locked_version(package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("reading Cargo.lock: {e}"))?;
+    let needle = format!("name = \"{package}\"\nversion = \"");
+    let start = lock.find(&needle).ok_or(format!("{package} is not in Cargo.lock"))? + needle.len();
+    let len = lock[start..].find('"').ok_or("Cargo.lock is malformed")?;
+    Ok(lock[start..start + len].to_owned())
+}
+
+/// Rust's wasm target, trunk, wasm-bindgen-cli (the version in Cargo.lock) and wasm-opt.
+pub fn ensure_site_tools() -> Result {
+    let installed = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+
+    let trunk = output_of("trunk", &["--version"]).unwrap_or_default();
+    if !trunk.contains(TRUNK_VERSION) {
+        run(Command::new("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))?;
+    }
+
+    let bindgen = locked_version("wasm-bindgen")?;
+    let have = output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
+    if !have.split_whitespace().any(|w| w == bindgen) {
+        let locked = ["install", "wasm-bindgen-cli", "--version", &bindgen, "--locked", "--force"];
+        // Its lockfile can pin a dependency the registry no longer has; then resolve afresh.
+        if run(Command::new("cargo").args(locked)).is_err() {
+            run(Command::new("cargo").args(&locked[..4]).arg("--force"))?;
+        }
+    }
+
+    let wasm_opt = tools_dir().join("node_modules/.bin/wasm-opt");
+    if !wasm_opt.exists() {
+        std::fs::create_dir_all(tools_dir()).map_err(|e| format!("creating .tools: {e}"))?;
+        run(Command::new("npm").args([
+            "install",
+            "--prefix",
+            ".tools",
+            "--no-audit",
+            "--no-fund",
+            &format!("binaryen@{BINARYEN_VERSION}"),
+        ]))?;
+    }
+    run(Command::new("cargo").args(["fetch", "--locked"]))
+}
+
+/// The Python virtualenv with the emulators and template linters the tests use.
+pub fn ensure_test_tools() -> Result {
+    let venv = tools_dir().join("venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(Command::new("python3").args(["-m", "venv", ".tools/venv"]))?;
+    }
+    let requirements = root().join("xtask/requirements-test.txt");
+    let stamp = venv.join(".requirements-installed");
+    let wanted = std::fs::read_to_string(&requirements).unwrap_or_default();
+    let have = std::fs::read_to_string(&stamp).unwrap_or_default();
+    if wanted != have {
+        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&requirements))?;
+        std::fs::write(&stamp, wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))?;
+    }
+    Ok(())
+}
+
+/// Debian's Chromium and the browser-test node modules (no browser download from elsewhere).
+pub fn ensure_browser_tools() -> Result {
+    if !std::path::Path::new("/usr/bin/chromium").exists() {
+        run(Command::new("apt-get").arg("update").arg("-qq"))?;
+        run(Command::new("apt-get").args(["install", "-y", "-qq", "chromium", "chromium-driver"]))?;
+    }
+    if !root().join("e2e/node_modules").exists() {
+        run(Command::new("npm")
+            .args(["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])
+            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))?;
+    }
+    Ok(())
+}
