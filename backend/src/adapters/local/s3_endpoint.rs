@@ -1,1 +1,484 @@
-//! (being written)
+//! The local stack's S3-compatible endpoint: s3s over a directory (s3s-fs), serving one bucket
+//! to one key pair, verifying SigV4 like S3 does, with CORS for the site, and reporting new
+//! objects the way S3 event notifications do.
+//!
+//! What S3 would refuse, this refuses too, because the browser code is tested against it:
+//!
+//! - unsigned requests and bad signatures (s3s with [`SimpleAuth`]);
+//! - expired presigned URLs: s3s 0.14 checks `X-Amz-Date + X-Amz-Expires` against the clock
+//!   before verifying the signature (and `X-Amz-Expires` itself is signed);
+//! - a body whose length differs from a signed `Content-Length`: the header is in
+//!   `X-Amz-SignedHeaders`, hyper holds the body to the header, so another length means another
+//!   signature;
+//! - `x-amz-*` headers that a presigned URL did not sign (S3 answers "There were headers
+//!   present in the request which were not signed");
+//! - any bucket but the configured one.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::future::BoxFuture;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, Request};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use percent_encoding::percent_decode_str;
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::SimpleAuth;
+use s3s::dto::*;
+use s3s::path::S3Path;
+use s3s::service::S3ServiceBuilder;
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tower::ServiceExt as _;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// How the endpoint is set up.
+#[derive(Clone, Debug)]
+pub struct S3EndpointConfig {
+    /// Where to listen; the local stack uses 127.0.0.1. Port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// The data directory; the bucket is the directory `root/bucket`.
+    pub root: PathBuf,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+    /// Origins allowed to call the endpoint from a browser, e.g. `http://127.0.0.1:8080`.
+    pub allowed_origins: Vec<String>,
+}
+
+/// Called with the key of each object created in the bucket (by PutObject or
+/// CompleteMultipartUpload), in a task of its own, after the response is decided: like an S3
+/// event notification, it is asynchronous and the uploader does not wait for it.
+pub type ObjectCreatedHook = Arc<dyn Fn(String) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// How long shutdown waits for requests in flight before dropping their connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How long browsers may cache a preflight answer.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// A running endpoint. Dropping it stops the server (connections in flight finish in the
+/// background); [`S3Endpoint::shutdown`] also waits for them.
+#[derive(Debug)]
+pub struct S3Endpoint {
+    local_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl S3Endpoint {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The endpoint URL for SDK clients, e.g. `http://127.0.0.1:9000`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// Stops accepting connections and waits (a few seconds at most) for requests in flight.
+    pub async fn shutdown(mut self) {
+        self.stop.send_replace(true);
+        if let Some(server) = self.server.take()
+            && let Err(e) = server.await
+        {
+            tracing::warn!(error = %e, "s3 endpoint task ended abnormally");
+        }
+    }
+}
+
+impl Drop for S3Endpoint {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// Starts the endpoint, creating the bucket directory if it is missing.
+pub async fn start(
+    config: S3EndpointConfig,
+    on_created: ObjectCreatedHook,
+) -> anyhow::Result<S3Endpoint> {
+    check_bucket_name(&config.bucket)?;
+    let bucket_dir = config.root.join(&config.bucket);
+    tokio::fs::create_dir_all(&bucket_dir)
+        .await
+        .with_context(|| format!("creating bucket directory {}", bucket_dir.display()))?;
+    let fs = s3s_fs::FileSystem::new(&config.root)
+        .map_err(|e| anyhow::anyhow!("opening {} for s3s-fs: {e:?}", config.root.display()))?;
+
+    let bucket: Arc<str> = Arc::from(config.bucket.as_str());
+    let mut builder = S3ServiceBuilder::new(FerryS3 {
+        fs,
+        bucket: bucket.clone(),
+        on_created,
+    });
+    builder.set_auth(SimpleAuth::from_single(
+        config.access_key.clone(),
+        config.secret_key.clone(),
+    ));
+    builder.set_access(BucketPolicy { bucket });
+    let s3 = builder.build();
+
+    let service = tower::ServiceBuilder::new()
+        .layer(cors(&config.allowed_origins)?)
+        // Objects are user uploads: never let a browser guess a more dangerous type.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .service(s3);
+
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding the S3 endpoint to {}", config.addr))?;
+    let local_addr = listener.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+    let server = tokio::spawn(serve(listener, service, stopped));
+    tracing::info!(%local_addr, bucket = %config.bucket, root = %config.root.display(), "s3 endpoint listening");
+    Ok(S3Endpoint {
+        local_addr,
+        stop,
+        server: Some(server),
+    })
+}
+
+/// Resolves once the endpoint is told to stop, or its handle is gone.
+async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns is not `Send`: drop it here, not across the caller's awaits.
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// Bucket names become directory names: keep them to S3's own alphabet.
+fn check_bucket_name(bucket: &str) -> anyhow::Result<()> {
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !bucket.starts_with(['.', '-'])
+        && !bucket.contains("..");
+    anyhow::ensure!(valid, "invalid bucket name {bucket:?}");
+    Ok(())
+}
+
+fn cors(allowed_origins: &[String]) -> anyhow::Result<CorsLayer> {
+    let origins = allowed_origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o).with_context(|| format!("invalid CORS origin {o:?}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods(AllowMethods::list([
+            Method::GET,
+            Method::PUT,
+            Method::HEAD,
+            Method::POST,
+            Method::DELETE,
+        ]))
+        // Like an S3 CORS rule with `AllowedHeaders: ["*"]`: whatever the signed request carries
+        // (content-type, x-amz-*) is allowed, and the signature decides whether it is accepted.
+        .allow_headers(AllowHeaders::mirror_request())
+        // Multipart uploads from the browser need each part's ETag to complete the upload.
+        .expose_headers(ExposeHeaders::list([header::ETAG]))
+        .max_age(PREFLIGHT_MAX_AGE))
+}
+
+/// Accepts connections until told to stop, then gives requests in flight a grace period.
+async fn serve<S>(listener: TcpListener, service: S, mut stopped: watch::Receiver<bool>)
+where
+    S: tower::Service<
+            Request<Incoming>,
+            Response = http::Response<s3s::Body>,
+            Error = s3s::HttpError,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop_requested(&mut stopped) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    connections.spawn(serve_connection(stream, service.clone(), stopped.clone()));
+                }
+                Err(e) => {
+                    // Usually out of file descriptors; retrying at once would spin.
+                    tracing::warn!(error = %e, "s3 endpoint accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            remaining = connections.len(),
+            "s3 endpoint dropped connections at shutdown"
+        );
+    }
+}
+
+async fn serve_connection<S>(
+    stream: tokio::net::TcpStream,
+    service: S,
+    mut stopped: watch::Receiver<bool>,
+) where
+    S: tower::Service<
+            Request<Incoming>,
+            Response = http::Response<s3s::Body>,
+            Error = s3s::HttpError,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let hyper_service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        service.clone().oneshot(request)
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), hyper_service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stop_requested(&mut stopped) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "s3 endpoint connection ended with an error");
+    }
+}
+
+/// Who may do what, checked by s3s after the signature: signed requests only, to the one
+/// bucket, with every `x-amz-*` header of a presigned URL covered by its signature.
+struct BucketPolicy {
+    bucket: Arc<str>,
+}
+
+#[async_trait::async_trait]
+impl S3Access for BucketPolicy {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        if cx.credentials().is_none() {
+            return Err(s3_error!(AccessDenied, "Signature is required"));
+        }
+        match cx.s3_path() {
+            S3Path::Root => {
+                return Err(s3_error!(
+                    AccessDenied,
+                    "this endpoint serves one bucket only"
+                ));
+            }
+            S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => {
+                if **bucket != *self.bucket {
+                    return Err(s3_error!(NoSuchBucket));
+                }
+            }
+        }
+        if let S3Path::Object { key, .. } = cx.s3_path() {
+            check_key(key)?;
+        }
+        if let Some(query) = cx.uri().query()
+            && let Some(signed) = query_value(query, "X-Amz-SignedHeaders")
+        {
+            let signed: Vec<&str> = signed.split(';').collect();
+            let unsigned = cx
+                .headers()
+                .keys()
+                .map(HeaderName::as_str)
+                .filter(|name| name.starts_with("x-amz-"))
+                // s3s checks this one against the body itself.
+                .filter(|name| *name != "x-amz-content-sha256")
+                .find(|name| !signed.contains(name));
+            if let Some(name) = unsigned {
+                return Err(s3_error!(
+                    AccessDenied,
+                    "There were headers present in the request which were not signed: {name}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Keys become paths under the bucket directory: refuse the ones that would leave it or alias
+/// another key.
+fn check_key(key: &str) -> S3Result<()> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key.contains('\0')
+        || key
+            .split('/')
+            .any(|segment| segment == "." || segment == "..");
+    if bad {
+        return Err(s3_error!(InvalidArgument, "unsupported object key"));
+    }
+    Ok(())
+}
+
+/// The decoded value of a query parameter.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| percent_decode_str(value).decode_utf8_lossy().into_owned())
+    })
+}
+
+/// s3s-fs for the operations Ferry uses; everything else answers NotImplemented (the trait's
+/// default).
+struct FerryS3 {
+    fs: s3s_fs::FileSystem,
+    bucket: Arc<str>,
+    on_created: ObjectCreatedHook,
+}
+
+impl FerryS3 {
+    fn object_created(&self, bucket: &str, key: String) {
+        if bucket != &*self.bucket {
+            return;
+        }
+        tracing::debug!(%key, "object created");
+        tokio::spawn((self.on_created)(key));
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for FerryS3 {
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.fs.head_bucket(req).await
+    }
+
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.fs.create_bucket(req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.fs.list_objects_v2(req).await
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let bucket = req.input.bucket.clone();
+        let key = req.input.key.clone();
+        let response = self.fs.put_object(req).await?;
+        self.object_created(&bucket, key);
+        Ok(response)
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        self.fs.get_object(req).await
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        self.fs.head_object(req).await
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        self.fs.delete_object(req).await
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.fs.create_multipart_upload(req).await
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        self.fs.upload_part(req).await
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        self.fs.list_parts(req).await
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let bucket = req.input.bucket.clone();
+        let key = req.input.key.clone();
+        let response = self.fs.complete_multipart_upload(req).await?;
+        self.object_created(&bucket, key);
+        Ok(response)
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.fs.abort_multipart_upload(req).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_would_leave_the_bucket_are_refused() {
+        assert!(check_key("files/abc/0190").is_ok());
+        assert!(check_key("thumbs/abc/0190.webp").is_ok());
+        for key in ["", "/etc/passwd", "../x", "files/../../x", "a/./b", "a\0b"] {
+            assert!(check_key(key).is_err(), "{key:?} accepted");
+        }
+    }
+
+    #[test]
+    fn bucket_names_are_s3_names() {
+        assert!(check_bucket_name("ferry-files").is_ok());
+        for bucket in ["", "ab", "../up", "Upper", "a/b", ".hidden", "a..b"] {
+            assert!(check_bucket_name(bucket).is_err(), "{bucket:?} accepted");
+        }
+    }
+
+    #[test]
+    fn query_values_are_decoded() {
+        let query = "X-Amz-Expires=60&X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost";
+        assert_eq!(
+            query_value(query, "X-Amz-SignedHeaders").as_deref(),
+            Some("content-length;content-type;host")
+        );
+        assert_eq!(query_value(query, "X-Amz-Expires").as_deref(), Some("60"));
+        assert_eq!(query_value(query, "X-Amz-Signature"), None);
+    }
+}

@@ -1,0 +1,733 @@
+//! The embedded S3-compatible endpoint, driven over HTTP through the aws-sdk-s3 adapter and
+//! plain HTTP requests, the way the browser and the backend use it.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use ferry::adapters::local::s3_endpoint::{self, ObjectCreatedHook, S3Endpoint, S3EndpointConfig};
+use ferry::adapters::s3::{S3ObjectStore, local_client};
+use ferry::ports::{ObjectStore, PresignedRequest, StorageError};
+use reqwest::StatusCode;
+use tokio::sync::mpsc;
+
+const BUCKET: &str = "ferry-files";
+const ACCESS_KEY: &str = "ferry-local-access-key";
+const SECRET_KEY: &str = "ferry-local-secret-key";
+const REGION: &str = "us-east-1";
+const ORIGIN: &str = "http://127.0.0.1:8080";
+const MINUTE: Duration = Duration::from_secs(60);
+
+struct TestS3 {
+    endpoint: S3Endpoint,
+    store: S3ObjectStore,
+    client: aws_sdk_s3::Client,
+    http: reqwest::Client,
+    created: mpsc::UnboundedReceiver<String>,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn_s3() -> TestS3 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (tx, created) = mpsc::unbounded_channel();
+    let hook: ObjectCreatedHook = Arc::new(move |key: String| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            let _ = tx.send(key);
+        })
+    });
+    let endpoint = s3_endpoint::start(
+        S3EndpointConfig {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            root: dir.path().to_path_buf(),
+            bucket: BUCKET.to_owned(),
+            access_key: ACCESS_KEY.to_owned(),
+            secret_key: SECRET_KEY.to_owned(),
+            allowed_origins: vec![ORIGIN.to_owned()],
+        },
+        hook,
+    )
+    .await
+    .expect("endpoint starts");
+    let client = local_client(&endpoint.url(), ACCESS_KEY, SECRET_KEY, REGION);
+    TestS3 {
+        store: S3ObjectStore::new(client.clone(), BUCKET),
+        client,
+        http: reqwest::Client::new(),
+        created,
+        endpoint,
+        _dir: dir,
+    }
+}
+
+impl TestS3 {
+    /// Sends a presigned request as a browser would: the returned headers plus the body.
+    async fn send(&self, request: &PresignedRequest, body: &'static [u8]) -> reqwest::Response {
+        let method = request.method.parse().expect("method");
+        let mut builder = self.http.request(method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        builder.body(body).send().await.expect("request sent")
+    }
+
+    async fn next_created(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(5), self.created.recv())
+            .await
+            .expect("object-created hook fired in time")
+            .expect("hook channel open")
+    }
+}
+
+/// The S3 error code of a refused request.
+async fn error_code(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body = response.text().await.expect("error body");
+    let code = body
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| code.to_owned())
+        .unwrap_or_else(|| format!("no code in {body:?}"));
+    (status, code)
+}
+
+/// One HTTP/1.1 exchange over a bare socket, for requests no HTTP client library would send.
+async fn raw_exchange(addr: SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    socket.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn replace_once(url: &str, from: &str, to: &str) -> String {
+    assert!(url.contains(from), "{from:?} not in {url}");
+    url.replacen(from, to, 1)
+}
+
+#[tokio::test]
+async fn presigned_put_stores_the_object_and_reports_it() {
+    let mut s3 = spawn_s3().await;
+
+    let upload = s3
+        .store
+        .presign_put("files/u1/f1", 11, "text/plain", MINUTE)
+        .await
+        .expect("presign");
+    assert_eq!(upload.method, "PUT");
+    assert_eq!(
+        upload.headers,
+        vec![("content-type".to_owned(), "text/plain".to_owned())],
+        "only content-type is left for the client to set"
+    );
+    assert!(
+        upload
+            .url
+            .starts_with(&format!("{}/{BUCKET}/files/u1/f1?", s3.endpoint.url()))
+    );
+    assert!(
+        upload
+            .url
+            .contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost")
+    );
+    let remaining = upload.expires_at - time::OffsetDateTime::now_utc();
+    assert!(remaining > time::Duration::seconds(50) && remaining <= time::Duration::seconds(60));
+
+    let response = s3.send(&upload, b"hello world").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["etag"],
+        "\"5eb63bbbe01eeed093cb22bb8f5acdc3\"",
+        "ETag is the MD5 of the body, as S3's"
+    );
+
+    assert_eq!(s3.next_created().await, "files/u1/f1");
+    let info = s3
+        .store
+        .head("files/u1/f1")
+        .await
+        .expect("head")
+        .expect("exists");
+    assert_eq!(info.size, 11);
+    assert_eq!(info.content_type.as_deref(), Some("text/plain"));
+}
+
+#[tokio::test]
+async fn head_get_put_delete_through_the_adapter() {
+    let mut s3 = spawn_s3().await;
+    let key = "thumbs/u1/f1.webp";
+
+    assert_eq!(s3.store.head(key).await.expect("head"), None);
+    assert_eq!(s3.store.get(key, 1024).await.expect("get"), None);
+
+    s3.store
+        .put(key, Bytes::from_static(b"RIFF....WEBP"), "image/webp")
+        .await
+        .expect("put");
+    assert_eq!(
+        s3.next_created().await,
+        key,
+        "server-side puts are reported too"
+    );
+
+    let info = s3.store.head(key).await.expect("head").expect("exists");
+    assert_eq!(info.size, 12);
+    assert_eq!(info.content_type.as_deref(), Some("image/webp"));
+    assert!(info.etag.is_some());
+
+    let bytes = s3.store.get(key, 12).await.expect("get").expect("exists");
+    assert_eq!(&bytes[..], b"RIFF....WEBP");
+    assert!(matches!(
+        s3.store.get(key, 11).await,
+        Err(StorageError::TooLarge { limit: 11 })
+    ));
+
+    s3.store.delete(key).await.expect("delete");
+    assert_eq!(s3.store.head(key).await.expect("head"), None);
+    s3.store
+        .delete(key)
+        .await
+        .expect("deleting a missing object succeeds");
+}
+
+#[tokio::test]
+async fn presigned_get_returns_the_bytes_as_an_attachment() {
+    let s3 = spawn_s3().await;
+    s3.store
+        .put(
+            "files/u1/f2",
+            Bytes::from_static(b"%PDF-1.7"),
+            "application/pdf",
+        )
+        .await
+        .expect("put");
+    let disposition = "attachment; filename=\"resume.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf";
+
+    let download = s3
+        .store
+        .presign_get("files/u1/f2", disposition, MINUTE)
+        .await
+        .expect("presign");
+    assert_eq!(download.method, "GET");
+    assert!(download.headers.is_empty(), "{:?}", download.headers);
+
+    let response = s3.send(&download, b"").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-disposition"], disposition);
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(&response.bytes().await.expect("body")[..], b"%PDF-1.7");
+}
+
+#[tokio::test]
+async fn tampered_presigned_urls_are_refused() {
+    let mut s3 = spawn_s3().await;
+    let upload = s3
+        .store
+        .presign_put("files/u1/f3", 5, "text/plain", MINUTE)
+        .await
+        .expect("presign");
+
+    // A different signature.
+    let (_, signature) = upload
+        .url
+        .split_once("X-Amz-Signature=")
+        .expect("signature");
+    let flipped = if signature.starts_with('0') { "1" } else { "0" };
+    let forged = PresignedRequest {
+        url: replace_once(
+            &upload.url,
+            &format!("X-Amz-Signature={}", &signature[..1]),
+            &format!("X-Amz-Signature={flipped}"),
+        ),
+        ..upload.clone()
+    };
+    let (status, code) = error_code(s3.send(&forged, b"hello").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "SignatureDoesNotMatch")
+    );
+
+    // Another key with the same signature.
+    let elsewhere = PresignedRequest {
+        url: replace_once(&upload.url, "files/u1/f3", "files/u2/f3"),
+        ..upload.clone()
+    };
+    let (status, code) = error_code(s3.send(&elsewhere, b"hello").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "SignatureDoesNotMatch")
+    );
+
+    // Another content type than the signed one.
+    let html = PresignedRequest {
+        headers: vec![("content-type".to_owned(), "text/html".to_owned())],
+        ..upload.clone()
+    };
+    let (status, code) = error_code(s3.send(&html, b"hello").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "SignatureDoesNotMatch")
+    );
+
+    // A longer lifetime than the signed one.
+    let longer = PresignedRequest {
+        url: replace_once(&upload.url, "X-Amz-Expires=60", "X-Amz-Expires=3600"),
+        ..upload.clone()
+    };
+    let (status, code) = error_code(s3.send(&longer, b"hello").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "SignatureDoesNotMatch")
+    );
+
+    // An unsigned x-amz-* header riding along with a valid signature.
+    let response = s3
+        .http
+        .put(&upload.url)
+        .header("content-type", "text/plain")
+        .header("x-amz-meta-owner", "someone-else")
+        .body(&b"hello"[..])
+        .send()
+        .await
+        .expect("sent");
+    let (status, code) = error_code(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied")
+    );
+
+    assert_eq!(s3.store.head("files/u1/f3").await.expect("head"), None);
+    assert_eq!(s3.store.head("files/u2/f3").await.expect("head"), None);
+
+    // The untouched request still works, and is the first object reported.
+    assert_eq!(s3.send(&upload, b"hello").await.status(), StatusCode::OK);
+    assert_eq!(s3.next_created().await, "files/u1/f3");
+}
+
+#[tokio::test]
+async fn expired_presigned_urls_are_refused() {
+    let mut s3 = spawn_s3().await;
+    s3.store
+        .put("files/u1/f4", Bytes::from_static(b"old"), "text/plain")
+        .await
+        .expect("put");
+    assert_eq!(s3.next_created().await, "files/u1/f4");
+
+    // Signed two minutes ago for one minute: the signature is valid, the time is not.
+    let expired = || {
+        PresigningConfig::builder()
+            .start_time(SystemTime::now() - Duration::from_secs(120))
+            .expires_in(MINUTE)
+            .build()
+            .expect("presigning config")
+    };
+    let get = s3
+        .client
+        .get_object()
+        .bucket(BUCKET)
+        .key("files/u1/f4")
+        .presigned(expired())
+        .await
+        .expect("presign get");
+    let response = s3.http.get(get.uri()).send().await.expect("sent");
+    let (status, code) = error_code(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied")
+    );
+
+    let put = s3
+        .client
+        .put_object()
+        .bucket(BUCKET)
+        .key("files/u1/f4")
+        .content_length(3)
+        .content_type("text/plain")
+        .presigned(expired())
+        .await
+        .expect("presign put");
+    let response = s3
+        .http
+        .put(put.uri())
+        .header("content-type", "text/plain")
+        .body(&b"new"[..])
+        .send()
+        .await
+        .expect("sent");
+    let (status, code) = error_code(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied")
+    );
+
+    let bytes = s3
+        .store
+        .get("files/u1/f4", 16)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(&bytes[..], b"old", "the expired PUT changed nothing");
+
+    // And one that simply runs out while waiting.
+    let short = s3
+        .store
+        .presign_get("files/u1/f4", "attachment", Duration::from_secs(1))
+        .await
+        .expect("presign");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, code) = error_code(s3.send(&short, b"").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied")
+    );
+}
+
+#[tokio::test]
+async fn a_body_of_another_length_than_signed_is_refused() {
+    let mut s3 = spawn_s3().await;
+    let upload = s3
+        .store
+        .presign_put("files/u1/f5", 10, "application/octet-stream", MINUTE)
+        .await
+        .expect("presign");
+
+    for body in [&b"123456789"[..], &b"12345678901"[..], &b""[..]] {
+        let (status, code) = error_code(s3.send(&upload, body).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::FORBIDDEN, "SignatureDoesNotMatch"),
+            "{} bytes",
+            body.len()
+        );
+    }
+    // Chunked, with no Content-Length at all (reqwest always sends a length for fixed bodies).
+    let target = upload.url.trim_start_matches(&s3.endpoint.url()).to_owned();
+    let request = format!(
+        "PUT {target} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/octet-stream\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\na\r\n0123456789\r\n0\r\n\r\n",
+        s3.endpoint.local_addr()
+    );
+    let answer = raw_exchange(s3.endpoint.local_addr(), &request).await;
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+    assert_eq!(s3.store.head("files/u1/f5").await.expect("head"), None);
+
+    assert_eq!(
+        s3.send(&upload, b"0123456789").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(s3.next_created().await, "files/u1/f5");
+}
+
+#[tokio::test]
+async fn unsigned_and_wrongly_keyed_requests_are_refused() {
+    let s3 = spawn_s3().await;
+    s3.store
+        .put("files/u1/f6", Bytes::from_static(b"secret"), "text/plain")
+        .await
+        .expect("put");
+    let url = format!("{}/{BUCKET}/files/u1/f6", s3.endpoint.url());
+
+    let (status, code) = error_code(s3.http.get(&url).send().await.expect("sent")).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied")
+    );
+
+    let response = s3
+        .http
+        .put(&url)
+        .body("overwritten")
+        .send()
+        .await
+        .expect("sent");
+    let (status, code) = error_code(response).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied")
+    );
+
+    let listing = format!("{}/{BUCKET}?list-type=2", s3.endpoint.url());
+    let (status, code) = error_code(s3.http.get(&listing).send().await.expect("sent")).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied")
+    );
+
+    // Header-signed with the right access key but the wrong secret.
+    let wrong = S3ObjectStore::new(
+        local_client(&s3.endpoint.url(), ACCESS_KEY, "not-the-secret", REGION),
+        BUCKET,
+    );
+    let err = wrong.get("files/u1/f6", 1024).await.expect_err("refused");
+    assert!(err.to_string().contains("SignatureDoesNotMatch"), "{err}");
+
+    // An unknown access key.
+    let stranger = S3ObjectStore::new(
+        local_client(&s3.endpoint.url(), "someone", SECRET_KEY, REGION),
+        BUCKET,
+    );
+    assert!(stranger.head("files/u1/f6").await.is_err());
+
+    let bytes = s3
+        .store
+        .get("files/u1/f6", 1024)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(&bytes[..], b"secret");
+}
+
+#[tokio::test]
+async fn only_the_configured_bucket_is_served() {
+    let s3 = spawn_s3().await;
+    s3.store
+        .put("files/u1/f7", Bytes::from_static(b"x"), "text/plain")
+        .await
+        .expect("put");
+
+    let listed = s3
+        .client
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("files/u1/")
+        .send()
+        .await
+        .expect("list");
+    let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["files/u1/f7"]);
+
+    s3.client
+        .head_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("head bucket");
+    let err = s3
+        .client
+        .head_bucket()
+        .bucket("another-bucket")
+        .send()
+        .await
+        .expect_err("other buckets do not exist");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(404));
+    let err = s3
+        .client
+        .put_object()
+        .bucket("another-bucket")
+        .key("x")
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .expect_err("other buckets do not exist");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(404));
+}
+
+#[tokio::test]
+async fn completed_multipart_uploads_are_reported() {
+    const PART: &[u8] = b"PK\x03\x04 the only part";
+    let mut s3 = spawn_s3().await;
+    let key = "files/u1/big";
+    let upload = s3
+        .client
+        .create_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .content_type("application/zip")
+        .send()
+        .await
+        .expect("create");
+    let upload_id = upload.upload_id().expect("upload id");
+
+    let part = s3
+        .client
+        .upload_part()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(upload_id)
+        .part_number(1)
+        .body(ByteStream::from_static(PART))
+        .send()
+        .await
+        .expect("upload part");
+    let etag = part.e_tag().expect("part etag").to_owned();
+
+    let parts = s3
+        .client
+        .list_parts()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(upload_id)
+        .send()
+        .await
+        .expect("list parts");
+    assert_eq!(parts.parts().len(), 1);
+
+    assert_eq!(
+        s3.store.head(key).await.expect("head"),
+        None,
+        "not visible before completion"
+    );
+    s3.client
+        .complete_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(CompletedPart::builder().part_number(1).e_tag(etag).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete");
+
+    assert_eq!(s3.next_created().await, key);
+    let info = s3.store.head(key).await.expect("head").expect("exists");
+    assert_eq!(info.size, PART.len() as u64);
+
+    // An aborted upload leaves nothing and reports nothing.
+    let aborted = s3
+        .client
+        .create_multipart_upload()
+        .bucket(BUCKET)
+        .key("files/u1/aborted")
+        .send()
+        .await
+        .expect("create");
+    s3.client
+        .abort_multipart_upload()
+        .bucket(BUCKET)
+        .key("files/u1/aborted")
+        .upload_id(aborted.upload_id().expect("upload id"))
+        .send()
+        .await
+        .expect("abort");
+    assert_eq!(s3.store.head("files/u1/aborted").await.expect("head"), None);
+    assert!(s3.created.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_the_site_and_exposes_etag() {
+    let s3 = spawn_s3().await;
+    let upload = s3
+        .store
+        .presign_put("files/u1/f8", 2, "text/plain", MINUTE)
+        .await
+        .expect("presign");
+
+    let preflight = s3
+        .http
+        .request(reqwest::Method::OPTIONS, &upload.url)
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "PUT")
+        .header(
+            "access-control-request-headers",
+            "content-type,x-amz-checksum-crc32",
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        preflight.status(),
+        StatusCode::OK,
+        "answered without a signature"
+    );
+    let headers = preflight.headers();
+    assert_eq!(headers["access-control-allow-origin"], ORIGIN);
+    let methods = headers["access-control-allow-methods"]
+        .to_str()
+        .expect("ascii");
+    for method in ["GET", "PUT", "HEAD", "POST", "DELETE"] {
+        assert!(methods.contains(method), "{method} not in {methods}");
+    }
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        allowed.contains("content-type") && allowed.contains("x-amz-checksum-crc32"),
+        "{allowed}"
+    );
+
+    let response = s3
+        .http
+        .put(&upload.url)
+        .header("origin", ORIGIN)
+        .header("content-type", "text/plain")
+        .body(&b"hi"[..])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], ORIGIN);
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .expect("ascii");
+    assert!(exposed.to_ascii_lowercase().contains("etag"), "{exposed}");
+
+    let foreign = s3
+        .http
+        .request(reqwest::Method::OPTIONS, &upload.url)
+        .header("origin", "http://evil.example")
+        .header("access-control-request-method", "PUT")
+        .send()
+        .await
+        .expect("sent");
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn shutdown_stops_listening_and_data_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = S3EndpointConfig {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        root: dir.path().to_path_buf(),
+        bucket: BUCKET.to_owned(),
+        access_key: ACCESS_KEY.to_owned(),
+        secret_key: SECRET_KEY.to_owned(),
+        allowed_origins: vec![],
+    };
+    let ignore: ObjectCreatedHook = Arc::new(|_key| Box::pin(async {}));
+
+    let first = s3_endpoint::start(config.clone(), ignore.clone())
+        .await
+        .expect("start");
+    let addr = first.local_addr();
+    let store = S3ObjectStore::new(
+        local_client(&first.url(), ACCESS_KEY, SECRET_KEY, REGION),
+        BUCKET,
+    );
+    store
+        .put("files/u1/kept", Bytes::from_static(b"kept"), "text/plain")
+        .await
+        .expect("put");
+    first.shutdown().await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+
+    let second = s3_endpoint::start(config, ignore).await.expect("restart");
+    let store = S3ObjectStore::new(
+        local_client(&second.url(), ACCESS_KEY, SECRET_KEY, REGION),
+        BUCKET,
+    );
+    let bytes = store
+        .get("files/u1/kept", 16)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(&bytes[..], b"kept");
+}
