@@ -1,0 +1,2 @@
+//! Lambda entry point (being written).
+fn main() {}

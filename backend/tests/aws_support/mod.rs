@@ -1,0 +1,111 @@
+//! Test support for the AWS adapters: a moto server per test (on a free loopback port, stopped
+//! when dropped) and SDK clients pointed at it.
+//!
+//! moto comes from PyPI into `.tools/venv` (see [`MOTO_INSTALL`]). Without it the tests skip
+//! with a message, except under `CI`, where a missing moto is a failure.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+/// How moto is installed (from the repository root).
+pub const MOTO_INSTALL: &str =
+    "python3 -m venv .tools/venv && .tools/venv/bin/pip install 'moto[server]'";
+
+pub const REGION: &str = "us-east-1";
+
+/// A running `moto_server`; killed on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+fn moto_server_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("FERRY_MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/moto_server")
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+impl Moto {
+    /// Starts moto, or returns `None` (after saying why) when it is not installed outside CI.
+    pub async fn start(test: &str) -> Option<Self> {
+        let server = moto_server_path();
+        if !server.exists() {
+            let message = format!(
+                "moto is not installed at {}; install it with: {MOTO_INSTALL}",
+                server.display()
+            );
+            if std::env::var_os("CI").is_some() {
+                panic!("{message}");
+            }
+            eprintln!("SKIPPED {test}: {message}");
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", server.display()));
+        let moto = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start listening on port {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Some(moto)
+    }
+
+    /// SDK configuration for this server: fixed test credentials, `us-east-1`.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .load()
+            .await
+    }
+
+    pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A table or bucket name no other test uses.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
