@@ -1,0 +1,800 @@
+//! The embedded identity provider over real HTTP, driven the way the SPA (hosted UI + PKCE) and
+//! AWS clients (Cognito JSON API) use it; its tokens must pass the same verifier as Cognito's.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ferry::adapters::jwks::JwksVerifier;
+use ferry::adapters::local::idp::{IdpConfig, LocalIdp};
+use ferry::ports::{AuthError, TokenVerifier};
+use rand::RngCore;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const CLIENT: &str = "ferry-local-client";
+const PASSWORD: &str = "correct horse 42";
+
+struct TestIdp {
+    base: String,
+    idp: Arc<LocalIdp>,
+    http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+async fn spawn_idp(dir: &Path, auto_confirm: bool) -> TestIdp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let idp = LocalIdp::open(IdpConfig {
+        data_dir: dir.to_path_buf(),
+        issuer: base.clone(),
+        region: "us-east-1".into(),
+        user_pool_id: "us-east-1_local".into(),
+        client_id: CLIENT.into(),
+        redirect_uris: vec![format!("{base}/callback"), format!("{base}/")],
+        auto_confirm,
+        access_token_ttl: Duration::from_secs(3600),
+    })
+    .expect("idp opens");
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let app = Arc::clone(&idp).router();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.await;
+            })
+            .await
+            .expect("server runs");
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestIdp {
+        base,
+        idp,
+        http,
+        shutdown: Some(shutdown),
+        server: Some(server),
+    }
+}
+
+struct Pkce {
+    verifier: String,
+    challenge: String,
+}
+
+fn new_pkce() -> Pkce {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let verifier = URL_SAFE_NO_PAD.encode(bytes);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    Pkce {
+        verifier,
+        challenge,
+    }
+}
+
+fn unique_email() -> String {
+    format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+impl TestIdp {
+    fn redirect_uri(&self) -> String {
+        format!("{}/callback", self.base)
+    }
+
+    fn verifier(&self) -> JwksVerifier {
+        JwksVerifier::new(
+            &self.base,
+            format!("{}/.well-known/jwks.json", self.base),
+            CLIENT,
+        )
+        .expect("verifier")
+    }
+
+    /// Calls a Cognito JSON API action exactly as the AWS SDKs do.
+    async fn cognito(&self, action: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/", self.base))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header(
+                "x-amz-target",
+                format!("AWSCognitoIdentityProviderService.{action}"),
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        if !status.is_success() {
+            let header = response.headers().get("x-amzn-errortype").cloned();
+            let body: Value = response.json().await.expect("json error");
+            assert_eq!(
+                header.as_ref().and_then(|h| h.to_str().ok()),
+                body["__type"].as_str()
+            );
+            return (status, body);
+        }
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/x-amz-json-1.1")
+        );
+        (status, response.json().await.expect("json"))
+    }
+
+    async fn sign_up(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.cognito(
+            "SignUp",
+            json!({
+                "ClientId": CLIENT, "Username": email, "Password": password,
+                "UserAttributes": [{"Name": "email", "Value": email}],
+            }),
+        )
+        .await
+    }
+
+    async fn password_auth(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.cognito(
+            "InitiateAuth",
+            json!({
+                "AuthFlow": "USER_PASSWORD_AUTH", "ClientId": CLIENT,
+                "AuthParameters": {"USERNAME": email, "PASSWORD": password},
+            }),
+        )
+        .await
+    }
+
+    fn authorize_params(&self, pkce: &Pkce) -> Vec<(&'static str, String)> {
+        vec![
+            ("response_type", "code".into()),
+            ("client_id", CLIENT.into()),
+            ("redirect_uri", self.redirect_uri()),
+            ("state", "st<at>e 1".into()),
+            ("code_challenge", pkce.challenge.clone()),
+            ("code_challenge_method", "S256".into()),
+            ("scope", "openid email".into()),
+        ]
+    }
+
+    /// Signs in through the login form and returns the code from the redirect.
+    async fn login_code(&self, pkce: &Pkce, email: &str, password: &str) -> String {
+        let mut form = self.authorize_params(pkce);
+        form.push(("email", email.into()));
+        form.push(("password", password.into()));
+        let response = self
+            .http
+            .post(format!("{}/login", self.base))
+            .form(&form)
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let location = location(&response);
+        let url = reqwest::Url::parse(&location).expect("absolute redirect");
+        assert_eq!(
+            format!("{}{}", url.origin().ascii_serialization(), url.path()),
+            self.redirect_uri()
+        );
+        let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert!(
+            params.contains(&("state".into(), "st<at>e 1".into())),
+            "{location}"
+        );
+        params
+            .into_iter()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v)
+            .expect("code in redirect")
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/oauth2/token", self.base))
+            .form(form)
+            .send()
+            .await
+            .expect("token request");
+        (response.status(), response.json().await.expect("json"))
+    }
+
+    async fn redeem(&self, code: &str, verifier: &str) -> (StatusCode, Value) {
+        let redirect_uri = self.redirect_uri();
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", CLIENT),
+            ("code", code),
+            ("redirect_uri", &redirect_uri),
+            ("code_verifier", verifier),
+        ])
+        .await
+    }
+
+    /// Stops the server and waits until it has let go of the identity provider.
+    async fn stop(mut self) -> Arc<LocalIdp> {
+        drop(self.http);
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server stops");
+        }
+        self.idp
+    }
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("location header")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn json_api_sign_up_and_sign_in_give_access_tokens_the_verifier_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let email = unique_email();
+
+    let (status, signed_up) = app.sign_up(&email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{signed_up}");
+    assert_eq!(signed_up["UserConfirmed"], true);
+    let sub = signed_up["UserSub"].as_str().unwrap().to_owned();
+    // Confirming is harmless when sign-ups are confirmed automatically.
+    let (status, _) = app
+        .cognito(
+            "ConfirmSignUp",
+            json!({"ClientId": CLIENT, "Username": email, "ConfirmationCode": "000000"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, auth) = app.password_auth(&email.to_uppercase(), PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{auth}");
+    let result = &auth["AuthenticationResult"];
+    assert_eq!(result["TokenType"], "Bearer");
+    assert_eq!(result["ExpiresIn"], 3600);
+    let access = result["AccessToken"].as_str().unwrap();
+    let id_token = result["IdToken"].as_str().unwrap();
+    assert!(
+        result["RefreshToken"]
+            .as_str()
+            .is_some_and(|t| t.len() >= 40)
+    );
+
+    let verifier = app.verifier();
+    let identity = verifier
+        .verify(access)
+        .await
+        .expect("access token verifies");
+    assert_eq!(identity.user.as_str(), sub);
+    assert_eq!(identity.email.as_deref(), Some(email.as_str()));
+    assert!(
+        matches!(verifier.verify(id_token).await, Err(AuthError::Invalid(_))),
+        "ID tokens are not access tokens"
+    );
+
+    let (status, user) = app.cognito("GetUser", json!({"AccessToken": access})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(user["Username"], sub);
+
+    let info: Value = app
+        .http
+        .get(format!("{}/oauth2/userInfo", app.base))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["sub"], sub);
+    assert_eq!(info["email"], email);
+    let response = app
+        .http
+        .get(format!("{}/oauth2/userInfo", app.base))
+        .bearer_auth(id_token)
+        .send()
+        .await;
+    assert_eq!(response.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn json_api_errors_have_cognitos_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&email, PASSWORD).await.0, StatusCode::OK);
+
+    let error = |(status, body): (StatusCode, Value)| {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["message"].is_string(), "{body}");
+        body["__type"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(
+        error(app.sign_up(&email, PASSWORD).await),
+        "UsernameExistsException"
+    );
+    assert_eq!(
+        error(app.sign_up(&email.to_uppercase(), PASSWORD).await),
+        "UsernameExistsException"
+    );
+    assert_eq!(
+        error(app.sign_up(&unique_email(), "short1").await),
+        "InvalidPasswordException"
+    );
+    assert_eq!(
+        error(app.sign_up(&unique_email(), "nodigitshere").await),
+        "InvalidPasswordException"
+    );
+    assert_eq!(
+        error(app.sign_up("not-an-email", PASSWORD).await),
+        "InvalidParameterException"
+    );
+    assert_eq!(
+        error(app.password_auth(&email, "wrong password 1").await),
+        "NotAuthorizedException"
+    );
+    assert_eq!(
+        error(app.password_auth(&unique_email(), PASSWORD).await),
+        "NotAuthorizedException"
+    );
+    let wrong_client = app
+        .cognito(
+            "InitiateAuth",
+            json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": "nope",
+                   "AuthParameters": {"USERNAME": email, "PASSWORD": PASSWORD}}),
+        )
+        .await;
+    assert_eq!(error(wrong_client), "ResourceNotFoundException");
+    let srp = app
+        .cognito(
+            "InitiateAuth",
+            json!({"AuthFlow": "USER_SRP_AUTH", "ClientId": CLIENT, "AuthParameters": {}}),
+        )
+        .await;
+    assert_eq!(error(srp), "InvalidParameterException");
+    let missing = app
+        .cognito("SignUp", json!({"ClientId": CLIENT, "Username": email}))
+        .await;
+    assert_eq!(error(missing), "InvalidParameterException");
+    assert_eq!(
+        error(app.cognito("AdminDeleteUser", json!({})).await),
+        "UnknownOperationException"
+    );
+    let bad_refresh = app
+        .cognito(
+            "InitiateAuth",
+            json!({"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": CLIENT,
+                   "AuthParameters": {"REFRESH_TOKEN": "made-up"}}),
+        )
+        .await;
+    assert_eq!(error(bad_refresh), "NotAuthorizedException");
+}
+
+#[tokio::test]
+async fn unconfirmed_users_cannot_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), false).await;
+    let email = unique_email();
+    let (status, signed_up) = app.sign_up(&email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(signed_up["UserConfirmed"], false);
+    assert_eq!(signed_up["CodeDeliveryDetails"]["DeliveryMedium"], "EMAIL");
+
+    let (status, body) = app.password_auth(&email, PASSWORD).await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("UserNotConfirmedException"))
+    );
+    // Six digits cannot be 'x'; the real code is only in the console.
+    let (status, body) = app
+        .cognito(
+            "ConfirmSignUp",
+            json!({"ClientId": CLIENT, "Username": email, "ConfirmationCode": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("CodeMismatchException"))
+    );
+}
+
+#[tokio::test]
+async fn the_pkce_flow_gives_tokens_once_and_only_to_the_right_verifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&email, PASSWORD).await.0, StatusCode::OK);
+    let pkce = new_pkce();
+
+    // The sign-in page keeps every OAuth parameter, escaped.
+    let page = app
+        .http
+        .get(format!("{}/oauth2/authorize", app.base))
+        .query(&app.authorize_params(&pkce))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<title>Sign in · Ferry</title>"));
+    assert!(html.contains(&format!(
+        "name=\"code_challenge\" value=\"{}\"",
+        pkce.challenge
+    )));
+    assert!(html.contains("value=\"st&lt;at&gt;e 1\""));
+    assert!(html.contains("href=\"/signup?"));
+    assert!(!html.contains("st<at>e"));
+
+    // A wrong verifier is refused, and the code is spent.
+    let code = app.login_code(&pkce, &email, PASSWORD).await;
+    let (status, body) = app.redeem(&code, &new_pkce().verifier).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"}))
+    );
+    let (status, _) = app.redeem(&code, &pkce.verifier).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The right verifier works once.
+    let code = app.login_code(&pkce, &email, PASSWORD).await;
+    let (status, tokens) = app.redeem(&code, &pkce.verifier).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+    let (status, body) = app.redeem(&code, &pkce.verifier).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"}))
+    );
+
+    let verifier = app.verifier();
+    let access = tokens["access_token"].as_str().unwrap();
+    let identity = verifier
+        .verify(access)
+        .await
+        .expect("access token verifies");
+    assert_eq!(identity.email.as_deref(), Some(email.as_str()));
+    assert!(
+        verifier
+            .verify(tokens["id_token"].as_str().unwrap())
+            .await
+            .is_err()
+    );
+
+    // Refresh through the token endpoint and through the JSON API.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, refreshed) = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT),
+            ("refresh_token", refresh),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert!(refreshed.get("refresh_token").is_none());
+    let again = verifier
+        .verify(refreshed["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(again.user, identity.user);
+    let (status, body) = app
+        .cognito(
+            "InitiateAuth",
+            json!({"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": CLIENT,
+                   "AuthParameters": {"REFRESH_TOKEN": refresh}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["AuthenticationResult"]["AccessToken"].is_string());
+    assert!(body["AuthenticationResult"].get("RefreshToken").is_none());
+    let (status, _) = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "other"),
+            ("refresh_token", refresh),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn codes_are_bound_to_the_redirect_uri_and_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&email, PASSWORD).await.0, StatusCode::OK);
+    let pkce = new_pkce();
+
+    let code = app.login_code(&pkce, &email, PASSWORD).await;
+    let other_uri = format!("{}/", app.base);
+    let (status, body) = app
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", CLIENT),
+            ("code", &code),
+            ("redirect_uri", &other_uri),
+            ("code_verifier", &pkce.verifier),
+        ])
+        .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"}))
+    );
+
+    let code = app.login_code(&pkce, &email, PASSWORD).await;
+    let redirect_uri = app.redirect_uri();
+    let (status, body) = app
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "someone-else"),
+            ("code", &code),
+            ("redirect_uri", &redirect_uri),
+            ("code_verifier", &pkce.verifier),
+        ])
+        .await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, json!({"error": "invalid_client"}))
+    );
+    let (status, body) = app
+        .token(&[("grant_type", "password"), ("client_id", CLIENT)])
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error": "unsupported_grant_type"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_hosted_pages_sign_up_refuse_and_redirect_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let pkce = new_pkce();
+    let params = app.authorize_params(&pkce);
+
+    let page = app
+        .http
+        .get(format!("{}/signup", app.base))
+        .query(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("<title>Create account · Ferry</title>")
+    );
+
+    let signup = |email: String, password: &'static str| {
+        let mut form = params.clone();
+        form.push(("email", email));
+        form.push(("password", password.into()));
+        app.http
+            .post(format!("{}/signup", app.base))
+            .form(&form)
+            .send()
+    };
+    let weak = signup(unique_email(), "password").await.unwrap();
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        weak.text()
+            .await
+            .unwrap()
+            .contains("at least 8 characters, including a letter and a digit")
+    );
+
+    let email = unique_email();
+    let created = signup(email.clone(), PASSWORD).await.unwrap();
+    assert_eq!(created.status(), StatusCode::FOUND);
+    assert!(location(&created).starts_with(&format!("{}?code=", app.redirect_uri())));
+    let code = reqwest::Url::parse(&location(&created))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    assert_eq!(app.redeem(&code, &pkce.verifier).await.0, StatusCode::OK);
+
+    let duplicate = signup(email.clone(), PASSWORD).await.unwrap();
+    assert_eq!(duplicate.status(), StatusCode::BAD_REQUEST);
+    assert!(duplicate.text().await.unwrap().contains("already exists"));
+
+    // Bad credentials re-show the form with the email kept and a message.
+    let mut form = params.clone();
+    form.push(("email", email.clone()));
+    form.push(("password", "wrong password 1".into()));
+    let refused = app
+        .http
+        .post(format!("{}/login", app.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Incorrect email or password.") && html.contains(&email));
+
+    // Unknown redirect URIs get a page, never a redirect.
+    let mut evil = params.clone();
+    evil[2] = ("redirect_uri", "https://evil.example/cb".into());
+    let response = app
+        .http
+        .get(format!("{}/oauth2/authorize", app.base))
+        .query(&evil)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+
+    // Without PKCE the client is told so at its redirect URI.
+    let no_pkce: Vec<_> = params
+        .iter()
+        .filter(|(k, _)| !k.starts_with("code_challenge"))
+        .collect();
+    let response = app
+        .http
+        .get(format!("{}/oauth2/authorize", app.base))
+        .query(&no_pkce)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(location(&response).contains("error=invalid_request"));
+
+    // Logout only goes back to allowed URIs.
+    let back = format!("{}/", app.base);
+    let out = app
+        .http
+        .get(format!("{}/logout", app.base))
+        .query(&[("client_id", CLIENT), ("logout_uri", &back)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((out.status(), location(&out)), (StatusCode::FOUND, back));
+    let out = app
+        .http
+        .get(format!("{}/logout", app.base))
+        .query(&[
+            ("client_id", CLIENT),
+            ("logout_uri", "https://evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn discovery_jwks_and_cors_for_browser_callers() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let config: Value = app
+        .http
+        .get(format!("{}/.well-known/openid-configuration", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["issuer"], app.base);
+    assert_eq!(
+        config["token_endpoint"],
+        format!("{}/oauth2/token", app.base)
+    );
+    assert_eq!(config["code_challenge_methods_supported"], json!(["S256"]));
+    let jwks: Value = app
+        .http
+        .get(config["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks, app.idp.jwks());
+    assert_eq!(jwks["keys"][0]["alg"], "RS256");
+
+    let preflight = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/oauth2/token", app.base),
+        )
+        .header("origin", "http://127.0.0.1:8081")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("*")
+    );
+}
+
+#[tokio::test]
+async fn users_keys_and_refresh_tokens_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let email = unique_email();
+    let (_, signed_up) = app.sign_up(&email, PASSWORD).await;
+    let (_, auth) = app.password_auth(&email, PASSWORD).await;
+    let refresh = auth["AuthenticationResult"]["RefreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let jwks = app.idp.jwks();
+    drop(app.stop().await);
+
+    let app = spawn_idp(dir.path(), true).await;
+    assert_eq!(app.idp.jwks(), jwks, "the signing key is kept");
+    let (status, auth) = app.password_auth(&email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{auth}");
+    let access = auth["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap();
+    let identity = app.verifier().verify(access).await.unwrap();
+    assert_eq!(Some(identity.user.as_str()), signed_up["UserSub"].as_str());
+    let (status, _) = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT),
+            ("refresh_token", &refresh),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn minted_tokens_exercise_the_verifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = json!({
+        "sub": "3f1c2a9e-1111-4222-8333-944455556666", "iss": app.base, "client_id": CLIENT,
+        "token_use": "access", "exp": now + 60, "iat": now,
+    });
+    let verifier = app.verifier();
+    assert!(
+        verifier
+            .verify(&app.idp.sign_claims(&claims).unwrap())
+            .await
+            .is_ok()
+    );
+    let mut expired = claims.clone();
+    expired["exp"] = json!(now - 3600);
+    assert!(matches!(
+        verifier
+            .verify(&app.idp.sign_claims(&expired).unwrap())
+            .await,
+        Err(AuthError::Expired)
+    ));
+}
