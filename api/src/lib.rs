@@ -228,10 +228,16 @@ mod tests {
     #[test]
     fn error_body_has_the_documented_shape() {
         let body = ErrorBody {
-            error: ErrorDetail { code: codes::NOT_FOUND.into(), message: "No such file.".into() },
+            error: ErrorDetail {
+                code: codes::NOT_FOUND.into(),
+                message: "No such file.".into(),
+            },
         };
         let json = serde_json::to_value(&body).unwrap();
-        assert_eq!(json, serde_json::json!({"error": {"code": "not_found", "message": "No such file."}}));
+        assert_eq!(
+            json,
+            serde_json::json!({"error": {"code": "not_found", "message": "No such file."}})
+        );
     }
 
     #[test]

@@ -73,10 +73,15 @@ impl Limits {
         let num = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(name) {
                 None => Ok(default),
-                Some(v) => v.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or(ConfigError {
-                    name,
-                    problem: format!("expected a positive whole number, got {v:?}"),
-                }),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(ConfigError {
+                        name,
+                        problem: format!("expected a positive whole number, got {v:?}"),
+                    }),
             }
         };
         let secs = |name, default: Duration| num(name, default.as_secs()).map(Duration::from_secs);
@@ -106,7 +111,8 @@ mod tests {
 
     #[test]
     fn variables_override_and_bad_values_are_named() {
-        let limits = Limits::from_lookup(|n| (n == "FERRY_USER_QUOTA").then(|| "100".into())).unwrap();
+        let limits =
+            Limits::from_lookup(|n| (n == "FERRY_USER_QUOTA").then(|| "100".into())).unwrap();
         assert_eq!(limits.user_quota, 100);
         let err = Limits::from_lookup(|n| (n == "FERRY_MAX_FILE_SIZE").then(|| "lots".into()))
             .unwrap_err();
@@ -126,4 +132,5 @@ pub const API_LAMBDA_VARS: &[&str] = &[
 ];
 
 /// Variables the `ferry-events` Lambda reads.
-pub const EVENTS_LAMBDA_VARS: &[&str] = &["FERRY_BUCKET", "FERRY_TABLE", "FERRY_THUMBNAIL_MAX_BYTES"];
+pub const EVENTS_LAMBDA_VARS: &[&str] =
+    &["FERRY_BUCKET", "FERRY_TABLE", "FERRY_THUMBNAIL_MAX_BYTES"];

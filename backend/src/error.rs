@@ -16,6 +16,9 @@ pub enum ApiError {
     #[error("{0} not found")]
     NotFound(&'static str),
     /// A client mistake with its stable code and a message for people.
+    /// A 404 with its own stable code (e.g. `share_not_found` on the public pages).
+    #[error("{message}")]
+    Missing { code: &'static str, message: String },
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     #[error("{message}")]
@@ -35,7 +38,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest { code, message: message.into() }
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     fn parts(&self) -> (StatusCode, &'static str, String) {
@@ -45,9 +51,12 @@ impl ApiError {
                 codes::UNAUTHORIZED,
                 "Sign in to continue.".to_owned(),
             ),
-            Self::NotFound(what) => {
-                (StatusCode::NOT_FOUND, codes::NOT_FOUND, format!("No such {what}."))
-            }
+            Self::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                format!("No such {what}."),
+            ),
+            Self::Missing { code, message } => (StatusCode::NOT_FOUND, code, message.clone()),
             Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
             Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message.clone()),
             Self::PayloadTooLarge { code, message } => {
@@ -75,12 +84,18 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?err, "request failed");
         }
         let (status, code, message) = self.parts();
-        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+            },
+        };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Bearer"),
+            );
         }
         response
     }
@@ -112,5 +127,8 @@ impl From<AuthError> for ApiError {
 
 /// Turns axum's own body and path rejections into the API's JSON error shape.
 pub fn rejection(err: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(codes::INVALID_REQUEST, format!("The request is not valid: {err}"))
+    ApiError::bad_request(
+        codes::INVALID_REQUEST,
+        format!("The request is not valid: {err}"),
+    )
 }

@@ -61,7 +61,12 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Ev
         return Ok(Outcome::AlreadyHandled);
     };
     if object.size != file.size {
-        tracing::warn!(key, expected = file.size, got = object.size, "size mismatch");
+        tracing::warn!(
+            key,
+            expected = file.size,
+            got = object.size,
+            "size mismatch"
+        );
         // Mark first: if deleting then fails, a retry finds the record settled and the sweeper
         // (or lifecycle rule) still removes the bytes.
         ctx.meta.mark_failed(&owner, &id).await?;

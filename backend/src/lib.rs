@@ -18,5 +18,7 @@ use axum::Router;
 
 /// The whole HTTP API under `/api`, ready for `lambda_http::run` or `axum::serve`.
 pub fn router(state: AppState) -> Router {
-    Router::new().nest("/api", routes::router()).with_state(state)
+    Router::new()
+        .nest("/api", routes::router())
+        .with_state(state)
 }

@@ -93,7 +93,9 @@ impl LocalStack {
 
     /// Runs until Ctrl-C.
     pub async fn run_until_ctrl_c(self) -> anyhow::Result<()> {
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
         tracing::info!("shutting down");
         self.shutdown().await;
         Ok(())
@@ -113,7 +115,8 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     let origin = format!("http://{app_addr}");
 
     let meta = Arc::new(
-        LocalMetadataStore::open(&data_dir.join("metadata.redb")).context("opening metadata store")?,
+        LocalMetadataStore::open(&data_dir.join("metadata.redb"))
+            .context("opening metadata store")?,
     );
 
     // The endpoint calls the events handler, which needs the object store, which needs the
@@ -127,7 +130,9 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
                 let Some(ctx) = events_ctx.get() else { return };
                 match events::object_created(ctx, &key).await {
                     Ok(outcome) => tracing::debug!(key, ?outcome, "object created"),
-                    Err(err) => tracing::error!(key, error = %err, "object-created handling failed"),
+                    Err(err) => {
+                        tracing::error!(key, error = %err, "object-created handling failed")
+                    }
                 }
             })
         })
@@ -146,10 +151,19 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     .await
     .context("starting the S3-compatible endpoint")?;
 
-    let client = local_client(&s3_endpoint.url(), LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY, LOCAL_REGION);
+    let client = local_client(
+        &s3_endpoint.url(),
+        LOCAL_ACCESS_KEY,
+        LOCAL_SECRET_KEY,
+        LOCAL_REGION,
+    );
     let objects = Arc::new(S3ObjectStore::new(client, LOCAL_BUCKET));
     let limits = Arc::new(options.limits.clone());
-    let ctx = EventContext { objects: objects.clone(), meta: meta.clone(), limits: limits.clone() };
+    let ctx = EventContext {
+        objects: objects.clone(),
+        meta: meta.clone(),
+        limits: limits.clone(),
+    };
     let _ = events_ctx.set(ctx.clone());
 
     let idp = LocalIdp::open(IdpConfig {
@@ -170,7 +184,14 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     )?);
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState::new(objects, meta, tokens, clock.clone(), options.limits.clone(), &origin);
+    let state = AppState::new(
+        objects,
+        meta,
+        tokens,
+        clock.clone(),
+        options.limits.clone(),
+        &origin,
+    );
     let config = SiteConfig {
         api_base: "/api".to_owned(),
         cognito_region: LOCAL_REGION.to_owned(),
@@ -187,7 +208,10 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     let app = Router::new()
         .merge(crate::router(state))
         .merge(idp.router())
-        .route("/config.json", get(move || async move { axum::Json(served_config) }))
+        .route(
+            "/config.json",
+            get(move || async move { axum::Json(served_config) }),
+        )
         .fallback_service(site)
         .layer(TraceLayer::new_for_http());
     let server = tokio::spawn(async move {
@@ -206,11 +230,19 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
         }
     });
 
-    Ok(LocalStack { app_addr, s3_endpoint, config, server, sweeper })
+    Ok(LocalStack {
+        app_addr,
+        s3_endpoint,
+        config,
+        server,
+        sweeper,
+    })
 }
 
 /// The site from `site_dir`, with client-side routes falling back to `index.html`.
-fn site_service(site_dir: &std::path::Path) -> ServeDir<tower_http::set_status::SetStatus<ServeFile>> {
+fn site_service(
+    site_dir: &std::path::Path,
+) -> ServeDir<tower_http::set_status::SetStatus<ServeFile>> {
     ServeDir::new(site_dir)
         .append_index_html_on_directories(true)
         .not_found_service(ServeFile::new(site_dir.join("index.html")))
@@ -220,7 +252,10 @@ fn site_service(site_dir: &std::path::Path) -> ServeDir<tower_http::set_status::
 fn allowed_origins(app: &SocketAddr) -> Vec<String> {
     let port = app.port();
     let mut origins = vec![format!("http://{app}"), format!("http://localhost:{port}")];
-    origins.extend(["http://127.0.0.1:8081".to_owned(), "http://localhost:8081".to_owned()]);
+    origins.extend([
+        "http://127.0.0.1:8081".to_owned(),
+        "http://localhost:8081".to_owned(),
+    ]);
     origins
 }
 

@@ -123,7 +123,8 @@ pub struct FileListing {
 pub trait MetadataStore: Send + Sync {
     /// Records a new `pending` file and reserves its size in the owner's usage, in one atomic
     /// step that fails with [`MetadataError::QuotaExceeded`] when `usage + size > quota`.
-    async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<(), MetadataError>;
+    async fn insert_pending_file(&self, file: &FileRecord, quota: u64)
+    -> Result<(), MetadataError>;
 
     async fn file(&self, owner: &UserId, id: &FileId) -> Result<Option<FileRecord>, MetadataError>;
 

@@ -38,7 +38,10 @@ fn main() -> ExitCode {
 
 /// The repository root (xtask lives one level below it).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// Runs a command in the repository root with the project's tools on PATH; fails on non-zero.
@@ -50,7 +53,11 @@ pub fn run(cmd: &mut Command) -> Result {
         .env("PATH", tools::path_with_tools())
         .status()
         .map_err(|e| format!("could not start {shown}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{shown} failed ({status})")) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
 }
 
 fn build_site(release: bool) -> Result {
@@ -65,7 +72,15 @@ fn build_site(release: bool) -> Result {
 fn dev(release: bool) -> Result {
     tools::ensure_site_tools()?;
     build_site(release)?;
-    run(Command::new("cargo").args(["run", "--package", "ferry-backend", "--bin", "ferry", "--", "serve"]))
+    run(Command::new("cargo").args([
+        "run",
+        "--package",
+        "ferry-backend",
+        "--bin",
+        "ferry",
+        "--",
+        "serve",
+    ]))
 }
 
 fn test() -> Result {

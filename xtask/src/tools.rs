@@ -22,9 +22,10 @@ pub fn path_with_tools() -> std::ffi::OsString {
         tools_dir().join("venv/bin"),
         tools_dir().join("e2e-bin"),
     ];
-    if let Some(home) = std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| {
-        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"))
-    }) {
+    if let Some(home) = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+    {
         dirs.push(home.join("bin"));
     }
     if let Some(path) = std::env::var_os("PATH") {
@@ -34,8 +35,14 @@ pub fn path_with_tools() -> std::ffi::OsString {
 }
 
 fn output_of(program: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(program).args(args).env("PATH", path_with_tools()).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = Command::new(program)
+        .args(args)
+        .env("PATH", path_with_tools())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The version of `package` that Cargo.lock pins.
@@ -43,7 +50,10 @@ fn locked_version(package: &str) -> Result<String> {
     let lock = std::fs::read_to_string(root().join("Cargo.lock"))
         .map_err(|e| format!("reading Cargo.lock: {e}"))?;
     let needle = format!("name = \"{package}\"\nversion = \"");
-    let start = lock.find(&needle).ok_or(format!("{package} is not in Cargo.lock"))? + needle.len();
+    let start = lock
+        .find(&needle)
+        .ok_or(format!("{package} is not in Cargo.lock"))?
+        + needle.len();
     let len = lock[start..].find('"').ok_or("Cargo.lock is malformed")?;
     Ok(lock[start..start + len].to_owned())
 }
@@ -51,19 +61,35 @@ fn locked_version(package: &str) -> Result<String> {
 /// Rust's wasm target, trunk, wasm-bindgen-cli (the version in Cargo.lock) and wasm-opt.
 pub fn ensure_site_tools() -> Result {
     let installed = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if !installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
 
     let trunk = output_of("trunk", &["--version"]).unwrap_or_default();
     if !trunk.contains(TRUNK_VERSION) {
-        run(Command::new("cargo").args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))?;
+        run(Command::new("cargo").args([
+            "install",
+            "trunk",
+            "--version",
+            TRUNK_VERSION,
+            "--locked",
+        ]))?;
     }
 
     let bindgen = locked_version("wasm-bindgen")?;
     let have = output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
     if !have.split_whitespace().any(|w| w == bindgen) {
-        let locked = ["install", "wasm-bindgen-cli", "--version", &bindgen, "--locked", "--force"];
+        let locked = [
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &bindgen,
+            "--locked",
+            "--force",
+        ];
         // Its lockfile can pin a dependency the registry no longer has; then resolve afresh.
         if run(Command::new("cargo").args(locked)).is_err() {
             run(Command::new("cargo").args(&locked[..4]).arg("--force"))?;
@@ -97,7 +123,9 @@ pub fn ensure_test_tools() -> Result {
     let wanted = std::fs::read_to_string(&requirements).unwrap_or_default();
     let have = std::fs::read_to_string(&stamp).unwrap_or_default();
     if wanted != have {
-        run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&requirements))?;
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "-r"])
+            .arg(&requirements))?;
         std::fs::write(&stamp, wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))?;
     }
     Ok(())

@@ -9,7 +9,11 @@ use ferry::local::{self, LocalOptions};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "ferry", version, about = "Ferry: share files through presigned links.")]
+#[command(
+    name = "ferry",
+    version,
+    about = "Ferry: share files through presigned links."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,7 +51,8 @@ struct ServeArgs {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
         )
         .init();
     match Cli::parse().command {

@@ -27,8 +27,14 @@ impl UserId {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
         let ok = !raw.is_empty()
             && raw.len() <= 128
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok { Ok(Self(raw.to_owned())) } else { Err(IdError::User) }
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(IdError::User)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -68,7 +74,11 @@ impl FileId {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
         // Only the canonical lowercase hyphenated form, so one file has exactly one spelling.
         let id = uuid::Uuid::try_parse(raw).map_err(|_| IdError::File)?;
-        if id.hyphenated().to_string() == raw { Ok(Self(id)) } else { Err(IdError::File) }
+        if id.hyphenated().to_string() == raw {
+            Ok(Self(id))
+        } else {
+            Err(IdError::File)
+        }
     }
 }
 
@@ -197,7 +207,10 @@ mod tests {
         assert_eq!(ShareToken::parse(t.as_str()).unwrap(), t);
         assert_ne!(ShareToken::generate(), t);
         assert!(ShareToken::parse("short").is_err());
-        assert!(ShareToken::parse("AAAAAAAAAAAAAAAAAAAAAB").is_err(), "non-canonical trailing bits");
+        assert!(
+            ShareToken::parse("AAAAAAAAAAAAAAAAAAAAAB").is_err(),
+            "non-canonical trailing bits"
+        );
         assert!(ShareToken::parse("AAAAAAAAAAAAAAAAAAAA+/").is_err());
         assert!(!format!("{t:?}").contains(t.as_str()));
     }
@@ -209,7 +222,10 @@ mod tests {
         let key = file_object_key(&owner, &id);
         assert_eq!(key, format!("files/user-1/{id}"));
         assert_eq!(parse_file_object_key(&key), Some((owner.clone(), id)));
-        assert_eq!(parse_file_object_key(&thumbnail_object_key(&owner, &id)), None);
+        assert_eq!(
+            parse_file_object_key(&thumbnail_object_key(&owner, &id)),
+            None
+        );
         assert_eq!(parse_file_object_key("files/user-1/../x"), None);
         assert_eq!(parse_file_object_key("files/a/b/c"), None);
     }

@@ -5,6 +5,9 @@ mod names;
 mod records;
 pub mod share;
 
-pub use ids::{FileId, IdError, ShareToken, UserId, file_object_key, parse_file_object_key, thumbnail_object_key};
+pub use ids::{
+    FileId, IdError, ShareToken, UserId, file_object_key, parse_file_object_key,
+    thumbnail_object_key,
+};
 pub use names::{ContentType, FileName, NameError, content_disposition};
 pub use records::{FileRecord, ShareRecord};

@@ -106,7 +106,8 @@ impl ContentType {
         };
         let token = |s: &str| {
             !s.is_empty()
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
         };
         let Some((kind, subtype)) = essence.split_once('/') else {
             return Err(NameError::ContentType);
@@ -165,7 +166,13 @@ pub fn content_disposition(name: &FileName) -> String {
     let fallback: String = name
         .as_str()
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded = utf8_percent_encode(name.as_str(), ATTR_CHAR);
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
@@ -177,8 +184,14 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_names_and_trims_them() {
-        assert_eq!(FileName::parse("  report 2026.pdf ").unwrap().as_str(), "report 2026.pdf");
-        assert_eq!(FileName::parse("résumé.txt").unwrap().as_str(), "résumé.txt");
+        assert_eq!(
+            FileName::parse("  report 2026.pdf ").unwrap().as_str(),
+            "report 2026.pdf"
+        );
+        assert_eq!(
+            FileName::parse("résumé.txt").unwrap().as_str(),
+            "résumé.txt"
+        );
         assert_eq!(FileName::parse(".env").unwrap().as_str(), ".env");
     }
 
@@ -203,13 +216,33 @@ mod tests {
 
     #[test]
     fn content_types_are_validated_and_defaulted() {
-        assert_eq!(ContentType::parse_or_default(None).unwrap().as_str(), "application/octet-stream");
-        assert_eq!(ContentType::parse_or_default(Some("")).unwrap().as_str(), "application/octet-stream");
-        assert_eq!(ContentType::parse("Image/PNG").unwrap().as_str(), "image/png");
+        assert_eq!(
+            ContentType::parse_or_default(None).unwrap().as_str(),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            ContentType::parse_or_default(Some("")).unwrap().as_str(),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            ContentType::parse("Image/PNG").unwrap().as_str(),
+            "image/png"
+        );
         let text = ContentType::parse("text/plain; charset=utf-8").unwrap();
         assert_eq!(text.essence(), "text/plain");
-        for bad in ["png", "a/b/c", "text/", "te xt/plain", "text/plain\r\nX: y", "tëxt/plain"] {
-            assert_eq!(ContentType::parse(bad), Err(NameError::ContentType), "{bad:?}");
+        for bad in [
+            "png",
+            "a/b/c",
+            "text/",
+            "te xt/plain",
+            "text/plain\r\nX: y",
+            "tëxt/plain",
+        ] {
+            assert_eq!(
+                ContentType::parse(bad),
+                Err(NameError::ContentType),
+                "{bad:?}"
+            );
         }
     }
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use time::OffsetDateTime;
 
@@ -42,7 +42,9 @@ impl ShareTerms {
     ) -> Result<Self, SharePolicyError> {
         let expires_in = expires_in_seconds.map_or(default_ttl, Duration::from_secs);
         if expires_in < Duration::from_secs(60) || expires_in > max_ttl {
-            return Err(SharePolicyError::Expiry { max_days: max_ttl.as_secs() / 86_400 });
+            return Err(SharePolicyError::Expiry {
+                max_days: max_ttl.as_secs() / 86_400,
+            });
         }
         if let Some(n) = max_downloads {
             if n == 0 || n > MAX_DOWNLOADS {
@@ -56,7 +58,11 @@ impl ShareTerms {
             }
             other => other,
         };
-        Ok(Self { expires_in, max_downloads, password })
+        Ok(Self {
+            expires_in,
+            max_downloads,
+            password,
+        })
     }
 }
 
@@ -74,7 +80,10 @@ pub fn state_at(share: &ShareRecord, now: OffsetDateTime) -> ShareState {
         ShareState::Revoked
     } else if now >= share.expires_at {
         ShareState::Expired
-    } else if share.max_downloads.is_some_and(|max| share.downloads >= max) {
+    } else if share
+        .max_downloads
+        .is_some_and(|max| share.downloads >= max)
+    {
         ShareState::Exhausted
     } else {
         ShareState::Live
@@ -83,7 +92,9 @@ pub fn state_at(share: &ShareRecord, now: OffsetDateTime) -> ShareState {
 
 /// Downloads left, or `None` for an unlimited link.
 pub fn downloads_left(share: &ShareRecord) -> Option<u32> {
-    share.max_downloads.map(|max| max.saturating_sub(share.downloads))
+    share
+        .max_downloads
+        .map(|max| max.saturating_sub(share.downloads))
 }
 
 /// Hashes a share password with Argon2id and a random salt (PHC string).
@@ -91,13 +102,18 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt)?;
-    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 /// Checks a password against a PHC hash; a malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]

@@ -53,7 +53,11 @@ pub(crate) async fn owned_file(
     raw_id: &str,
 ) -> Result<FileRecord, ApiError> {
     let id = FileId::parse(raw_id).map_err(|_| ApiError::NotFound("file"))?;
-    state.meta.file(owner, &id).await?.ok_or(ApiError::NotFound("file"))
+    state
+        .meta
+        .file(owner, &id)
+        .await?
+        .ok_or(ApiError::NotFound("file"))
 }
 
 #[utoipa::path(
@@ -76,12 +80,18 @@ pub(crate) async fn list_files(
         ));
     }
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
-    let page = state.meta.list_files(&me.user, limit, after.as_ref()).await?;
+    let page = state
+        .meta
+        .list_files(&me.user, limit, after.as_ref())
+        .await?;
     let mut items = Vec::with_capacity(page.items.len());
     for file in &page.items {
         items.push(wire_file(&state, file).await);
     }
-    Ok(Json(FilePage { items, next_cursor: page.last.as_ref().map(encode_cursor) }))
+    Ok(Json(FilePage {
+        items,
+        next_cursor: page.last.as_ref().map(encode_cursor),
+    }))
 }
 
 #[utoipa::path(
@@ -114,7 +124,10 @@ pub(crate) async fn download_file(
 }
 
 /// A presigned GET that saves the file under its own name.
-pub(crate) async fn download_url(state: &AppState, file: &FileRecord) -> Result<DownloadUrl, ApiError> {
+pub(crate) async fn download_url(
+    state: &AppState,
+    file: &FileRecord,
+) -> Result<DownloadUrl, ApiError> {
     if file.status != FileStatus::Ready {
         return Err(ApiError::Conflict {
             code: codes::FILE_NOT_READY,
@@ -123,9 +136,16 @@ pub(crate) async fn download_url(state: &AppState, file: &FileRecord) -> Result<
     }
     let req = state
         .objects
-        .presign_get(&file.object_key(), &content_disposition(&file.name), state.limits.download_url_ttl)
+        .presign_get(
+            &file.object_key(),
+            &content_disposition(&file.name),
+            state.limits.download_url_ttl,
+        )
         .await?;
-    Ok(DownloadUrl { url: req.url, expires_at: rfc3339(req.expires_at) })
+    Ok(DownloadUrl {
+        url: req.url,
+        expires_at: rfc3339(req.expires_at),
+    })
 }
 
 #[utoipa::path(
@@ -142,7 +162,10 @@ pub(crate) async fn delete_file(
     let file = owned_file(&state, &me.user, &id).await?;
     // Bytes first: if this fails nothing has changed and the delete can be retried.
     state.objects.delete(&file.object_key()).await?;
-    state.objects.delete(&thumbnail_object_key(&file.owner, &file.id)).await?;
+    state
+        .objects
+        .delete(&thumbnail_object_key(&file.owner, &file.id))
+        .await?;
     state.meta.delete_file(&file.owner, &file.id).await?;
     tracing::info!(file = %file.id, "file deleted");
     Ok(StatusCode::NO_CONTENT)

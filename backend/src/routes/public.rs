@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::Bytes;
 use ferry_api::{DownloadUrl, PublicDownload, PublicShare, codes};
 
 use crate::domain::share::{ShareState, downloads_left, state_at, verify_password};
@@ -44,31 +44,44 @@ impl AttemptLimiter {
     fn blocked(&self, token: &ShareToken) -> bool {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
-        failures.get(token.as_str()).is_some_and(|(n, _)| *n >= MAX_FAILURES)
+        failures
+            .get(token.as_str())
+            .is_some_and(|(n, _)| *n >= MAX_FAILURES)
     }
 
     fn record_failure(&self, token: &ShareToken) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = failures.entry(token.as_str().to_owned()).or_insert((0, Instant::now()));
+        let entry = failures
+            .entry(token.as_str().to_owned())
+            .or_insert((0, Instant::now()));
         entry.0 += 1;
     }
 }
 
+/// Unknown, malformed and deleted links all answer the same.
 fn not_found() -> ApiError {
-    ApiError::NotFound("share")
+    ApiError::Missing {
+        code: codes::SHARE_NOT_FOUND,
+        message: "This link does not exist. Check that it was copied completely.".to_owned(),
+    }
 }
 
 fn unusable(state: ShareState) -> Option<ApiError> {
-    let gone = |code, message: &str| ApiError::Gone { code, message: message.to_owned() };
+    let gone = |code, message: &str| ApiError::Gone {
+        code,
+        message: message.to_owned(),
+    };
     match state {
         ShareState::Live => None,
         ShareState::Expired => Some(gone(codes::SHARE_EXPIRED, "This link has expired.")),
-        ShareState::Revoked => {
-            Some(gone(codes::SHARE_REVOKED, "This link was turned off by its owner."))
-        }
-        ShareState::Exhausted => {
-            Some(gone(codes::SHARE_EXHAUSTED, "This link has reached its download limit."))
-        }
+        ShareState::Revoked => Some(gone(
+            codes::SHARE_REVOKED,
+            "This link was turned off by its owner.",
+        )),
+        ShareState::Exhausted => Some(gone(
+            codes::SHARE_EXHAUSTED,
+            "This link has reached its download limit.",
+        )),
     }
 }
 
@@ -79,7 +92,11 @@ async fn live_share(state: &AppState, raw: &str) -> Result<(ShareRecord, FileRec
     if let Some(err) = unusable(state_at(&share, state.clock.now())) {
         return Err(err);
     }
-    let file = state.meta.file(&share.owner, &share.file_id).await?.ok_or_else(not_found)?;
+    let file = state
+        .meta
+        .file(&share.owner, &share.file_id)
+        .await?
+        .ok_or_else(not_found)?;
     Ok((share, file))
 }
 
@@ -119,7 +136,9 @@ pub(crate) async fn download_share(
     let password = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        serde_json::from_slice::<PublicDownload>(&body).map_err(rejection)?.password
+        serde_json::from_slice::<PublicDownload>(&body)
+            .map_err(rejection)?
+            .password
     };
     let (share, file) = live_share(&state, &raw).await?;
     if let Some(hash) = share.password_hash.clone() {
@@ -143,11 +162,19 @@ pub(crate) async fn download_share(
             });
         }
     }
-    match state.meta.count_download(&share.token, state.clock.now()).await? {
+    match state
+        .meta
+        .count_download(&share.token, state.clock.now())
+        .await?
+    {
         DownloadCount::Counted(_) => {}
         DownloadCount::NotFound => return Err(not_found()),
-        DownloadCount::Expired => return Err(unusable(ShareState::Expired).unwrap_or_else(not_found)),
-        DownloadCount::Revoked => return Err(unusable(ShareState::Revoked).unwrap_or_else(not_found)),
+        DownloadCount::Expired => {
+            return Err(unusable(ShareState::Expired).unwrap_or_else(not_found));
+        }
+        DownloadCount::Revoked => {
+            return Err(unusable(ShareState::Revoked).unwrap_or_else(not_found));
+        }
         DownloadCount::Exhausted => {
             return Err(unusable(ShareState::Exhausted).unwrap_or_else(not_found));
         }

@@ -123,7 +123,9 @@ pub(crate) async fn list_shares(
     CurrentUser(me): CurrentUser,
 ) -> Result<Json<ShareList>, ApiError> {
     let shares = state.meta.list_shares(&me.user).await?;
-    Ok(Json(ShareList { items: shares.iter().map(|s| wire_share(&state, s)).collect() }))
+    Ok(Json(ShareList {
+        items: shares.iter().map(|s| wire_share(&state, s)).collect(),
+    }))
 }
 
 #[utoipa::path(

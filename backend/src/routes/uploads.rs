@@ -1,7 +1,7 @@
 //! `POST /api/uploads`: announce a file, reserve quota, get a presigned PUT.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -28,7 +28,11 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} bytes") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 #[utoipa::path(
@@ -54,7 +58,10 @@ pub(crate) async fn create_upload(
         .map_err(|e| ApiError::bad_request(codes::INVALID_CONTENT_TYPE, e.to_string()))?;
     let limits = &state.limits;
     if req.size == 0 {
-        return Err(ApiError::bad_request(codes::INVALID_SIZE, "Empty files cannot be uploaded."));
+        return Err(ApiError::bad_request(
+            codes::INVALID_SIZE,
+            "Empty files cannot be uploaded.",
+        ));
     }
     if req.size > limits.max_file_size {
         return Err(ApiError::PayloadTooLarge {
@@ -80,7 +87,11 @@ pub(crate) async fn create_upload(
         sha256: None,
         thumbnail_key: None,
     };
-    match state.meta.insert_pending_file(&record, limits.user_quota).await {
+    match state
+        .meta
+        .insert_pending_file(&record, limits.user_quota)
+        .await
+    {
         Ok(()) => {}
         Err(MetadataError::QuotaExceeded { used, quota }) => {
             return Err(ApiError::Forbidden {
@@ -99,7 +110,12 @@ pub(crate) async fn create_upload(
     let key = record.object_key();
     let presigned = state
         .objects
-        .presign_put(&key, record.size, record.content_type.as_str(), limits.upload_url_ttl)
+        .presign_put(
+            &key,
+            record.size,
+            record.content_type.as_str(),
+            limits.upload_url_ttl,
+        )
         .await;
     let upload = match presigned {
         Ok(upload) => upload,
@@ -113,7 +129,13 @@ pub(crate) async fn create_upload(
     };
     tracing::info!(file = %record.id, size = record.size, "upload issued");
     let file = wire_file(&state, &record).await;
-    Ok((StatusCode::CREATED, Json(UploadTicket { file, upload: wire_request(upload) })))
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadTicket {
+            file,
+            upload: wire_request(upload),
+        }),
+    ))
 }
 
 #[cfg(test)]

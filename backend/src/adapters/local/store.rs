@@ -16,9 +16,7 @@ use time::OffsetDateTime;
 
 use crate::domain::share::{ShareState, state_at};
 use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
-use crate::ports::{
-    DownloadCount, FileListing, MetadataError, MetadataStore, Transition, Usage,
-};
+use crate::ports::{DownloadCount, FileListing, MetadataError, MetadataStore, Transition, Usage};
 
 /// `{owner}/{file_id}` → file record (JSON). File ids are UUIDv7, so keys sort by creation time.
 const FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("files");
@@ -168,7 +166,11 @@ fn transition(
 
 #[async_trait]
 impl MetadataStore for LocalMetadataStore {
-    async fn insert_pending_file(&self, file: &FileRecord, quota: u64) -> Result<(), MetadataError> {
+    async fn insert_pending_file(
+        &self,
+        file: &FileRecord,
+        quota: u64,
+    ) -> Result<(), MetadataError> {
         let file = file.clone();
         self.write(move |txn| {
             let mut files = txn.open_table(FILES)?;
@@ -181,7 +183,10 @@ impl MetadataStore for LocalMetadataStore {
                 get_json(&usage_table, file.owner.as_str())?.unwrap_or_default();
             drop(usage_table);
             if usage.bytes_used.saturating_add(file.size) > quota {
-                return Err(MetadataError::QuotaExceeded { used: usage.bytes_used, quota });
+                return Err(MetadataError::QuotaExceeded {
+                    used: usage.bytes_used,
+                    quota,
+                });
             }
             files.insert(key.as_str(), encode(&file)?.as_slice())?;
             adjust_usage(txn, &file.owner, |u| {
@@ -194,7 +199,8 @@ impl MetadataStore for LocalMetadataStore {
 
     async fn file(&self, owner: &UserId, id: &FileId) -> Result<Option<FileRecord>, MetadataError> {
         let key = file_key(owner, id);
-        self.read(move |txn| get_json(&txn.open_table(FILES)?, &key)).await
+        self.read(move |txn| get_json(&txn.open_table(FILES)?, &key))
+            .await
     }
 
     async fn list_files(
@@ -218,7 +224,11 @@ impl MetadataStore for LocalMetadataStore {
                 }
                 items.push(decode::<FileRecord>(value.value())?);
             }
-            let last = if more { items.last().map(|f| f.id) } else { None };
+            let last = if more {
+                items.last().map(|f| f.id)
+            } else {
+                None
+            };
             Ok(FileListing { items, last })
         })
         .await
@@ -335,7 +345,10 @@ impl MetadataStore for LocalMetadataStore {
         self.read(move |txn| {
             let usage: StoredUsage =
                 get_json(&txn.open_table(USAGE)?, owner.as_str())?.unwrap_or_default();
-            Ok(Usage { bytes_used: usage.bytes_used, file_count: usage.file_count })
+            Ok(Usage {
+                bytes_used: usage.bytes_used,
+                file_count: usage.file_count,
+            })
         })
         .await
     }
@@ -380,7 +393,8 @@ impl MetadataStore for LocalMetadataStore {
 
     async fn share(&self, token: &ShareToken) -> Result<Option<ShareRecord>, MetadataError> {
         let token = token.clone();
-        self.read(move |txn| get_json(&txn.open_table(SHARES)?, token.as_str())).await
+        self.read(move |txn| get_json(&txn.open_table(SHARES)?, token.as_str()))
+            .await
     }
 
     async fn list_shares(&self, owner: &UserId) -> Result<Vec<ShareRecord>, MetadataError> {
@@ -392,7 +406,12 @@ impl MetadataStore for LocalMetadataStore {
             let mut items = Vec::new();
             for entry in user_shares.range(start.as_str()..end.as_str())? {
                 let (key, _) = entry?;
-                let token = key.value().rsplit('/').next().unwrap_or_default().to_owned();
+                let token = key
+                    .value()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
                 if let Some(share) = get_json::<ShareRecord>(&shares, &token)? {
                     items.push(share);
                 }

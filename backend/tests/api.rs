@@ -1,0 +1,972 @@
+//! Router tests: the whole API through `oneshot`, with the embedded store, the embedded S3
+//! endpoint (for presigning and deletes) and tokens signed by the embedded identity provider.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use ferry::AppState;
+use ferry::adapters::jwks::JwksVerifier;
+use ferry::adapters::local::idp::{IdpConfig, LocalIdp};
+use ferry::adapters::local::s3_endpoint::{self, S3Endpoint, S3EndpointConfig};
+use ferry::adapters::local::store::LocalMetadataStore;
+use ferry::adapters::s3::{S3ObjectStore, local_client};
+use ferry::config::Limits;
+use ferry::domain::{FileId, UserId};
+use ferry::ports::{Clock, MetadataStore};
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tower::ServiceExt;
+
+const ISSUER: &str = "http://idp.test";
+const CLIENT: &str = "test-client";
+const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
+const BOB: &str = "b2b2b2b2-0000-4000-8000-000000000002";
+
+struct TestClock(Mutex<OffsetDateTime>);
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct TestApi {
+    router: Router,
+    idp: Arc<LocalIdp>,
+    meta: Arc<LocalMetadataStore>,
+    clock: Arc<TestClock>,
+    _s3: S3Endpoint,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Value,
+}
+
+impl Reply {
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+fn small_limits() -> Limits {
+    Limits {
+        max_file_size: 1000,
+        user_quota: 2500,
+        ..Limits::default()
+    }
+}
+
+async fn spawn_api() -> TestApi {
+    spawn_api_with(small_limits()).await
+}
+
+async fn spawn_api_with(limits: Limits) -> TestApi {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = s3_endpoint::start(
+        S3EndpointConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            root: dir.path().join("s3"),
+            bucket: "bucket".into(),
+            access_key: "AKTEST".into(),
+            secret_key: "secret-test".into(),
+            allowed_origins: vec![],
+        },
+        Arc::new(|_key| Box::pin(async {})),
+    )
+    .await
+    .unwrap();
+    let objects = Arc::new(S3ObjectStore::new(
+        local_client(&s3.url(), "AKTEST", "secret-test", "us-east-1"),
+        "bucket",
+    ));
+    let meta = Arc::new(LocalMetadataStore::open(&dir.path().join("meta.redb")).unwrap());
+    let idp = LocalIdp::open(IdpConfig {
+        data_dir: dir.path().join("idp"),
+        issuer: ISSUER.into(),
+        region: "us-east-1".into(),
+        user_pool_id: "us-east-1_test".into(),
+        client_id: CLIENT.into(),
+        redirect_uris: vec![],
+        auto_confirm: true,
+        access_token_ttl: Duration::from_secs(3600),
+    })
+    .unwrap();
+    let tokens = Arc::new(JwksVerifier::from_jwks(ISSUER, CLIENT, idp.jwks()).unwrap());
+    let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
+    let state = AppState::new(
+        objects,
+        meta.clone(),
+        tokens,
+        clock.clone(),
+        limits,
+        "https://ferry.test",
+    );
+    TestApi {
+        router: ferry::router(state),
+        idp,
+        meta,
+        clock,
+        _s3: s3,
+        _dir: dir,
+    }
+}
+
+impl TestApi {
+    fn claims(&self, sub: &str) -> Value {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        json!({
+            "sub": sub, "iss": ISSUER, "client_id": CLIENT, "token_use": "access",
+            "scope": "openid email", "iat": now, "exp": now + 3600, "username": sub,
+        })
+    }
+
+    fn token_with(&self, claims: Value) -> String {
+        self.idp.sign_claims(&claims).unwrap()
+    }
+
+    fn token(&self, sub: &str) -> String {
+        self.token_with(self.claims(sub))
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                req = req.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    async fn as_user(&self, sub: &str, method: Method, uri: &str, body: Option<Value>) -> Reply {
+        self.send(method, uri, Some(&self.token(sub)), body).await
+    }
+
+    /// Announces a file and marks it ready, as a completed upload would.
+    async fn ready_file(&self, sub: &str, name: &str, size: u64) -> String {
+        let reply = self
+            .as_user(
+                sub,
+                Method::POST,
+                "/api/uploads",
+                Some(json!({"name": name, "size": size})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        let id = reply.body["file"]["id"].as_str().unwrap().to_owned();
+        let owner = UserId::parse(sub).unwrap();
+        self.meta
+            .mark_ready(&owner, &FileId::parse(&id).unwrap(), None)
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn share(&self, sub: &str, file: &str, body: Value) -> String {
+        let reply = self
+            .as_user(
+                sub,
+                Method::POST,
+                &format!("/api/files/{file}/shares"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        reply.body["token"].as_str().unwrap().to_owned()
+    }
+
+    fn advance(&self, by: time::Duration) {
+        *self.clock.0.lock().unwrap() += by;
+    }
+}
+
+// ---- authentication ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn private_routes_refuse_missing_and_bad_tokens() {
+    let api = spawn_api().await;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let mut expired = api.claims(ALICE);
+    expired["exp"] = json!(now - 600);
+    expired["iat"] = json!(now - 4200);
+    let mut wrong_issuer = api.claims(ALICE);
+    wrong_issuer["iss"] = json!("http://evil.test");
+    let mut wrong_client = api.claims(ALICE);
+    wrong_client["client_id"] = json!("other-client");
+    let mut id_token = api.claims(ALICE);
+    id_token["token_use"] = json!("id");
+    id_token["aud"] = json!(CLIENT);
+
+    let good = api.token(ALICE);
+    let mut bad_signature = good.clone();
+    let last = bad_signature.pop().unwrap();
+    bad_signature.push(if last == 'A' { 'B' } else { 'A' });
+    let alg_none = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let header = b64.encode(json!({"alg": "none", "typ": "JWT"}).to_string());
+        let payload = b64.encode(api.claims(ALICE).to_string());
+        format!("{header}.{payload}.")
+    };
+
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no token", None),
+        ("garbage", Some("not-a-jwt".into())),
+        ("expired", Some(api.token_with(expired))),
+        ("bad signature", Some(bad_signature)),
+        ("alg none", Some(alg_none)),
+        ("wrong issuer", Some(api.token_with(wrong_issuer))),
+        ("wrong client", Some(api.token_with(wrong_client))),
+        ("id token", Some(api.token_with(id_token))),
+    ];
+    let routes = [
+        (Method::GET, "/api/files"),
+        (Method::POST, "/api/uploads"),
+        (Method::GET, "/api/shares"),
+        (
+            Method::DELETE,
+            "/api/files/00000000-0000-7000-8000-000000000000",
+        ),
+    ];
+    for (case, token) in &cases {
+        for (method, uri) in &routes {
+            let body = (*method == Method::POST).then(|| json!({"name": "a", "size": 1}));
+            let reply = api.send(method.clone(), uri, token.as_deref(), body).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{case}: {method} {uri}"
+            );
+            assert_eq!(reply.code(), "unauthorized", "{case}");
+            assert!(
+                reply.body.get("items").is_none(),
+                "{case}: no data on refusal"
+            );
+            assert_eq!(reply.headers["www-authenticate"], "Bearer");
+        }
+    }
+    assert_eq!(
+        api.send(Method::GET, "/api/files", Some(&good), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn other_users_files_and_shares_are_not_found() {
+    let api = spawn_api().await;
+    let file = api.ready_file(ALICE, "secret.txt", 10).await;
+    let token = api.share(ALICE, &file, json!({})).await;
+
+    for (method, uri, body) in [
+        (Method::GET, format!("/api/files/{file}"), None),
+        (Method::GET, format!("/api/files/{file}/download"), None),
+        (Method::DELETE, format!("/api/files/{file}"), None),
+        (
+            Method::POST,
+            format!("/api/files/{file}/shares"),
+            Some(json!({})),
+        ),
+        (Method::DELETE, format!("/api/shares/{token}"), None),
+    ] {
+        let reply = api.as_user(BOB, method.clone(), &uri, body).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {uri}");
+        assert_eq!(reply.code(), "not_found");
+    }
+    let listing = api.as_user(BOB, Method::GET, "/api/files", None).await;
+    assert_eq!(listing.body["items"], json!([]));
+    let shares = api.as_user(BOB, Method::GET, "/api/shares", None).await;
+    assert_eq!(shares.body["items"], json!([]));
+    // Alice still has everything.
+    let mine = api
+        .as_user(ALICE, Method::GET, &format!("/api/files/{file}"), None)
+        .await;
+    assert_eq!(mine.status, StatusCode::OK);
+    assert_eq!(mine.body["name"], "secret.txt");
+}
+
+// ---- uploads ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn upload_issues_a_presigned_put_for_a_pending_file() {
+    let api = spawn_api().await;
+    let reply = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            "/api/uploads",
+            Some(json!({"name": "Holiday photo.JPG", "size": 321, "content_type": "image/jpeg"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let file = &reply.body["file"];
+    assert_eq!(file["name"], "Holiday photo.JPG");
+    assert_eq!(file["status"], "pending");
+    assert_eq!(file["size"], 321);
+    let upload = &reply.body["upload"];
+    assert_eq!(upload["method"], "PUT");
+    let url = upload["url"].as_str().unwrap();
+    let id = file["id"].as_str().unwrap();
+    assert!(
+        url.contains(&format!("/bucket/files/{ALICE}/{id}?")),
+        "{url}"
+    );
+    assert!(url.contains("X-Amz-Signature="));
+    let signed = url
+        .split("X-Amz-SignedHeaders=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert!(
+        signed.contains("content-length") && signed.contains("content-type"),
+        "{signed}"
+    );
+    assert!(
+        !url.contains("Holiday"),
+        "the user's name never reaches the key"
+    );
+    let headers = upload["headers"].as_array().unwrap();
+    assert!(
+        headers
+            .iter()
+            .any(|h| h["name"] == "content-type" && h["value"] == "image/jpeg")
+    );
+    assert!(reply.headers["cache-control"] == "no-store");
+}
+
+#[tokio::test]
+async fn upload_validates_name_type_and_size() {
+    let api = spawn_api().await;
+    let cases = [
+        (
+            json!({"name": "a/b.txt", "size": 1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "  ", "size": 1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "a\u{0007}b", "size": 1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "x".repeat(256), "size": 1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "..", "size": 1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "a", "size": 0}),
+            StatusCode::BAD_REQUEST,
+            "invalid_size",
+        ),
+        (
+            json!({"name": "a", "size": 1001}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+        ),
+        (
+            json!({"name": "a", "size": -1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"name": "a", "size": 1, "content_type": "no slash"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_content_type",
+        ),
+        (
+            json!({"size": 1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let reply = api
+            .as_user(ALICE, Method::POST, "/api/uploads", Some(body.clone()))
+            .await;
+        assert_eq!((reply.status, reply.code()), (status, code), "{body}");
+        assert!(!reply.body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let listing = api.as_user(ALICE, Method::GET, "/api/files", None).await;
+    assert_eq!(
+        listing.body["items"],
+        json!([]),
+        "refused uploads leave nothing behind"
+    );
+}
+
+#[tokio::test]
+async fn quota_counts_pending_and_ready_files_and_frees_on_delete() {
+    let api = spawn_api().await; // quota 2500, max file 1000
+    api.ready_file(ALICE, "one", 1000).await;
+    let second = api.ready_file(ALICE, "two", 1000).await;
+    let over = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            "/api/uploads",
+            Some(json!({"name": "three", "size": 501})),
+        )
+        .await;
+    assert_eq!(
+        (over.status, over.code()),
+        (StatusCode::FORBIDDEN, "quota_exceeded")
+    );
+    assert!(
+        over.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("free")
+    );
+    // Another user's quota is separate.
+    api.ready_file(BOB, "bob", 1000).await;
+    // Exactly filling the quota works; deleting frees it again.
+    api.ready_file(ALICE, "fits", 500).await;
+    let del = api
+        .as_user(ALICE, Method::DELETE, &format!("/api/files/{second}"), None)
+        .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    api.ready_file(ALICE, "again", 1000).await;
+}
+
+// ---- listing ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn files_are_listed_newest_first_across_pages() {
+    let api = spawn_api_with(Limits {
+        user_quota: 1 << 20,
+        ..small_limits()
+    })
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(api.ready_file(ALICE, &format!("f{i}"), 10).await);
+    }
+    api.ready_file(BOB, "not alice's", 10).await;
+    let mut seen = Vec::new();
+    let mut uri = "/api/files?limit=2".to_owned();
+    for _ in 0..5 {
+        let page = api.as_user(ALICE, Method::GET, &uri, None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|f| f["id"].as_str().unwrap().to_owned()));
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("/api/files?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids);
+
+    for bad in [
+        "/api/files?limit=0",
+        "/api/files?limit=101",
+        "/api/files?limit=x",
+    ] {
+        let reply = api.as_user(ALICE, Method::GET, bad, None).await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, "invalid_request"),
+            "{bad}"
+        );
+    }
+    let reply = api
+        .as_user(ALICE, Method::GET, "/api/files?cursor=%21%21", None)
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::BAD_REQUEST, "invalid_cursor")
+    );
+}
+
+// ---- downloads and deletes ------------------------------------------------------------------
+
+#[tokio::test]
+async fn downloads_need_a_ready_file_and_save_under_its_name() {
+    let api = spawn_api().await;
+    let pending = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            "/api/uploads",
+            Some(json!({"name": "p.txt", "size": 5})),
+        )
+        .await;
+    let pending_id = pending.body["file"]["id"].as_str().unwrap();
+    let reply = api
+        .as_user(
+            ALICE,
+            Method::GET,
+            &format!("/api/files/{pending_id}/download"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::CONFLICT, "file_not_ready")
+    );
+    let share = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            &format!("/api/files/{pending_id}/shares"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (share.status, share.code()),
+        (StatusCode::CONFLICT, "file_not_ready")
+    );
+
+    let id = api.ready_file(ALICE, "naïve.txt", 5).await;
+    let reply = api
+        .as_user(
+            ALICE,
+            Method::GET,
+            &format!("/api/files/{id}/download"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let url = reply.body["url"].as_str().unwrap();
+    assert!(
+        url.contains("response-content-disposition=attachment"),
+        "{url}"
+    );
+    assert!(
+        url.contains("na%25C3%25AFve.txt"),
+        "RFC 6266 filename* is carried: {url}"
+    );
+    assert!(reply.body["expires_at"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn deleting_a_file_removes_it_and_kills_its_links() {
+    let api = spawn_api().await;
+    let id = api.ready_file(ALICE, "gone.txt", 5).await;
+    let token = api.share(ALICE, &id, json!({})).await;
+    let reply = api
+        .as_user(ALICE, Method::DELETE, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let again = api
+        .as_user(ALICE, Method::GET, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    let public = api
+        .send(
+            Method::GET,
+            &format!("/api/public/shares/{token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (public.status, public.code()),
+        (StatusCode::NOT_FOUND, "share_not_found")
+    );
+    let shares = api.as_user(ALICE, Method::GET, "/api/shares", None).await;
+    assert_eq!(shares.body["items"], json!([]));
+    let twice = api
+        .as_user(ALICE, Method::DELETE, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!(twice.status, StatusCode::NOT_FOUND);
+}
+
+// ---- shares -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn shares_validate_their_terms() {
+    let api = spawn_api().await;
+    let id = api.ready_file(ALICE, "a.txt", 5).await;
+    for (body, code) in [
+        (json!({"expires_in_seconds": 10}), "invalid_expiry"),
+        (json!({"expires_in_seconds": 31 * 86400}), "invalid_expiry"),
+        (json!({"max_downloads": 0}), "invalid_max_downloads"),
+        (json!({"password": "abc"}), "invalid_password"),
+        (json!({"max_downloads": "five"}), "invalid_request"),
+    ] {
+        let reply = api
+            .as_user(
+                ALICE,
+                Method::POST,
+                &format!("/api/files/{id}/shares"),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::BAD_REQUEST, code),
+            "{body}"
+        );
+    }
+    let reply = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            &format!("/api/files/{id}/shares"),
+            Some(json!({"expires_in_seconds": 3600, "max_downloads": 3, "password": "hunter22"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let share = &reply.body;
+    let token = share["token"].as_str().unwrap();
+    assert_eq!(token.len(), 22);
+    assert_eq!(share["url"], format!("https://ferry.test/s/{token}"));
+    assert_eq!(share["file_id"], id.as_str());
+    assert_eq!(share["file_name"], "a.txt");
+    assert_eq!(share["max_downloads"], 3);
+    assert_eq!(share["downloads"], 0);
+    assert_eq!(share["has_password"], true);
+    assert!(share.get("password").is_none() && !share.to_string().contains("hunter22"));
+
+    let public = api
+        .send(
+            Method::GET,
+            &format!("/api/public/shares/{token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(public.status, StatusCode::OK);
+    assert_eq!(public.body["name"], "a.txt");
+    assert_eq!(public.body["size"], 5);
+    assert_eq!(public.body["downloads_left"], 3);
+    assert_eq!(public.body["requires_password"], true);
+}
+
+#[tokio::test]
+async fn concurrent_downloads_never_exceed_the_limit() {
+    let api = Arc::new(spawn_api().await);
+    let id = api.ready_file(ALICE, "hot.txt", 5).await;
+    let token = api.share(ALICE, &id, json!({"max_downloads": 5})).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let api = Arc::clone(&api);
+        let uri = format!("/api/public/shares/{token}/download");
+        tasks.push(tokio::spawn(async move {
+            api.send(Method::POST, &uri, None, None).await
+        }));
+    }
+    let mut granted = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status {
+            StatusCode::OK => {
+                assert!(
+                    reply.body["url"]
+                        .as_str()
+                        .unwrap()
+                        .contains("X-Amz-Signature")
+                );
+                granted += 1;
+            }
+            StatusCode::GONE => assert_eq!(reply.code(), "share_exhausted"),
+            other => panic!("unexpected {other}: {:?}", reply.body),
+        }
+    }
+    assert_eq!(granted, 5);
+    let shares = api.as_user(ALICE, Method::GET, "/api/shares", None).await;
+    assert_eq!(shares.body["items"][0]["downloads"], 5);
+    let public = api
+        .send(
+            Method::GET,
+            &format!("/api/public/shares/{token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (public.status, public.code()),
+        (StatusCode::GONE, "share_exhausted")
+    );
+}
+
+#[tokio::test]
+async fn viewing_a_share_never_counts_a_download() {
+    let api = spawn_api().await;
+    let id = api.ready_file(ALICE, "a.txt", 5).await;
+    let token = api.share(ALICE, &id, json!({"max_downloads": 1})).await;
+    for _ in 0..3 {
+        let view = api
+            .send(
+                Method::GET,
+                &format!("/api/public/shares/{token}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(view.body["downloads_left"], 1);
+    }
+    let first = api
+        .send(
+            Method::POST,
+            &format!("/api/public/shares/{token}/download"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let second = api
+        .send(
+            Method::POST,
+            &format!("/api/public/shares/{token}/download"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (second.status, second.code()),
+        (StatusCode::GONE, "share_exhausted")
+    );
+}
+
+#[tokio::test]
+async fn shares_expire() {
+    let api = spawn_api().await;
+    let id = api.ready_file(ALICE, "a.txt", 5).await;
+    let token = api
+        .share(ALICE, &id, json!({"expires_in_seconds": 3600}))
+        .await;
+    let uri = format!("/api/public/shares/{token}");
+    assert_eq!(
+        api.send(Method::GET, &uri, None, None).await.status,
+        StatusCode::OK
+    );
+    api.advance(time::Duration::seconds(3601));
+    let view = api.send(Method::GET, &uri, None, None).await;
+    assert_eq!(
+        (view.status, view.code()),
+        (StatusCode::GONE, "share_expired")
+    );
+    let download = api
+        .send(Method::POST, &format!("{uri}/download"), None, None)
+        .await;
+    assert_eq!(
+        (download.status, download.code()),
+        (StatusCode::GONE, "share_expired")
+    );
+}
+
+#[tokio::test]
+async fn revoked_shares_stop_working_and_only_the_owner_can_revoke() {
+    let api = spawn_api().await;
+    let id = api.ready_file(ALICE, "a.txt", 5).await;
+    let token = api.share(ALICE, &id, json!({})).await;
+    let by_bob = api
+        .as_user(BOB, Method::DELETE, &format!("/api/shares/{token}"), None)
+        .await;
+    assert_eq!(by_bob.status, StatusCode::NOT_FOUND);
+    let revoke = api
+        .as_user(ALICE, Method::DELETE, &format!("/api/shares/{token}"), None)
+        .await;
+    assert_eq!(revoke.status, StatusCode::NO_CONTENT);
+    let again = api
+        .as_user(ALICE, Method::DELETE, &format!("/api/shares/{token}"), None)
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::NO_CONTENT,
+        "revoking twice is harmless"
+    );
+    let view = api
+        .send(
+            Method::GET,
+            &format!("/api/public/shares/{token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (view.status, view.code()),
+        (StatusCode::GONE, "share_revoked")
+    );
+    let download = api
+        .send(
+            Method::POST,
+            &format!("/api/public/shares/{token}/download"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (download.status, download.code()),
+        (StatusCode::GONE, "share_revoked")
+    );
+    let listed = api.as_user(ALICE, Method::GET, "/api/shares", None).await;
+    assert_eq!(listed.body["items"][0]["revoked"], true);
+}
+
+#[tokio::test]
+async fn passwords_protect_downloads_and_guessing_is_throttled() {
+    let api = spawn_api().await;
+    let id = api.ready_file(ALICE, "a.txt", 5).await;
+    let token = api
+        .share(ALICE, &id, json!({"password": "open sesame"}))
+        .await;
+    let uri = format!("/api/public/shares/{token}/download");
+    let none = api.send(Method::POST, &uri, None, None).await;
+    assert_eq!(
+        (none.status, none.code()),
+        (StatusCode::FORBIDDEN, "password_required")
+    );
+    let wrong = api
+        .send(Method::POST, &uri, None, Some(json!({"password": "nope"})))
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.code()),
+        (StatusCode::FORBIDDEN, "wrong_password")
+    );
+    let right = api
+        .send(
+            Method::POST,
+            &uri,
+            None,
+            Some(json!({"password": "open sesame"})),
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::OK);
+    for _ in 0..4 {
+        api.send(Method::POST, &uri, None, Some(json!({"password": "guess"})))
+            .await;
+    }
+    let blocked = api
+        .send(
+            Method::POST,
+            &uri,
+            None,
+            Some(json!({"password": "open sesame"})),
+        )
+        .await;
+    assert_eq!(
+        (blocked.status, blocked.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+    );
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_tokens_look_the_same() {
+    let api = spawn_api().await;
+    for token in ["AAAAAAAAAAAAAAAAAAAAAA", "short", "..%2F..%2Fetc", "%00"] {
+        let view = api
+            .send(
+                Method::GET,
+                &format!("/api/public/shares/{token}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (view.status, view.code()),
+            (StatusCode::NOT_FOUND, "share_not_found"),
+            "{token}"
+        );
+        let dl = api
+            .send(
+                Method::POST,
+                &format!("/api/public/shares/{token}/download"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (dl.status, dl.code()),
+            (StatusCode::NOT_FOUND, "share_not_found")
+        );
+    }
+}
+
+// ---- the rest -----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn health_openapi_and_unknown_routes_answer_json() {
+    let api = spawn_api().await;
+    let health = api.send(Method::GET, "/api/health", None, None).await;
+    assert_eq!(health.body["status"], "ok");
+    let doc = api.send(Method::GET, "/api/openapi.json", None, None).await;
+    for path in [
+        "/api/uploads",
+        "/api/files",
+        "/api/files/{id}",
+        "/api/files/{id}/download",
+        "/api/files/{id}/shares",
+        "/api/shares",
+        "/api/shares/{token}",
+        "/api/public/shares/{token}",
+        "/api/public/shares/{token}/download",
+        "/api/health",
+    ] {
+        assert!(
+            doc.body["paths"].get(path).is_some(),
+            "openapi lacks {path}"
+        );
+    }
+    let missing = api.send(Method::GET, "/api/nope", None, None).await;
+    assert_eq!(
+        (missing.status, missing.code()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let method = api.send(Method::PUT, "/api/health", None, None).await;
+    assert_eq!(
+        (method.status, method.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+    let bad_json = {
+        let req = Request::post("/api/uploads")
+            .header("authorization", format!("Bearer {}", api.token(ALICE)))
+            .header("content-type", "application/json")
+            .body(Body::from("{not json"))
+            .unwrap();
+        api.router.clone().oneshot(req).await.unwrap()
+    };
+    assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
+}

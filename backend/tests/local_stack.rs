@@ -1,0 +1,599 @@
+//! Integration tests: the whole local stack (`ferry serve`) on free ports with a fresh data
+//! directory, driven over HTTP the way the browser and AWS clients drive it.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ferry::config::Limits;
+use ferry::local::{self, LocalOptions, LocalStack};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const PASSWORD: &str = "correct-horse-42";
+
+async fn start_in(dir: &std::path::Path, limits: Limits) -> LocalStack {
+    local::start(LocalOptions {
+        port: 0,
+        s3_port: 0,
+        data_dir: dir.to_path_buf(),
+        site_dir: dir.join("site"),
+        limits,
+        ..LocalOptions::default()
+    })
+    .await
+    .expect("local stack starts")
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Calls an action of the Cognito JSON API, as boto3 or the AWS CLI would.
+async fn cognito(stack: &LocalStack, action: &str, body: Value) -> (StatusCode, Value) {
+    let res = http()
+        .post(stack.config.cognito_endpoint.clone().unwrap())
+        .header(
+            "x-amz-target",
+            format!("AWSCognitoIdentityProviderService.{action}"),
+        )
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn sign_up_and_in(stack: &LocalStack, email: &str) -> String {
+    let client_id = &stack.config.client_id;
+    let (status, body) = cognito(
+        stack,
+        "SignUp",
+        json!({"ClientId": client_id, "Username": email, "Password": PASSWORD,
+               "UserAttributes": [{"Name": "email", "Value": email}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["UserConfirmed"], true);
+    sign_in(stack, email).await
+}
+
+async fn sign_in(stack: &LocalStack, email: &str) -> String {
+    let (status, body) = cognito(
+        stack,
+        "InitiateAuth",
+        json!({"ClientId": stack.config.client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+               "AuthParameters": {"USERNAME": email, "PASSWORD": PASSWORD}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["AuthenticationResult"]["AccessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+struct Api<'a> {
+    stack: &'a LocalStack,
+    token: String,
+}
+
+impl Api<'_> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = http()
+            .request(method, format!("{}{path}", self.stack.url()))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Announces a file and sends its bytes through the presigned PUT, as the browser does.
+    async fn upload(&self, name: &str, bytes: &[u8]) -> (String, reqwest::Response) {
+        let (status, ticket) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/uploads",
+                Some(json!({"name": name, "size": bytes.len(), "content_type": "application/octet-stream"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        let res = presigned(&ticket["upload"])
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        (ticket["file"]["id"].as_str().unwrap().to_owned(), res)
+    }
+
+    async fn wait_until(&self, id: &str, status: &str) -> Value {
+        for _ in 0..100 {
+            let (_, file) = self
+                .call(reqwest::Method::GET, &format!("/api/files/{id}"), None)
+                .await;
+            if file["status"] == status {
+                return file;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("file {id} never became {status}");
+    }
+}
+
+/// A request built from a presigned-request description, with its headers.
+fn presigned(upload: &Value) -> reqwest::RequestBuilder {
+    let method =
+        reqwest::Method::from_bytes(upload["method"].as_str().unwrap().as_bytes()).unwrap();
+    let mut req = http().request(method, upload["url"].as_str().unwrap());
+    for header in upload["headers"].as_array().unwrap() {
+        req = req.header(
+            header["name"].as_str().unwrap(),
+            header["value"].as_str().unwrap(),
+        );
+    }
+    req
+}
+
+fn sample(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn upload_share_download_delete_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    let config: Value = http()
+        .get(format!("{}/config.json", stack.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["api_base"], "/api");
+    assert_eq!(config["auth_base"], stack.url());
+
+    let api = Api {
+        stack: &stack,
+        token: sign_up_and_in(&stack, "ada@example.com").await,
+    };
+    let bytes = sample(300_000);
+    let (id, put) = api.upload("report.bin", &bytes).await;
+    assert!(put.status().is_success(), "{:?}", put.text().await);
+    let file = api.wait_until(&id, "ready").await;
+    assert_eq!(file["size"], 300_000);
+
+    let (status, share) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/files/{id}/shares"),
+            Some(json!({"max_downloads": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = share["token"].as_str().unwrap();
+    assert_eq!(share["url"], format!("{}/s/{token}", stack.url()));
+
+    // Anyone with the link, no sign-in.
+    let public = format!("{}/api/public/shares/{token}", stack.url());
+    let view: Value = http()
+        .get(&public)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["name"], "report.bin");
+    let grant = http()
+        .post(format!("{public}/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grant.status(), StatusCode::OK);
+    let grant: Value = grant.json().await.unwrap();
+    let download = http()
+        .get(grant["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    let disposition = download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains("report.bin"),
+        "{disposition}"
+    );
+    let got = download.bytes().await.unwrap();
+    assert_eq!(Sha256::digest(&got), Sha256::digest(&bytes));
+    let second = http()
+        .post(format!("{public}/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::GONE);
+
+    let (status, _) = api
+        .call(reqwest::Method::DELETE, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let object = dir
+        .path()
+        .join("s3")
+        .join(ferry::local::LOCAL_BUCKET)
+        .join(format!("files"));
+    let leftovers: Vec<_> = walk(&object);
+    assert!(
+        leftovers.iter().all(|p| !p.ends_with(&id)),
+        "object gone: {leftovers:?}"
+    );
+    // The old download URL no longer yields the bytes.
+    let stale = http()
+        .get(grant["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::NOT_FOUND);
+    stack.shutdown().await;
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_s3_endpoint_refuses_tampered_and_mismatched_uploads() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    let api = Api {
+        stack: &stack,
+        token: sign_up_and_in(&stack, "eve@example.com").await,
+    };
+    let (status, ticket) = api
+        .call(
+            reqwest::Method::POST,
+            "/api/uploads",
+            Some(json!({"name": "a.txt", "size": 10, "content_type": "text/plain"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let upload = &ticket["upload"];
+    let url = upload["url"].as_str().unwrap();
+
+    // Someone else's key with this signature.
+    let mut other_key = upload.clone();
+    other_key["url"] = json!(url.replacen("/files/", "/files/x", 1));
+    let res = presigned(&other_key)
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // A longer lifetime than was signed.
+    let mut longer = upload.clone();
+    longer["url"] = json!(url.replace("X-Amz-Expires=", "X-Amz-Expires=9"));
+    let res = presigned(&longer).body(vec![0u8; 10]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // More bytes than announced.
+    let res = presigned(upload).body(vec![0u8; 11]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Another content type than announced.
+    let res = http()
+        .put(url)
+        .header("content-type", "text/html")
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // No signature at all.
+    let res = http()
+        .put(url.split('?').next().unwrap())
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let id = ticket["file"]["id"].as_str().unwrap();
+    let (_, file) = api
+        .call(reqwest::Method::GET, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!(file["status"], "pending", "refused uploads change nothing");
+    // The genuine request still works.
+    let res = presigned(upload).body(vec![7u8; 10]).send().await.unwrap();
+    assert!(res.status().is_success());
+    api.wait_until(id, "ready").await;
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn expired_upload_urls_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        upload_url_ttl: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let stack = start_in(dir.path(), limits).await;
+    let api = Api {
+        stack: &stack,
+        token: sign_up_and_in(&stack, "late@example.com").await,
+    };
+    let (_, ticket) = api
+        .call(
+            reqwest::Method::POST,
+            "/api/uploads",
+            Some(json!({"name": "a", "size": 3})),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let res = presigned(&ticket["upload"])
+        .body(vec![1u8; 3])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    stack.shutdown().await;
+}
+
+/// Values of `<input ... name="N" value="V">` fields in a page.
+fn form_fields(html: &str) -> Vec<(String, String)> {
+    let attr = |tag: &str, name: &str| {
+        let key = format!("{name}=\"");
+        tag.find(&key).map(|i| {
+            let rest = &tag[i + key.len()..];
+            let value = &rest[..rest.find('"').unwrap_or(rest.len())];
+            value
+                .replace("&amp;", "&")
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&#x27;", "'")
+                .replace("&#39;", "'")
+        })
+    };
+    html.split("<input")
+        .skip(1)
+        .filter_map(|tag| {
+            let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+            Some((attr(tag, "name")?, attr(tag, "value").unwrap_or_default()))
+        })
+        .collect()
+}
+
+fn form_action(html: &str) -> String {
+    let form = &html[html.find("<form").unwrap()..];
+    let start = form.find("action=\"").unwrap() + 8;
+    form[start..start + form[start..].find('"').unwrap()].replace("&amp;", "&")
+}
+
+/// Goes through the hosted UI's sign-in page like a browser and returns the authorization code.
+async fn authorize_and_log_in(stack: &LocalStack, email: &str, challenge: &str) -> String {
+    let redirect = &stack.config.redirect_uri;
+    let mut authorize = reqwest::Url::parse(&format!("{}/oauth2/authorize", stack.url())).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &stack.config.client_id)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("state", "st4te")
+        .append_pair("scope", "openid email")
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    let page = http().get(authorize).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Sign in"));
+
+    let mut fields: Vec<(String, String)> = form_fields(&html)
+        .into_iter()
+        .filter(|(name, _)| !["email", "username", "password"].contains(&name.as_str()))
+        .collect();
+    let user_field = if html.contains("name=\"email\"") {
+        "email"
+    } else {
+        "username"
+    };
+    fields.push((user_field.into(), email.into()));
+    fields.push(("password".into(), PASSWORD.into()));
+    let action = form_action(&html);
+    let action = if action.starts_with("http") {
+        action
+    } else {
+        format!("{}{action}", stack.url())
+    };
+    let login = http().post(action).form(&fields).send().await.unwrap();
+    assert_eq!(
+        login.status(),
+        StatusCode::FOUND,
+        "{:?}",
+        login.text().await
+    );
+    let location = reqwest::Url::parse(login.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with(redirect.as_str()));
+    let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(query["state"], "st4te");
+    query["code"].clone()
+}
+
+async fn exchange(stack: &LocalStack, code: &str, verifier: &str) -> reqwest::Response {
+    http()
+        .post(format!("{}/oauth2/token", stack.url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", stack.config.client_id.as_str()),
+            ("redirect_uri", stack.config.redirect_uri.as_str()),
+            ("code", code),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_hosted_ui_signs_in_with_pkce() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    sign_up_and_in(&stack, "pkce@example.com").await;
+    let verifier = URL_SAFE_NO_PAD.encode([9u8; 32]);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+
+    // A stolen code is useless without the verifier.
+    let code = authorize_and_log_in(&stack, "pkce@example.com", &challenge).await;
+    let wrong = exchange(&stack, &code, &URL_SAFE_NO_PAD.encode([8u8; 32])).await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let wrong: Value = wrong.json().await.unwrap();
+    assert_eq!(wrong["error"], "invalid_grant");
+
+    let code = authorize_and_log_in(&stack, "pkce@example.com", &challenge).await;
+    let tokens = exchange(&stack, &code, &verifier).await;
+    assert_eq!(tokens.status(), StatusCode::OK);
+    let tokens: Value = tokens.json().await.unwrap();
+    let api = Api {
+        stack: &stack,
+        token: tokens["access_token"].as_str().unwrap().to_owned(),
+    };
+    let (status, _) = api.call(reqwest::Method::GET, "/api/files", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let reused = exchange(&stack, &code, &verifier).await;
+    assert_eq!(
+        reused.status(),
+        StatusCode::BAD_REQUEST,
+        "codes are single-use"
+    );
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn data_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    let api = Api {
+        stack: &stack,
+        token: sign_up_and_in(&stack, "kept@example.com").await,
+    };
+    let bytes = sample(4096);
+    let (id, _) = api.upload("kept.bin", &bytes).await;
+    api.wait_until(&id, "ready").await;
+    let (_, share) = api
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/files/{id}/shares"),
+            Some(json!({})),
+        )
+        .await;
+    let token = share["token"].as_str().unwrap().to_owned();
+    stack.shutdown().await;
+
+    let stack = start_in(dir.path(), Limits::default()).await;
+    let api = Api {
+        stack: &stack,
+        token: sign_in(&stack, "kept@example.com").await,
+    };
+    let (status, files) = api.call(reqwest::Method::GET, "/api/files", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(files["items"][0]["id"], id.as_str());
+    assert_eq!(files["items"][0]["status"], "ready");
+    let grant: Value = http()
+        .post(format!(
+            "{}/api/public/shares/{token}/download",
+            stack.url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let got = http()
+        .get(grant["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&got[..], &bytes[..]);
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_ferry_binary_serves_on_the_given_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (port, s3_port) = (free(), free());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            "serve",
+            "--port",
+            &port.to_string(),
+            "--s3-port",
+            &s3_port.to_string(),
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("--site-dir")
+        .arg(dir.path().join("site"))
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut healthy = false;
+    for _ in 0..100 {
+        if let Ok(res) = http()
+            .get(format!("http://127.0.0.1:{port}/api/health"))
+            .send()
+            .await
+        {
+            healthy = res.status() == StatusCode::OK;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(healthy, "ferry serve answered /api/health");
+    let s3 = http()
+        .get(format!("http://127.0.0.1:{s3_port}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        s3.status(),
+        StatusCode::FORBIDDEN,
+        "anonymous S3 requests are refused"
+    );
+    child.kill().await.unwrap();
+}
