@@ -502,6 +502,67 @@ fn dummy_hash() -> &'static str {
 mod tests {
     use super::*;
 
+    fn open(dir: &std::path::Path, auto_confirm: bool) -> Arc<LocalIdp> {
+        LocalIdp::open(IdpConfig {
+            data_dir: dir.to_path_buf(),
+            issuer: "http://127.0.0.1:1".into(),
+            region: "us-east-1".into(),
+            user_pool_id: "us-east-1_test".into(),
+            client_id: "client".into(),
+            redirect_uris: vec![],
+            auto_confirm,
+            access_token_ttl: Duration::from_secs(60),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn sign_ups_need_the_logged_code_unless_confirmed_automatically() {
+        let dir = tempfile::tempdir().unwrap();
+        let idp = open(dir.path(), false);
+        let user = idp.sign_up("Ada@Example.com", "password1").unwrap();
+        assert!(!user.confirmed);
+        let code = user.confirmation_code.clone().unwrap();
+        assert_eq!(code.len(), 6);
+        assert!(matches!(
+            idp.authenticate("ada@example.com", "password1"),
+            Err(IdpError::UserNotConfirmed)
+        ));
+        let wrong = if code == "000000" { "000001" } else { "000000" };
+        assert!(matches!(
+            idp.confirm_sign_up("ada@example.com", wrong),
+            Err(IdpError::CodeMismatch)
+        ));
+        assert!(matches!(
+            idp.confirm_sign_up("bob@example.com", &code),
+            Err(IdpError::CodeMismatch)
+        ));
+        idp.confirm_sign_up("ADA@example.com", &code).unwrap();
+        assert_eq!(
+            idp.authenticate("ada@example.com", "password1")
+                .unwrap()
+                .sub,
+            user.sub
+        );
+        // Wrong passwords and unknown users look alike.
+        assert!(
+            matches!(idp.authenticate("ada@example.com", "password2"), Err(IdpError::NotAuthorized(m)) if m == BAD_CREDENTIALS)
+        );
+        assert!(
+            matches!(idp.authenticate("eve@example.com", "password1"), Err(IdpError::NotAuthorized(m)) if m == BAD_CREDENTIALS)
+        );
+        drop(idp);
+
+        let auto_dir = tempfile::tempdir().unwrap();
+        let auto = open(auto_dir.path(), true);
+        assert!(
+            auto.sign_up("bob@example.com", "password1")
+                .unwrap()
+                .confirmed
+        );
+        auto.confirm_sign_up("bob@example.com", "anything").unwrap();
+    }
+
     #[test]
     fn only_known_scopes_are_granted() {
         assert_eq!(granted_scope(None), "openid");
