@@ -1,0 +1,866 @@
+//! The deployment template (`infra/template.yaml`) keeps the security properties that matter:
+//! no public bucket, CloudFront reads the site bucket through Origin Access Control, every
+//! function is arm64 on provided.al2023, private API routes need the Cognito JWT authorizer,
+//! queues have dead-letter queues, IAM statements name their resources, and each function gets
+//! exactly the environment variables its code reads.
+//!
+//! Each check returns the problems it finds. The real template must have none, and every check
+//! is also run on a deliberately broken copy of the template to show that it can fail.
+
+use std::collections::BTreeSet;
+
+use serde_yaml::{Mapping, Value};
+
+const TEMPLATE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+
+/// Routes anyone may call without a token (DESIGN.md §5).
+const PUBLIC_ROUTES: &[&str] = &[
+    "GET /api/health",
+    "GET /api/openapi.json",
+    "ANY /api/public/{proxy+}",
+];
+
+/// IAM statements allowed to use `Resource: "*"`: (resource logical id, statement Sid, why).
+/// Every entry needs a reason AWS gives no narrower resource, repeated as a YAML comment above
+/// the statement. None is needed today.
+const ALLOWED_WILDCARD_RESOURCES: &[Wildcard] = &[];
+
+struct Wildcard {
+    resource: &'static str,
+    sid: &'static str,
+    #[allow(dead_code)] // documentation for the reader of this list
+    why: &'static str,
+}
+
+// ------------------------------------------------------------------------------- the checks
+
+/// Every bucket blocks public access; bucket policies grant nothing to everyone, and what they
+/// grant to CloudFront is pinned to one distribution.
+fn public_bucket_problems(t: &Template) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, props) in t.resources_of("AWS::S3::Bucket") {
+        let block = field(props, "PublicAccessBlockConfiguration");
+        for flag in [
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ] {
+            if field(block, flag).as_bool() != Some(true) {
+                problems.push(format!(
+                    "{name}: PublicAccessBlockConfiguration.{flag} is not true"
+                ));
+            }
+        }
+        if let Some(acl) = field(props, "AccessControl")
+            .as_str()
+            .filter(|acl| *acl != "Private")
+        {
+            problems.push(format!("{name}: AccessControl {acl}"));
+        }
+        if !field(props, "WebsiteConfiguration").is_null() {
+            problems.push(format!(
+                "{name}: website hosting serves the bucket publicly"
+            ));
+        }
+    }
+    for (name, props) in t.resources_of("AWS::S3::BucketPolicy") {
+        for statement in statements(field(props, "PolicyDocument")) {
+            if field(statement, "Effect").as_str() != Some("Allow") {
+                continue;
+            }
+            let principal = field(statement, "Principal");
+            let pinned = has_condition_key(field(statement, "Condition"), "aws:sourcearn");
+            if principal_is_everyone(principal) && !pinned {
+                problems.push(format!(
+                    "{name}: allows Principal \"*\" without a SourceArn condition"
+                ));
+            }
+            let service = list(field(principal, "Service"));
+            if service
+                .iter()
+                .any(|s| s.as_str() == Some("cloudfront.amazonaws.com"))
+                && !pinned
+            {
+                problems.push(format!(
+                    "{name}: lets any CloudFront distribution read (no AWS:SourceArn)"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// S3 origins are signed with an Origin Access Control; no legacy origin access identity.
+fn cloudfront_oac_problems(t: &Template) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, _) in t.resources_of("AWS::CloudFront::CloudFrontOriginAccessIdentity") {
+        problems.push(format!(
+            "{name}: legacy origin access identity; use an OriginAccessControl"
+        ));
+    }
+    let distributions = t.resources_of("AWS::CloudFront::Distribution");
+    if distributions.is_empty() {
+        problems.push("no CloudFront distribution".into());
+    }
+    for (name, props) in distributions {
+        let origins = list(field(field(props, "DistributionConfig"), "Origins"));
+        let s3_origins: Vec<_> = origins
+            .iter()
+            .filter(|o| {
+                !field(o, "S3OriginConfig").is_null() || t.is_bucket_domain(field(o, "DomainName"))
+            })
+            .collect();
+        if s3_origins.is_empty() {
+            problems.push(format!("{name}: no S3 origin for the site"));
+        }
+        for origin in s3_origins {
+            let id = field(origin, "Id").as_str().unwrap_or("?");
+            let oac = referenced_resource(field(origin, "OriginAccessControlId"));
+            if oac.and_then(|r| t.resource_type(r)) != Some("AWS::CloudFront::OriginAccessControl")
+            {
+                problems.push(format!(
+                    "{name}: S3 origin {id} is not signed by an OriginAccessControl"
+                ));
+            }
+            let oai = field(field(origin, "S3OriginConfig"), "OriginAccessIdentity");
+            if !(oai.is_null() || oai.as_str() == Some("")) {
+                problems.push(format!(
+                    "{name}: S3 origin {id} uses an origin access identity"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Every function runs on provided.al2023 and arm64 (and is built by cargo-lambda).
+fn function_platform_problems(t: &Template) -> Vec<String> {
+    let mut problems = Vec::new();
+    let functions = t.functions();
+    if functions.is_empty() {
+        problems.push("no functions".into());
+    }
+    for f in functions {
+        let runtime = t.function_property(f.props, "Runtime");
+        if runtime.as_str() != Some("provided.al2023") {
+            problems.push(format!(
+                "{}: Runtime {:?}, want provided.al2023",
+                f.name, runtime
+            ));
+        }
+        let arch: Vec<_> = list(t.function_property(f.props, "Architectures"))
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
+        if arch != [Some("arm64")] {
+            problems.push(format!("{}: Architectures {arch:?}, want [arm64]", f.name));
+        }
+        if f.serverless && field(f.metadata, "BuildMethod").as_str() != Some("rust-cargolambda") {
+            problems.push(format!(
+                "{}: Metadata.BuildMethod is not rust-cargolambda",
+                f.name
+            ));
+        }
+    }
+    problems
+}
+
+/// Every HTTP API route outside [`PUBLIC_ROUTES`] needs a JWT from the Cognito user pool, and no
+/// route can be declared where this check would not see it.
+fn api_route_problems(t: &Template) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut jwt_routes = 0;
+    for (name, props) in t.resources_of("AWS::ApiGatewayV2::Route") {
+        let key = field(props, "RouteKey").as_str().unwrap_or("?");
+        if PUBLIC_ROUTES.contains(&key) {
+            continue;
+        }
+        if field(props, "AuthorizationType").as_str() != Some("JWT") {
+            problems.push(format!(
+                "{name}: route {key} is not behind the JWT authorizer"
+            ));
+            continue;
+        }
+        match referenced_resource(field(props, "AuthorizerId")) {
+            Some(authorizer)
+                if t.resource_type(authorizer) == Some("AWS::ApiGatewayV2::Authorizer") =>
+            {
+                problems.extend(jwt_authorizer_problems(t, authorizer));
+                jwt_routes += 1;
+            }
+            _ => problems.push(format!(
+                "{name}: route {key} names no authorizer of this template"
+            )),
+        }
+    }
+    if jwt_routes == 0 {
+        problems.push("no route uses the JWT authorizer".into());
+    }
+    // Routes declared any other way would escape the check above.
+    for kind in [
+        "AWS::Serverless::HttpApi",
+        "AWS::Serverless::Api",
+        "AWS::ApiGateway::RestApi",
+        "AWS::Lambda::Url",
+    ] {
+        for (name, _) in t.resources_of(kind) {
+            problems.push(format!("{name}: {kind} is not covered by the route check"));
+        }
+    }
+    for (name, props) in t.resources_of("AWS::ApiGatewayV2::Api") {
+        for inline in ["Body", "BodyS3Location", "Target", "RouteKey"] {
+            if !field(props, inline).is_null() {
+                problems.push(format!("{name}: routes defined inline via {inline}"));
+            }
+        }
+    }
+    for f in t.functions() {
+        if !field(f.props, "FunctionUrlConfig").is_null() {
+            problems.push(format!("{}: function URL bypasses the API", f.name));
+        }
+        for (event, kind, _) in events(f.props) {
+            if matches!(kind, "HttpApi" | "Api") {
+                problems.push(format!(
+                    "{}: event {event} of type {kind} bypasses the route check",
+                    f.name
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn jwt_authorizer_problems(t: &Template, authorizer: &str) -> Vec<String> {
+    let props = t.properties(authorizer);
+    let jwt = field(props, "JwtConfiguration");
+    let mut problems = Vec::new();
+    if field(props, "AuthorizerType").as_str() != Some("JWT") {
+        problems.push(format!("{authorizer}: AuthorizerType is not JWT"));
+    }
+    if !sub_text(field(jwt, "Issuer"))
+        .is_some_and(|issuer| issuer.starts_with("https://cognito-idp."))
+    {
+        problems.push(format!("{authorizer}: issuer is not the Cognito user pool"));
+    }
+    let audience = list(field(jwt, "Audience"));
+    let is_client = |a: &&Value| {
+        referenced_resource(a).and_then(|r| t.resource_type(r))
+            == Some("AWS::Cognito::UserPoolClient")
+    };
+    if audience.is_empty() || !audience.iter().all(is_client) {
+        problems.push(format!(
+            "{authorizer}: audience is not the user pool client"
+        ));
+    }
+    problems
+}
+
+/// Work queues redrive to a dead-letter queue; event sources report partial failures or
+/// send failed batches somewhere.
+fn queue_problems(t: &Template) -> Vec<String> {
+    let mut problems = Vec::new();
+    let queues = t.resources_of("AWS::SQS::Queue");
+    let mut dead_letter: BTreeSet<&str> = BTreeSet::new();
+    for (_, props) in &queues {
+        dead_letter.extend(referenced_resource(field(
+            field(props, "RedrivePolicy"),
+            "deadLetterTargetArn",
+        )));
+    }
+    for f in t.functions() {
+        for (_, _, props) in events(f.props) {
+            dead_letter.extend(referenced_resource(field(
+                field(field(props, "DestinationConfig"), "OnFailure"),
+                "Destination",
+            )));
+        }
+    }
+    for (name, props) in &queues {
+        if dead_letter.contains(name) {
+            continue;
+        }
+        let redrive = field(props, "RedrivePolicy");
+        let target = referenced_resource(field(redrive, "deadLetterTargetArn"));
+        if target.and_then(|q| t.resource_type(q)) != Some("AWS::SQS::Queue") {
+            problems.push(format!("{name}: no RedrivePolicy to a dead-letter queue"));
+        } else if field(redrive, "maxReceiveCount").as_u64().is_none() {
+            problems.push(format!("{name}: RedrivePolicy without maxReceiveCount"));
+        }
+    }
+    let mut sqs_sources = 0;
+    for f in t.functions() {
+        for (event, kind, props) in events(f.props) {
+            match kind {
+                "SQS" => {
+                    sqs_sources += 1;
+                    let types = list(field(props, "FunctionResponseTypes"));
+                    if !types
+                        .iter()
+                        .any(|v| v.as_str() == Some("ReportBatchItemFailures"))
+                    {
+                        problems.push(format!(
+                            "{}: SQS event {event} does not report batch item failures",
+                            f.name
+                        ));
+                    }
+                }
+                "DynamoDB" => {
+                    if field(props, "BisectBatchOnFunctionError").as_bool() != Some(true) {
+                        problems.push(format!(
+                            "{}: stream event {event} does not bisect failing batches",
+                            f.name
+                        ));
+                    }
+                    if referenced_resource(field(
+                        field(field(props, "DestinationConfig"), "OnFailure"),
+                        "Destination",
+                    ))
+                    .and_then(|q| t.resource_type(q))
+                        != Some("AWS::SQS::Queue")
+                    {
+                        problems.push(format!(
+                            "{}: stream event {event} has no on-failure queue",
+                            f.name
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if sqs_sources == 0 {
+        problems.push("no function consumes a queue".into());
+    }
+    problems
+}
+
+/// Functions use roles declared here; every Allow statement names specific actions and
+/// resources (`"*"` only from `allowed`, with a comment above it in the YAML).
+fn iam_problems(t: &Template, allowed: &[Wildcard]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for f in t.functions().into_iter().filter(|f| f.serverless) {
+        if field(f.props, "Role").is_null() {
+            problems.push(format!(
+                "{}: no explicit Role (SAM would attach managed policies)",
+                f.name
+            ));
+        }
+        if !t.function_property(f.props, "Policies").is_null() {
+            problems.push(format!(
+                "{}: Policies on the function; put statements on its role",
+                f.name
+            ));
+        }
+    }
+    let mut documents: Vec<(&str, &Value)> = Vec::new();
+    for (name, props) in t.resources_of("AWS::IAM::Role") {
+        if !field(props, "ManagedPolicyArns").is_null() {
+            problems.push(format!("{name}: managed policies cannot be checked here"));
+        }
+        for policy in list(field(props, "Policies")) {
+            documents.push((name, field(policy, "PolicyDocument")));
+        }
+    }
+    for kind in [
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::IAM::RolePolicy",
+    ] {
+        for (name, props) in t.resources_of(kind) {
+            documents.push((name, field(props, "PolicyDocument")));
+        }
+    }
+    for (name, document) in documents {
+        for statement in statements(document) {
+            if field(statement, "Effect").as_str() != Some("Allow") {
+                continue;
+            }
+            let sid = field(statement, "Sid").as_str().unwrap_or("");
+            for negated in ["NotAction", "NotResource"] {
+                if !field(statement, negated).is_null() {
+                    problems.push(format!("{name}/{sid}: Allow with {negated}"));
+                }
+            }
+            for action in list(field(statement, "Action")) {
+                if action.as_str().is_none_or(|a| a.contains('*')) {
+                    problems.push(format!("{name}/{sid}: action {action:?} is a wildcard"));
+                }
+            }
+            let resources = list(field(statement, "Resource"));
+            if resources.is_empty() {
+                problems.push(format!("{name}/{sid}: no Resource"));
+            }
+            if resources.iter().any(|r| r.as_str() == Some("*"))
+                && !allowed.iter().any(|w| w.resource == name && w.sid == sid)
+            {
+                problems.push(format!(
+                    "{name}/{sid}: Resource \"*\" not in the allow-list"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// A `Resource: "*"` line (or a `- "*"` item under `Resource:`) must have a comment right above.
+fn unexplained_wildcard_lines(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let is_star = |s: &str| matches!(s, "\"*\"" | "'*'" | "[\"*\"]" | "['*']");
+    let comment_above = |i: usize| {
+        lines[..i]
+            .iter()
+            .rev()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty())
+            .is_some_and(|l| l.starts_with('#'))
+    };
+    let mut problems = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim().trim_start_matches("- ");
+        let anchor = if let Some(value) = trimmed.strip_prefix("Resource:") {
+            is_star(value.trim()).then_some(i)
+        } else if line.trim().starts_with("- ") && is_star(trimmed.trim()) {
+            // a list item: it counts when the key it belongs to is Resource
+            lines[..i]
+                .iter()
+                .rposition(|l| !l.trim().starts_with("- "))
+                .filter(|&k| lines[k].trim() == "Resource:")
+        } else {
+            None
+        };
+        if let Some(k) = anchor.filter(|&k| !comment_above(k)) {
+            problems.push(format!(
+                "line {}: Resource \"*\" without a justifying comment above",
+                k + 1
+            ));
+        }
+    }
+    problems
+}
+
+/// The variables each function gets, minus RUST_LOG, equal what its code reads.
+fn environment_problems(t: &Template) -> Vec<String> {
+    let api: BTreeSet<&str> = ferry::config::API_LAMBDA_VARS
+        .iter()
+        .chain(ferry::config::LIMIT_VARS)
+        .copied()
+        .collect();
+    let events: BTreeSet<&str> = ferry::config::EVENTS_LAMBDA_VARS.iter().copied().collect();
+    let mut problems = Vec::new();
+    for (binary, want) in [("ferry-api", api), ("ferry-events", events)] {
+        let Some(f) = t.functions().into_iter().find(|f| {
+            field(field(f.metadata, "BuildProperties"), "Binary").as_str() == Some(binary)
+        }) else {
+            problems.push(format!("no function builds {binary}"));
+            continue;
+        };
+        let mut got: BTreeSet<&str> = BTreeSet::new();
+        for source in [t.globals_function(), f.props] {
+            if let Some(vars) = field(field(source, "Environment"), "Variables").as_mapping() {
+                got.extend(vars.keys().filter_map(Value::as_str));
+            }
+        }
+        got.remove("RUST_LOG");
+        let missing: Vec<_> = want.difference(&got).collect();
+        let extra: Vec<_> = got.difference(&want).collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            problems.push(format!(
+                "{} ({binary}): missing {missing:?}, not read by the code {extra:?}",
+                f.name
+            ));
+        }
+    }
+    problems
+}
+
+// ------------------------------------------------------------------------------- template model
+
+struct Template {
+    root: Value,
+}
+
+struct Function<'a> {
+    name: &'a str,
+    props: &'a Value,
+    metadata: &'a Value,
+    serverless: bool,
+}
+
+impl Template {
+    fn parse(text: &str) -> Self {
+        let root: Value = serde_yaml::from_str(text).expect("infra/template.yaml is valid YAML");
+        assert!(
+            root.get("Resources").is_some_and(Value::is_mapping),
+            "template has Resources"
+        );
+        Self { root }
+    }
+
+    fn load() -> (Self, String) {
+        let text = std::fs::read_to_string(TEMPLATE_PATH).expect("read infra/template.yaml");
+        (Self::parse(&text), text)
+    }
+
+    fn resources(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.root["Resources"]
+            .as_mapping()
+            .into_iter()
+            .flat_map(Mapping::iter)
+            .filter_map(|(k, v)| Some((k.as_str()?, v)))
+    }
+
+    fn resources_of(&self, kind: &str) -> Vec<(&str, &Value)> {
+        self.resources()
+            .filter(|(_, r)| field(r, "Type").as_str() == Some(kind))
+            .map(|(n, r)| (n, field(r, "Properties")))
+            .collect()
+    }
+
+    fn resource_type(&self, name: &str) -> Option<&str> {
+        field(&self.root["Resources"], name)
+            .get("Type")
+            .and_then(Value::as_str)
+    }
+
+    fn properties(&self, name: &str) -> &Value {
+        field(field(&self.root["Resources"], name), "Properties")
+    }
+
+    fn functions(&self) -> Vec<Function<'_>> {
+        self.resources()
+            .filter_map(|(name, r)| {
+                let serverless = match field(r, "Type").as_str()? {
+                    "AWS::Serverless::Function" => true,
+                    "AWS::Lambda::Function" => false,
+                    _ => return None,
+                };
+                Some(Function {
+                    name,
+                    props: field(r, "Properties"),
+                    metadata: field(r, "Metadata"),
+                    serverless,
+                })
+            })
+            .collect()
+    }
+
+    fn globals_function(&self) -> &Value {
+        field(field(&self.root, "Globals"), "Function")
+    }
+
+    /// A function property, falling back to `Globals.Function` as SAM does.
+    fn function_property<'a>(&'a self, props: &'a Value, key: &str) -> &'a Value {
+        let own = field(props, key);
+        if own.is_null() {
+            field(self.globals_function(), key)
+        } else {
+            own
+        }
+    }
+
+    /// `!GetAtt SomeBucket.RegionalDomainName` and the like.
+    fn is_bucket_domain(&self, value: &Value) -> bool {
+        referenced_resource(value).and_then(|r| self.resource_type(r)) == Some("AWS::S3::Bucket")
+    }
+}
+
+static NULL: Value = Value::Null;
+
+/// `value[key]`, or null when `value` is no mapping or lacks the key.
+fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
+    value.get(key).unwrap_or(&NULL)
+}
+
+/// A list as a slice of items; a single value as one item; null as none.
+fn list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Null => Vec::new(),
+        Value::Sequence(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+fn statements(document: &Value) -> Vec<&Value> {
+    list(field(document, "Statement"))
+}
+
+fn events(props: &Value) -> Vec<(&str, &str, &Value)> {
+    field(props, "Events")
+        .as_mapping()
+        .into_iter()
+        .flat_map(Mapping::iter)
+        .filter_map(|(k, v)| {
+            Some((
+                k.as_str()?,
+                field(v, "Type").as_str()?,
+                field(v, "Properties"),
+            ))
+        })
+        .collect()
+}
+
+/// Short-form (`!Ref X`, `!GetAtt X.Attr`) or long-form (`{Ref: X}`, `{Fn::GetAtt: [X, Attr]}`)
+/// reference: the logical id it names.
+fn referenced_resource(value: &Value) -> Option<&str> {
+    let (function, arg) = match value {
+        Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next()?;
+            (k.as_str()?.to_owned(), v)
+        }
+        _ => return None,
+    };
+    match function.trim_start_matches('!').trim_start_matches("Fn::") {
+        "Ref" => arg.as_str(),
+        "GetAtt" => match arg {
+            Value::String(s) => s.split('.').next(),
+            Value::Sequence(items) => items.first()?.as_str(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The text of a plain string or of a `!Sub` template.
+fn sub_text(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(s) => Some(s),
+        Value::Tagged(tagged) if tagged.tag.to_string().trim_start_matches('!') == "Sub" => {
+            tagged.value.as_str()
+        }
+        Value::Mapping(m) => m.get("Fn::Sub").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+fn principal_is_everyone(principal: &Value) -> bool {
+    principal.as_str() == Some("*")
+        || list(field(principal, "AWS"))
+            .iter()
+            .any(|p| p.as_str() == Some("*"))
+}
+
+fn has_condition_key(condition: &Value, wanted: &str) -> bool {
+    condition
+        .as_mapping()
+        .into_iter()
+        .flat_map(Mapping::values)
+        .filter_map(Value::as_mapping)
+        .flat_map(Mapping::keys)
+        .any(|k| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(wanted)))
+}
+
+// ------------------------------------------------------------------------------- tests
+
+fn assert_none(check: &str, problems: Vec<String>) {
+    assert!(problems.is_empty(), "{check}:\n  {}", problems.join("\n  "));
+}
+
+/// Runs `check` on a copy of the real template changed by `breakage` and expects a problem.
+fn assert_caught(check: impl Fn(&Template) -> Vec<String>, breakage: impl FnOnce(&mut Value)) {
+    let (mut template, _) = Template::load();
+    breakage(&mut template.root);
+    assert!(
+        !check(&template).is_empty(),
+        "the check did not notice the breakage"
+    );
+}
+
+fn resource_mut<'a>(root: &'a mut Value, name: &str) -> &'a mut Value {
+    root.get_mut("Resources")
+        .and_then(|r| r.get_mut(name))
+        .unwrap_or_else(|| panic!("no resource {name}"))
+}
+
+fn props_mut<'a>(root: &'a mut Value, name: &str) -> &'a mut Value {
+    &mut resource_mut(root, name)["Properties"]
+}
+
+fn yaml(text: &str) -> Value {
+    serde_yaml::from_str(text).expect("test YAML")
+}
+
+#[test]
+fn no_bucket_is_public() {
+    assert_none(
+        "public buckets",
+        public_bucket_problems(&Template::load().0),
+    );
+    assert_caught(public_bucket_problems, |t| {
+        props_mut(t, "FilesBucket")["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] =
+            false.into();
+    });
+    assert_caught(public_bucket_problems, |t| {
+        props_mut(t, "SiteBucket")
+            .as_mapping_mut()
+            .unwrap()
+            .remove("PublicAccessBlockConfiguration");
+    });
+    assert_caught(public_bucket_problems, |t| {
+        let statements = props_mut(t, "FilesBucketPolicy")["PolicyDocument"]["Statement"]
+            .as_sequence_mut()
+            .unwrap();
+        statements.push(yaml(
+            "{Effect: Allow, Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*'}",
+        ));
+    });
+    assert_caught(public_bucket_problems, |t| {
+        let statements = props_mut(t, "SiteBucketPolicy")["PolicyDocument"]["Statement"]
+            .as_sequence_mut()
+            .unwrap();
+        statements[0].as_mapping_mut().unwrap().remove("Condition");
+    });
+}
+
+#[test]
+fn cloudfront_reads_the_site_bucket_through_origin_access_control() {
+    assert_none(
+        "CloudFront OAC",
+        cloudfront_oac_problems(&Template::load().0),
+    );
+    assert_caught(cloudfront_oac_problems, |t| {
+        let origins = props_mut(t, "Distribution")["DistributionConfig"]["Origins"]
+            .as_sequence_mut()
+            .unwrap();
+        origins[0]
+            .as_mapping_mut()
+            .unwrap()
+            .remove("OriginAccessControlId");
+    });
+    assert_caught(cloudfront_oac_problems, |t| {
+        t["Resources"]["LegacyIdentity"] = yaml(
+            "{Type: 'AWS::CloudFront::CloudFrontOriginAccessIdentity', Properties: {CloudFrontOriginAccessIdentityConfig: {Comment: x}}}",
+        );
+    });
+}
+
+#[test]
+fn every_function_is_arm64_on_provided_al2023() {
+    assert_none(
+        "function platform",
+        function_platform_problems(&Template::load().0),
+    );
+    assert_caught(function_platform_problems, |t| {
+        props_mut(t, "EventsFunction")["Architectures"] = yaml("[x86_64]");
+    });
+    assert_caught(function_platform_problems, |t| {
+        props_mut(t, "ApiFunction")["Runtime"] = "provided.al2".into();
+    });
+}
+
+#[test]
+fn private_routes_need_the_cognito_jwt() {
+    assert_none("API routes", api_route_problems(&Template::load().0));
+    assert_caught(api_route_problems, |t| {
+        props_mut(t, "PrivateRoute")["AuthorizationType"] = "NONE".into();
+    });
+    assert_caught(api_route_problems, |t| {
+        t["Resources"]["SneakyRoute"] = yaml(
+            "{Type: 'AWS::ApiGatewayV2::Route', Properties: {ApiId: !Ref HttpApi, RouteKey: 'GET /api/files', AuthorizationType: NONE}}",
+        );
+    });
+    assert_caught(api_route_problems, |t| {
+        props_mut(t, "JwtAuthorizer")["JwtConfiguration"]["Audience"] = yaml("[some-other-client]");
+    });
+    assert_caught(api_route_problems, |t| {
+        props_mut(t, "ApiFunction")["Events"] =
+            yaml("{Open: {Type: HttpApi, Properties: {Path: /x, Method: GET}}}");
+    });
+}
+
+#[test]
+fn queues_have_dead_letter_queues_and_partial_failures() {
+    assert_none("queues", queue_problems(&Template::load().0));
+    assert_caught(queue_problems, |t| {
+        props_mut(t, "FilesEventsQueue")
+            .as_mapping_mut()
+            .unwrap()
+            .remove("RedrivePolicy");
+    });
+    assert_caught(queue_problems, |t| {
+        props_mut(t, "EventsFunction")["Events"]["ObjectCreated"]["Properties"]
+            .as_mapping_mut()
+            .unwrap()
+            .remove("FunctionResponseTypes");
+    });
+    assert_caught(queue_problems, |t| {
+        props_mut(t, "EventsFunction")["Events"]["Expired"]["Properties"]["BisectBatchOnFunctionError"] =
+            false.into();
+    });
+}
+
+#[test]
+fn iam_statements_name_specific_resources() {
+    let (template, text) = Template::load();
+    assert_none("IAM", iam_problems(&template, ALLOWED_WILDCARD_RESOURCES));
+    assert_none("wildcard comments", unexplained_wildcard_lines(&text));
+
+    let star = |t: &mut Value| {
+        let statements =
+            props_mut(t, "ApiFunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+                .as_sequence_mut()
+                .unwrap();
+        statements[1]["Resource"] = "*".into();
+    };
+    assert_caught(|t| iam_problems(t, ALLOWED_WILDCARD_RESOURCES), star);
+    // ... unless the allow-list names that statement.
+    let allowed = [Wildcard {
+        resource: "ApiFunctionRole",
+        sid: "Metadata",
+        why: "test",
+    }];
+    let (mut template, _) = Template::load();
+    star(&mut template.root);
+    assert_none("IAM with allow-list", iam_problems(&template, &allowed));
+
+    assert_caught(
+        |t| iam_problems(t, ALLOWED_WILDCARD_RESOURCES),
+        |t| {
+            props_mut(t, "EventsFunctionRole")["ManagedPolicyArns"] =
+                yaml("['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole']");
+        },
+    );
+    assert_caught(
+        |t| iam_problems(t, ALLOWED_WILDCARD_RESOURCES),
+        |t| {
+            props_mut(t, "ApiFunction")
+                .as_mapping_mut()
+                .unwrap()
+                .remove("Role");
+        },
+    );
+    assert_caught(
+        |t| iam_problems(t, ALLOWED_WILDCARD_RESOURCES),
+        |t| {
+            let statements =
+                props_mut(t, "EventsFunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+                    .as_sequence_mut()
+                    .unwrap();
+            statements[0]["Action"] = "logs:*".into();
+        },
+    );
+
+    let bare =
+        "Statement:\n  - Effect: Allow\n    Action: xray:PutTraceSegments\n    Resource: \"*\"\n";
+    assert_eq!(unexplained_wildcard_lines(bare).len(), 1);
+    let listed = "Statement:\n  - Effect: Allow\n    Resource:\n      - \"*\"\n";
+    assert_eq!(unexplained_wildcard_lines(listed).len(), 1);
+    let explained = "Statement:\n  - Effect: Allow\n    Action: xray:PutTraceSegments\n    # X-Ray has no resource-level permissions.\n    Resource: \"*\"\n";
+    assert_none("explained wildcard", unexplained_wildcard_lines(explained));
+}
+
+#[test]
+fn functions_get_exactly_the_environment_their_code_reads() {
+    assert_none("environment", environment_problems(&Template::load().0));
+    assert_caught(environment_problems, |t| {
+        props_mut(t, "ApiFunction")["Environment"]["Variables"]["FERRY_SOMETHING_ELSE"] =
+            "1".into();
+    });
+    assert_caught(environment_problems, |t| {
+        props_mut(t, "EventsFunction")["Environment"]["Variables"]
+            .as_mapping_mut()
+            .unwrap()
+            .remove("FERRY_TABLE");
+    });
+}
