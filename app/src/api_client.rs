@@ -1,0 +1,281 @@
+//! The Ferry HTTP API from the browser: one typed method per endpoint, the Bearer token from the
+//! session, and every failure as an [`ApiError`] carrying the API's stable code.
+
+use ferry_api::{
+    CreateShare, CreateUpload, DownloadUrl, ErrorBody, FilePage, PublicDownload, PublicShare,
+    Share, ShareList, UploadTicket, codes,
+};
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::flow::Auth;
+
+/// A failed call: HTTP status (0 when the network failed), stable code and a human message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+/// Code for failures that never reached the API.
+pub const NETWORK: &str = "network";
+
+impl ApiError {
+    pub fn network(detail: impl std::fmt::Display) -> Self {
+        Self {
+            status: 0,
+            code: NETWORK.to_owned(),
+            message: format!(
+                "Could not reach Ferry. Check your connection and try again. ({detail})"
+            ),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self {
+            status: 401,
+            code: codes::UNAUTHORIZED.to_owned(),
+            message: "Your session ended. Sign in again to continue.".to_owned(),
+        }
+    }
+
+    pub fn is_network(&self) -> bool {
+        self.status == 0
+    }
+
+    /// Reads an error answer; anything that is not the documented JSON shape still becomes a
+    /// readable error.
+    pub fn from_body(status: u16, body: &str) -> Self {
+        match serde_json::from_str::<ErrorBody>(body) {
+            Ok(ErrorBody { error }) => Self {
+                status,
+                code: error.code,
+                message: error.message,
+            },
+            Err(_) => Self {
+                status,
+                code: if status == 401 {
+                    codes::UNAUTHORIZED
+                } else {
+                    codes::INTERNAL
+                }
+                .to_owned(),
+                message: match status {
+                    401 => "Your session ended. Sign in again to continue.".to_owned(),
+                    404 => "Not found.".to_owned(),
+                    _ => format!("Something went wrong (HTTP {status}). Please try again."),
+                },
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// `{base}{path}` without a doubled or missing slash.
+pub fn join(base: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+/// Escapes one path segment (ids and tokens are URL-safe already; this keeps it so).
+fn seg(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        let body = response.text().await.unwrap_or_default();
+        return Err(ApiError::from_body(status, &body));
+    }
+    response.json::<T>().await.map_err(|e| ApiError {
+        status,
+        code: codes::INTERNAL.to_owned(),
+        message: format!("The answer from Ferry could not be read ({e})."),
+    })
+}
+
+async fn read_empty(response: Response) -> Result<(), ApiError> {
+    let status = response.status();
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        let body = response.text().await.unwrap_or_default();
+        Err(ApiError::from_body(status, &body))
+    }
+}
+
+/// The API client; cheap to copy into event handlers.
+#[derive(Clone, Copy)]
+pub struct Api {
+    auth: Auth,
+}
+
+impl Api {
+    pub fn new(auth: Auth) -> Self {
+        Self { auth }
+    }
+
+    fn url(&self, path: &str) -> String {
+        join(&self.auth.config().api_base, path)
+    }
+
+    /// Sends an authenticated request; on 401 refreshes once and tries again, then gives up
+    /// and ends the session (the page sends the person to sign in).
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        json: Option<String>,
+    ) -> Result<Response, ApiError> {
+        let mut retried = false;
+        loop {
+            let token = self.auth.bearer().await?;
+            let builder = RequestBuilder::new(url)
+                .method(method.clone())
+                .header("Authorization", &format!("Bearer {token}"));
+            let request = match &json {
+                Some(body) => builder
+                    .header("Content-Type", "application/json")
+                    .body(body.clone()),
+                None => builder.build(),
+            }
+            .map_err(ApiError::network)?;
+            let response = request.send().await.map_err(ApiError::network)?;
+            if response.status() != 401 {
+                return Ok(response);
+            }
+            if retried || self.auth.refresh().await.is_err() {
+                self.auth.session_ended();
+                return Err(ApiError::unauthorized());
+            }
+            retried = true;
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        read(self.send(Method::GET, &self.url(path), None).await?).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ApiError> {
+        let json = serde_json::to_string(body).map_err(ApiError::network)?;
+        read(self.send(Method::POST, &self.url(path), Some(json)).await?).await
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), ApiError> {
+        read_empty(self.send(Method::DELETE, &self.url(path), None).await?).await
+    }
+
+    pub async fn create_upload(&self, req: &CreateUpload) -> Result<UploadTicket, ApiError> {
+        self.post("/uploads", req).await
+    }
+
+    pub async fn list_files(&self, cursor: Option<&str>) -> Result<FilePage, ApiError> {
+        match cursor {
+            Some(cursor) => {
+                self.get(&format!("/files?limit=50&cursor={}", seg(cursor)))
+                    .await
+            }
+            None => self.get("/files?limit=50").await,
+        }
+    }
+
+    pub async fn get_file(&self, id: &str) -> Result<ferry_api::File, ApiError> {
+        self.get(&format!("/files/{}", seg(id))).await
+    }
+
+    pub async fn download_file(&self, id: &str) -> Result<DownloadUrl, ApiError> {
+        self.get(&format!("/files/{}/download", seg(id))).await
+    }
+
+    pub async fn delete_file(&self, id: &str) -> Result<(), ApiError> {
+        self.delete(&format!("/files/{}", seg(id))).await
+    }
+
+    pub async fn create_share(&self, file_id: &str, req: &CreateShare) -> Result<Share, ApiError> {
+        self.post(&format!("/files/{}/shares", seg(file_id)), req)
+            .await
+    }
+
+    pub async fn list_shares(&self) -> Result<ShareList, ApiError> {
+        self.get("/shares").await
+    }
+
+    pub async fn revoke_share(&self, token: &str) -> Result<(), ApiError> {
+        self.delete(&format!("/shares/{}", seg(token))).await
+    }
+
+    /// What a link shows to anyone (no sign-in; never counts a download).
+    pub async fn public_share(&self, token: &str) -> Result<PublicShare, ApiError> {
+        let url = self.url(&format!("/public/shares/{}", seg(token)));
+        let response = Request::get(&url).send().await.map_err(ApiError::network)?;
+        read(response).await
+    }
+
+    /// Counts one download and returns the one-time URL.
+    pub async fn public_download(
+        &self,
+        token: &str,
+        password: Option<String>,
+    ) -> Result<DownloadUrl, ApiError> {
+        let url = self.url(&format!("/public/shares/{}/download", seg(token)));
+        let response = Request::post(&url)
+            .json(&PublicDownload { password })
+            .map_err(ApiError::network)?
+            .send()
+            .await
+            .map_err(ApiError::network)?;
+        read(response).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_become_typed_errors() {
+        let err = ApiError::from_body(
+            410,
+            r#"{"error":{"code":"share_expired","message":"This link has expired."}}"#,
+        );
+        assert_eq!(err.status, 410);
+        assert_eq!(err.code, codes::SHARE_EXPIRED);
+        assert_eq!(err.to_string(), "This link has expired.");
+    }
+
+    #[test]
+    fn unexpected_bodies_still_read_well() {
+        let err = ApiError::from_body(502, "<html>Bad gateway</html>");
+        assert_eq!(err.code, codes::INTERNAL);
+        assert!(err.message.contains("HTTP 502"));
+        assert_eq!(ApiError::from_body(401, "").code, codes::UNAUTHORIZED);
+        assert!(ApiError::network("offline").is_network());
+    }
+
+    #[test]
+    fn urls_join_cleanly() {
+        assert_eq!(join("/api", "/files"), "/api/files");
+        assert_eq!(
+            join("https://x.example/api/", "files"),
+            "https://x.example/api/files"
+        );
+        assert_eq!(seg("a/b c"), "a%2Fb%20c");
+    }
+}

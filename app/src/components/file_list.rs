@@ -1,0 +1,123 @@
+//! One row per file: thumbnail or type badge, name, size, date, status, and its actions.
+
+use ferry_api::{File, FileStatus};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::Now;
+use super::icons;
+use crate::api_client::Api;
+use crate::format::{human_size, parse_rfc3339, relative_time};
+
+/// A short label from the file name's extension (`PDF`, `ZIP`), for files without a thumbnail.
+pub fn type_badge(name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && (1..=4).contains(&ext.len()) => {
+            ext.to_ascii_uppercase()
+        }
+        _ => "FILE".to_owned(),
+    }
+}
+
+/// What the list asks its page to do.
+#[derive(Clone)]
+pub enum FileAction {
+    Share(File),
+    Delete(File),
+}
+
+#[component]
+pub fn FileRow(file: File, #[prop(into)] on_action: Callback<FileAction>) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let now = expect_context::<Now>();
+    let downloading = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let file = StoredValue::new(file);
+    let f = file.get_value();
+
+    let created_ms = parse_rfc3339(&f.created_at);
+    let when = move || {
+        created_ms
+            .map(|ms| relative_time(ms, now.get()))
+            .unwrap_or_default()
+    };
+    let download = move |_| {
+        downloading.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api.download_file(&file.get_value().id).await {
+                Ok(link) => {
+                    // The URL answers with Content-Disposition: attachment, so the page stays.
+                    let _ = window().location().assign(&link.url);
+                }
+                Err(err) => error.set(Some(err.message)),
+            }
+            downloading.set(false);
+        });
+    };
+
+    let thumb = match &f.thumbnail_url {
+        Some(url) => {
+            view! { <img class="thumb" src=url.clone() alt="" loading="lazy" decoding="async"/> }
+                .into_any()
+        }
+        None => view! { <span class="thumb badge" aria-hidden="true">{type_badge(&f.name)}</span> }
+            .into_any(),
+    };
+    let status = match f.status {
+        FileStatus::Pending => view! {
+            <span class="chip pending"><span class="spinner small" aria-hidden="true"></span>"Processing"</span>
+        }
+        .into_any(),
+        FileStatus::Failed => view! { <span class="chip failed">"Upload failed"</span> }.into_any(),
+        FileStatus::Ready => ().into_any(),
+    };
+    let ready = f.status == FileStatus::Ready;
+    let name = f.name.clone();
+
+    view! {
+        <li class="file-row" class:is-pending=f.status == FileStatus::Pending>
+            {thumb}
+            <div class="file-main">
+                <span class="file-name" title=name.clone()>{name.clone()}</span>
+                <span class="file-meta">
+                    {human_size(f.size)} " · " <time datetime=f.created_at.clone()>{when}</time>
+                </span>
+                <Show when=move || error.with(Option::is_some)>
+                    <span class="form-error" role="alert">{move || error.get()}</span>
+                </Show>
+            </div>
+            {status}
+            <div class="file-actions">
+                <Show when=move || ready>
+                    <button class="button small" on:click=download disabled=move || downloading.get()>
+                        {icons::download()} <span class="label">"Download"</span>
+                        <span class="sr-only">" " {file.get_value().name}</span>
+                    </button>
+                    <button class="button small" on:click=move |_| on_action.run(FileAction::Share(file.get_value()))>
+                        {icons::share()} <span class="label">"Share"</span>
+                        <span class="sr-only">" " {file.get_value().name}</span>
+                    </button>
+                </Show>
+                <button class="button small danger-ghost" on:click=move |_| on_action.run(FileAction::Delete(file.get_value()))>
+                    {icons::trash()} <span class="label">"Delete"</span>
+                    <span class="sr-only">" " {file.get_value().name}</span>
+                </button>
+            </div>
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::type_badge;
+
+    #[test]
+    fn badges_come_from_short_extensions() {
+        assert_eq!(type_badge("report.pdf"), "PDF");
+        assert_eq!(type_badge("archive.tar.gz"), "GZ");
+        assert_eq!(type_badge(".bashrc"), "FILE");
+        assert_eq!(type_badge("notes"), "FILE");
+        assert_eq!(type_badge("x.verylongext"), "FILE");
+    }
+}

@@ -1,0 +1,278 @@
+//! How sizes, dates and durations read to people: plain functions, tested natively.
+
+/// Bytes in binary units with one decimal below 100 (`"1.5 MB"`, `"240 KB"`, `"12 bytes"`).
+///
+/// Units are powers of 1024 but labelled KB/MB/GB, as file managers do.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
+    if bytes < 1024 {
+        return if bytes == 1 {
+            "1 byte".to_owned()
+        } else {
+            format!("{bytes} bytes")
+        };
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    // Rounding may carry into the next unit (1023.96 KB reads as "1024 KB" otherwise).
+    if value >= 1023.95 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 100.0 {
+        format!("{value:.1} {}", UNITS[unit]).replace(".0 ", " ")
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
+    }
+}
+
+/// A transfer rate such as `"3.2 MB/s"`.
+pub fn human_speed(bytes_per_second: f64) -> String {
+    if !bytes_per_second.is_finite() || bytes_per_second <= 0.0 {
+        return "—".to_owned();
+    }
+    format!("{}/s", human_size(bytes_per_second.round() as u64))
+}
+
+/// A short duration: `"8 s"`, `"2 min 5 s"`, `"1 h 20 min"`, `"3 days"`.
+pub fn human_duration(seconds: u64) -> String {
+    match seconds {
+        0..=59 => format!("{seconds} s"),
+        60..=3_599 => {
+            let (m, s) = (seconds / 60, seconds % 60);
+            if s == 0 || m >= 10 {
+                format!("{m} min")
+            } else {
+                format!("{m} min {s} s")
+            }
+        }
+        3_600..=86_399 => {
+            let (h, m) = (seconds / 3_600, (seconds % 3_600) / 60);
+            if m == 0 {
+                format!("{h} h")
+            } else {
+                format!("{h} h {m} min")
+            }
+        }
+        _ => plural(seconds / 86_400, "day"),
+    }
+}
+
+fn plural(n: u64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// `then` relative to `now` (both Unix milliseconds): `"just now"`, `"5 minutes ago"`,
+/// `"in 3 days"`, `"yesterday"`. Beyond a month it gives the calendar date.
+pub fn relative_time(then_ms: i64, now_ms: i64) -> String {
+    let delta = (now_ms - then_ms) / 1000;
+    let future = delta < 0;
+    let secs = delta.unsigned_abs();
+    let phrase = match secs {
+        0..=44 => {
+            return if future {
+                "in a few seconds".to_owned()
+            } else {
+                "just now".to_owned()
+            };
+        }
+        45..=89 => "1 minute".to_owned(),
+        90..=3_569 => plural((secs + 30) / 60, "minute"),
+        3_570..=5_399 => "1 hour".to_owned(),
+        5_400..=79_199 => plural((secs + 1_800) / 3_600, "hour"),
+        79_200..=129_599 => {
+            return if future {
+                "tomorrow".to_owned()
+            } else {
+                "yesterday".to_owned()
+            };
+        }
+        129_600..=2_591_999 => plural((secs + 43_200) / 86_400, "day"),
+        _ => return calendar_date(then_ms),
+    };
+    if future {
+        format!("in {phrase}")
+    } else {
+        format!("{phrase} ago")
+    }
+}
+
+/// `"12 Mar 2026"` for a Unix-milliseconds instant (UTC).
+pub fn calendar_date(ms: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
+    format!("{d} {} {y}", MONTHS[(m - 1) as usize])
+}
+
+/// Parses the API's RFC 3339 UTC timestamps (`2026-01-02T03:04:05Z`, optional fraction,
+/// `Z` or a numeric offset) into Unix milliseconds.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let s = text.get(range)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    if second > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut millis = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let padded = format!("{:0<3}", &frac[..digits.min(3)]);
+        millis = padded.parse::<i64>().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && rest.as_bytes()[3] == b':' => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let h: i64 = rest[1..3].parse().ok()?;
+            let m: i64 = rest[4..6].parse().ok()?;
+            sign * (h * 60 + m)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
+    Some(seconds * 1000 + millis)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_friendly_units() {
+        assert_eq!(human_size(0), "0 bytes");
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(1023), "1023 bytes");
+        assert_eq!(human_size(1024), "1 KB");
+        assert_eq!(human_size(1536), "1.5 KB");
+        assert_eq!(human_size(250 * 1024), "250 KB");
+        assert_eq!(human_size(1024 * 1024 - 1), "1 MB");
+        assert_eq!(human_size(52_428_800), "50 MB");
+        assert_eq!(human_size(5 << 30), "5 GB");
+        assert_eq!(human_size(u64::MAX), "16384 PB");
+    }
+
+    #[test]
+    fn speeds_and_durations() {
+        assert_eq!(human_speed(3.5 * 1024.0 * 1024.0), "3.5 MB/s");
+        assert_eq!(human_speed(0.0), "—");
+        assert_eq!(human_speed(f64::NAN), "—");
+        assert_eq!(human_duration(8), "8 s");
+        assert_eq!(human_duration(125), "2 min 5 s");
+        assert_eq!(human_duration(600), "10 min");
+        assert_eq!(human_duration(3_600), "1 h");
+        assert_eq!(human_duration(4_800), "1 h 20 min");
+        assert_eq!(human_duration(86_400), "1 day");
+        assert_eq!(human_duration(7 * 86_400), "7 days");
+    }
+
+    #[test]
+    fn rfc3339_parses_the_api_timestamps() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2026-01-02T03:04:05Z"),
+            Some(1_767_323_045_000)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-01-02T03:04:05.25Z"),
+            Some(1_767_323_045_250)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-01-02T03:04:05.123456789Z"),
+            Some(1_767_323_045_123)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-01-02T05:04:05+02:00"),
+            Some(1_767_323_045_000)
+        );
+        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400_000));
+        assert_eq!(parse_rfc3339("yesterday"), None);
+        assert_eq!(parse_rfc3339("2026-13-02T03:04:05Z"), None);
+        assert_eq!(parse_rfc3339("2026-01-02T03:04:05"), None);
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = 1_767_323_045_000;
+        let ago = |s: i64| relative_time(now - s * 1000, now);
+        assert_eq!(ago(3), "just now");
+        assert_eq!(ago(60), "1 minute ago");
+        assert_eq!(ago(5 * 60), "5 minutes ago");
+        assert_eq!(ago(59 * 60), "59 minutes ago");
+        assert_eq!(ago(3_600), "1 hour ago");
+        assert_eq!(ago(3 * 3_600), "3 hours ago");
+        assert_eq!(ago(26 * 3_600), "yesterday");
+        assert_eq!(ago(3 * 86_400), "3 days ago");
+        assert_eq!(ago(-3_600), "in 1 hour");
+        assert_eq!(ago(-7 * 86_400), "in 7 days");
+        assert_eq!(ago(-30), "in a few seconds");
+        assert_eq!(ago(400 * 86_400), "28 Nov 2024");
+    }
+
+    #[test]
+    fn calendar_dates_round_trip() {
+        for days in [-1, 0, 59, 11_016, 20_455, 100_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(calendar_date(0), "1 Jan 1970");
+    }
+}

@@ -1,0 +1,246 @@
+//! `/links`: every share link the person made, how much it was used, and a way to revoke it.
+
+use ferry_api::Share;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api_client::Api;
+use crate::components::Now;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::icons;
+use crate::components::share_dialog::CopyButton;
+use crate::format::{parse_rfc3339, relative_time};
+use crate::use_title;
+
+/// Whether a link still works, as its owner sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkStatus {
+    Active,
+    Expired,
+    Revoked,
+    UsedUp,
+}
+
+impl LinkStatus {
+    pub fn of(share: &Share, now_ms: i64) -> Self {
+        if share.revoked {
+            Self::Revoked
+        } else if parse_rfc3339(&share.expires_at).is_some_and(|at| at <= now_ms) {
+            Self::Expired
+        } else if share
+            .max_downloads
+            .is_some_and(|max| share.downloads >= max)
+        {
+            Self::UsedUp
+        } else {
+            Self::Active
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Expired => "Expired",
+            Self::Revoked => "Revoked",
+            Self::UsedUp => "Used up",
+        }
+    }
+}
+
+/// `"2 of 5 downloads"` or `"3 downloads"`.
+pub fn downloads_text(share: &Share) -> String {
+    match share.max_downloads {
+        Some(max) => format!("{} of {max} downloads", share.downloads),
+        None if share.downloads == 1 => "1 download".to_owned(),
+        None => format!("{} downloads", share.downloads),
+    }
+}
+
+#[component]
+pub fn LinksPage() -> impl IntoView {
+    use_title(|| "My links".to_owned());
+    let api = expect_context::<Api>();
+    // None while loading.
+    let shares = RwSignal::new(None::<Result<Vec<Share>, String>>);
+    let load = move || {
+        spawn_local(async move {
+            shares.set(Some(
+                api.list_shares()
+                    .await
+                    .map(|l| l.items)
+                    .map_err(|e| e.message),
+            ));
+        })
+    };
+    load();
+
+    let revoke_target = RwSignal::new(None::<Share>);
+    let revoking = RwSignal::new(false);
+    let revoke_error = RwSignal::new(None::<String>);
+    let confirm_revoke = move |_| {
+        let Some(share) = revoke_target.get_untracked() else {
+            return;
+        };
+        revoking.set(true);
+        spawn_local(async move {
+            match api.revoke_share(&share.token).await {
+                Ok(()) => {
+                    shares.update(|s| {
+                        if let Some(Ok(items)) = s {
+                            for item in items.iter_mut().filter(|i| i.token == share.token) {
+                                item.revoked = true;
+                            }
+                        }
+                    });
+                    revoke_target.set(None);
+                }
+                Err(err) => revoke_error.set(Some(err.message)),
+            }
+            revoking.set(false);
+        });
+    };
+    let on_revoke = Callback::new(move |share: Share| {
+        revoke_error.set(None);
+        revoke_target.set(Some(share));
+    });
+
+    view! {
+        <div class="page">
+            <div class="page-head">
+                <h1>"My links"</h1>
+                <p class="muted">"Links you shared, newest first. Revoking a link stops it at once."</p>
+            </div>
+            {move || match shares.get() {
+                None => view! {
+                    <section class="state-card" role="status">
+                        <span class="spinner" aria-hidden="true"></span>
+                        <p>"Loading your links…"</p>
+                    </section>
+                }
+                .into_any(),
+                Some(Err(message)) => view! {
+                    <section class="state-card" role="alert">
+                        {icons::warning()}
+                        <h2>"Your links could not be loaded"</h2>
+                        <p>{message}</p>
+                        <button class="button primary" on:click=move |_| load()>"Try again"</button>
+                    </section>
+                }
+                .into_any(),
+                Some(Ok(items)) if items.is_empty() => view! {
+                    <section class="state-card empty">
+                        {icons::share()}
+                        <h2>"No links yet"</h2>
+                        <p>"Share a file from your files page; its link will be listed here."</p>
+                    </section>
+                }
+                .into_any(),
+                Some(Ok(items)) => view! {
+                    <ul class="link-list" aria-label="Share links">
+                        {items.into_iter().map(|share| view! { <LinkRow share on_revoke/> }).collect_view()}
+                    </ul>
+                }
+                .into_any(),
+            }}
+            {move || revoke_target.get().map(|share| view! {
+                <ConfirmDialog
+                    title="Revoke this link?"
+                    message=format!(
+                        "The link to “{}” will stop working for everyone who has it. The file stays in your files.",
+                        share.file_name
+                    )
+                    confirm="Revoke"
+                    busy=revoking
+                    error=revoke_error
+                    on_confirm=confirm_revoke
+                    on_close=move |_| revoke_target.set(None)
+                />
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
+    let now = expect_context::<Now>();
+    let status = LinkStatus::of(&share, now.0.get_untracked());
+    let expires_ms = parse_rfc3339(&share.expires_at);
+    let created_ms = parse_rfc3339(&share.created_at);
+    let expiry = move || {
+        let Some(at) = expires_ms else {
+            return String::new();
+        };
+        let when = relative_time(at, now.get());
+        if at <= now.get() {
+            format!("Expired {when}")
+        } else {
+            format!("Expires {when}")
+        }
+    };
+    let created = move || created_ms.map(|ms| format!("Created {}", relative_time(ms, now.get())));
+    let chip_class = match status {
+        LinkStatus::Active => "chip ok",
+        _ => "chip muted",
+    };
+    let stored = StoredValue::new(share.clone());
+    view! {
+        <li class="link-row" class:inactive=status != LinkStatus::Active>
+            <div class="link-main">
+                <span class="file-name">
+                    {share.file_name.clone()}
+                    {share.has_password.then(|| view! { <span class="lock" title="Password protected">{icons::lock()}<span class="sr-only">" (password protected)"</span></span> })}
+                </span>
+                <a class="link-url mono" href=share.url.clone() target="_blank" rel="noopener">{share.url.clone()}</a>
+                <span class="file-meta">
+                    {downloads_text(&share)} " · " {expiry} " · " {created}
+                </span>
+            </div>
+            <span class=chip_class>{status.label()}</span>
+            <div class="file-actions">
+                <Show when=move || status == LinkStatus::Active>
+                    <CopyButton text=stored.get_value().url small=true/>
+                    <button class="button small danger-ghost" on:click=move |_| on_revoke.run(stored.get_value())>
+                        "Revoke" <span class="sr-only">" link to " {stored.get_value().file_name}</span>
+                    </button>
+                </Show>
+            </div>
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share() -> Share {
+        Share {
+            token: "t".into(),
+            url: "https://x/s/t".into(),
+            file_id: "f".into(),
+            file_name: "a.txt".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            expires_at: "2026-01-08T00:00:00Z".into(),
+            max_downloads: Some(2),
+            downloads: 1,
+            has_password: false,
+            revoked: false,
+        }
+    }
+
+    #[test]
+    fn link_status_follows_revocation_expiry_and_use() {
+        let now = parse_rfc3339("2026-01-02T00:00:00Z").unwrap_or_default();
+        let mut s = share();
+        assert_eq!(LinkStatus::of(&s, now), LinkStatus::Active);
+        s.downloads = 2;
+        assert_eq!(LinkStatus::of(&s, now), LinkStatus::UsedUp);
+        assert_eq!(downloads_text(&s), "2 of 2 downloads");
+        let later = parse_rfc3339("2026-01-09T00:00:00Z").unwrap_or_default();
+        assert_eq!(LinkStatus::of(&s, later), LinkStatus::Expired);
+        s.revoked = true;
+        assert_eq!(LinkStatus::of(&s, now), LinkStatus::Revoked);
+        s.max_downloads = None;
+        s.downloads = 1;
+        assert_eq!(downloads_text(&s), "1 download");
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per route.
+
+pub mod callback;
+pub mod files;
+pub mod landing;
+pub mod links;
+pub mod not_found;
+pub mod share;

@@ -1,0 +1,593 @@
+//! The upload queue: which files wait, which are sending, how fast, and what went wrong.
+//!
+//! A plain state machine with no browser in sight, so its rules are unit-tested natively. The
+//! page owns one queue in a signal, starts what [`UploadQueue::start_next`] hands out (ask the
+//! API for a presigned URL, then PUT the bytes via [`crate::transfer`]) and reports back. Every
+//! report carries the [`Attempt`] it belongs to, so late events from a cancelled or superseded
+//! attempt change nothing.
+
+use std::collections::VecDeque;
+
+use ferry_api::codes;
+
+use crate::api_client::ApiError;
+use crate::format::{human_duration, human_size, human_speed};
+
+/// How many files send at once: enough to fill the pipe, few enough that each makes progress.
+pub const MAX_ACTIVE: usize = 3;
+
+/// Speed is measured over this recent window, so it follows changes in the connection.
+const SPEED_WINDOW_MS: i64 = 4_000;
+
+pub type UploadId = u64;
+
+/// One try at sending one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Attempt {
+    pub id: UploadId,
+    pub number: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for a free slot.
+    Queued,
+    /// Asking the API where to send the bytes.
+    Preparing,
+    /// Bytes on their way to storage.
+    Sending,
+    /// Storage has every byte; the server checks them and marks the file ready.
+    Done,
+    Failed(UploadError),
+    Cancelled,
+}
+
+impl Phase {
+    pub fn is_active(&self) -> bool {
+        matches!(self, Self::Preparing | Self::Sending)
+    }
+
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Self::Done | Self::Failed(_) | Self::Cancelled)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    TooLarge,
+    OverQuota,
+    InvalidName,
+    /// The connection dropped or storage could not be reached.
+    Network,
+    /// The presigned URL lapsed before the bytes arrived.
+    Expired,
+    /// Signed out meanwhile.
+    SignedOut,
+    Other,
+}
+
+/// Why an upload failed, in words for the person who dropped the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl UploadError {
+    pub fn network() -> Self {
+        Self {
+            kind: ErrorKind::Network,
+            message: "The connection was interrupted. Check your network and retry.".to_owned(),
+        }
+    }
+
+    /// A refusal from object storage, by HTTP status.
+    pub fn from_storage_status(status: u16) -> Self {
+        match status {
+            0 => Self::network(),
+            403 => Self {
+                kind: ErrorKind::Expired,
+                message:
+                    "The upload link expired before the file was sent. Retry to get a new one."
+                        .to_owned(),
+            },
+            _ => Self {
+                kind: ErrorKind::Other,
+                message: format!("Storage refused the file (HTTP {status}). Retry in a moment."),
+            },
+        }
+    }
+
+    /// An API refusal of `POST /api/uploads`.
+    pub fn from_api(err: &ApiError) -> Self {
+        let kind = match err.code.as_str() {
+            codes::FILE_TOO_LARGE => ErrorKind::TooLarge,
+            codes::QUOTA_EXCEEDED => ErrorKind::OverQuota,
+            codes::INVALID_NAME | codes::INVALID_SIZE => ErrorKind::InvalidName,
+            codes::UNAUTHORIZED => ErrorKind::SignedOut,
+            _ if err.is_network() => ErrorKind::Network,
+            _ => ErrorKind::Other,
+        };
+        Self {
+            kind,
+            message: err.message.clone(),
+        }
+    }
+
+    /// Trying again can help (not for a file that will never fit the rules).
+    pub fn retryable(&self) -> bool {
+        !matches!(self.kind, ErrorKind::TooLarge | ErrorKind::InvalidName)
+    }
+}
+
+/// Bytes sent so far and the recent pace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Transfer {
+    pub total: u64,
+    pub sent: u64,
+    started_ms: i64,
+    /// `(time, bytes sent)` over the last [`SPEED_WINDOW_MS`].
+    samples: VecDeque<(i64, u64)>,
+}
+
+impl Transfer {
+    fn new(total: u64, now_ms: i64) -> Self {
+        Self {
+            total,
+            sent: 0,
+            started_ms: now_ms,
+            samples: VecDeque::from([(now_ms, 0)]),
+        }
+    }
+
+    fn record(&mut self, sent: u64, now_ms: i64) {
+        self.sent = sent.min(self.total);
+        self.samples.push_back((now_ms, self.sent));
+        while self.samples.len() > 2 && self.samples[1].0 <= now_ms - SPEED_WINDOW_MS {
+            self.samples.pop_front();
+        }
+    }
+
+    /// 0.0 to 100.0.
+    pub fn percent(&self) -> f64 {
+        if self.total == 0 {
+            100.0
+        } else {
+            self.sent as f64 * 100.0 / self.total as f64
+        }
+    }
+
+    /// Bytes per second over the recent window (since the start when that is all there is).
+    pub fn speed(&self) -> f64 {
+        let (Some(&(t0, b0)), Some(&(t1, b1))) = (self.samples.front(), self.samples.back()) else {
+            return 0.0;
+        };
+        let (t0, b0) = if t1 - t0 < 500 {
+            (self.started_ms, 0)
+        } else {
+            (t0, b0)
+        };
+        let elapsed_ms = t1 - t0;
+        if elapsed_ms <= 0 {
+            0.0
+        } else {
+            (b1 - b0) as f64 * 1000.0 / elapsed_ms as f64
+        }
+    }
+
+    /// Whole seconds left at the current speed; `None` before any pace is known.
+    pub fn eta_seconds(&self) -> Option<u64> {
+        let speed = self.speed();
+        if speed <= 0.0 {
+            return None;
+        }
+        Some(((self.total - self.sent) as f64 / speed).ceil() as u64)
+    }
+
+    /// `"12.5 MB of 50 MB · 3.1 MB/s · 12 s left"`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} of {}", human_size(self.sent), human_size(self.total));
+        let speed = self.speed();
+        if speed > 0.0 {
+            text.push_str(&format!(" · {}", human_speed(speed)));
+        }
+        if let Some(eta) = self.eta_seconds().filter(|_| self.sent < self.total) {
+            text.push_str(&format!(" · {} left", human_duration(eta)));
+        }
+        text
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Upload {
+    pub id: UploadId,
+    pub name: String,
+    pub size: u64,
+    pub phase: Phase,
+    pub transfer: Transfer,
+    /// Attempts started so far; the current one is `attempts`.
+    pub attempts: u32,
+}
+
+impl Upload {
+    fn attempt(&self) -> Attempt {
+        Attempt {
+            id: self.id,
+            number: self.attempts,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UploadQueue {
+    items: Vec<Upload>,
+    max_active: usize,
+    next_id: UploadId,
+    /// The latest change worth telling a screen-reader user about.
+    announcement: String,
+}
+
+impl Default for UploadQueue {
+    fn default() -> Self {
+        Self::new(MAX_ACTIVE)
+    }
+}
+
+impl UploadQueue {
+    pub fn new(max_active: usize) -> Self {
+        Self {
+            items: Vec::new(),
+            max_active: max_active.max(1),
+            next_id: 1,
+            announcement: String::new(),
+        }
+    }
+
+    pub fn add(&mut self, name: impl Into<String>, size: u64) -> UploadId {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.items.push(Upload {
+            id,
+            name: name.into(),
+            size,
+            phase: Phase::Queued,
+            transfer: Transfer::new(size, 0),
+            attempts: 0,
+        });
+        id
+    }
+
+    pub fn get(&self, id: UploadId) -> Option<&Upload> {
+        self.items.iter().find(|u| u.id == id)
+    }
+
+    fn get_mut(&mut self, id: UploadId) -> Option<&mut Upload> {
+        self.items.iter_mut().find(|u| u.id == id)
+    }
+
+    /// The upload, if `attempt` is still its current try.
+    fn current(&mut self, attempt: Attempt) -> Option<&mut Upload> {
+        self.get_mut(attempt.id)
+            .filter(|u| u.attempts == attempt.number)
+    }
+
+    pub fn ids(&self) -> Vec<UploadId> {
+        self.items.iter().map(|u| u.id).collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn active(&self) -> usize {
+        self.items.iter().filter(|u| u.phase.is_active()).count()
+    }
+
+    pub fn announcement(&self) -> &str {
+        &self.announcement
+    }
+
+    /// Moves waiting files into free slots, oldest first; the caller starts each returned
+    /// attempt.
+    pub fn start_next(&mut self, now_ms: i64) -> Vec<Attempt> {
+        let free = self.max_active.saturating_sub(self.active());
+        let mut started = Vec::new();
+        for upload in self
+            .items
+            .iter_mut()
+            .filter(|u| u.phase == Phase::Queued)
+            .take(free)
+        {
+            upload.phase = Phase::Preparing;
+            upload.attempts += 1;
+            upload.transfer = Transfer::new(upload.size, now_ms);
+            started.push(upload.attempt());
+        }
+        started
+    }
+
+    /// The API issued the URL; bytes start flowing.
+    pub fn sending(&mut self, attempt: Attempt, now_ms: i64) {
+        if let Some(u) = self
+            .current(attempt)
+            .filter(|u| u.phase == Phase::Preparing)
+        {
+            u.phase = Phase::Sending;
+            u.transfer = Transfer::new(u.size, now_ms);
+        }
+    }
+
+    pub fn progress(&mut self, attempt: Attempt, sent: u64, now_ms: i64) {
+        if let Some(u) = self.current(attempt).filter(|u| u.phase == Phase::Sending) {
+            u.transfer.record(sent, now_ms);
+        }
+    }
+
+    /// Storage accepted every byte. Returns whether this attempt was still current.
+    pub fn finish(&mut self, attempt: Attempt, now_ms: i64) -> bool {
+        let Some(u) = self.current(attempt).filter(|u| u.phase == Phase::Sending) else {
+            return false;
+        };
+        u.transfer.record(u.size, now_ms);
+        u.phase = Phase::Done;
+        self.announcement = format!("{} uploaded.", u.name);
+        true
+    }
+
+    pub fn fail(&mut self, attempt: Attempt, error: UploadError) {
+        if let Some(u) = self.current(attempt).filter(|u| u.phase.is_active()) {
+            let announcement = format!("{} failed: {}", u.name, error.message);
+            u.phase = Phase::Failed(error);
+            self.announcement = announcement;
+        }
+    }
+
+    /// Stops a waiting or running upload. Returns the attempt whose transfer must be aborted,
+    /// if one was running.
+    pub fn cancel(&mut self, id: UploadId) -> Option<Attempt> {
+        let u = self.get_mut(id)?;
+        let running = u.phase.is_active().then(|| u.attempt());
+        if u.phase.is_finished() {
+            return None;
+        }
+        u.phase = Phase::Cancelled;
+        self.announcement = format!("{} cancelled.", u.name);
+        running
+    }
+
+    /// Puts a failed or cancelled upload back in line. Returns whether it was.
+    pub fn retry(&mut self, id: UploadId) -> bool {
+        let Some(u) = self.get_mut(id) else {
+            return false;
+        };
+        let again = match &u.phase {
+            Phase::Failed(err) => err.retryable(),
+            Phase::Cancelled => true,
+            _ => false,
+        };
+        if again {
+            u.phase = Phase::Queued;
+            u.transfer = Transfer::new(u.size, 0);
+        }
+        again
+    }
+
+    /// Forgets finished uploads (the file list shows them from now on).
+    pub fn clear_finished(&mut self) {
+        self.items.retain(|u| !u.phase.is_finished());
+    }
+
+    /// Forgets one finished upload.
+    pub fn dismiss(&mut self, id: UploadId) {
+        self.items.retain(|u| u.id != id || !u.phase.is_finished());
+    }
+
+    /// Overall progress of the uploads not yet finished: `(sent, total)` bytes.
+    pub fn totals(&self) -> (u64, u64) {
+        self.items
+            .iter()
+            .filter(|u| matches!(u.phase, Phase::Queued | Phase::Preparing | Phase::Sending))
+            .fold((0, 0), |(s, t), u| (s + u.transfer.sent, t + u.size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MB: u64 = 1024 * 1024;
+
+    fn phases(q: &UploadQueue) -> Vec<Phase> {
+        q.ids()
+            .iter()
+            .map(|id| q.get(*id).map(|u| u.phase.clone()).unwrap_or(Phase::Queued))
+            .collect()
+    }
+
+    #[test]
+    fn at_most_three_run_at_once_and_the_rest_wait_in_order() {
+        let mut q = UploadQueue::default();
+        let ids: Vec<_> = (0..5).map(|i| q.add(format!("f{i}"), MB)).collect();
+        let started = q.start_next(0);
+        assert_eq!(started.iter().map(|a| a.id).collect::<Vec<_>>(), ids[..3]);
+        assert_eq!(q.active(), 3);
+        assert!(q.start_next(0).is_empty(), "no slot is free");
+
+        q.sending(started[0], 10);
+        assert!(q.finish(started[0], 20));
+        let next = q.start_next(30);
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].id, ids[3], "the oldest waiting file goes next");
+        assert_eq!(q.active(), 3);
+    }
+
+    #[test]
+    fn cancelling_frees_a_slot_and_ignores_late_events() {
+        let mut q = UploadQueue::new(1);
+        let a = q.add("a", MB);
+        let b = q.add("b", MB);
+        let first = q.start_next(0)[0];
+        q.sending(first, 0);
+        q.progress(first, MB / 2, 1_000);
+
+        assert_eq!(
+            q.cancel(a),
+            Some(first),
+            "a running transfer must be aborted"
+        );
+        assert_eq!(q.get(a).map(|u| u.phase.clone()), Some(Phase::Cancelled));
+        assert!(q.announcement().contains("a cancelled"));
+
+        // The aborted request may still report; nothing changes.
+        q.progress(first, MB, 1_100);
+        assert!(!q.finish(first, 1_200));
+        assert_eq!(q.get(a).map(|u| u.phase.clone()), Some(Phase::Cancelled));
+
+        assert_eq!(
+            q.start_next(1_300).iter().map(|x| x.id).collect::<Vec<_>>(),
+            vec![b]
+        );
+        assert_eq!(q.cancel(a), None, "already cancelled");
+    }
+
+    #[test]
+    fn cancelling_a_waiting_upload_needs_no_abort() {
+        let mut q = UploadQueue::new(1);
+        q.add("a", MB);
+        let b = q.add("b", MB);
+        q.start_next(0);
+        assert_eq!(q.cancel(b), None);
+        assert_eq!(phases(&q)[1], Phase::Cancelled);
+        assert!(q.start_next(0).is_empty());
+    }
+
+    #[test]
+    fn retry_starts_a_new_attempt_and_the_old_one_is_ignored() {
+        let mut q = UploadQueue::new(2);
+        let a = q.add("a", MB);
+        let first = q.start_next(0)[0];
+        q.sending(first, 0);
+        q.fail(first, UploadError::network());
+        assert!(
+            matches!(q.get(a).map(|u| &u.phase), Some(Phase::Failed(e)) if e.kind == ErrorKind::Network)
+        );
+        assert!(q.announcement().starts_with("a failed"));
+
+        assert!(q.retry(a));
+        assert_eq!(q.get(a).map(|u| u.phase.clone()), Some(Phase::Queued));
+        let second = q.start_next(5)[0];
+        assert_eq!(second, Attempt { id: a, number: 2 });
+
+        q.sending(first, 6);
+        assert_eq!(
+            q.get(a).map(|u| u.phase.clone()),
+            Some(Phase::Preparing),
+            "stale attempt"
+        );
+        q.sending(second, 6);
+        q.progress(second, MB, 7);
+        assert!(q.finish(second, 8));
+        assert!(!q.retry(a), "a finished upload is not retried");
+    }
+
+    #[test]
+    fn files_that_can_never_fit_are_not_retried() {
+        let mut q = UploadQueue::default();
+        let a = q.add("huge.iso", 10 << 40);
+        let at = q.start_next(0)[0];
+        let err = ApiError {
+            status: 413,
+            code: codes::FILE_TOO_LARGE.into(),
+            message: "Too big".into(),
+        };
+        q.fail(at, UploadError::from_api(&err));
+        assert!(!q.retry(a));
+        let quota = ApiError {
+            status: 403,
+            code: codes::QUOTA_EXCEEDED.into(),
+            message: "Full".into(),
+        };
+        assert_eq!(UploadError::from_api(&quota).kind, ErrorKind::OverQuota);
+        assert!(UploadError::from_api(&quota).retryable());
+        assert_eq!(
+            UploadError::from_api(&ApiError::network("offline")).kind,
+            ErrorKind::Network
+        );
+        assert_eq!(
+            UploadError::from_storage_status(403).kind,
+            ErrorKind::Expired
+        );
+        assert_eq!(UploadError::from_storage_status(0).kind, ErrorKind::Network);
+    }
+
+    #[test]
+    fn progress_maths_percent_bytes_speed_and_eta() {
+        let mut q = UploadQueue::default();
+        let a = q.add("video.mp4", 100 * MB);
+        let at = q.start_next(0)[0];
+        q.sending(at, 1_000);
+        let t = |q: &UploadQueue| {
+            q.get(a)
+                .map(|u| u.transfer.clone())
+                .unwrap_or(Transfer::new(0, 0))
+        };
+        assert_eq!(t(&q).percent(), 0.0);
+        assert_eq!(t(&q).eta_seconds(), None, "no pace yet");
+
+        // 10 MB/s steady.
+        for s in 1..=6 {
+            q.progress(at, s * 10 * MB, 1_000 + s as i64 * 1_000);
+        }
+        let tr = t(&q);
+        assert_eq!(tr.sent, 60 * MB);
+        assert!((tr.percent() - 60.0).abs() < 1e-9);
+        assert!(
+            (tr.speed() - 10.0 * MB as f64).abs() < 1.0,
+            "speed {}",
+            tr.speed()
+        );
+        assert_eq!(tr.eta_seconds(), Some(4));
+        assert_eq!(tr.describe(), "60 MB of 100 MB · 10 MB/s · 4 s left");
+
+        // The connection slows to 1 MB/s: the window follows within a few seconds.
+        for s in 1..=5 {
+            q.progress(at, 60 * MB + s * MB, 7_000 + s as i64 * 1_000);
+        }
+        let tr = t(&q);
+        assert!((tr.speed() - MB as f64).abs() < 1.0, "speed {}", tr.speed());
+        assert_eq!(tr.eta_seconds(), Some(35));
+
+        // Never more than the total, even if a browser over-reports.
+        q.progress(at, 200 * MB, 13_000);
+        assert_eq!(t(&q).percent(), 100.0);
+        assert!(q.finish(at, 13_000));
+        assert_eq!(q.announcement(), "video.mp4 uploaded.");
+    }
+
+    #[test]
+    fn early_speed_uses_the_time_since_the_start() {
+        let mut tr = Transfer::new(10 * MB, 0);
+        tr.record(MB, 200);
+        assert!((tr.speed() - 5.0 * MB as f64).abs() < 1.0);
+        let empty = Transfer::new(0, 0);
+        assert_eq!(empty.percent(), 100.0);
+    }
+
+    #[test]
+    fn totals_and_clearing() {
+        let mut q = UploadQueue::new(1);
+        let a = q.add("a", 10);
+        q.add("b", 30);
+        let at = q.start_next(0)[0];
+        q.sending(at, 0);
+        q.progress(at, 5, 1);
+        assert_eq!(q.totals(), (5, 40));
+        q.finish(at, 2);
+        assert_eq!(q.totals(), (0, 30));
+        q.dismiss(a);
+        assert_eq!(q.ids().len(), 1);
+        q.clear_finished();
+        assert_eq!(q.ids().len(), 1, "b is still waiting");
+        assert!(!q.is_empty());
+    }
+}
