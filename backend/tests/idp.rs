@@ -731,6 +731,26 @@ async fn discovery_jwks_and_cors_for_browser_callers() {
         .await
         .unwrap();
     assert!(preflight.status().is_success());
+    let userinfo = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/oauth2/userInfo", app.base),
+        )
+        .header("origin", "http://127.0.0.1:8081")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    let allowed = userinfo
+        .headers()
+        .get("access-control-allow-headers")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(
+        allowed.map(str::to_ascii_lowercase).as_deref(),
+        Some("authorization")
+    );
     assert_eq!(
         preflight
             .headers()

@@ -167,7 +167,8 @@ impl LocalIdp {
         let cors = tower_http::cors::CorsLayer::new()
             .allow_origin(tower_http::cors::Any)
             .allow_methods([http::Method::GET, http::Method::POST])
-            .allow_headers(tower_http::cors::Any)
+            // Mirrored rather than `*`: a wildcard does not cover `Authorization` (userInfo).
+            .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
             .max_age(Duration::from_secs(600));
         // Called cross-origin by the SPA and by browser SDKs: no cookies involved, so `*` is safe.
         let apis = Router::new()
