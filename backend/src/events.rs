@@ -76,6 +76,8 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Ev
     match ctx.meta.mark_ready(&owner, &id, None).await? {
         Transition::Applied => {
             tracing::info!(key, size = object.size, "upload ready");
+            // Thumbnail step (images only; failures are logged, never fail the event).
+            crate::thumbnail::create_logged(ctx, &file).await;
             Ok(Outcome::Ready)
         }
         Transition::Unchanged | Transition::Missing => Ok(Outcome::AlreadyHandled),

@@ -7,9 +7,11 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod lambda;
 pub mod local;
 pub mod ports;
 pub mod routes;
+pub mod thumbnail;
 mod state;
 
 pub use state::AppState;

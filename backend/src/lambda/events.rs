@@ -1,0 +1,225 @@
+//! The `ferry-events` function: one handler for (a) SQS batches of S3 object-created
+//! notifications and (b) DynamoDB stream records of removed file items.
+//!
+//! Failures are reported per record (`batchItemFailures`), so one bad record is retried alone and
+//! ends up in the dead-letter queue instead of holding up its batch. Every step is idempotent.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord as StreamRecord};
+use aws_lambda_events::s3::S3Event;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde_json::Value;
+
+use crate::adapters::aws::DynamoMetadataStore;
+use crate::adapters::aws::stream::file_from_image;
+use crate::domain::{FileRecord, thumbnail_object_key};
+use crate::events::{EventContext, EventError, Outcome, object_created};
+use crate::ports::MetadataError;
+
+/// Gives back the quota of uploads that DynamoDB's TTL removed while still pending.
+#[async_trait]
+pub trait ExpiredUploads: Send + Sync {
+    /// Idempotent; returns whether this call released anything.
+    async fn release_expired_upload(&self, file: &FileRecord) -> Result<bool, MetadataError>;
+}
+
+#[async_trait]
+impl ExpiredUploads for DynamoMetadataStore {
+    async fn release_expired_upload(&self, file: &FileRecord) -> Result<bool, MetadataError> {
+        DynamoMetadataStore::release_expired_upload(self, file).await
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error("not an event this function handles: {0}")]
+    Unrecognised(String),
+    #[error("malformed {what}: {error}")]
+    Malformed {
+        what: &'static str,
+        error: serde_json::Error,
+    },
+    #[error(transparent)]
+    Handling(#[from] EventError),
+}
+
+impl From<MetadataError> for EventsError {
+    fn from(err: MetadataError) -> Self {
+        Self::Handling(err.into())
+    }
+}
+
+/// The function's state, built once per Lambda instance.
+#[derive(Clone)]
+pub struct EventsFunction {
+    pub ctx: EventContext,
+    pub expired: Option<Arc<dyn ExpiredUploads>>,
+}
+
+/// An S3 key as notifications carry it: URL-encoded, with `+` for spaces.
+pub fn decode_s3_key(raw: &str) -> String {
+    let spaced = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Whether a stream record is DynamoDB's TTL deleting an item (rather than the API).
+fn removed_by_ttl(record: &StreamRecord) -> bool {
+    record
+        .user_identity
+        .as_ref()
+        .is_some_and(|who| who.type_ == "Service" && who.principal_id == "dynamodb.amazonaws.com")
+}
+
+fn failure(id: impl Into<String>) -> BatchItemFailure {
+    let mut failure = BatchItemFailure::default();
+    failure.item_identifier = id.into();
+    failure
+}
+
+impl EventsFunction {
+    pub fn new(ctx: EventContext, expired: Option<Arc<dyn ExpiredUploads>>) -> Self {
+        Self { ctx, expired }
+    }
+
+    /// Any invocation: tells SQS batches from stream batches by their records' `eventSource`.
+    pub async fn handle(&self, event: Value) -> Result<SqsBatchResponse, EventsError> {
+        let source = event["Records"][0]["eventSource"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        match source.as_str() {
+            "aws:sqs" => {
+                let batch: SqsEvent =
+                    serde_json::from_value(event).map_err(|error| EventsError::Malformed {
+                        what: "SQS event",
+                        error,
+                    })?;
+                Ok(self.handle_sqs(batch).await)
+            }
+            "aws:dynamodb" => {
+                let batch: StreamEvent =
+                    serde_json::from_value(event).map_err(|error| EventsError::Malformed {
+                        what: "DynamoDB stream event",
+                        error,
+                    })?;
+                Ok(self.handle_stream(batch).await)
+            }
+            // An empty batch has nothing to fail.
+            "" if event["Records"].as_array().is_some_and(Vec::is_empty) => {
+                Ok(SqsBatchResponse::default())
+            }
+            other => Err(EventsError::Unrecognised(format!("eventSource {other:?}"))),
+        }
+    }
+
+    pub async fn handle_sqs(&self, batch: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for message in batch.records {
+            let id = message.message_id.clone().unwrap_or_default();
+            let body = message.body.as_deref().unwrap_or_default();
+            if let Err(err) = self.handle_s3_notification(body).await {
+                tracing::error!(message_id = %id, error = %err, "S3 notification failed; SQS will retry it");
+                response.batch_item_failures.push(failure(id));
+            }
+        }
+        response
+    }
+
+    /// One SQS message body: an S3 event notification (or S3's test event, which is ignored).
+    pub async fn handle_s3_notification(&self, body: &str) -> Result<Vec<Outcome>, EventsError> {
+        let value: Value = serde_json::from_str(body).map_err(|error| EventsError::Malformed {
+            what: "S3 notification",
+            error,
+        })?;
+        if value["Event"] == "s3:TestEvent" {
+            tracing::info!("S3 test event ignored");
+            return Ok(Vec::new());
+        }
+        let event: S3Event =
+            serde_json::from_value(value).map_err(|error| EventsError::Malformed {
+                what: "S3 notification",
+                error,
+            })?;
+        let mut outcomes = Vec::with_capacity(event.records.len());
+        for record in event.records {
+            let name = record.event_name.as_deref().unwrap_or_default();
+            let Some(raw_key) = record.s3.object.key.as_deref() else {
+                continue;
+            };
+            if !name.starts_with("ObjectCreated:") {
+                tracing::debug!(event = name, "not an object-created event; ignored");
+                continue;
+            }
+            let key = decode_s3_key(raw_key);
+            let outcome = object_created(&self.ctx, &key).await?;
+            tracing::info!(key, ?outcome, "object created");
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    pub async fn handle_stream(&self, batch: StreamEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in batch.records {
+            if let Err(err) = self.handle_stream_record(&record).await {
+                let id = record
+                    .change
+                    .sequence_number
+                    .clone()
+                    .unwrap_or_else(|| record.event_id.clone());
+                tracing::error!(sequence = %id, error = %err, "stream record failed; it will be retried");
+                response.batch_item_failures.push(failure(id));
+            }
+        }
+        response
+    }
+
+    /// A removed file item: its object and thumbnail go too; a pending upload removed by TTL
+    /// also gives back its reserved quota (the API's own deletes already did).
+    async fn handle_stream_record(&self, record: &StreamRecord) -> Result<(), EventsError> {
+        if record.event_name != "REMOVE" {
+            return Ok(());
+        }
+        let image = serde_json::to_value(&record.change.old_image).map_err(|error| {
+            EventsError::Malformed {
+                what: "stream image",
+                error,
+            }
+        })?;
+        let Some(file) = file_from_image(&image)? else {
+            return Ok(());
+        };
+        self.ctx
+            .objects
+            .delete(&file.object_key())
+            .await
+            .map_err(EventError::from)?;
+        self.ctx
+            .objects
+            .delete(&thumbnail_object_key(&file.owner, &file.id))
+            .await
+            .map_err(EventError::from)?;
+        let ttl = removed_by_ttl(record);
+        let released = match (&self.expired, ttl && file.holds_quota()) {
+            (Some(expired), true) => expired.release_expired_upload(&file).await?,
+            _ => false,
+        };
+        tracing::info!(file = %file.id, by_ttl = ttl, released, "file removed; objects deleted");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notification_keys_are_url_decoded_with_plus_as_space() {
+        assert_eq!(decode_s3_key("files/u/a+b%2Bc%20d"), "files/u/a b+c d");
+        assert_eq!(decode_s3_key("files/user-1/0190"), "files/user-1/0190");
+    }
+}

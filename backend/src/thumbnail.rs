@@ -1,0 +1,181 @@
+//! Thumbnails of uploaded images: JPEG, PNG, WebP and GIF (first frame) up to
+//! `limits.thumbnail_max_bytes`, scaled to fit 256 × 256 and stored as lossless WebP at
+//! `thumbs/{sub}/{file_id}.webp`.
+//!
+//! A thumbnail is a nicety: failing to make one is logged and never fails the upload.
+
+use image::{DynamicImage, ImageFormat, ImageReader};
+use std::io::Cursor;
+
+use crate::domain::{FileRecord, thumbnail_object_key};
+use crate::events::EventContext;
+use crate::ports::{MetadataError, StorageError, Transition};
+
+/// Longest edge of a thumbnail, in pixels.
+pub const MAX_EDGE: u32 = 256;
+/// Media types that get a thumbnail.
+pub const IMAGE_TYPES: [&str; 5] = [
+    "image/jpeg",
+    "image/jpg",
+    "image/png",
+    "image/webp",
+    "image/gif",
+];
+/// Largest decoded image accepted (guards against decompression bombs): 24k × 24k pixels and
+/// 256 MiB of pixel memory.
+const MAX_DIMENSION: u32 = 24_000;
+const MAX_DECODE_ALLOC: u64 = 256 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailError {
+    #[error("not a supported image")]
+    Unsupported,
+    #[error("image could not be decoded: {0}")]
+    Decode(#[from] image::ImageError),
+    #[error("image could not be read: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    #[error("thumbnail task failed: {0}")]
+    Task(String),
+}
+
+/// Whether a file of this type and size should get a thumbnail.
+pub fn wanted(file: &FileRecord, max_bytes: u64) -> bool {
+    file.size > 0 && file.size <= max_bytes && IMAGE_TYPES.contains(&file.content_type.essence())
+}
+
+/// Decodes an image (format sniffed from the bytes, not taken from the name or declared type)
+/// and renders its thumbnail as lossless WebP.
+pub fn render(bytes: &[u8]) -> Result<Vec<u8>, ThumbnailError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
+    match reader.format() {
+        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif) => {}
+        _ => return Err(ThumbnailError::Unsupported),
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let image = reader.decode()?;
+    let small = if image.width() > MAX_EDGE || image.height() > MAX_EDGE {
+        image.thumbnail(MAX_EDGE, MAX_EDGE)
+    } else {
+        image
+    };
+    // The WebP encoder takes 8-bit RGB(A) only.
+    let small = if small.color().has_alpha() {
+        DynamicImage::ImageRgba8(small.to_rgba8())
+    } else {
+        DynamicImage::ImageRgb8(small.to_rgb8())
+    };
+    let mut out = Vec::new();
+    small.write_to(&mut Cursor::new(&mut out), ImageFormat::WebP)?;
+    Ok(out)
+}
+
+/// Makes, stores and records the thumbnail of a ready file. Returns its key, or `None` when the
+/// file is not an image that gets one.
+pub async fn create(
+    ctx: &EventContext,
+    file: &FileRecord,
+) -> Result<Option<String>, ThumbnailError> {
+    if !wanted(file, ctx.limits.thumbnail_max_bytes) {
+        return Ok(None);
+    }
+    let Some(bytes) = ctx
+        .objects
+        .get(&file.object_key(), ctx.limits.thumbnail_max_bytes)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let webp = tokio::task::spawn_blocking(move || render(&bytes))
+        .await
+        .map_err(|e| ThumbnailError::Task(e.to_string()))??;
+    let key = thumbnail_object_key(&file.owner, &file.id);
+    ctx.objects.put(&key, webp.into(), "image/webp").await?;
+    match ctx.meta.set_thumbnail(&file.owner, &file.id, &key).await? {
+        Transition::Applied | Transition::Unchanged => Ok(Some(key)),
+        // Deleted meanwhile: do not leave the thumbnail behind.
+        Transition::Missing => {
+            ctx.objects.delete(&key).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// [`create`], with failures logged instead of returned: used right after an upload is marked
+/// ready, where a broken image must not turn into a failed (and retried) event.
+pub async fn create_logged(ctx: &EventContext, file: &FileRecord) {
+    match create(ctx, file).await {
+        Ok(Some(key)) => tracing::info!(file = %file.id, key, "thumbnail stored"),
+        Ok(None) => {}
+        Err(err) => tracing::warn!(file = %file.id, error = %err, "no thumbnail"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage, Rgba, RgbaImage};
+
+    fn encoded(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Vec::new();
+        image.write_to(&mut Cursor::new(&mut out), format).unwrap();
+        out
+    }
+
+    fn gradient(w: u32, h: u32) -> DynamicImage {
+        DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| {
+            Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 128])
+        }))
+    }
+
+    #[test]
+    fn every_supported_format_becomes_a_small_webp() {
+        for format in [
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::WebP,
+            ImageFormat::Gif,
+        ] {
+            let source = encoded(gradient(1024, 512), format);
+            let thumb = render(&source).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            let decoded = image::load_from_memory_with_format(&thumb, ImageFormat::WebP).unwrap();
+            assert_eq!(
+                (decoded.width(), decoded.height()),
+                (256, 128),
+                "{format:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn small_images_keep_their_size_and_transparency() {
+        let source = DynamicImage::ImageRgba8(RgbaImage::from_pixel(40, 30, Rgba([1, 2, 3, 0])));
+        let thumb = render(&encoded(source, ImageFormat::Png)).unwrap();
+        let decoded = image::load_from_memory(&thumb).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (40, 30));
+        assert!(decoded.color().has_alpha());
+    }
+
+    #[test]
+    fn other_bytes_are_refused() {
+        assert!(matches!(
+            render(b"%PDF-1.7 not an image"),
+            Err(ThumbnailError::Unsupported)
+        ));
+        let bmp = [b"BM".as_slice(), &[0u8; 64]].concat();
+        assert!(
+            matches!(render(&bmp), Err(ThumbnailError::Unsupported)),
+            "BMP is not supported"
+        );
+        let mut truncated = encoded(gradient(300, 300), ImageFormat::Png);
+        truncated.truncate(truncated.len() / 2);
+        assert!(render(&truncated).is_err());
+    }
+}
