@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, get_service};
 use ferry_api::SiteConfig;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -205,15 +205,22 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
 
     let site = site_service(&options.site_dir);
     let served_config = config.clone();
-    let app = Router::new()
+    let idp = idp.router();
+    let routes = Router::new()
         .merge(crate::router(state))
-        .merge(idp.router())
+        .merge(idp.clone())
         .route(
             "/config.json",
             get(move || async move { axum::Json(served_config) }),
         )
-        .fallback_service(site)
-        .layer(TraceLayer::new_for_http());
+        .fallback_service(site);
+    // The identity provider answers `POST /` (Cognito's JSON API) while the page is `GET /`; an
+    // outer router splits `/` by method and hands everything else to the routes above.
+    let index = ServeFile::new(options.site_dir.join("index.html"));
+    let app = Router::new()
+        .route("/", get_service(index).post_service(idp))
+        .fallback_service(routes);
+    let app = site_headers(app).layer(TraceLayer::new_for_http());
     let server = tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "local server stopped");
@@ -239,13 +246,32 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     })
 }
 
-/// The site from `site_dir`, with client-side routes falling back to `index.html`.
-fn site_service(
-    site_dir: &std::path::Path,
-) -> ServeDir<tower_http::set_status::SetStatus<ServeFile>> {
+/// The site from `site_dir`, with client-side routes (`/files`, `/s/{token}`, …) answered by
+/// `index.html` so the app can route them.
+fn site_service(site_dir: &std::path::Path) -> ServeDir<ServeFile> {
     ServeDir::new(site_dir)
         .append_index_html_on_directories(true)
-        .not_found_service(ServeFile::new(site_dir.join("index.html")))
+        .fallback(ServeFile::new(site_dir.join("index.html")))
+}
+
+/// Headers every response of the site carries (CloudFront's response-headers policy in AWS).
+fn site_headers(router: Router) -> Router {
+    use http::HeaderValue;
+    use http::header::{REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
 }
 
 /// The site's origins as a browser may spell them (trunk's dev server proxies from :8081 too).

@@ -547,6 +547,48 @@ async fn data_survives_a_restart() {
 }
 
 #[tokio::test]
+async fn the_site_is_served_with_client_routes_falling_back_to_the_app() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("site")).unwrap();
+    std::fs::write(
+        dir.path().join("site/index.html"),
+        "<!doctype html><title>Ferry</title>",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("site/app-1234.js"), "export {}").unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    for path in [
+        "/",
+        "/files",
+        "/links",
+        "/s/AAAAAAAAAAAAAAAAAAAAAA",
+        "/callback?code=x",
+    ] {
+        let res = http()
+            .get(format!("{}{path}", stack.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert!(
+            res.text().await.unwrap().contains("<title>Ferry</title>"),
+            "{path}"
+        );
+    }
+    let asset = http()
+        .get(format!("{}/app-1234.js", stack.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.text().await.unwrap(), "export {}");
+    // The JSON API of the identity provider shares `/` with the page.
+    let (status, _) = cognito(&stack, "InitiateAuth", json!({"ClientId": "nope"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    stack.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_ferry_binary_serves_on_the_given_ports() {
     let dir = tempfile::tempdir().unwrap();
     let free = || {
