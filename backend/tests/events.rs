@@ -1,0 +1,215 @@
+//! The object-created handler and the sweeper against the embedded S3 endpoint and store: every
+//! outcome, and that repeating an event changes nothing.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ferry::adapters::local::s3_endpoint::{self, S3Endpoint, S3EndpointConfig};
+use ferry::adapters::local::store::LocalMetadataStore;
+use ferry::adapters::s3::{S3ObjectStore, local_client};
+use ferry::config::Limits;
+use ferry::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
+use ferry::events::{self, EventContext, Outcome};
+use ferry::ports::{MetadataStore, ObjectStore, Usage};
+use ferry_api::FileStatus;
+use time::OffsetDateTime;
+
+struct Harness {
+    ctx: EventContext,
+    meta: Arc<LocalMetadataStore>,
+    objects: Arc<S3ObjectStore>,
+    _s3: S3Endpoint,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = s3_endpoint::start(
+        S3EndpointConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            root: dir.path().join("s3"),
+            bucket: "bucket".into(),
+            access_key: "AKEVENTS".into(),
+            secret_key: "secret-events".into(),
+            allowed_origins: vec![],
+        },
+        // The tests call the handler themselves, so they control when and how often it runs.
+        Arc::new(|_key| Box::pin(async {})),
+    )
+    .await
+    .unwrap();
+    let objects = Arc::new(S3ObjectStore::new(
+        local_client(&s3.url(), "AKEVENTS", "secret-events", "us-east-1"),
+        "bucket",
+    ));
+    let meta = Arc::new(LocalMetadataStore::open(&dir.path().join("meta.redb")).unwrap());
+    let ctx = EventContext {
+        objects: objects.clone(),
+        meta: meta.clone(),
+        limits: Arc::new(Limits::default()),
+    };
+    Harness {
+        ctx,
+        meta,
+        objects,
+        _s3: s3,
+        _dir: dir,
+    }
+}
+
+fn pending(owner: &str, size: u64, now: OffsetDateTime) -> FileRecord {
+    FileRecord {
+        owner: UserId::parse(owner).unwrap(),
+        id: FileId::new(),
+        name: FileName::parse("data.bin").unwrap(),
+        size,
+        content_type: ContentType::parse("application/octet-stream").unwrap(),
+        status: FileStatus::Pending,
+        created_at: now,
+        upload_expires_at: now + time::Duration::hours(1),
+        sha256: None,
+        thumbnail_key: None,
+    }
+}
+
+impl Harness {
+    async fn announce(&self, size: u64) -> FileRecord {
+        let file = pending("owner-1", size, OffsetDateTime::now_utc());
+        self.meta.insert_pending_file(&file, 1 << 30).await.unwrap();
+        file
+    }
+
+    async fn store(&self, key: &str, len: usize) {
+        self.objects
+            .put(key, Bytes::from(vec![1u8; len]), "application/octet-stream")
+            .await
+            .unwrap();
+    }
+
+    async fn status(&self, file: &FileRecord) -> Option<FileStatus> {
+        self.meta
+            .file(&file.owner, &file.id)
+            .await
+            .unwrap()
+            .map(|f| f.status)
+    }
+
+    async fn usage(&self, file: &FileRecord) -> Usage {
+        self.meta.usage(&file.owner).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_matching_upload_becomes_ready_once() {
+    let h = harness().await;
+    let file = h.announce(100).await;
+    h.store(&file.object_key(), 100).await;
+    assert_eq!(
+        events::object_created(&h.ctx, &file.object_key())
+            .await
+            .unwrap(),
+        Outcome::Ready
+    );
+    assert_eq!(h.status(&file).await, Some(FileStatus::Ready));
+    // S3 delivers at least once: the duplicate changes nothing.
+    let again = events::object_created(&h.ctx, &file.object_key())
+        .await
+        .unwrap();
+    assert_eq!(again, Outcome::AlreadyHandled);
+    assert_eq!(
+        h.usage(&file).await,
+        Usage {
+            bytes_used: 100,
+            file_count: 1
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_size_mismatch_fails_the_file_deletes_the_bytes_and_frees_the_quota() {
+    let h = harness().await;
+    let file = h.announce(100).await;
+    h.store(&file.object_key(), 99).await;
+    let outcome = events::object_created(&h.ctx, &file.object_key())
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Rejected);
+    assert_eq!(h.status(&file).await, Some(FileStatus::Failed));
+    assert_eq!(h.objects.head(&file.object_key()).await.unwrap(), None);
+    assert_eq!(h.usage(&file).await, Usage::default());
+    let again = events::object_created(&h.ctx, &file.object_key())
+        .await
+        .unwrap();
+    assert_eq!(again, Outcome::AlreadyHandled);
+    assert_eq!(
+        h.usage(&file).await,
+        Usage::default(),
+        "released once, not twice"
+    );
+}
+
+#[tokio::test]
+async fn objects_without_a_record_are_removed_and_other_keys_ignored() {
+    let h = harness().await;
+    let orphan = file_object_key(&UserId::parse("nobody").unwrap(), &FileId::new());
+    h.store(&orphan, 10).await;
+    assert_eq!(
+        events::object_created(&h.ctx, &orphan).await.unwrap(),
+        Outcome::Orphan
+    );
+    assert_eq!(h.objects.head(&orphan).await.unwrap(), None);
+
+    for key in [
+        "thumbs/owner-1/x.webp",
+        "files/owner-1",
+        "files/../etc/passwd",
+        "other/key",
+    ] {
+        assert_eq!(
+            events::object_created(&h.ctx, key).await.unwrap(),
+            Outcome::Ignored,
+            "{key}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_event_for_bytes_that_are_gone_changes_nothing() {
+    let h = harness().await;
+    let file = h.announce(10).await;
+    let outcome = events::object_created(&h.ctx, &file.object_key())
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::AlreadyHandled);
+    assert_eq!(h.status(&file).await, Some(FileStatus::Pending));
+}
+
+#[tokio::test]
+async fn the_sweeper_removes_only_expired_pending_uploads() {
+    let h = harness().await;
+    let now = OffsetDateTime::now_utc();
+    let mut stale = pending("owner-1", 10, now - time::Duration::hours(3));
+    stale.upload_expires_at = now - time::Duration::hours(1);
+    h.meta.insert_pending_file(&stale, 1 << 30).await.unwrap();
+    h.store(&stale.object_key(), 5).await; // a partial upload that never completed properly
+    let fresh = h.announce(20).await;
+    let ready = h.announce(30).await;
+    h.store(&ready.object_key(), 30).await;
+    events::object_created(&h.ctx, &ready.object_key())
+        .await
+        .unwrap();
+
+    assert_eq!(events::sweep_stale_uploads(&h.ctx, now).await.unwrap(), 1);
+    assert_eq!(h.status(&stale).await, None);
+    assert_eq!(h.objects.head(&stale.object_key()).await.unwrap(), None);
+    assert_eq!(h.status(&fresh).await, Some(FileStatus::Pending));
+    assert_eq!(h.status(&ready).await, Some(FileStatus::Ready));
+    assert_eq!(
+        h.usage(&ready).await,
+        Usage {
+            bytes_used: 50,
+            file_count: 2
+        }
+    );
+    assert_eq!(events::sweep_stale_uploads(&h.ctx, now).await.unwrap(), 0);
+}
