@@ -4,108 +4,12 @@
 
 mod aws_support;
 
-use aws_support::{Moto, REGION};
+use aws_support::{Moto, REGION, sign_in, user_pool};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry::adapters::jwks::JwksVerifier;
 use ferry::ports::{AuthError, TokenVerifier};
 use serde_json::{Value, json};
-
-/// Calls a Cognito API on moto (JSON protocol; moto routes by the credential scope and does not
-/// check the signature).
-async fn cognito(moto: &Moto, action: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(&moto.endpoint)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header(
-            "x-amz-target",
-            format!("AWSCognitoIdentityProviderService.{action}"),
-        )
-        .header(
-            "authorization",
-            format!(
-                "AWS4-HMAC-SHA256 Credential=testing/20250101/{REGION}/cognito-idp/aws4_request, \
-                 SignedHeaders=host, Signature=0"
-            ),
-        )
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{action}: {e}"));
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert!(status.is_success(), "{action} answered {status}: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-struct Pool {
-    id: String,
-    client_id: String,
-    other_client_id: String,
-}
-
-async fn user_pool(moto: &Moto) -> Pool {
-    let pool = cognito(moto, "CreateUserPool", json!({"PoolName": "ferry"})).await;
-    let id = pool["UserPool"]["Id"].as_str().unwrap().to_owned();
-    let client = |name: &str| {
-        json!({
-            "UserPoolId": id,
-            "ClientName": name,
-            "GenerateSecret": false,
-            "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        })
-    };
-    let web = cognito(moto, "CreateUserPoolClient", client("web")).await;
-    let other = cognito(moto, "CreateUserPoolClient", client("other")).await;
-    Pool {
-        client_id: web["UserPoolClient"]["ClientId"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-        other_client_id: other["UserPoolClient"]["ClientId"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-        id,
-    }
-}
-
-/// Signs up, confirms and signs in; returns the access and ID tokens.
-async fn sign_in(moto: &Moto, pool: &Pool, client_id: &str, username: &str) -> (String, String) {
-    let password = "Corr3ct-Horse-Battery!";
-    cognito(
-        moto,
-        "SignUp",
-        json!({
-            "ClientId": client_id,
-            "Username": username,
-            "Password": password,
-            "UserAttributes": [{"Name": "email", "Value": format!("{username}@example.com")}],
-        }),
-    )
-    .await;
-    cognito(
-        moto,
-        "AdminConfirmSignUp",
-        json!({"UserPoolId": pool.id, "Username": username}),
-    )
-    .await;
-    let auth = cognito(
-        moto,
-        "InitiateAuth",
-        json!({
-            "AuthFlow": "USER_PASSWORD_AUTH",
-            "ClientId": client_id,
-            "AuthParameters": {"USERNAME": username, "PASSWORD": password},
-        }),
-    )
-    .await;
-    let result = &auth["AuthenticationResult"];
-    (
-        result["AccessToken"].as_str().unwrap().to_owned(),
-        result["IdToken"].as_str().unwrap().to_owned(),
-    )
-}
 
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();

@@ -66,6 +66,21 @@ pub fn decode_s3_key(raw: &str) -> String {
         .into_owned()
 }
 
+/// S3 always sends `userIdentity` and `requestParameters` (the typed event requires them);
+/// emulators such as moto leave them out. Neither is used here.
+fn with_emulator_gaps_filled(mut value: Value) -> Value {
+    if let Some(records) = value.get_mut("Records").and_then(Value::as_array_mut) {
+        for record in records.iter_mut().filter_map(Value::as_object_mut) {
+            for field in ["userIdentity", "requestParameters"] {
+                record
+                    .entry(field)
+                    .or_insert_with(|| Value::Object(Default::default()));
+            }
+        }
+    }
+    value
+}
+
 /// Whether a stream record is DynamoDB's TTL deleting an item (rather than the API).
 fn removed_by_ttl(record: &StreamRecord) -> bool {
     record
@@ -140,9 +155,11 @@ impl EventsFunction {
             return Ok(Vec::new());
         }
         let event: S3Event =
-            serde_json::from_value(value).map_err(|error| EventsError::Malformed {
-                what: "S3 notification",
-                error,
+            serde_json::from_value(with_emulator_gaps_filled(value)).map_err(|error| {
+                EventsError::Malformed {
+                    what: "S3 notification",
+                    error,
+                }
             })?;
         let mut outcomes = Vec::with_capacity(event.records.len());
         for record in event.records {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use serde_json::{Value, json};
 
 /// How moto is installed (from the repository root).
 pub const MOTO_INSTALL: &str =
@@ -108,4 +109,107 @@ impl Drop for Moto {
 /// A table or bucket name no other test uses.
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+// Cognito on moto.
+
+/// Calls a Cognito API on moto (JSON protocol; moto routes by the credential scope and does not
+/// check the signature).
+pub async fn cognito(moto: &Moto, action: &str, body: Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(&moto.endpoint)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amz-target",
+            format!("AWSCognitoIdentityProviderService.{action}"),
+        )
+        .header(
+            "authorization",
+            format!(
+                "AWS4-HMAC-SHA256 Credential=testing/20250101/{REGION}/cognito-idp/aws4_request, \
+                 SignedHeaders=host, Signature=0"
+            ),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{action}: {e}"));
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{action} answered {status}: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+pub struct Pool {
+    pub id: String,
+    pub client_id: String,
+    pub other_client_id: String,
+}
+
+pub async fn user_pool(moto: &Moto) -> Pool {
+    let pool = cognito(moto, "CreateUserPool", json!({"PoolName": "ferry"})).await;
+    let id = pool["UserPool"]["Id"].as_str().unwrap().to_owned();
+    let client = |name: &str| {
+        json!({
+            "UserPoolId": id,
+            "ClientName": name,
+            "GenerateSecret": false,
+            "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        })
+    };
+    let web = cognito(moto, "CreateUserPoolClient", client("web")).await;
+    let other = cognito(moto, "CreateUserPoolClient", client("other")).await;
+    Pool {
+        client_id: web["UserPoolClient"]["ClientId"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        other_client_id: other["UserPoolClient"]["ClientId"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        id,
+    }
+}
+
+/// Signs up, confirms and signs in; returns the access and ID tokens.
+pub async fn sign_in(
+    moto: &Moto,
+    pool: &Pool,
+    client_id: &str,
+    username: &str,
+) -> (String, String) {
+    let password = "Corr3ct-Horse-Battery!";
+    cognito(
+        moto,
+        "SignUp",
+        json!({
+            "ClientId": client_id,
+            "Username": username,
+            "Password": password,
+            "UserAttributes": [{"Name": "email", "Value": format!("{username}@example.com")}],
+        }),
+    )
+    .await;
+    cognito(
+        moto,
+        "AdminConfirmSignUp",
+        json!({"UserPoolId": pool.id, "Username": username}),
+    )
+    .await;
+    let auth = cognito(
+        moto,
+        "InitiateAuth",
+        json!({
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "ClientId": client_id,
+            "AuthParameters": {"USERNAME": username, "PASSWORD": password},
+        }),
+    )
+    .await;
+    let result = &auth["AuthenticationResult"];
+    (
+        result["AccessToken"].as_str().unwrap().to_owned(),
+        result["IdToken"].as_str().unwrap().to_owned(),
+    )
 }
