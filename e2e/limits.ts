@@ -1,0 +1,9 @@
+/** The limits `ferry serve` runs with during the journeys (shared by setup and tests). */
+export const MiB = 1024 * 1024;
+
+export const LIMITS = {
+  /** Just above the 100 MiB file of the upload journey. */
+  maxFileSize: 110 * MiB,
+  /** Fits one 100 MiB file and a few small ones; two 100 MiB files do not fit. */
+  userQuota: 150 * MiB,
+};

@@ -1,0 +1,75 @@
+import { dropFiles, dropZone, expect, expectReady, fileRow, pickFiles, randomFile, signUp, test } from "./fixtures";
+import { MiB } from "../limits";
+
+/** Records every value each progress bar shows, by its accessible name, for the whole test. */
+async function recordProgress(page: import("@playwright/test").Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: Record<string, number[]> = {};
+    (window as unknown as { __progress: typeof seen }).__progress = seen;
+    const note = (el: Element) => {
+      if (el.getAttribute("role") !== "progressbar") return;
+      const name = el.getAttribute("aria-label") ?? "";
+      const value = Number(el.getAttribute("aria-valuenow"));
+      const values = (seen[name] ??= []);
+      if (values[values.length - 1] !== value) values.push(value);
+    };
+    new MutationObserver((records) => {
+      for (const r of records) {
+        if (r.type === "attributes") note(r.target as Element);
+        for (const n of r.addedNodes) {
+          if (n instanceof Element) [n, ...n.querySelectorAll("[role=progressbar]")].forEach(note);
+        }
+      }
+    }).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ["aria-valuenow", "aria-label"],
+    });
+  });
+}
+
+test("drop several files and pick a 100 MB one: progress reaches 100 % and all become ready without reloading", async ({ page }) => {
+  await signUp(page, "upload");
+  await expect(page.getByRole("heading", { name: "No files yet" })).toBeVisible();
+  await expect(dropZone(page)).toBeVisible();
+
+  // Any reload would lose this marker.
+  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+  await recordProgress(page);
+
+  const dropped = [
+    { name: "notes.txt", size: 12_345, type: "text/plain" },
+    { name: "figures.csv", size: 250_000, type: "text/csv" },
+    { name: "archive.bin", size: 3 * MiB, type: "application/octet-stream" },
+  ];
+  await dropFiles(page, dropped);
+  const big = randomFile("video-100MB.bin", 100 * MiB);
+  await pickFiles(page, [big.path]);
+  const names = [...dropped.map((f) => f.name), "video-100MB.bin"];
+
+  // The upload panel shows each file with a progress bar while it is sent.
+  const panel = page.getByRole("region", { name: "Uploads" });
+  await expect(panel).toBeVisible();
+  await expect(panel.getByRole("progressbar", { name: "Upload of video-100MB.bin" })).toBeVisible();
+  await expect(panel.getByRole("heading", { name: /Uploading \d+ files? · \d+%|Uploads finished/ })).toBeVisible();
+
+  // Every file is listed as ready without a reload (the page polls pending files).
+  for (const name of names) await expectReady(page, name, 90_000);
+  await expect(page.getByRole("list", { name: "Files" }).getByRole("listitem")).toHaveCount(names.length);
+  await expect(fileRow(page, "video-100MB.bin")).toContainText("100 MB");
+  await expect(page.getByRole("heading", { level: 1, name: "Your files" })).toBeVisible();
+  await expect(page.getByText(/^4 files · /)).toBeVisible();
+
+  // Progress was shown for every file and reached 100 %; the big one was seen in between.
+  const progress = await page.evaluate(() => (window as unknown as { __progress: Record<string, number[]> }).__progress);
+  for (const name of names) {
+    const values = progress[`Upload of ${name}`] ?? [];
+    expect(values, `progress of ${name}`).toContain(100);
+    expect(values.every((v, i) => i === 0 || v >= values[i - 1]), `progress of ${name} never goes back: ${values}`).toBe(true);
+  }
+  const bigValues = progress["Upload of video-100MB.bin"];
+  expect(bigValues.some((v) => v > 0 && v < 100), `intermediate progress of the 100 MB file: ${bigValues}`).toBe(true);
+
+  expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+});

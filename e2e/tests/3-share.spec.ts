@@ -1,0 +1,56 @@
+import * as path from "node:path";
+
+import { closeDialog, createShare, expect, expectReady, pickFiles, randomFile, sha256, signUp, test, tmpFile } from "./fixtures";
+
+test("a link with a download limit of 1 and a password: wrong password refused, one download with the right bytes, then refused", async ({ page, visitorContext, guard }) => {
+  // The refusals are API answers (403 wrong password, 410 used up); the browser logs them.
+  guard.allow(/Failed to load resource: the server responded with a status of (403|410)\b.* @ .*\/api\/public\/shares\//);
+
+  await signUp(page, "share");
+  const original = randomFile("quarterly-report.pdf", 1_234_567);
+  await pickFiles(page, [original.path]);
+  await expectReady(page, "quarterly-report.pdf");
+
+  const url = await createShare(page, "quarterly-report.pdf", { maxDownloads: 1, password: "open sesame 7" });
+  const dialog = page.getByRole("dialog", { name: "Share “quarterly-report.pdf”" });
+  await expect(dialog).toContainText("1 download");
+  await expect(dialog).toContainText("Password protected");
+  await expect(dialog.getByRole("img", { name: "QR code of the share link" })).toBeVisible();
+  await closeDialog(page, "Share “quarterly-report.pdf”");
+  expect(new URL(url).origin).toBe(new URL(page.url()).origin);
+
+  // Someone with only the link, in a browser with no session.
+  const visitor = await (await visitorContext()).newPage();
+  await visitor.goto(url);
+  await expect(visitor.getByRole("heading", { level: 1, name: "quarterly-report.pdf" })).toBeVisible();
+  await expect(visitor.getByText("1 download left")).toBeVisible();
+  await expect(visitor.getByText("Password protected")).toBeVisible();
+
+  // A wrong password is refused and uses nothing up.
+  await visitor.getByLabel("Password").fill("not it");
+  await visitor.getByRole("button", { name: "Download" }).click();
+  await expect(visitor.getByRole("alert")).toHaveText("That password is not right.");
+  await expect(visitor.getByText("1 download left")).toBeVisible();
+
+  // The right password downloads the very same bytes.
+  await visitor.getByLabel("Password").fill("open sesame 7");
+  const downloading = visitor.waitForEvent("download");
+  await visitor.getByRole("button", { name: "Download" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toBe("quarterly-report.pdf");
+  const saved = tmpFile(path.join("downloaded-quarterly-report.pdf"));
+  await download.saveAs(saved);
+  expect(sha256(saved)).toBe(original.sha256);
+  await expect(visitor.getByText("That was the last download this link allows.")).toBeVisible();
+
+  // The limit is spent: opening the link again says so, in words.
+  await visitor.reload();
+  await expect(visitor.getByRole("heading", { level: 1, name: "This link has been used up" })).toBeVisible();
+  await expect(visitor.getByRole("button", { name: "Download" })).toHaveCount(0);
+
+  // The owner sees the use on the links page.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My links" }).click();
+  const row = page.getByRole("list", { name: "Share links" }).getByRole("listitem").filter({ hasText: "quarterly-report.pdf" });
+  await expect(row).toContainText("1 of 1 downloads");
+  await expect(row).toContainText("Used up");
+});
