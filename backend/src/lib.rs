@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod auth;
+pub mod aws_serve;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -6,7 +6,7 @@
 //! the signing code are the ones that run in AWS.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -203,24 +203,12 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
         cognito_endpoint: Some(format!("{origin}/")),
     };
 
-    let site = site_service(&options.site_dir);
-    let served_config = config.clone();
-    let idp = idp.router();
-    let routes = Router::new()
-        .merge(crate::router(state))
-        .merge(idp.clone())
-        .route(
-            "/config.json",
-            get(move || async move { axum::Json(served_config) }),
-        )
-        .fallback_service(site);
-    // The identity provider answers `POST /` (Cognito's JSON API) while the page is `GET /`; an
-    // outer router splits `/` by method and hands everything else to the routes above.
-    let index = ServeFile::new(options.site_dir.join("index.html"));
-    let app = Router::new()
-        .route("/", get_service(index).post_service(idp))
-        .fallback_service(routes);
-    let app = site_headers(app).layer(TraceLayer::new_for_http());
+    let app = site_app(
+        crate::router(state),
+        config.clone(),
+        &options.site_dir,
+        Some(idp.router()),
+    );
     let server = tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "local server stopped");
@@ -246,12 +234,31 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     })
 }
 
-/// The site from `site_dir`, with client-side routes (`/files`, `/s/{token}`, …) answered by
+/// The whole web server: the API (and, locally, the identity provider), `/config.json`, and the
+/// site from `site_dir`, with client-side routes (`/files`, `/s/{token}`, …) answered by
 /// `index.html` so the app can route them.
-fn site_service(site_dir: &std::path::Path) -> ServeDir<ServeFile> {
-    ServeDir::new(site_dir)
+///
+/// `idp` answers `POST /` (Cognito's JSON API) while the page is `GET /`: an outer router splits
+/// `/` by method and hands everything else to the inner routes.
+pub fn site_app(api: Router, config: SiteConfig, site_dir: &Path, idp: Option<Router>) -> Router {
+    let site = ServeDir::new(site_dir)
         .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(site_dir.join("index.html")))
+        .fallback(ServeFile::new(site_dir.join("index.html")));
+    let mut routes = api.route(
+        "/config.json",
+        get(move || async move { axum::Json(config) }),
+    );
+    if let Some(idp) = &idp {
+        routes = routes.merge(idp.clone());
+    }
+    let mut root = get_service(ServeFile::new(site_dir.join("index.html")));
+    if let Some(idp) = idp {
+        root = root.post_service(idp);
+    }
+    let app = Router::new()
+        .route("/", root)
+        .fallback_service(routes.fallback_service(site));
+    site_headers(app).layer(TraceLayer::new_for_http())
 }
 
 /// Headers every response of the site carries (CloudFront's response-headers policy in AWS).

@@ -1,9 +1,13 @@
-//! `ferry`: run Ferry on one machine (`ferry serve`).
+//! `ferry`: run Ferry on one machine (`ferry serve`), or against AWS services and emulators
+//! (`ferry serve --backend aws`, `ferry provision`).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use ferry::adapters::aws::AwsAdapters;
+use ferry::adapters::aws::provision::{self, ProvisionOptions};
+use ferry::aws_serve::{self, AwsServeOptions};
 use ferry::config::Limits;
 use ferry::local::{self, LocalOptions};
 use tracing_subscriber::EnvFilter;
@@ -21,19 +25,33 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the whole product locally: site, API, S3-compatible endpoint, identity provider.
+    /// Run the site and API: with embedded S3, metadata store and identity provider (the local
+    /// stack, the default), or on AWS services.
     Serve(ServeArgs),
+    /// Create the bucket (with CORS), table, queue and S3→SQS notification when missing, on an
+    /// emulator (`AWS_ENDPOINT_URL`) or a dev account. Needs `FERRY_BUCKET` and `FERRY_TABLE`.
+    Provision(ProvisionArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    /// Embedded stand-ins for S3, DynamoDB and Cognito; no AWS account needed.
+    Local,
+    /// S3, DynamoDB, Cognito and SQS through the AWS SDK (honours `AWS_ENDPOINT_URL`).
+    Aws,
 }
 
 #[derive(clap::Args)]
 struct ServeArgs {
+    #[arg(long, env = "FERRY_BACKEND", value_enum, default_value_t = Backend::Local)]
+    backend: Backend,
     /// Port of the site, API and sign-in pages.
     #[arg(long, env = "FERRY_PORT", default_value_t = 8080)]
     port: u16,
-    /// Port of the S3-compatible endpoint.
+    /// Port of the embedded S3-compatible endpoint (local backend).
     #[arg(long, env = "FERRY_S3_PORT", default_value_t = 9000)]
     s3_port: u16,
-    /// Where files, metadata, users and keys are kept.
+    /// Where files, metadata, users and keys are kept (local backend).
     #[arg(long, env = "FERRY_DATA_DIR", default_value = ".ferry-data")]
     data_dir: PathBuf,
     /// The built site (trunk's output).
@@ -42,9 +60,23 @@ struct ServeArgs {
     /// Address to bind. Loopback by default: the local stack is for one machine.
     #[arg(long, env = "FERRY_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
-    /// Ask for a confirmation code on sign-up instead of confirming automatically.
+    /// Ask for a confirmation code on sign-up instead of confirming automatically (local backend).
     #[arg(long, env = "FERRY_REQUIRE_CONFIRMATION")]
     require_confirmation: bool,
+}
+
+#[derive(clap::Args)]
+struct ProvisionArgs {
+    /// Origin of the site, allowed by the bucket's CORS rules (repeatable).
+    #[arg(
+        long = "origin",
+        env = "FERRY_SITE_ORIGIN",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    origins: Vec<String>,
+    /// Name of the upload-events queue (its dead-letter queue gets a `-dlq` suffix).
+    #[arg(long, env = "FERRY_QUEUE_NAME", default_value = "ferry-upload-events")]
+    queue_name: String,
 }
 
 #[tokio::main]
@@ -56,6 +88,17 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     match Cli::parse().command {
+        Command::Serve(args) if args.backend == Backend::Aws => {
+            let server = aws_serve::start(AwsServeOptions {
+                host: args.host,
+                port: args.port,
+                site_dir: args.site_dir,
+                limits: Limits::from_env()?,
+            })
+            .await?;
+            println!("Ferry (AWS backend) is running at {}", server.url());
+            server.run_until_ctrl_c().await
+        }
         Command::Serve(args) => {
             let stack = local::start(LocalOptions {
                 host: args.host,
@@ -70,6 +113,26 @@ async fn main() -> anyhow::Result<()> {
             println!("Ferry is running at {}", stack.url());
             println!("  S3-compatible endpoint: {}", stack.s3_endpoint.url());
             stack.run_until_ctrl_c().await
+        }
+        Command::Provision(args) => {
+            let aws = AwsAdapters::from_env().await?;
+            let done = provision::run(
+                &aws,
+                &ProvisionOptions {
+                    allowed_origins: args.origins,
+                    queue_name: args.queue_name,
+                },
+            )
+            .await?;
+            let said = |created: bool| if created { "created" } else { "already there" };
+            println!(
+                "bucket {}: {}",
+                aws.settings.bucket,
+                said(done.bucket_created)
+            );
+            println!("table {}: {}", aws.settings.table, said(done.table_created));
+            println!("FERRY_EVENTS_QUEUE_URL={}", done.queue_url);
+            Ok(())
         }
     }
 }

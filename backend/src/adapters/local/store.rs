@@ -364,11 +364,11 @@ impl MetadataStore for LocalMetadataStore {
             for entry in files.iter()? {
                 let (_, value) = entry?;
                 let file: FileRecord = decode(value.value())?;
+                if stale.len() >= limit {
+                    break;
+                }
                 if file.status == FileStatus::Pending && file.upload_expires_at < before {
                     stale.push(file);
-                    if stale.len() == limit {
-                        break;
-                    }
                 }
             }
             Ok(stale)

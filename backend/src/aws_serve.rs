@@ -1,0 +1,124 @@
+//! `ferry serve` on AWS services (or an emulator such as moto): the local server's web app and
+//! API on the AWS adapters, with an SQS poller feeding the same events handler the
+//! `ferry-events` Lambda runs.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use ferry_api::SiteConfig;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::adapters::aws::AwsAdapters;
+use crate::adapters::aws::sqs;
+use crate::config::Limits;
+use crate::lambda::events::EventsFunction;
+use crate::local::site_app;
+
+#[derive(Clone, Debug)]
+pub struct AwsServeOptions {
+    pub host: IpAddr,
+    pub port: u16,
+    pub site_dir: PathBuf,
+    pub limits: Limits,
+}
+
+/// A running server on AWS adapters.
+pub struct AwsServer {
+    pub addr: SocketAddr,
+    pub config: SiteConfig,
+    server: JoinHandle<()>,
+    poller: Option<JoinHandle<()>>,
+}
+
+impl AwsServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn shutdown(self) {
+        self.server.abort();
+        if let Some(poller) = self.poller {
+            poller.abort();
+        }
+        let _ = self.server.await;
+    }
+
+    pub async fn run_until_ctrl_c(self) -> anyhow::Result<()> {
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        self.shutdown().await;
+        Ok(())
+    }
+}
+
+/// The site configuration for the hosted UI of the configured Cognito user pool.
+fn site_config(aws: &AwsAdapters, origin: &str) -> SiteConfig {
+    let settings = &aws.settings;
+    let issuer = settings.cognito_issuer.clone().unwrap_or_default();
+    let user_pool_id = issuer.rsplit('/').next().unwrap_or_default().to_owned();
+    let region = aws
+        .sdk
+        .region()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let base = settings
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| origin.to_owned());
+    SiteConfig {
+        api_base: "/api".to_owned(),
+        cognito_region: region,
+        user_pool_id,
+        client_id: settings.cognito_client_id.clone().unwrap_or_default(),
+        // The hosted-UI domain (`https://<prefix>.auth.<region>.amazoncognito.com`).
+        auth_base: std::env::var("FERRY_AUTH_BASE").unwrap_or_default(),
+        redirect_uri: format!("{base}/callback"),
+        logout_uri: format!("{base}/"),
+        cognito_endpoint: aws.sdk.endpoint_url().map(str::to_owned),
+    }
+}
+
+/// Starts the server (and the queue poller when `FERRY_EVENTS_QUEUE_URL` is set).
+pub async fn start(options: AwsServeOptions) -> anyhow::Result<AwsServer> {
+    let listener = TcpListener::bind((options.host, options.port))
+        .await
+        .with_context(|| format!("binding {}:{}", options.host, options.port))?;
+    let addr = listener.local_addr()?;
+    let origin = format!("http://{addr}");
+
+    let mut aws = AwsAdapters::from_env().await?;
+    aws.settings
+        .public_base_url
+        .get_or_insert_with(|| origin.clone());
+    let state = aws.app_state(options.limits.clone())?;
+    let config = site_config(&aws, &origin);
+
+    let poller = aws.settings.events_queue_url.clone().map(|queue_url| {
+        let ctx = aws.event_context(Arc::new(options.limits.clone()));
+        let handler = EventsFunction::new(ctx, Some(aws.meta.clone()));
+        tracing::info!(%queue_url, "polling upload events");
+        tokio::spawn(sqs::poll_forever(aws.sqs.clone(), queue_url, handler))
+    });
+
+    let app = site_app(
+        crate::router(state),
+        config.clone(),
+        &options.site_dir,
+        None,
+    );
+    let server = tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::error!(error = %err, "server stopped");
+        }
+    });
+    Ok(AwsServer {
+        addr,
+        config,
+        server,
+        poller,
+    })
+}
