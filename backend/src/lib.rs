@@ -12,8 +12,8 @@ pub mod lambda;
 pub mod local;
 pub mod ports;
 pub mod routes;
-pub mod thumbnail;
 mod state;
+pub mod thumbnail;
 
 pub use state::AppState;
 
