@@ -2,7 +2,13 @@
 use leptos::prelude::*;
 
 fn main() {
-    leptos::task::spawn_local(async {
+    // Debug builds explain panics in the console; release builds stay small.
+    #[cfg(debug_assertions)]
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&info.to_string().into());
+    }));
+    // Leptos's executor starts with the first mount, so this first task uses wasm-bindgen's.
+    wasm_bindgen_futures::spawn_local(async {
         let config = ferry_app::config::load().await;
         if let Some(splash) = document().get_element_by_id("splash") {
             splash.remove();
