@@ -36,9 +36,10 @@ pub fn FileRow(file: File, #[prop(into)] on_action: Callback<FileAction>) -> imp
     let f = file.get_value();
 
     let created_ms = parse_rfc3339(&f.created_at);
+    // The server's clock may run a little ahead of this one: a new file is never "in 2 seconds".
     let when = move || {
         created_ms
-            .map(|ms| relative_time(ms, now.get()))
+            .map(|ms| relative_time(ms, now.get().max(ms)))
             .unwrap_or_default()
     };
     let download = move |_| {

@@ -9,7 +9,7 @@ use super::dialog::Modal;
 use super::icons;
 use super::qr::qr_svg;
 use crate::api_client::Api;
-use crate::format::{human_duration, human_size};
+use crate::format::{human_size, relative_time};
 
 /// The expiry choices offered, in seconds.
 pub const EXPIRY_CHOICES: [(u64, &str); 4] = [
@@ -181,11 +181,11 @@ pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl Int
 #[component]
 fn ShareResult(share: Share, on_close: Callback<()>) -> impl IntoView {
     let svg = qr_svg(&share.url).unwrap_or_default();
-    let expires_in = crate::format::parse_rfc3339(&share.expires_at)
-        .map(|at| human_duration(((at - crate::auth::flow::now_ms()) / 1000).max(0) as u64));
+    let expires = crate::format::parse_rfc3339(&share.expires_at)
+        .map(|at| relative_time(at, crate::auth::flow::now_ms()));
     let mut terms = Vec::new();
-    if let Some(d) = expires_in {
-        terms.push(format!("Expires in {d}"));
+    if let Some(when) = expires {
+        terms.push(format!("Expires {when}"));
     }
     terms.push(match share.max_downloads {
         Some(1) => "1 download".to_owned(),

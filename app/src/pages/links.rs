@@ -177,7 +177,8 @@ fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
             format!("Expires {when}")
         }
     };
-    let created = move || created_ms.map(|ms| format!("Created {}", relative_time(ms, now.get())));
+    let created =
+        move || created_ms.map(|ms| format!("Created {}", relative_time(ms, now.get().max(ms))));
     let chip_class = match status {
         LinkStatus::Active => "chip ok",
         _ => "chip muted",
