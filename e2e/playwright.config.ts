@@ -16,9 +16,9 @@ export default defineConfig({
   fullyParallel: false,
   retries: 0,
   forbidOnly: !!process.env.CI,
-  // The whole run stays well under six minutes; one journey uploads 100 MB.
+  // The journeys take about two minutes here (one uploads 100 MB); these are safety nets.
   timeout: 120_000,
-  globalTimeout: 6 * 60_000,
+  globalTimeout: 10 * 60_000,
   expect: { timeout: 15_000 },
   reporter: [["list"]],
   use: {

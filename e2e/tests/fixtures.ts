@@ -41,6 +41,8 @@ export class Guard {
   readonly problems: string[] = [];
   private allowed: RegExp[] = [];
   private started = Date.now();
+  private navigations = new Map<Page, number>();
+  private aborted: { line: string; page: Page; navigations: number }[] = [];
 
   /** Expect console errors matching `pattern` (matched against "text @ url"). */
   allow(pattern: RegExp): void {
@@ -67,17 +69,32 @@ export class Guard {
       const reason = request.failure()?.errorText ?? "unknown";
       const line = `request failed: ${request.method()} ${request.url()} (${reason})`;
       this.log.push(`${stamp()} ${line}`);
-      // A navigation that turned into a download, or was replaced by the next one.
-      const abortedNavigation = reason === "net::ERR_ABORTED" && request.isNavigationRequest();
-      if (!abortedNavigation && !this.allowed.some((p) => p.test(line))) {
-        this.problems.push(line);
+      if (this.allowed.some((p) => p.test(line))) return;
+      if (reason === "net::ERR_ABORTED") {
+        // A navigation that turned into a download or was replaced by the next one is fine,
+        // and so is a subresource cut off because its page navigated away (judged at the end).
+        if (request.isNavigationRequest()) return;
+        const page = request.frame().page();
+        this.aborted.push({ line, page, navigations: this.navigations.get(page) ?? 0 });
+        return;
       }
+      this.problems.push(line);
     });
     context.on("page", (page) => {
       page.on("framenavigated", (frame) => {
-        if (frame === page.mainFrame()) this.log.push(`${stamp()} navigated to ${frame.url()}`);
+        if (frame !== page.mainFrame()) return;
+        this.navigations.set(page, (this.navigations.get(page) ?? 0) + 1);
+        this.log.push(`${stamp()} navigated to ${frame.url()}`);
       });
     });
+  }
+
+  /** Everything unexpected, once the test is over. */
+  verdict(): string[] {
+    const abortedWithoutNavigation = this.aborted
+      .filter((a) => (this.navigations.get(a.page) ?? 0) === a.navigations)
+      .map((a) => `${a.line} without a navigation`);
+    return [...this.problems, ...abortedWithoutNavigation];
   }
 }
 
@@ -97,10 +114,11 @@ export const test = base.extend<Fixtures>({
       guard.watch(context, "user");
       await use(guard);
       const failed = testInfo.status !== testInfo.expectedStatus;
-      if (failed || guard.problems.length > 0) {
+      const problems = guard.verdict();
+      if (failed || problems.length > 0) {
         await testInfo.attach("console.log", { body: guard.log.join("\n"), contentType: "text/plain" });
       }
-      expect(guard.problems, "console errors or failed requests").toEqual([]);
+      expect(problems, "console errors or failed requests").toEqual([]);
     },
     { auto: true },
   ],
@@ -144,11 +162,13 @@ const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-
 export async function capture(page: Page, screen: string): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const found: string[] = [];
+  // A modal's backdrop covers the viewport only: shoot what a person sees, not the whole page.
+  const fullPage = (await page.getByRole("dialog").count()) === 0;
   for (const scheme of ["light", "dark"] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     // Let transitions on colour settle before the picture and the contrast checks.
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 250))));
-    await page.screenshot({ path: path.join(SCREENSHOTS, `${screen}-${scheme}.png`), fullPage: true });
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${screen}-${scheme}.png`), fullPage });
     const results = await new AxeBuilder({ page }).withTags(AXE_TAGS).analyze();
     for (const v of results.violations) {
       if (v.impact !== "serious" && v.impact !== "critical") continue;
@@ -157,7 +177,8 @@ export async function capture(page: Page, screen: string): Promise<void> {
     }
   }
   await page.emulateMedia({ colorScheme: "light" });
-  expect(found, `axe: serious or critical violations on "${screen}"`).toEqual([]);
+  // Soft: the walk goes on and every screen's violations are reported together.
+  expect.soft(found, `axe: serious or critical violations on "${screen}"`).toEqual([]);
 }
 
 // ---------------------------------------------------------------------------------------------
