@@ -2,8 +2,8 @@
 //! session, and every failure as an [`ApiError`] carrying the API's stable code.
 
 use ferry_api::{
-    CreateShare, CreateUpload, DownloadUrl, ErrorBody, FilePage, PublicDownload, PublicShare,
-    Share, ShareList, UploadTicket, codes,
+    CreateShare, DownloadUrl, ErrorBody, FilePage, PublicDownload, PublicShare, Share, ShareList,
+    UploadTicket, codes,
 };
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -79,6 +79,16 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+/// The `POST /api/uploads` body ([`ferry_api::CreateUpload`]) with the fields this app sends;
+/// the API's optional fields (such as a checksum) are left out.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewUpload {
+    pub name: String,
+    pub size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
 
 /// `{base}{path}` without a doubled or missing slash.
 pub fn join(base: &str, path: &str) -> String {
@@ -182,7 +192,7 @@ impl Api {
         read_empty(self.send(Method::DELETE, &self.url(path), None).await?).await
     }
 
-    pub async fn create_upload(&self, req: &CreateUpload) -> Result<UploadTicket, ApiError> {
+    pub async fn create_upload(&self, req: &NewUpload) -> Result<UploadTicket, ApiError> {
         self.post("/uploads", req).await
     }
 

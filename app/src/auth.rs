@@ -224,16 +224,19 @@ mod tests {
     use super::*;
 
     fn config() -> SiteConfig {
-        SiteConfig {
-            api_base: "/api".into(),
-            cognito_region: "eu-west-1".into(),
-            user_pool_id: "eu-west-1_abc".into(),
-            client_id: "client 1".into(),
-            auth_base: "https://auth.example.com/".into(),
-            redirect_uri: "https://ferry.example.com/callback".into(),
-            logout_uri: "https://ferry.example.com/".into(),
-            cognito_endpoint: None,
-        }
+        // The `/config.json` document as the server writes it.
+        serde_json::from_str(
+            r#"{
+                "api_base": "/api",
+                "cognito_region": "eu-west-1",
+                "user_pool_id": "eu-west-1_abc",
+                "client_id": "client 1",
+                "auth_base": "https://auth.example.com/",
+                "redirect_uri": "https://ferry.example.com/callback",
+                "logout_uri": "https://ferry.example.com/"
+            }"#,
+        )
+        .expect("a valid site configuration")
     }
 
     /// RFC 7636, Appendix B.

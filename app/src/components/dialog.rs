@@ -18,10 +18,10 @@ pub fn Modal(
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
     Effect::new(move |_| {
-        if let Some(dialog) = dialog.get() {
-            if !dialog.open() {
-                let _ = dialog.show_modal();
-            }
+        if let Some(dialog) = dialog.get()
+            && !dialog.open()
+        {
+            let _ = dialog.show_modal();
         }
     });
     let label = title.clone();

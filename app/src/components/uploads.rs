@@ -4,13 +4,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use ferry_api::CreateUpload;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::icons;
 use super::library::Library;
-use crate::api_client::Api;
+use crate::api_client::{Api, NewUpload};
 use crate::auth::flow::now_ms;
 use crate::format::human_size;
 use crate::transfer::XhrUpload;
@@ -79,7 +78,7 @@ impl Uploader {
             return;
         };
         let content_type = file.type_();
-        let request = CreateUpload {
+        let request = NewUpload {
             name: file.name(),
             size: file.size() as u64,
             content_type: (!content_type.is_empty()).then_some(content_type),
@@ -170,10 +169,10 @@ impl Uploader {
     }
 
     pub fn cancel(&self, id: UploadId) {
-        if self.queue.try_update(|q| q.cancel(id)).flatten().is_some() {
-            if let Some(xhr) = self.running.try_update_value(|r| r.remove(&id)).flatten() {
-                xhr.abort();
-            }
+        if self.queue.try_update(|q| q.cancel(id)).flatten().is_some()
+            && let Some(xhr) = self.running.try_update_value(|r| r.remove(&id)).flatten()
+        {
+            xhr.abort();
         }
         self.discard_record(id);
         self.pump();
@@ -241,7 +240,7 @@ pub fn UploadPanel() -> impl IntoView {
                             if waiting == 0 {
                                 "Uploads finished".to_owned()
                             } else {
-                                let pct = if total == 0 { 100 } else { sent * 100 / total };
+                                let pct = (sent * 100).checked_div(total).unwrap_or(100);
                                 format!(
                                     "Uploading {waiting} {} · {pct}%",
                                     if waiting == 1 { "file" } else { "files" },
