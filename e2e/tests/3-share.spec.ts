@@ -1,6 +1,6 @@
 import * as path from "node:path";
 
-import { closeDialog, createShare, expect, expectReady, pickFiles, randomFile, sha256, signUp, test, tmpFile } from "./fixtures";
+import { capture, closeDialog, createShare, expect, expectReady, pickFiles, randomFile, sha256, signUp, test, tmpFile } from "./fixtures";
 
 test("a link with a download limit of 1 and a password: wrong password refused, one download with the right bytes, then refused", async ({ page, visitorContext, guard }) => {
   // The refusals are API answers (403 wrong password, 410 used up); the browser logs them.
@@ -25,11 +25,13 @@ test("a link with a download limit of 1 and a password: wrong password refused, 
   await expect(visitor.getByRole("heading", { level: 1, name: "quarterly-report.pdf" })).toBeVisible();
   await expect(visitor.getByText("1 download left")).toBeVisible();
   await expect(visitor.getByText("Password protected")).toBeVisible();
+  await capture(visitor, "public-share-password");
 
   // A wrong password is refused and uses nothing up.
   await visitor.getByLabel("Password").fill("not it");
   await visitor.getByRole("button", { name: "Download" }).click();
   await expect(visitor.getByRole("alert")).toHaveText("That password is not right.");
+  await capture(visitor, "public-share-wrong-password");
   await expect(visitor.getByText("1 download left")).toBeVisible();
 
   // The right password downloads the very same bytes.
@@ -47,6 +49,7 @@ test("a link with a download limit of 1 and a password: wrong password refused, 
   await visitor.reload();
   await expect(visitor.getByRole("heading", { level: 1, name: "This link has been used up" })).toBeVisible();
   await expect(visitor.getByRole("button", { name: "Download" })).toHaveCount(0);
+  await capture(visitor, "public-share-used-up");
 
   // The owner sees the use on the links page.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My links" }).click();

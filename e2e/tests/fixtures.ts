@@ -116,7 +116,10 @@ export const test = base.extend<Fixtures>({
       const failed = testInfo.status !== testInfo.expectedStatus;
       const problems = guard.verdict();
       if (failed || problems.length > 0) {
-        await testInfo.attach("console.log", { body: guard.log.join("\n"), contentType: "text/plain" });
+        // A file in the test's folder under test-results/, next to the failure screenshot.
+        const file = testInfo.outputPath("console.log");
+        fs.writeFileSync(file, `${guard.log.join("\n")}\n\nUnexpected:\n${problems.join("\n")}\n`);
+        await testInfo.attach("console.log", { path: file, contentType: "text/plain" });
       }
       expect(problems, "console errors or failed requests").toEqual([]);
     },
@@ -133,8 +136,9 @@ export const test = base.extend<Fixtures>({
     for (const [i, context] of opened.entries()) {
       if (testInfo.status !== testInfo.expectedStatus) {
         for (const [j, page] of context.pages().entries()) {
-          const shot = await page.screenshot({ fullPage: true }).catch(() => null);
-          if (shot) await testInfo.attach(`visitor${i + 1}-page${j + 1}.png`, { body: shot, contentType: "image/png" });
+          const file = testInfo.outputPath(`visitor${i + 1}-page${j + 1}.png`);
+          const shot = await page.screenshot({ path: file, fullPage: true }).catch(() => null);
+          if (shot) await testInfo.attach(`visitor${i + 1}-page${j + 1}.png`, { path: file, contentType: "image/png" });
         }
       }
       await context.close();
