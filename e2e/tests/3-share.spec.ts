@@ -50,6 +50,11 @@ test("a link with a download limit of 1 and a password: wrong password refused, 
   await expect(visitor.getByRole("heading", { level: 1, name: "This link has been used up" })).toBeVisible();
   await expect(visitor.getByRole("button", { name: "Download" })).toHaveCount(0);
   await capture(visitor, "public-share-used-up");
+  // Not only the page: the API refuses a second download, even with the right password.
+  const token = new URL(url).pathname.split("/").pop();
+  const again = await visitor.request.post(`/api/public/shares/${token}/download`, { data: { password: "open sesame 7" } });
+  expect(again.status()).toBe(410);
+  expect((await again.json()).error.code).toBe("share_exhausted");
 
   // The owner sees the use on the links page.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My links" }).click();
