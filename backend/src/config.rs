@@ -24,6 +24,9 @@ pub struct Limits {
     pub max_share_ttl: Duration,
     /// Largest image that gets a thumbnail (`FERRY_THUMBNAIL_MAX_BYTES`, default 20 MiB).
     pub thumbnail_max_bytes: u64,
+    /// Files above this size upload in parts (`FERRY_MULTIPART_THRESHOLD`, default 64 MiB). The
+    /// app reads it from `/config.json`; the API accepts either flow for any size.
+    pub multipart_threshold: u64,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             default_share_ttl: Duration::from_secs(7 * 86_400),
             max_share_ttl: Duration::from_secs(30 * 86_400),
             thumbnail_max_bytes: 20 << 20,
+            multipart_threshold: 64 << 20,
         }
     }
 }
@@ -60,6 +64,7 @@ pub const LIMIT_VARS: &[&str] = &[
     "FERRY_DEFAULT_SHARE_TTL_SECS",
     "FERRY_MAX_SHARE_TTL_SECS",
     "FERRY_THUMBNAIL_MAX_BYTES",
+    "FERRY_MULTIPART_THRESHOLD",
 ];
 
 impl Limits {
@@ -94,6 +99,7 @@ impl Limits {
             default_share_ttl: secs("FERRY_DEFAULT_SHARE_TTL_SECS", d.default_share_ttl)?,
             max_share_ttl: secs("FERRY_MAX_SHARE_TTL_SECS", d.max_share_ttl)?,
             thumbnail_max_bytes: num("FERRY_THUMBNAIL_MAX_BYTES", d.thumbnail_max_bytes)?,
+            multipart_threshold: num("FERRY_MULTIPART_THRESHOLD", d.multipart_threshold)?,
         })
     }
 }
@@ -107,6 +113,7 @@ mod tests {
         let limits = Limits::from_lookup(|_| None).unwrap();
         assert_eq!(limits.max_file_size, 5 << 30);
         assert_eq!(limits.user_quota, 10 << 30);
+        assert_eq!(limits.multipart_threshold, 64 << 20);
     }
 
     #[test]
