@@ -17,6 +17,11 @@ pub struct CreateUpload {
     pub size: u64,
     #[serde(default)]
     pub content_type: Option<String>,
+    /// Base64 of the file's SHA-256 (as S3's `x-amz-checksum-sha256`). When given, the presigned
+    /// PUT signs it, object storage refuses other bytes, and the file keeps it once `ready`.
+    /// Not accepted by `POST /api/uploads/multipart`, whose parts carry their own checksums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// `POST /api/uploads` answer: the new (pending) file and where to send its bytes.
@@ -25,6 +30,92 @@ pub struct CreateUpload {
 pub struct UploadTicket {
     pub file: File,
     pub upload: PresignedRequest,
+}
+
+/// `POST /api/uploads/multipart` answer: the new (pending) file and how to cut it into parts.
+/// Part `n` (1-based) covers bytes `(n-1)*part_size ..` up to `part_size` bytes; only the last
+/// part may be shorter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct MultipartTicket {
+    pub file: File,
+    /// Bytes per part: a whole number of MiB, at least 8 MiB.
+    pub part_size: u64,
+    /// `ceil(size / part_size)`, at most 10 000.
+    pub part_count: u32,
+}
+
+/// A part the browser is about to send, with the base64 SHA-256 of its bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PartChecksum {
+    pub number: u32,
+    pub sha256: String,
+}
+
+/// `POST /api/files/{id}/parts` body: 1 to 100 parts to get upload URLs for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PartUrlsRequest {
+    pub parts: Vec<PartChecksum>,
+}
+
+/// A presigned `PUT` for one part. Send exactly the part's bytes with `headers` (they include
+/// `x-amz-checksum-sha256`; `Content-Length` is signed too, and set by the browser), and keep
+/// the response's `ETag` header for completing the upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PartUrl {
+    pub number: u32,
+    pub url: String,
+    pub headers: Vec<Header>,
+    pub expires_at: String,
+}
+
+/// `POST /api/files/{id}/parts` answer, in the order asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PartUrls {
+    pub parts: Vec<PartUrl>,
+}
+
+/// A part object storage holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UploadedPart {
+    pub number: u32,
+    pub size: u64,
+    /// As object storage reports it (with its quotes), to send back on completion.
+    pub etag: String,
+    /// Base64 SHA-256 of the part's bytes, as verified by object storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// `GET /api/files/{id}/parts` answer: what object storage already holds, by part number, so an
+/// interrupted upload can send only the missing parts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UploadedParts {
+    pub part_size: u64,
+    pub part_count: u32,
+    pub parts: Vec<UploadedPart>,
+}
+
+/// A part as the browser sent it: the `ETag` from its `PUT` answer and its checksum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CompletedPart {
+    pub number: u32,
+    pub etag: String,
+    pub sha256: String,
+}
+
+/// `POST /api/files/{id}/complete` body: every part, 1..=part_count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CompleteUpload {
+    pub parts: Vec<CompletedPart>,
 }
 
 /// A request the browser makes directly against object storage.
@@ -70,6 +161,9 @@ pub struct File {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail_url: Option<String>,
+    /// The checksum object storage verified, once known (see [`PublicShare::sha256`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// `GET /api/files` answer, newest first.
@@ -139,7 +233,10 @@ pub struct PublicShare {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downloads_left: Option<u32>,
     pub requires_password: bool,
-    /// Hex SHA-256 of the file's bytes, when known, so the recipient can verify the download.
+    /// The file's checksum as S3 reports it, when known, so the recipient can verify the download:
+    /// for a single-`PUT` upload, base64 of the SHA-256 of the bytes; for a multipart upload the
+    /// composite form `{base64}-{part count}`, where `{base64}` is the SHA-256 of the
+    /// concatenated binary SHA-256 digests of the parts, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
 }
@@ -192,6 +289,21 @@ pub mod codes {
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     pub const INVALID_CURSOR: &str = "invalid_cursor";
     pub const FILE_NOT_READY: &str = "file_not_ready";
+    /// A checksum that is not base64 of 32 bytes.
+    pub const INVALID_CHECKSUM: &str = "invalid_checksum";
+    /// A part number outside `1..=part_count`, or listed twice.
+    pub const INVALID_PART: &str = "invalid_part";
+    /// The file was uploaded with a single `PUT`, not in parts.
+    pub const NOT_MULTIPART: &str = "not_multipart";
+    /// The upload is over (the file is `ready` or `failed`): no more parts.
+    pub const UPLOAD_CLOSED: &str = "upload_closed";
+    /// Completing: object storage lacks a part (send it, then complete again).
+    pub const PART_MISSING: &str = "part_missing";
+    /// Completing: a part's ETag, checksum or size differs from what object storage holds.
+    pub const PART_MISMATCH: &str = "part_mismatch";
+    /// Object storage no longer has the multipart upload (abandoned and cleaned up): delete the
+    /// file and upload it again.
+    pub const UPLOAD_EXPIRED: &str = "upload_expired";
     pub const SHARE_NOT_FOUND: &str = "share_not_found";
     pub const SHARE_EXPIRED: &str = "share_expired";
     pub const SHARE_REVOKED: &str = "share_revoked";
@@ -219,6 +331,9 @@ pub struct SiteConfig {
     /// The Cognito JSON API endpoint (local stack only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cognito_endpoint: Option<String>,
+    /// Files larger than this many bytes upload in parts (`POST /api/uploads/multipart`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart_threshold: Option<u64>,
 }
 
 #[cfg(test)]
@@ -250,10 +365,24 @@ mod tests {
             status: FileStatus::Pending,
             created_at: "2026-01-01T00:00:00Z".into(),
             thumbnail_url: None,
+            sha256: None,
         };
         let json = serde_json::to_value(&file).unwrap();
         assert_eq!(json["status"], "pending");
         assert!(json.get("thumbnail_url").is_none());
+        assert!(json.get("sha256").is_none());
+    }
+
+    #[test]
+    fn older_clients_and_configs_still_parse() {
+        let req: CreateUpload = serde_json::from_str(r#"{"name": "a", "size": 1}"#).unwrap();
+        assert_eq!(req.sha256, None);
+        let config: SiteConfig = serde_json::from_value(serde_json::json!({
+            "api_base": "/api", "cognito_region": "r", "user_pool_id": "p", "client_id": "c",
+            "auth_base": "a", "redirect_uri": "u", "logout_uri": "l"
+        }))
+        .unwrap();
+        assert_eq!(config.multipart_threshold, None);
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl AwsServer {
 }
 
 /// The site configuration for the hosted UI of the configured Cognito user pool.
-fn site_config(aws: &AwsAdapters, origin: &str) -> SiteConfig {
+fn site_config(aws: &AwsAdapters, origin: &str, limits: &Limits) -> SiteConfig {
     let settings = &aws.settings;
     let issuer = settings.cognito_issuer.clone().unwrap_or_default();
     let user_pool_id = issuer.rsplit('/').next().unwrap_or_default().to_owned();
@@ -79,6 +79,7 @@ fn site_config(aws: &AwsAdapters, origin: &str) -> SiteConfig {
         redirect_uri: format!("{base}/callback"),
         logout_uri: format!("{base}/"),
         cognito_endpoint: aws.sdk.endpoint_url().map(str::to_owned),
+        multipart_threshold: Some(limits.multipart_threshold),
     }
 }
 
@@ -95,7 +96,7 @@ pub async fn start(options: AwsServeOptions) -> anyhow::Result<AwsServer> {
         .public_base_url
         .get_or_insert_with(|| origin.clone());
     let state = aws.app_state(options.limits.clone())?;
-    let config = site_config(&aws, &origin);
+    let config = site_config(&aws, &origin, &options.limits);
 
     let poller = aws.settings.events_queue_url.clone().map(|queue_url| {
         let ctx = aws.event_context(Arc::new(options.limits.clone()));

@@ -73,7 +73,10 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Ev
         ctx.objects.delete(key).await?;
         return Ok(Outcome::Rejected);
     }
-    match ctx.meta.mark_ready(&owner, &id, None).await? {
+    // Object storage's checksum when it keeps one (a checked single PUT, or the composite of a
+    // multipart upload); otherwise whatever the completion already recorded stays.
+    let sha256 = object.sha256.as_deref().or(file.sha256.as_deref());
+    match ctx.meta.mark_ready(&owner, &id, sha256).await? {
         Transition::Applied => {
             tracing::info!(key, size = object.size, "upload ready");
             // Thumbnail step (images only; failures are logged, never fail the event).
@@ -84,15 +87,20 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Ev
     }
 }
 
-/// Removes pending uploads whose window closed without bytes arriving (the local stack's
-/// counterpart of DynamoDB TTL + the S3 lifecycle rule). Returns how many were swept.
+/// Removes pending uploads whose window closed without bytes arriving, aborting their multipart
+/// uploads and releasing their quota (the local stack's counterpart of DynamoDB TTL + the S3
+/// lifecycle rule). Returns how many were swept.
 pub async fn sweep_stale_uploads(
     ctx: &EventContext,
     now: time::OffsetDateTime,
 ) -> Result<usize, EventError> {
     let stale = ctx.meta.stale_pending_files(now, 100).await?;
     for file in &stale {
-        ctx.objects.delete(&file.object_key()).await?;
+        let key = file.object_key();
+        if let Some(upload_id) = &file.multipart_upload_id {
+            ctx.objects.abort_multipart_upload(&key, upload_id).await?;
+        }
+        ctx.objects.delete(&key).await?;
         ctx.meta.delete_file(&file.owner, &file.id).await?;
         tracing::info!(file = %file.id, "stale pending upload swept");
     }

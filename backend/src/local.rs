@@ -201,6 +201,7 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
         redirect_uri: format!("{origin}/callback"),
         logout_uri: format!("{origin}/"),
         cognito_endpoint: Some(format!("{origin}/")),
+        multipart_threshold: Some(options.limits.multipart_threshold),
     };
 
     let app = site_app(

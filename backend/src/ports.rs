@@ -27,6 +27,28 @@ pub struct ObjectInfo {
     pub size: u64,
     pub content_type: Option<String>,
     pub etag: Option<String>,
+    /// The SHA-256 checksum object storage keeps for the object (base64, or the composite
+    /// `{base64}-{parts}` of a multipart upload), when it was uploaded with one.
+    pub sha256: Option<String>,
+}
+
+/// A part of a multipart upload that object storage holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPart {
+    pub number: u32,
+    pub size: u64,
+    /// As object storage reports it, quotes included.
+    pub etag: String,
+    /// Base64 SHA-256 of the part, verified by object storage when the part arrived.
+    pub sha256: Option<String>,
+}
+
+/// A part to assemble into the object, as the uploader reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartToComplete {
+    pub number: u32,
+    pub etag: String,
+    pub sha256: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,19 +57,63 @@ pub enum StorageError {
     Backend(String),
     #[error("object is larger than {limit} bytes")]
     TooLarge { limit: u64 },
+    /// The multipart upload does not exist (never did, completed, or aborted).
+    #[error("no such multipart upload")]
+    NoSuchUpload,
+    /// Object storage refused to assemble the parts as listed (missing, mismatched or too small).
+    #[error("object storage refused the parts: {0}")]
+    InvalidParts(String),
 }
 
 /// Object storage for file bytes (S3, or the embedded S3-compatible endpoint locally).
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
-    /// A presigned PUT that only accepts exactly `content_length` bytes of `content_type` at `key`.
+    /// A presigned PUT that only accepts exactly `content_length` bytes of `content_type` at `key`
+    /// (and, given `sha256`, only bytes with that base64 SHA-256, which the object then keeps).
     async fn presign_put(
         &self,
         key: &str,
         content_length: u64,
         content_type: &str,
+        sha256: Option<&str>,
         expires_in: Duration,
     ) -> Result<PresignedRequest, StorageError>;
+
+    /// Starts a multipart upload whose parts carry SHA-256 checksums; returns its upload id.
+    async fn create_multipart_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+    ) -> Result<String, StorageError>;
+
+    /// A presigned UploadPart that only accepts exactly `content_length` bytes whose base64
+    /// SHA-256 is `sha256`, as part `number` (1..=10 000) of the upload.
+    async fn presign_upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        content_length: u64,
+        sha256: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StorageError>;
+
+    /// Every part received so far, by part number (all pages); [`StorageError::NoSuchUpload`]
+    /// when the upload is gone.
+    async fn list_parts(&self, key: &str, upload_id: &str)
+    -> Result<Vec<StoredPart>, StorageError>;
+
+    /// Assembles the object from `parts` (ascending, consecutive from 1). Returns the object's
+    /// composite SHA-256 checksum when object storage reports one.
+    async fn complete_multipart_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[PartToComplete],
+    ) -> Result<Option<String>, StorageError>;
+
+    /// Abandons a multipart upload and frees its parts; aborting a missing upload succeeds.
+    async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<(), StorageError>;
 
     /// A presigned GET that makes browsers save the object (the `Content-Disposition` value is
     /// given in full, already encoded).
@@ -142,6 +208,15 @@ pub trait MetadataStore: Send + Sync {
         owner: &UserId,
         id: &FileId,
         sha256: Option<&str>,
+    ) -> Result<Transition, MetadataError>;
+
+    /// Records the checksum object storage verified, whatever the file's state (the upload's
+    /// completion and its object-created event may arrive in either order).
+    async fn set_sha256(
+        &self,
+        owner: &UserId,
+        id: &FileId,
+        sha256: &str,
     ) -> Result<Transition, MetadataError>;
 
     /// `pending` → `failed`, releasing the reserved quota.

@@ -33,6 +33,8 @@ fn pending_file(owner: &UserId, size: u64) -> FileRecord {
         upload_expires_at: now + Duration::from_secs(900),
         sha256: None,
         thumbnail_key: None,
+        multipart_upload_id: None,
+        part_size: None,
     }
 }
 

@@ -75,6 +75,7 @@ async fn presigned_requests_have_the_promised_shape_and_work_on_moto() {
             key,
             body.len() as u64,
             "image/png",
+            None,
             Duration::from_secs(600),
         )
         .await

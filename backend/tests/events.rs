@@ -69,6 +69,8 @@ fn pending(owner: &str, size: u64, now: OffsetDateTime) -> FileRecord {
         upload_expires_at: now + time::Duration::hours(1),
         sha256: None,
         thumbnail_key: None,
+        multipart_upload_id: None,
+        part_size: None,
     }
 }
 

@@ -119,7 +119,7 @@ async fn presigned_put_stores_the_object_and_reports_it() {
 
     let upload = s3
         .store
-        .presign_put("files/u1/f1", 11, "text/plain", MINUTE)
+        .presign_put("files/u1/f1", 11, "text/plain", None, MINUTE)
         .await
         .expect("presign");
     assert_eq!(upload.method, "PUT");
@@ -231,7 +231,7 @@ async fn tampered_presigned_urls_are_refused() {
     let mut s3 = spawn_s3().await;
     let upload = s3
         .store
-        .presign_put("files/u1/f3", 5, "text/plain", MINUTE)
+        .presign_put("files/u1/f3", 5, "text/plain", None, MINUTE)
         .await
         .expect("presign");
 
@@ -395,7 +395,7 @@ async fn a_body_of_another_length_than_signed_is_refused() {
     let mut s3 = spawn_s3().await;
     let upload = s3
         .store
-        .presign_put("files/u1/f5", 10, "application/octet-stream", MINUTE)
+        .presign_put("files/u1/f5", 10, "application/octet-stream", None, MINUTE)
         .await
         .expect("presign");
 
@@ -619,7 +619,7 @@ async fn cors_preflight_allows_the_site_and_exposes_etag() {
     let s3 = spawn_s3().await;
     let upload = s3
         .store
-        .presign_put("files/u1/f8", 2, "text/plain", MINUTE)
+        .presign_put("files/u1/f8", 2, "text/plain", None, MINUTE)
         .await
         .expect("presign");
 

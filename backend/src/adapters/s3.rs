@@ -12,10 +12,16 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::{PresignedRequest as SdkPresignedRequest, PresigningConfig};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use crate::ports::{ObjectInfo, ObjectStore, PresignedRequest, StorageError};
+use crate::ports::{
+    ObjectInfo, ObjectStore, PartToComplete, PresignedRequest, StorageError, StoredPart,
+};
+
+/// Parts per ListParts page (S3's maximum).
+const LIST_PARTS_PAGE: i32 = 1000;
 
 /// Headers a browser computes itself and refuses to let scripts set (`fetch`/XHR treat them as
 /// forbidden request headers). They are still covered by the signature, so the request only
@@ -112,6 +118,31 @@ where
     }
 }
 
+/// The service's error code, if it answered with one.
+fn error_code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(service) => service.err().code(),
+        _ => None,
+    }
+}
+
+fn is_no_such_upload<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    error_code(err) == Some("NoSuchUpload")
+}
+
+fn part_number(number: u32) -> Result<i32, StorageError> {
+    i32::try_from(number)
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| StorageError::Backend(format!("part number {number} out of range")))
+}
+
+fn length(bytes: u64) -> Result<i64, StorageError> {
+    i64::try_from(bytes).map_err(|_| StorageError::TooLarge {
+        limit: i64::MAX as u64,
+    })
+}
+
 fn to_port(request: &SdkPresignedRequest, expires_at: OffsetDateTime) -> PresignedRequest {
     let headers = request
         .headers()
@@ -137,14 +168,13 @@ impl ObjectStore for S3ObjectStore {
         key: &str,
         content_length: u64,
         content_type: &str,
+        sha256: Option<&str>,
         expires_in: Duration,
     ) -> Result<PresignedRequest, StorageError> {
-        let length = i64::try_from(content_length).map_err(|_| StorageError::TooLarge {
-            limit: i64::MAX as u64,
-        })?;
+        let length = length(content_length)?;
         let (config, expires_at) = presigning(expires_in)?;
-        // Setting both makes the presigner put them in X-Amz-SignedHeaders: S3 then refuses a
-        // body of any other length or a different type.
+        // Setting these makes the presigner put them in X-Amz-SignedHeaders: S3 then refuses a
+        // body of any other length, type or checksum.
         let request = self
             .client
             .put_object()
@@ -152,6 +182,7 @@ impl ObjectStore for S3ObjectStore {
             .key(key)
             .content_length(length)
             .content_type(content_type)
+            .set_checksum_sha256(sha256.map(str::to_owned))
             .presigned(config)
             .await
             .map_err(|e| backend_error("presign put", key, &e))?;
@@ -183,6 +214,7 @@ impl ObjectStore for S3ObjectStore {
             .head_object()
             .bucket(&self.bucket)
             .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await;
         let output = match result {
@@ -198,6 +230,7 @@ impl ObjectStore for S3ObjectStore {
             size,
             content_type: output.content_type().map(str::to_owned),
             etag: output.e_tag().map(str::to_owned),
+            sha256: output.checksum_sha256().map(str::to_owned),
         }))
     }
 
@@ -266,6 +299,178 @@ impl ObjectStore for S3ObjectStore {
             // S3 itself answers 204 for a missing key; other implementations may not.
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(backend_error("delete", key, &e)),
+        }
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+    ) -> Result<String, StorageError> {
+        let output = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(|e| backend_error("create multipart upload", key, &e))?;
+        output
+            .upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| StorageError::Backend(format!("create multipart upload {key}: no id")))
+    }
+
+    async fn presign_upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        content_length: u64,
+        sha256: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedRequest, StorageError> {
+        let (config, expires_at) = presigning(expires_in)?;
+        // Content-Length and x-amz-checksum-sha256 are signed: S3 refuses another length, and
+        // bytes whose digest differs (BadDigest).
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number(number)?)
+            .content_length(length(content_length)?)
+            .checksum_sha256(sha256)
+            .presigned(config)
+            .await
+            .map_err(|e| backend_error("presign upload part", key, &e))?;
+        Ok(to_port(&request, expires_at))
+    }
+
+    async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<StoredPart>, StorageError> {
+        let mut parts = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let result = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .max_parts(LIST_PARTS_PAGE)
+                .set_part_number_marker(marker.take())
+                .send()
+                .await;
+            let output = match result {
+                Ok(output) => output,
+                Err(e) if is_no_such_upload(&e) || is_not_found(&e) => {
+                    return Err(StorageError::NoSuchUpload);
+                }
+                Err(e) => return Err(backend_error("list parts", key, &e)),
+            };
+            for part in output.parts() {
+                let (Some(number), Some(size), Some(etag)) =
+                    (part.part_number(), part.size(), part.e_tag())
+                else {
+                    return Err(StorageError::Backend(format!(
+                        "list parts {key}: a part without number, size or ETag"
+                    )));
+                };
+                let (Ok(number), Ok(size)) = (u32::try_from(number), u64::try_from(size)) else {
+                    return Err(StorageError::Backend(format!(
+                        "list parts {key}: part {number} of size {size}"
+                    )));
+                };
+                parts.push(StoredPart {
+                    number,
+                    size,
+                    etag: etag.to_owned(),
+                    sha256: part.checksum_sha256().map(str::to_owned),
+                });
+            }
+            match output.next_part_number_marker() {
+                Some(next) if output.is_truncated() == Some(true) => marker = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        parts.sort_by_key(|p| p.number);
+        parts.dedup_by_key(|p| p.number);
+        Ok(parts)
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[PartToComplete],
+    ) -> Result<Option<String>, StorageError> {
+        let completed = parts
+            .iter()
+            .map(|part| {
+                Ok(CompletedPart::builder()
+                    .part_number(part_number(part.number)?)
+                    .e_tag(&part.etag)
+                    .checksum_sha256(&part.sha256)
+                    .build())
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let result = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(completed))
+                    .build(),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output.checksum_sha256().map(str::to_owned)),
+            Err(e) if is_no_such_upload(&e) => Err(StorageError::NoSuchUpload),
+            Err(e)
+                if matches!(
+                    error_code(&e),
+                    Some(
+                        "InvalidPart"
+                            | "InvalidPartOrder"
+                            | "EntityTooSmall"
+                            | "BadDigest"
+                            | "InvalidRequest"
+                    )
+                ) =>
+            {
+                Err(StorageError::InvalidParts(format!(
+                    "{}",
+                    DisplayErrorContext(&e)
+                )))
+            }
+            Err(e) => Err(backend_error("complete multipart upload", key, &e)),
+        }
+    }
+
+    async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_no_such_upload(&e) || is_not_found(&e) => Ok(()),
+            Err(e) => Err(backend_error("abort multipart upload", key, &e)),
         }
     }
 }

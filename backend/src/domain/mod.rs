@@ -2,6 +2,7 @@
 
 mod ids;
 mod names;
+pub mod parts;
 mod records;
 pub mod share;
 

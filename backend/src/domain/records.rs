@@ -4,6 +4,7 @@ use ferry_api::FileStatus;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::parts::PartLayout;
 use super::{ContentType, FileId, FileName, ShareToken, UserId, file_object_key};
 
 /// A user's file. `object_key` is always `files/{owner}/{id}`.
@@ -20,15 +21,29 @@ pub struct FileRecord {
     /// While `pending`: when the upload window closes and the sweeper may reclaim the record.
     #[serde(with = "time::serde::rfc3339")]
     pub upload_expires_at: OffsetDateTime,
+    /// The checksum object storage verified: base64 SHA-256 for a single `PUT`, the composite
+    /// `{base64}-{parts}` form for a multipart upload (see `ferry_api::PublicShare::sha256`).
     #[serde(default)]
     pub sha256: Option<String>,
     #[serde(default)]
     pub thumbnail_key: Option<String>,
+    /// The S3 multipart upload the bytes arrive through; `None` for a single `PUT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart_upload_id: Option<String>,
+    /// Bytes per part of a multipart upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_size: Option<u64>,
 }
 
 impl FileRecord {
     pub fn object_key(&self) -> String {
         file_object_key(&self.owner, &self.id)
+    }
+
+    /// The part layout of a multipart upload; `None` for a single `PUT`.
+    pub fn part_layout(&self) -> Option<PartLayout> {
+        self.multipart_upload_id.as_ref()?;
+        PartLayout::with_part_size(self.size, self.part_size?)
     }
 
     /// Whether this record still counts against the owner's quota.

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord as StreamRecord};
 use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use ferry_api::FileStatus;
 use serde_json::Value;
 
 use crate::adapters::aws::DynamoMetadataStore;
@@ -210,6 +211,14 @@ impl EventsFunction {
         let Some(file) = file_from_image(&image)? else {
             return Ok(());
         };
+        // A pending multipart upload's parts go too (the lifecycle rule would, days later).
+        if let (FileStatus::Pending, Some(upload_id)) = (file.status, &file.multipart_upload_id) {
+            self.ctx
+                .objects
+                .abort_multipart_upload(&file.object_key(), upload_id)
+                .await
+                .map_err(EventError::from)?;
+        }
         self.ctx
             .objects
             .delete(&file.object_key())

@@ -150,7 +150,7 @@ pub(crate) async fn download_url(
 
 #[utoipa::path(
     delete, path = "/api/files/{id}", tag = "files",
-    responses((status = 204, description = "Deleted with its shares"),
+    responses((status = 204, description = "Deleted with its shares (a pending multipart upload is aborted)"),
               (status = 404, body = ferry_api::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -161,6 +161,12 @@ pub(crate) async fn delete_file(
 ) -> Result<StatusCode, ApiError> {
     let file = owned_file(&state, &me.user, &id).await?;
     // Bytes first: if this fails nothing has changed and the delete can be retried.
+    if let (FileStatus::Pending, Some(upload_id)) = (file.status, &file.multipart_upload_id) {
+        state
+            .objects
+            .abort_multipart_upload(&file.object_key(), upload_id)
+            .await?;
+    }
     state.objects.delete(&file.object_key()).await?;
     state
         .objects

@@ -46,6 +46,10 @@ impl Modify for BearerAuth {
     paths(
         health,
         super::uploads::create_upload,
+        super::uploads::create_multipart_upload,
+        super::parts::request_part_urls,
+        super::parts::list_uploaded_parts,
+        super::parts::complete_upload,
         super::files::list_files,
         super::files::get_file,
         super::files::download_file,

@@ -3,6 +3,7 @@
 
 mod files;
 mod health;
+mod parts;
 pub(crate) mod public;
 mod shares;
 mod uploads;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(uploads::router())
         .merge(files::router())
+        .merge(parts::router())
         .merge(shares::router())
         .merge(public::router())
         .fallback(|| async { ApiError::NotFound("endpoint") })
@@ -93,5 +95,6 @@ pub(crate) async fn wire_file(state: &AppState, file: &FileRecord) -> ferry_api:
         status: file.status,
         created_at: rfc3339(file.created_at),
         thumbnail_url,
+        sha256: file.sha256.clone(),
     }
 }

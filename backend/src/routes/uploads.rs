@@ -1,14 +1,16 @@
-//! `POST /api/uploads`: announce a file, reserve quota, get a presigned PUT.
+//! `POST /api/uploads` and `POST /api/uploads/multipart`: announce a file, reserve quota, and
+//! get a presigned PUT, or a multipart upload whose part URLs come from `routes::parts`.
 
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use ferry_api::{CreateUpload, FileStatus, UploadTicket, codes};
+use ferry_api::{CreateUpload, FileStatus, MultipartTicket, UploadTicket, codes};
 
 use crate::auth::CurrentUser;
-use crate::domain::{ContentType, FileId, FileName, FileRecord};
+use crate::domain::parts::{PartLayout, decode_sha256};
+use crate::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
 use crate::error::{ApiError, rejection};
 use crate::ports::MetadataError;
 use crate::state::AppState;
@@ -16,7 +18,9 @@ use crate::state::AppState;
 use super::{wire_file, wire_request};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/uploads", post(create_upload))
+    Router::new()
+        .route("/uploads", post(create_upload))
+        .route("/uploads/multipart", post(create_multipart_upload))
 }
 
 /// Human units for limits in messages.
@@ -33,6 +37,97 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// A file as announced, checked: what both upload flows start from.
+struct Announced {
+    name: FileName,
+    content_type: ContentType,
+    size: u64,
+}
+
+fn announced(state: &AppState, req: &CreateUpload) -> Result<Announced, ApiError> {
+    let name = FileName::parse(&req.name)
+        .map_err(|e| ApiError::bad_request(codes::INVALID_NAME, e.to_string()))?;
+    let content_type = ContentType::parse_or_default(req.content_type.as_deref())
+        .map_err(|e| ApiError::bad_request(codes::INVALID_CONTENT_TYPE, e.to_string()))?;
+    if req.size == 0 {
+        return Err(ApiError::bad_request(
+            codes::INVALID_SIZE,
+            "Empty files cannot be uploaded.",
+        ));
+    }
+    let limit = state.limits.max_file_size;
+    if req.size > limit {
+        return Err(ApiError::PayloadTooLarge {
+            code: codes::FILE_TOO_LARGE,
+            message: format!(
+                "This file is {}; the largest file you can upload is {}.",
+                human_bytes(req.size),
+                human_bytes(limit)
+            ),
+        });
+    }
+    Ok(Announced {
+        name,
+        content_type,
+        size: req.size,
+    })
+}
+
+fn quota_exceeded(size: u64, used: u64, quota: u64) -> ApiError {
+    ApiError::Forbidden {
+        code: codes::QUOTA_EXCEEDED,
+        message: format!(
+            "Not enough space: this file needs {}, and {} of your {} is free.",
+            human_bytes(size),
+            human_bytes(quota.saturating_sub(used)),
+            human_bytes(quota)
+        ),
+    }
+}
+
+/// Records the `pending` file and reserves its size in the owner's quota, atomically.
+async fn reserve(
+    state: &AppState,
+    owner: &UserId,
+    id: FileId,
+    file: Announced,
+    multipart: Option<(&str, PartLayout)>,
+) -> Result<FileRecord, ApiError> {
+    let now = state.clock.now();
+    let record = FileRecord {
+        owner: owner.clone(),
+        id,
+        name: file.name,
+        size: file.size,
+        content_type: file.content_type,
+        status: FileStatus::Pending,
+        created_at: now,
+        upload_expires_at: now + state.limits.pending_ttl,
+        sha256: None,
+        thumbnail_key: None,
+        multipart_upload_id: multipart.map(|(upload_id, _)| upload_id.to_owned()),
+        part_size: multipart.map(|(_, layout)| layout.part_size),
+    };
+    match state
+        .meta
+        .insert_pending_file(&record, state.limits.user_quota)
+        .await
+    {
+        Ok(()) => Ok(record),
+        Err(MetadataError::QuotaExceeded { used, quota }) => {
+            Err(quota_exceeded(record.size, used, quota))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub(crate) fn invalid_checksum(what: &str) -> ApiError {
+    ApiError::bad_request(
+        codes::INVALID_CHECKSUM,
+        format!("{what} must be the base64 SHA-256 of the bytes (44 characters)."),
+    )
 }
 
 #[utoipa::path(
@@ -52,69 +147,22 @@ pub(crate) async fn create_upload(
     body: Result<Json<CreateUpload>, JsonRejection>,
 ) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
     let Json(req) = body.map_err(rejection)?;
-    let name = FileName::parse(&req.name)
-        .map_err(|e| ApiError::bad_request(codes::INVALID_NAME, e.to_string()))?;
-    let content_type = ContentType::parse_or_default(req.content_type.as_deref())
-        .map_err(|e| ApiError::bad_request(codes::INVALID_CONTENT_TYPE, e.to_string()))?;
-    let limits = &state.limits;
-    if req.size == 0 {
-        return Err(ApiError::bad_request(
-            codes::INVALID_SIZE,
-            "Empty files cannot be uploaded.",
-        ));
-    }
-    if req.size > limits.max_file_size {
-        return Err(ApiError::PayloadTooLarge {
-            code: codes::FILE_TOO_LARGE,
-            message: format!(
-                "This file is {}; the largest file you can upload is {}.",
-                human_bytes(req.size),
-                human_bytes(limits.max_file_size)
-            ),
-        });
-    }
-
-    let now = state.clock.now();
-    let record = FileRecord {
-        owner: me.user.clone(),
-        id: FileId::new(),
-        name,
-        size: req.size,
-        content_type,
-        status: FileStatus::Pending,
-        created_at: now,
-        upload_expires_at: now + limits.pending_ttl,
-        sha256: None,
-        thumbnail_key: None,
-    };
-    match state
-        .meta
-        .insert_pending_file(&record, limits.user_quota)
-        .await
+    let file = announced(&state, &req)?;
+    if let Some(sha) = &req.sha256
+        && decode_sha256(sha).is_none()
     {
-        Ok(()) => {}
-        Err(MetadataError::QuotaExceeded { used, quota }) => {
-            return Err(ApiError::Forbidden {
-                code: codes::QUOTA_EXCEEDED,
-                message: format!(
-                    "Not enough space: this file needs {}, and {} of your {} is free.",
-                    human_bytes(req.size),
-                    human_bytes(quota.saturating_sub(used)),
-                    human_bytes(quota)
-                ),
-            });
-        }
-        Err(err) => return Err(err.into()),
+        return Err(invalid_checksum("sha256"));
     }
+    let record = reserve(&state, &me.user, FileId::new(), file, None).await?;
 
-    let key = record.object_key();
     let presigned = state
         .objects
         .presign_put(
-            &key,
+            &record.object_key(),
             record.size,
             record.content_type.as_str(),
-            limits.upload_url_ttl,
+            req.sha256.as_deref(),
+            state.limits.upload_url_ttl,
         )
         .await;
     let upload = match presigned {
@@ -127,13 +175,82 @@ pub(crate) async fn create_upload(
             return Err(err.into());
         }
     };
-    tracing::info!(file = %record.id, size = record.size, "upload issued");
+    tracing::info!(file = %record.id, size = record.size, checked = req.sha256.is_some(), "upload issued");
     let file = wire_file(&state, &record).await;
     Ok((
         StatusCode::CREATED,
         Json(UploadTicket {
             file,
             upload: wire_request(upload),
+        }),
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/api/uploads/multipart", tag = "files",
+    request_body = CreateUpload,
+    responses(
+        (status = 201, body = MultipartTicket,
+         description = "Pending file and its part layout; ask for part URLs next"),
+        (status = 400, body = ferry_api::ErrorBody), (status = 401, body = ferry_api::ErrorBody),
+        (status = 403, body = ferry_api::ErrorBody, description = "Quota exceeded"),
+        (status = 413, body = ferry_api::ErrorBody, description = "File too large"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create_multipart_upload(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    body: Result<Json<CreateUpload>, JsonRejection>,
+) -> Result<(StatusCode, Json<MultipartTicket>), ApiError> {
+    let Json(req) = body.map_err(rejection)?;
+    let file = announced(&state, &req)?;
+    if req.sha256.is_some() {
+        return Err(ApiError::bad_request(
+            codes::INVALID_CHECKSUM,
+            "Multipart uploads carry a checksum per part, not one for the whole file.",
+        ));
+    }
+    let layout = PartLayout::for_size(file.size).ok_or_else(|| ApiError::PayloadTooLarge {
+        code: codes::FILE_TOO_LARGE,
+        message: "Files larger than 5 TiB cannot be uploaded.".to_owned(),
+    })?;
+    // An early look at the quota spares S3 a multipart upload that would be refused at once;
+    // the reservation below is the atomic check.
+    let usage = state.meta.usage(&me.user).await?;
+    let quota = state.limits.user_quota;
+    if usage.bytes_used.saturating_add(file.size) > quota {
+        return Err(quota_exceeded(file.size, usage.bytes_used, quota));
+    }
+    let id = FileId::new();
+    let key = file_object_key(&me.user, &id);
+    let upload_id = state
+        .objects
+        .create_multipart_upload(&key, file.content_type.as_str())
+        .await?;
+    let record = match reserve(&state, &me.user, id, file, Some((&upload_id, layout))).await {
+        Ok(record) => record,
+        Err(err) => {
+            // Nobody will ever send parts to it.
+            if let Err(abort) = state.objects.abort_multipart_upload(&key, &upload_id).await {
+                tracing::error!(error = %abort, key, "could not abort unused multipart upload");
+            }
+            return Err(err);
+        }
+    };
+    tracing::info!(
+        file = %record.id,
+        size = record.size,
+        parts = layout.part_count,
+        "multipart upload issued"
+    );
+    let file = wire_file(&state, &record).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(MultipartTicket {
+            file,
+            part_size: layout.part_size,
+            part_count: layout.part_count,
         }),
     ))
 }

@@ -459,6 +459,23 @@ impl MetadataStore for DynamoMetadataStore {
         .await
     }
 
+    async fn set_sha256(
+        &self,
+        owner: &UserId,
+        id: &FileId,
+        sha256: &str,
+    ) -> Result<Transition, MetadataError> {
+        self.update_file(
+            owner,
+            id,
+            "SET sha256 = :sha",
+            "attribute_not_exists(sha256) OR sha256 <> :sha",
+            &[],
+            vec![(":sha", s(sha256))],
+        )
+        .await
+    }
+
     async fn mark_failed(&self, owner: &UserId, id: &FileId) -> Result<Transition, MetadataError> {
         // The size is needed to release it; the condition below makes sure the record read is
         // the one changed. `ttl` stays, so DynamoDB removes failed records in due course.

@@ -107,6 +107,12 @@ pub fn file_item(file: &FileRecord) -> Item {
     if let Some(thumb) = &file.thumbnail_key {
         item.insert("thumbnail_key".to_owned(), s(thumb.as_str()));
     }
+    if let Some(upload_id) = &file.multipart_upload_id {
+        item.insert("multipart_upload_id".to_owned(), s(upload_id.as_str()));
+    }
+    if let Some(part_size) = file.part_size {
+        item.insert("part_size".to_owned(), n(part_size));
+    }
     if file.status == FileStatus::Pending {
         item.insert("ttl".to_owned(), epoch_seconds(file.upload_expires_at));
     }
@@ -222,6 +228,8 @@ pub fn decode_file(item: &Item) -> Result<FileRecord, MetadataError> {
         upload_expires_at: req_instant(item, "upload_expires_at")?,
         sha256: opt_str(item, "sha256")?.map(str::to_owned),
         thumbnail_key: opt_str(item, "thumbnail_key")?.map(str::to_owned),
+        multipart_upload_id: opt_str(item, "multipart_upload_id")?.map(str::to_owned),
+        part_size: opt_num(item, "part_size")?,
     })
 }
 
@@ -259,6 +267,8 @@ mod tests {
             upload_expires_at: now + Duration::from_secs(900),
             sha256: Some("ab".repeat(32)),
             thumbnail_key: None,
+            multipart_upload_id: None,
+            part_size: None,
         }
     }
 
@@ -271,6 +281,16 @@ mod tests {
         assert_eq!(item["SK"], s(format!("FILE#{}", pending.id)));
         assert_eq!(item["ttl"], n(pending.upload_expires_at.unix_timestamp()));
         assert!(!file_item(&file(FileStatus::Ready)).contains_key("ttl"));
+        assert!(!item.contains_key("multipart_upload_id"));
+
+        let multipart = FileRecord {
+            multipart_upload_id: Some("upload-1".to_owned()),
+            part_size: Some(8 << 20),
+            ..file(FileStatus::Pending)
+        };
+        let item = file_item(&multipart);
+        assert_eq!(item["multipart_upload_id"], s("upload-1"));
+        assert_eq!(decode_file(&item).unwrap(), multipart);
     }
 
     #[test]

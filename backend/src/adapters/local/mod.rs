@@ -2,5 +2,6 @@
 //! Cognito-compatible identity provider.
 
 pub mod idp;
+mod part_ledger;
 pub mod s3_endpoint;
 pub mod store;

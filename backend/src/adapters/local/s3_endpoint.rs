@@ -10,10 +10,16 @@
 //! - a body whose length differs from a signed `Content-Length`: the header is in
 //!   `X-Amz-SignedHeaders`, hyper holds the body to the header, so another length means another
 //!   signature;
+//! - a part (UploadPart) or object (PutObject) whose bytes do not match its
+//!   `x-amz-checksum-sha256` (400 `BadDigest`); s3s-fs checks PutObject itself, and parts are
+//!   checked here while they stream to disk;
+//! - completing a multipart upload with a part that is missing, has another ETag or checksum, or
+//!   is too small (s3s-fs would discard the upload on some of these; here nothing changes);
 //! - `x-amz-*` headers that a presigned URL did not sign (S3 answers "There were headers
 //!   present in the request which were not signed");
 //! - any bucket but the configured one.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,6 +44,15 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
 use tower_http::set_header::SetResponseHeaderLayer;
+use uuid::Uuid;
+
+use super::part_ledger::{CheckedBody, PartEntry, PartLedger, UploadEntry};
+use crate::domain::parts::{composite_sha256, decode_sha256};
+
+/// S3's smallest part, except the last (CompleteMultipartUpload answers `EntityTooSmall`).
+const MIN_PART_BYTES: u64 = 5 << 20;
+/// Parts per ListParts page when the request does not say (S3's default and maximum).
+const LIST_PARTS_MAX: i32 = 1000;
 
 /// How the endpoint is set up.
 #[derive(Clone, Debug)]
@@ -113,9 +128,16 @@ pub async fn start(
     let fs = s3s_fs::FileSystem::new(&config.root)
         .map_err(|e| anyhow::anyhow!("opening {} for s3s-fs: {e:?}", config.root.display()))?;
 
+    let root = config
+        .root
+        .canonicalize()
+        .with_context(|| format!("resolving {}", config.root.display()))?;
     let bucket: Arc<str> = Arc::from(config.bucket.as_str());
     let mut builder = S3ServiceBuilder::new(FerryS3 {
         fs,
+        ledger: PartLedger::new(root.clone()),
+        root,
+        part_locks: std::sync::Mutex::default(),
         bucket: bucket.clone(),
         on_created,
     });
@@ -341,6 +363,12 @@ fn query_value(query: &str, name: &str) -> Option<String> {
 /// default).
 struct FerryS3 {
     fs: s3s_fs::FileSystem,
+    /// s3s-fs's root directory (absolute), where it keeps parts and object metadata.
+    root: PathBuf,
+    ledger: PartLedger,
+    /// One lock per part being written, so the part's bytes and its ledger entry always describe
+    /// the same upload of it even when a retry races the original.
+    part_locks: std::sync::Mutex<HashMap<(Uuid, i32), Arc<tokio::sync::Mutex<()>>>>,
     bucket: Arc<str>,
     on_created: ObjectCreatedHook,
 }
@@ -414,30 +442,191 @@ impl S3 for FerryS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        self.fs.create_multipart_upload(req).await
+        let sha256 = match req.input.checksum_algorithm.as_ref().map(|a| a.as_str()) {
+            None => false,
+            Some(ChecksumAlgorithm::SHA256) => true,
+            Some(other) => {
+                return Err(s3_error!(
+                    NotImplemented,
+                    "this endpoint supports SHA256 part checksums only, not {other}"
+                ));
+            }
+        };
+        let entry = UploadEntry {
+            bucket: req.input.bucket.clone(),
+            key: req.input.key.clone(),
+            sha256,
+        };
+        let mut response = self.fs.create_multipart_upload(req).await?;
+        let upload_id = response
+            .output
+            .upload_id
+            .as_deref()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| s3_error!(InternalError, "s3s-fs issued no upload id"))?;
+        self.ledger
+            .open(&upload_id, &entry)
+            .await
+            .map_err(io_error)?;
+        if sha256 {
+            response.output.checksum_algorithm =
+                Some(ChecksumAlgorithm::from_static(ChecksumAlgorithm::SHA256));
+        }
+        Ok(response)
     }
 
     async fn upload_part(
         &self,
-        req: S3Request<UploadPartInput>,
+        mut req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        self.fs.upload_part(req).await
+        let input = &req.input;
+        let (upload_id, upload) = self
+            .open_upload(&input.bucket, &input.key, &input.upload_id)
+            .await?;
+        let number = input.part_number;
+        if !(1..=10_000).contains(&number) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive"
+            ));
+        }
+        let expected = match &input.checksum_sha256 {
+            Some(value) => Some(decode_sha256(value).ok_or_else(|| {
+                s3_error!(
+                    InvalidRequest,
+                    "Value for x-amz-checksum-sha256 header is invalid."
+                )
+            })?),
+            None if upload.sha256 => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "This upload requires an x-amz-checksum-sha256 header on every part."
+                ));
+            }
+            None => None,
+        };
+        let body = req
+            .input
+            .body
+            .take()
+            .ok_or_else(|| s3_error!(IncompleteBody))?;
+        let (body, tally) = CheckedBody::wrap(body, expected);
+        req.input.body = Some(body);
+        let sha256 = req.input.checksum_sha256.clone();
+
+        let lock = self.part_lock(upload_id, number);
+        let _guard = lock.lock().await;
+        let result = self.fs.upload_part(req).await;
+        let mut response = match result {
+            Ok(response) => response,
+            Err(_) if tally.mismatched() => {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The SHA256 you specified did not match the calculated checksum."
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        let etag = response
+            .output
+            .e_tag
+            .as_ref()
+            .map(|etag| etag.value().to_owned())
+            .ok_or_else(|| s3_error!(InternalError, "s3s-fs reported no ETag"))?;
+        let part = PartEntry {
+            number,
+            size: tally.bytes(),
+            etag,
+            sha256: sha256.clone(),
+        };
+        self.ledger
+            .record_part(&upload_id, &part)
+            .await
+            .map_err(io_error)?;
+        response.output.checksum_sha256 = sha256;
+        Ok(response)
     }
 
     async fn list_parts(
         &self,
         req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
-        self.fs.list_parts(req).await
+        let input = req.input;
+        let (upload_id, upload) = self
+            .open_upload(&input.bucket, &input.key, &input.upload_id)
+            .await?;
+        let after = input.part_number_marker.unwrap_or(0);
+        let max = input
+            .max_parts
+            .filter(|n| *n > 0)
+            .unwrap_or(LIST_PARTS_MAX)
+            .min(LIST_PARTS_MAX);
+        let all = self.ledger.parts(&upload_id).await.map_err(io_error)?;
+        let mut remaining = all.into_iter().filter(|p| p.number > after).peekable();
+        let mut parts = Vec::new();
+        while parts.len() < max as usize
+            && let Some(part) = remaining.next()
+        {
+            parts.push(Part {
+                part_number: Some(part.number),
+                size: Some(i64::try_from(part.size).unwrap_or(i64::MAX)),
+                e_tag: Some(ETag::Strong(part.etag)),
+                checksum_sha256: part.sha256,
+                ..Default::default()
+            });
+        }
+        let truncated = remaining.peek().is_some();
+        let output = ListPartsOutput {
+            bucket: Some(input.bucket),
+            key: Some(input.key),
+            upload_id: Some(input.upload_id),
+            part_number_marker: Some(after),
+            next_part_number_marker: parts.last().and_then(|p| p.part_number),
+            max_parts: Some(max),
+            is_truncated: Some(truncated),
+            checksum_algorithm: upload
+                .sha256
+                .then(|| ChecksumAlgorithm::from_static(ChecksumAlgorithm::SHA256)),
+            parts: Some(parts),
+            ..Default::default()
+        };
+        Ok(S3Response::new(output))
     }
 
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        let bucket = req.input.bucket.clone();
-        let key = req.input.key.clone();
-        let response = self.fs.complete_multipart_upload(req).await?;
+        let input = &req.input;
+        let (upload_id, upload) = self
+            .open_upload(&input.bucket, &input.key, &input.upload_id)
+            .await?;
+        let listed = input
+            .multipart_upload
+            .as_ref()
+            .and_then(|m| m.parts.as_ref())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let stored = self.ledger.parts(&upload_id).await.map_err(io_error)?;
+        let digests = check_completion(&upload, listed, &stored)?;
+
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let mut response = self.fs.complete_multipart_upload(req).await?;
+        if let Some(future) = response.output.future.take() {
+            response.output = future.await?;
+        }
+        if upload.sha256 {
+            let checksum = composite_sha256(&digests);
+            self.store_object_checksum(&bucket, &key, &checksum)
+                .await
+                .map_err(io_error)?;
+            response.output.checksum_sha256 = Some(checksum);
+            response.output.checksum_type =
+                Some(ChecksumType::from_static(ChecksumType::COMPOSITE));
+        }
+        if let Err(e) = self.ledger.forget(&upload_id).await {
+            tracing::warn!(error = %e, %upload_id, "could not remove the part ledger");
+        }
         self.object_created(&bucket, key);
         Ok(response)
     }
@@ -446,8 +635,141 @@ impl S3 for FerryS3 {
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        self.fs.abort_multipart_upload(req).await
+        let input = &req.input;
+        let (upload_id, _) = self
+            .open_upload(&input.bucket, &input.key, &input.upload_id)
+            .await?;
+        let response = self.fs.abort_multipart_upload(req).await?;
+        self.ledger.forget(&upload_id).await.map_err(io_error)?;
+        Ok(response)
     }
+}
+
+fn io_error(err: std::io::Error) -> s3s::S3Error {
+    tracing::error!(error = %err, "s3 endpoint storage");
+    s3_error!(InternalError, "storage failed")
+}
+
+impl FerryS3 {
+    /// The upload `raw_id` of `bucket`/`key`, or S3's `NoSuchUpload`.
+    async fn open_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        raw_id: &str,
+    ) -> S3Result<(Uuid, UploadEntry)> {
+        let no_such_upload = || {
+            s3_error!(
+                NoSuchUpload,
+                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+            )
+        };
+        let upload_id = Uuid::parse_str(raw_id).map_err(|_| no_such_upload())?;
+        match self.ledger.upload(&upload_id).await.map_err(io_error)? {
+            Some(entry) if entry.bucket == bucket && entry.key == key => Ok((upload_id, entry)),
+            _ => Err(no_such_upload()),
+        }
+    }
+
+    fn part_lock(&self, upload_id: Uuid, number: i32) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .part_locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Drop locks nobody holds any more, so the map stays as small as the uploads in flight.
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        Arc::clone(locks.entry((upload_id, number)).or_default())
+    }
+
+    /// Puts the object's checksum where s3s-fs keeps object metadata, so HeadObject and
+    /// GetObject report it (s3s-fs writes that file itself only for PutObject).
+    async fn store_object_checksum(
+        &self,
+        bucket: &str,
+        key: &str,
+        checksum: &str,
+    ) -> std::io::Result<()> {
+        use base64::Engine as _;
+        let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let path = self.root.join(format!(
+            ".bucket-{}.object-{}.internal.json",
+            encode(bucket),
+            encode(key)
+        ));
+        let mut info: serde_json::Map<String, serde_json::Value> =
+            match tokio::fs::read(&path).await {
+                Ok(bytes) => serde_json::from_slice(&bytes)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
+                Err(e) => return Err(e),
+            };
+        info.insert("checksum_sha256".to_owned(), checksum.into());
+        let tmp = path.with_extension(format!("tmp{}", rand::random::<u64>()));
+        tokio::fs::write(&tmp, serde_json::to_vec(&info)?).await?;
+        tokio::fs::rename(&tmp, &path).await
+    }
+}
+
+/// Checks a CompleteMultipartUpload part list against the parts received, as S3 does, before
+/// s3s-fs starts assembling (it discards the upload on some failures). Returns the parts'
+/// SHA-256 digests in order (empty when the upload has no checksums).
+fn check_completion(
+    upload: &UploadEntry,
+    listed: &[CompletedPart],
+    stored: &[PartEntry],
+) -> S3Result<Vec<[u8; 32]>> {
+    if listed.is_empty() {
+        return Err(s3_error!(InvalidPart, "You must specify at least one part"));
+    }
+    let mut digests = Vec::with_capacity(listed.len());
+    for (index, part) in listed.iter().enumerate() {
+        // s3s-fs assembles parts 1, 2, 3, …; S3 requires that too when parts carry checksums.
+        let expected_number = i32::try_from(index + 1).unwrap_or(i32::MAX);
+        if part.part_number != Some(expected_number) {
+            return Err(s3_error!(
+                InvalidPartOrder,
+                "The list of parts was not in ascending order, or skipped a part number."
+            ));
+        }
+        let invalid = || {
+            s3_error!(
+                InvalidPart,
+                "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."
+            )
+        };
+        let held = stored
+            .iter()
+            .find(|p| p.number == expected_number)
+            .ok_or_else(invalid)?;
+        let etag_matches = part
+            .e_tag
+            .as_ref()
+            .is_some_and(|etag| etag.value() == held.etag);
+        if !etag_matches {
+            return Err(invalid());
+        }
+        if held.size < MIN_PART_BYTES && index + 1 < listed.len() {
+            return Err(s3_error!(
+                EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed size"
+            ));
+        }
+        if upload.sha256 {
+            let (Some(given), Some(held_sha)) = (&part.checksum_sha256, &held.sha256) else {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "The upload was created using a sha256 checksum. The complete request must include the checksum for each part."
+                ));
+            };
+            if given != held_sha {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The sha256 you specified for part {expected_number} did not match what we received."
+                ));
+            }
+            digests.push(decode_sha256(held_sha).ok_or_else(invalid)?);
+        }
+    }
+    Ok(digests)
 }
 
 #[cfg(test)]

@@ -259,6 +259,26 @@ impl MetadataStore for LocalMetadataStore {
         .await
     }
 
+    async fn set_sha256(
+        &self,
+        owner: &UserId,
+        id: &FileId,
+        sha256: &str,
+    ) -> Result<Transition, MetadataError> {
+        let (owner, id, sha256) = (owner.clone(), *id, sha256.to_owned());
+        self.write(move |txn| {
+            let (outcome, _) = transition(
+                txn,
+                &owner,
+                &id,
+                |f| f.sha256.as_deref() != Some(sha256.as_str()),
+                |f| f.sha256 = Some(sha256.clone()),
+            )?;
+            Ok(outcome)
+        })
+        .await
+    }
+
     async fn mark_failed(&self, owner: &UserId, id: &FileId) -> Result<Transition, MetadataError> {
         let (owner, id) = (owner.clone(), *id);
         self.write(move |txn| {
