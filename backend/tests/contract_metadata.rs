@@ -531,6 +531,57 @@ async fn stale_pending_files_are_found(store: &Store) {
     assert_eq!(one.len(), 1, "the limit is respected");
 }
 
+async fn multipart_uploads_keep_their_id_and_checksum(store: &Store) {
+    let owner = new_user();
+    let file = FileRecord {
+        multipart_upload_id: Some("2~upload-id.with/odd=chars".to_owned()),
+        part_size: Some(8 << 20),
+        ..pending_file(&owner, 20 << 20)
+    };
+    store.insert_pending_file(&file, 1 << 30).await.unwrap();
+    assert_eq!(
+        store.file(&owner, &file.id).await.unwrap(),
+        Some(file.clone())
+    );
+
+    // Completion records the composite checksum while the file is still pending …
+    let composite = format!("{}-3", "A".repeat(43) + "=");
+    assert_eq!(
+        store
+            .set_sha256(&owner, &file.id, &composite)
+            .await
+            .unwrap(),
+        Transition::Applied
+    );
+    assert_eq!(
+        store
+            .set_sha256(&owner, &file.id, &composite)
+            .await
+            .unwrap(),
+        Transition::Unchanged
+    );
+    // … and the object-created event that follows keeps it.
+    assert_eq!(
+        store
+            .mark_ready(&owner, &file.id, Some(&composite))
+            .await
+            .unwrap(),
+        Transition::Applied
+    );
+    let stored = store.file(&owner, &file.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, FileStatus::Ready);
+    assert_eq!(stored.sha256.as_deref(), Some(composite.as_str()));
+    assert_eq!(stored.multipart_upload_id, file.multipart_upload_id);
+    assert_eq!(stored.part_size, Some(8 << 20));
+    assert_eq!(
+        store
+            .set_sha256(&owner, &FileId::new(), &composite)
+            .await
+            .unwrap(),
+        Transition::Missing
+    );
+}
+
 /// Every behaviour of the contract, in turn.
 async fn metadata_contract(store: Store) {
     macro_rules! run {
@@ -550,6 +601,7 @@ async fn metadata_contract(store: Store) {
         deleting_a_file_removes_its_shares_and_releases_usage,
         other_owners_see_nothing,
         stale_pending_files_are_found,
+        multipart_uploads_keep_their_id_and_checksum,
     );
 }
 
