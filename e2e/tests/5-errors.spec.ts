@@ -1,4 +1,4 @@
-import { capture, expect, expectReady, pickFiles, randomFile, signUp, sparseFile, stackEnv, test } from "./fixtures";
+import { capture, expect, expectReady, objectsWithHash, pickFiles, randomFile, signUp, sparseFile, stackEnv, test } from "./fixtures";
 import { LIMITS, MiB } from "../limits";
 
 test("a file over the size limit and an upload over quota are refused with clear messages", async ({ page, guard }) => {
@@ -28,35 +28,54 @@ test("a file over the size limit and an upload over quota are refused with clear
   await expect(page.getByRole("list", { name: "Files" }).getByRole("listitem")).toHaveCount(1);
 });
 
-test("storage refusing an upload offers a retry that works", async ({ page, guard }) => {
+test("storage refusing an upload, or dropping the connection, offers a retry that works", async ({ page, guard }) => {
   await signUp(page, "retry");
   const s3 = stackEnv("FERRY_E2E_S3_URL");
   const origin = stackEnv("FERRY_E2E_URL");
   guard.allow(/Failed to load resource: the server responded with a status of 503\b.* @ /);
+  guard.allow(/^(?=.*net::ERR_CONNECTION_RESET)(?=.*\/ferry-files\/)/);
 
-  // The storage endpoint refuses the first PUT (as it would while restarting), then recovers.
-  let refused = 0;
+  // The storage endpoint refuses the first PUT (as it would while overloaded), drops the
+  // connection of the second (as when it restarts mid-upload), then recovers.
+  const faults: ("refuse" | "reset")[] = ["refuse", "reset"];
+  let faulted = 0;
   await page.route(`${s3}/**`, async (route) => {
-    if (route.request().method() === "PUT" && refused === 0) {
-      refused++;
+    const fault = route.request().method() === "PUT" ? faults.shift() : undefined;
+    if (fault === "refuse") {
+      faulted++;
       await route.fulfill({
         status: 503,
         headers: { "access-control-allow-origin": origin, "content-type": "application/xml" },
         body: "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
       });
-      return;
+    } else if (fault === "reset") {
+      faulted++;
+      await route.abort("connectionreset");
+    } else {
+      await route.fallback();
     }
-    await route.fallback();
   });
+  const panel = page.getByRole("region", { name: "Uploads" });
 
-  const file = randomFile("second-try.txt", 300_000);
-  await pickFiles(page, [file.path]);
-  const row = page.getByRole("region", { name: "Uploads" }).getByRole("listitem").filter({ hasText: "second-try.txt" });
-  await expect(row).toContainText(/Storage refused the file \(HTTP 503\)\. Retry in a moment\./);
-  expect(refused).toBe(1);
+  const refused = randomFile("second-try.txt", 300_000);
+  await pickFiles(page, [refused.path]);
+  const refusedRow = panel.getByRole("listitem").filter({ hasText: "second-try.txt" });
+  await expect(refusedRow).toContainText("Storage refused the file (HTTP 503). Retry in a moment.");
   await capture(page, "upload-error-storage");
 
-  await row.getByRole("button", { name: "Retry second-try.txt" }).click();
+  const dropped = randomFile("cut-off.bin", 2_000_000);
+  await pickFiles(page, [dropped.path]);
+  const droppedRow = panel.getByRole("listitem").filter({ hasText: "cut-off.bin" });
+  await expect(droppedRow).toContainText("The connection was interrupted. Check your network and retry.");
+  expect(faulted).toBe(2);
+  // A failed upload leaves no half-made file behind in the list.
+  await expect(page.getByRole("heading", { name: "No files yet" })).toBeVisible();
+
+  await refusedRow.getByRole("button", { name: "Retry second-try.txt" }).click();
+  await droppedRow.getByRole("button", { name: "Retry cut-off.bin" }).click();
   await expectReady(page, "second-try.txt");
-  await expect(page.getByRole("list", { name: "Files" }).getByRole("listitem")).toHaveCount(1);
+  await expectReady(page, "cut-off.bin");
+  await expect(page.getByRole("list", { name: "Files" }).getByRole("listitem")).toHaveCount(2);
+  expect(objectsWithHash(refused.sha256)).toHaveLength(1);
+  expect(objectsWithHash(dropped.sha256)).toHaveLength(1);
 });
