@@ -258,6 +258,15 @@ async fn private_routes_refuse_missing_and_bad_tokens() {
     let routes = [
         (Method::GET, "/api/files"),
         (Method::POST, "/api/uploads"),
+        (Method::POST, "/api/uploads/multipart"),
+        (
+            Method::GET,
+            "/api/files/00000000-0000-7000-8000-000000000000/parts",
+        ),
+        (
+            Method::POST,
+            "/api/files/00000000-0000-7000-8000-000000000000/complete",
+        ),
         (Method::GET, "/api/shares"),
         (
             Method::DELETE,
@@ -305,6 +314,17 @@ async fn other_users_files_and_shares_are_not_found() {
             Some(json!({})),
         ),
         (Method::DELETE, format!("/api/shares/{token}"), None),
+        (Method::GET, format!("/api/files/{file}/parts"), None),
+        (
+            Method::POST,
+            format!("/api/files/{file}/parts"),
+            Some(json!({"parts": [{"number": 1, "sha256": "x"}]})),
+        ),
+        (
+            Method::POST,
+            format!("/api/files/{file}/complete"),
+            Some(json!({"parts": []})),
+        ),
     ] {
         let reply = api.as_user(BOB, method.clone(), &uri, body).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {uri}");
@@ -935,6 +955,9 @@ async fn health_openapi_and_unknown_routes_answer_json() {
     let doc = api.send(Method::GET, "/api/openapi.json", None, None).await;
     for path in [
         "/api/uploads",
+        "/api/uploads/multipart",
+        "/api/files/{id}/parts",
+        "/api/files/{id}/complete",
         "/api/files",
         "/api/files/{id}",
         "/api/files/{id}/download",
@@ -969,4 +992,66 @@ async fn health_openapi_and_unknown_routes_answer_json() {
         api.router.clone().oneshot(req).await.unwrap()
     };
     assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn multipart_uploads_validate_like_single_uploads_and_report_their_layout() {
+    let api = spawn_api_with(Limits {
+        max_file_size: 40 << 20,
+        user_quota: 50 << 20,
+        ..Limits::default()
+    })
+    .await;
+    let start =
+        |body: Value| api.as_user(ALICE, Method::POST, "/api/uploads/multipart", Some(body));
+    for (body, status, code) in [
+        (
+            json!({"name": "a", "size": 0}),
+            StatusCode::BAD_REQUEST,
+            "invalid_size",
+        ),
+        (
+            json!({"name": "", "size": 1}),
+            StatusCode::BAD_REQUEST,
+            "invalid_name",
+        ),
+        (
+            json!({"name": "a", "size": 41 << 20}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+        ),
+        (
+            json!({"name": "a", "size": 1, "sha256": "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="}),
+            StatusCode::BAD_REQUEST,
+            "invalid_checksum",
+        ),
+    ] {
+        let reply = start(body.clone()).await;
+        assert_eq!((reply.status, reply.code()), (status, code), "{body}");
+    }
+    let reply = start(json!({"name": "big.iso", "size": (17 << 20) + 1})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    assert_eq!(reply.body["part_size"], 8 << 20);
+    assert_eq!(reply.body["part_count"], 3);
+    assert_eq!(reply.body["file"]["status"], "pending");
+    // The reservation counts against the quota like any pending file.
+    let reply = start(json!({"name": "more.iso", "size": 40 << 20})).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::FORBIDDEN, "quota_exceeded")
+    );
+    // Single-PUT files have no parts.
+    let single = api.ready_file(ALICE, "small.txt", 10).await;
+    let reply = api
+        .as_user(
+            ALICE,
+            Method::GET,
+            &format!("/api/files/{single}/parts"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::CONFLICT, "not_multipart")
+    );
 }
