@@ -3,6 +3,7 @@ import {
   closeDialog,
   createAccountFromSignIn,
   dropFiles,
+  dropZone,
   expect,
   expectReady,
   newEmail,
@@ -45,6 +46,13 @@ test("every page is clean (console, requests, axe) in light and dark, with scree
   // Files, empty then with uploads.
   await expect(page.getByRole("heading", { name: "No files yet" })).toBeVisible();
   await capture(page, "files-empty");
+
+  // The drop zone works from the keyboard: Enter opens the file picker.
+  await dropZone(page).focus();
+  await expect(dropZone(page)).toBeFocused();
+  const chooser = page.waitForEvent("filechooser", { timeout: 5_000 });
+  await page.keyboard.press("Enter");
+  expect((await chooser).isMultiple()).toBe(true);
   const photo = randomFile("holiday-notes.txt", 80_000);
   await pickFiles(page, [photo.path]);
   await dropFiles(page, [
@@ -54,9 +62,15 @@ test("every page is clean (console, requests, axe) in light and dark, with scree
   for (const name of ["holiday-notes.txt", "budget-2026.csv", "slides.pdf"]) await expectReady(page, name);
   await capture(page, "files-with-uploads");
 
-  // The share dialog: the form, then the link.
-  await page.getByRole("button", { name: "Share slides.pdf" }).click();
+  // The share dialog: Escape closes it and gives focus back; then the form, then the link.
+  const shareButton = page.getByRole("button", { name: "Share slides.pdf" });
+  await shareButton.click();
   const dialog = page.getByRole("dialog", { name: "Share “slides.pdf”" });
+  await expect(dialog).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(shareButton).toBeFocused();
+  await shareButton.click();
   await expect(dialog.getByRole("button", { name: "Create link" })).toBeVisible();
   await capture(page, "share-dialog");
   await dialog.getByRole("button", { name: "Create link" }).click();
