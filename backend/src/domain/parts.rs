@@ -38,7 +38,7 @@ impl PartLayout {
             return None;
         }
         let count = size.div_ceil(part_size);
-        (count <= MAX_PARTS).then(|| Self {
+        (count <= MAX_PARTS).then_some(Self {
             size,
             part_size,
             part_count: count as u32,

@@ -49,6 +49,9 @@ use uuid::Uuid;
 use super::part_ledger::{CheckedBody, PartEntry, PartLedger, UploadEntry};
 use crate::domain::parts::{composite_sha256, decode_sha256};
 
+/// Held while one part's bytes and ledger entry are written.
+type PartLock = Arc<tokio::sync::Mutex<()>>;
+
 /// S3's smallest part, except the last (CompleteMultipartUpload answers `EntityTooSmall`).
 const MIN_PART_BYTES: u64 = 5 << 20;
 /// Parts per ListParts page when the request does not say (S3's default and maximum).
@@ -368,7 +371,7 @@ struct FerryS3 {
     ledger: PartLedger,
     /// One lock per part being written, so the part's bytes and its ledger entry always describe
     /// the same upload of it even when a retry races the original.
-    part_locks: std::sync::Mutex<HashMap<(Uuid, i32), Arc<tokio::sync::Mutex<()>>>>,
+    part_locks: std::sync::Mutex<HashMap<(Uuid, i32), PartLock>>,
     bucket: Arc<str>,
     on_created: ObjectCreatedHook,
 }
@@ -671,7 +674,7 @@ impl FerryS3 {
         }
     }
 
-    fn part_lock(&self, upload_id: Uuid, number: i32) -> Arc<tokio::sync::Mutex<()>> {
+    fn part_lock(&self, upload_id: Uuid, number: i32) -> PartLock {
         let mut locks = self
             .part_locks
             .lock()
