@@ -101,6 +101,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
         ...process.env,
         FERRY_MAX_FILE_SIZE: String(LIMITS.maxFileSize),
         FERRY_USER_QUOTA: String(LIMITS.userQuota),
+        FERRY_MULTIPART_THRESHOLD: String(LIMITS.multipartThreshold),
         RUST_LOG: process.env.RUST_LOG ?? "info,tower_http=warn",
       },
     },

@@ -6,4 +6,6 @@ export const LIMITS = {
   maxFileSize: 110 * MiB,
   /** Fits one 100 MiB file and a few small ones; two 100 MiB files do not fit. */
   userQuota: 150 * MiB,
+  /** Above this a file goes up in parts: the 100 MiB file does, the 60 MiB one of the quota journey does not. */
+  multipartThreshold: 64 * MiB,
 };

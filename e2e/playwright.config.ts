@@ -16,9 +16,10 @@ export default defineConfig({
   fullyParallel: false,
   retries: 0,
   forbidOnly: !!process.env.CI,
-  // The journeys take about two minutes here (one uploads 100 MB); these are safety nets.
+  // The journeys take about two minutes here (one uploads 100 MB); this is a safety net per
+  // test. No global timeout: it would include the global setup's `cargo build`, which on a
+  // fresh machine can take longer than all the journeys together.
   timeout: 120_000,
-  globalTimeout: 10 * 60_000,
   expect: { timeout: 15_000 },
   reporter: [["list"]],
   use: {
