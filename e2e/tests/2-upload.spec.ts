@@ -1,4 +1,4 @@
-import { dropFiles, dropZone, expect, expectReady, fileRow, pickFiles, randomFile, signUp, test } from "./fixtures";
+import { dropFiles, dropZone, expect, expectReady, fileRow, objectsWithHash, pickFiles, randomFile, signUp, test } from "./fixtures";
 import { MiB } from "../limits";
 
 /** Records every value each progress bar shows, by its accessible name, for the whole test. */
@@ -72,4 +72,7 @@ test("drop several files and pick a 100 MB one: progress reaches 100 % and all b
   expect(bigValues.some((v) => v > 0 && v < 100), `intermediate progress of the 100 MB file: ${bigValues}`).toBe(true);
 
   expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+
+  // The 100 MB file arrived in storage byte for byte (whether sent whole or in parts).
+  expect(objectsWithHash(big.sha256), "the 100 MB object on disk").toHaveLength(1);
 });
