@@ -2,8 +2,9 @@
 //! session, and every failure as an [`ApiError`] carrying the API's stable code.
 
 use ferry_api::{
-    CreateShare, DownloadUrl, ErrorBody, FilePage, PublicDownload, PublicShare, Share, ShareList,
-    UploadTicket, codes,
+    CompleteUpload, CreateShare, DownloadUrl, ErrorBody, FilePage, MultipartTicket, PartUrls,
+    PartUrlsRequest, PublicDownload, PublicShare, Share, ShareList, UploadTicket, UploadedParts,
+    codes,
 };
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -80,14 +81,17 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// The `POST /api/uploads` body ([`ferry_api::CreateUpload`]) with the fields this app sends;
-/// the API's optional fields (such as a checksum) are left out.
+/// The `POST /api/uploads` and `POST /api/uploads/multipart` body ([`ferry_api::CreateUpload`])
+/// with the fields this app sends.
 #[derive(Clone, Debug, Serialize)]
 pub struct NewUpload {
     pub name: String,
     pub size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// Base64 SHA-256 of the whole file (single `PUT` only; parts carry their own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// `{base}{path}` without a doubled or missing slash.
@@ -194,6 +198,33 @@ impl Api {
 
     pub async fn create_upload(&self, req: &NewUpload) -> Result<UploadTicket, ApiError> {
         self.post("/uploads", req).await
+    }
+
+    /// Starts a multipart upload: the pending file and how to cut it.
+    pub async fn create_multipart_upload(
+        &self,
+        req: &NewUpload,
+    ) -> Result<MultipartTicket, ApiError> {
+        self.post("/uploads/multipart", req).await
+    }
+
+    /// Presigned URLs for up to 100 parts (asking again renews them).
+    pub async fn part_urls(&self, id: &str, req: &PartUrlsRequest) -> Result<PartUrls, ApiError> {
+        self.post(&format!("/files/{}/parts", seg(id)), req).await
+    }
+
+    /// What object storage already holds of a multipart upload.
+    pub async fn uploaded_parts(&self, id: &str) -> Result<UploadedParts, ApiError> {
+        self.get(&format!("/files/{}/parts", seg(id))).await
+    }
+
+    pub async fn complete_upload(
+        &self,
+        id: &str,
+        req: &CompleteUpload,
+    ) -> Result<ferry_api::File, ApiError> {
+        self.post(&format!("/files/{}/complete", seg(id)), req)
+            .await
     }
 
     pub async fn list_files(&self, cursor: Option<&str>) -> Result<FilePage, ApiError> {

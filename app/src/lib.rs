@@ -5,10 +5,13 @@
 
 pub mod api_client;
 pub mod auth;
+pub mod checksum;
 pub mod components;
 pub mod config;
 pub mod format;
+pub mod multipart;
 pub mod pages;
+pub mod resume;
 pub mod transfer;
 pub mod upload;
 
@@ -46,7 +49,7 @@ pub fn App(config: SiteConfig) -> impl IntoView {
     provide_context(auth);
     provide_context(api);
     provide_context(library);
-    provide_context(Uploader::new(api, library));
+    provide_context(Uploader::new(api, auth, library));
     provide_context(Now::start());
 
     view! {

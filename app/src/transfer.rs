@@ -1,16 +1,15 @@
-//! Sends a file's bytes straight to its presigned URL with `XMLHttpRequest`, which (unlike
-//! `fetch`) reports upload progress. Browser-only; the rules about what to do with the events
-//! live in [`crate::upload`].
+//! Sends a file's bytes (or one part of them, a `Blob.slice`) straight to a presigned URL with
+//! `XMLHttpRequest`, which (unlike `fetch`) reports upload progress. The browser streams the
+//! blob from disk, so a send holds no copy of the bytes. Browser-only; the rules about what to
+//! do with the events live in [`crate::upload`] and [`crate::multipart`].
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use ferry_api::PresignedRequest;
-use wasm_bindgen::JsCast;
+use ferry_api::Header;
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{ProgressEvent, XmlHttpRequest};
-
-use crate::upload::UploadError;
 
 /// Headers the browser sets itself and refuses from scripts (it would log an error).
 fn browser_owned(name: &str) -> bool {
@@ -19,7 +18,11 @@ fn browser_owned(name: &str) -> bool {
         .any(|h| name.eq_ignore_ascii_case(h))
 }
 
-type Done = Box<dyn FnOnce(Result<(), UploadError>)>;
+/// How a send ended: the response's `ETag` (if storage exposed one) or the HTTP status of the
+/// refusal (0 when the connection failed).
+pub type Outcome = Result<Option<String>, u16>;
+
+type Done = Box<dyn FnOnce(Outcome)>;
 
 /// A running PUT. Keep it until it reports completion; dropping it early stops its callbacks.
 pub struct XhrUpload {
@@ -30,19 +33,20 @@ pub struct XhrUpload {
 }
 
 impl XhrUpload {
-    /// Starts sending `file` as `request` says, with its headers exactly as given.
+    /// Starts sending `body` to `url`, with `headers` exactly as given (they are signed).
+    /// Fails only when the browser refuses to start the request.
     pub fn start(
-        request: &PresignedRequest,
-        file: &web_sys::File,
+        method: &str,
+        url: &str,
+        headers: &[Header],
+        body: &web_sys::Blob,
         on_progress: impl Fn(u64) + 'static,
-        on_done: impl FnOnce(Result<(), UploadError>) + 'static,
-    ) -> Result<Self, UploadError> {
-        let xhr = XmlHttpRequest::new().map_err(|_| UploadError::network())?;
-        xhr.open(&request.method, &request.url)
-            .map_err(|_| UploadError::network())?;
-        for header in request.headers.iter().filter(|h| !browser_owned(&h.name)) {
-            xhr.set_request_header(&header.name, &header.value)
-                .map_err(|_| UploadError::network())?;
+        on_done: impl FnOnce(Outcome) + 'static,
+    ) -> Result<Self, JsValue> {
+        let xhr = XmlHttpRequest::new()?;
+        xhr.open(method, url)?;
+        for header in headers.iter().filter(|h| !browser_owned(&h.name)) {
+            xhr.set_request_header(&header.name, &header.value)?;
         }
 
         let done: Rc<RefCell<Option<Done>>> = Rc::new(RefCell::new(Some(Box::new(on_done))));
@@ -64,23 +68,22 @@ impl XhrUpload {
             Closure::<dyn FnMut(ProgressEvent)>::new(move |_event: ProgressEvent| {
                 let status = xhr.status().unwrap_or(0);
                 finish(if (200..300).contains(&status) {
-                    Ok(())
+                    Ok(xhr.get_response_header("ETag").ok().flatten())
                 } else {
-                    Err(UploadError::from_storage_status(status))
+                    Err(status)
                 });
             })
         };
         let error = Closure::<dyn FnMut(ProgressEvent)>::new(move |_event: ProgressEvent| {
-            finish(Err(UploadError::network()));
+            finish(Err(0));
         });
 
-        let upload = xhr.upload().map_err(|_| UploadError::network())?;
+        let upload = xhr.upload()?;
         upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
         xhr.set_onload(Some(load.as_ref().unchecked_ref()));
         xhr.set_onerror(Some(error.as_ref().unchecked_ref()));
         xhr.set_ontimeout(Some(error.as_ref().unchecked_ref()));
-        xhr.send_with_opt_blob(Some(file))
-            .map_err(|_| UploadError::network())?;
+        xhr.send_with_opt_blob(Some(body))?;
         Ok(Self {
             xhr,
             _progress: progress,

@@ -36,6 +36,8 @@ pub enum Phase {
     Preparing,
     /// Bytes on their way to storage.
     Sending,
+    /// Stopped by the person; the parts sent so far stay (multipart uploads only).
+    Paused,
     /// Storage has every byte; the server checks them and marks the file ready.
     Done,
     Failed(UploadError),
@@ -126,22 +128,38 @@ pub struct Transfer {
     pub total: u64,
     pub sent: u64,
     started_ms: i64,
+    /// Bytes already stored when this try started (a resumed upload).
+    started_at: u64,
     /// `(time, bytes sent)` over the last [`SPEED_WINDOW_MS`].
     samples: VecDeque<(i64, u64)>,
 }
 
 impl Transfer {
     fn new(total: u64, now_ms: i64) -> Self {
+        Self::resumed(total, 0, now_ms)
+    }
+
+    fn resumed(total: u64, already: u64, now_ms: i64) -> Self {
+        let already = already.min(total);
         Self {
             total,
-            sent: 0,
+            sent: already,
             started_ms: now_ms,
-            samples: VecDeque::from([(now_ms, 0)]),
+            started_at: already,
+            samples: VecDeque::from([(now_ms, already)]),
         }
     }
 
     fn record(&mut self, sent: u64, now_ms: i64) {
-        self.sent = sent.min(self.total);
+        let sent = sent.min(self.total);
+        if sent < self.sent {
+            // A part failed and is sent again: its bytes no longer count. Measure the pace
+            // afresh from here rather than read the drop as negative speed.
+            self.samples.clear();
+            self.started_ms = now_ms;
+            self.started_at = sent;
+        }
+        self.sent = sent;
         self.samples.push_back((now_ms, self.sent));
         while self.samples.len() > 2 && self.samples[1].0 <= now_ms - SPEED_WINDOW_MS {
             self.samples.pop_front();
@@ -163,7 +181,7 @@ impl Transfer {
             return 0.0;
         };
         let (t0, b0) = if t1 - t0 < 500 {
-            (self.started_ms, 0)
+            (self.started_ms, self.started_at)
         } else {
             (t0, b0)
         };
@@ -171,7 +189,7 @@ impl Transfer {
         if elapsed_ms <= 0 {
             0.0
         } else {
-            (b1 - b0) as f64 * 1000.0 / elapsed_ms as f64
+            b1.saturating_sub(b0) as f64 * 1000.0 / elapsed_ms as f64
         }
     }
 
@@ -181,7 +199,7 @@ impl Transfer {
         if speed <= 0.0 {
             return None;
         }
-        Some(((self.total - self.sent) as f64 / speed).ceil() as u64)
+        Some((self.total.saturating_sub(self.sent) as f64 / speed).ceil() as u64)
     }
 
     /// `"12.5 MB of 50 MB · 3.1 MB/s · 12 s left"`.
@@ -207,6 +225,10 @@ pub struct Upload {
     pub transfer: Transfer,
     /// Attempts started so far; the current one is `attempts`.
     pub attempts: u32,
+    /// Sent in parts, so it can pause and resume.
+    pub multipart: bool,
+    /// A line about the current try, e.g. "Resuming — 3 of 128 parts already uploaded".
+    pub note: Option<String>,
 }
 
 impl Upload {
@@ -253,6 +275,8 @@ impl UploadQueue {
             phase: Phase::Queued,
             transfer: Transfer::new(size, 0),
             attempts: 0,
+            multipart: false,
+            note: None,
         });
         id
     }
@@ -301,6 +325,7 @@ impl UploadQueue {
             upload.phase = Phase::Preparing;
             upload.attempts += 1;
             upload.transfer = Transfer::new(upload.size, now_ms);
+            upload.note = None;
             started.push(upload.attempt());
         }
         started
@@ -308,13 +333,54 @@ impl UploadQueue {
 
     /// The API issued the URL; bytes start flowing.
     pub fn sending(&mut self, attempt: Attempt, now_ms: i64) {
+        self.sending_from(attempt, 0, now_ms);
+    }
+
+    /// Bytes start flowing, `already` of them stored by an earlier try (a resumed multipart
+    /// upload): progress starts there, and speed counts only what this try sends.
+    pub fn sending_from(&mut self, attempt: Attempt, already: u64, now_ms: i64) {
         if let Some(u) = self
             .current(attempt)
             .filter(|u| u.phase == Phase::Preparing)
         {
             u.phase = Phase::Sending;
-            u.transfer = Transfer::new(u.size, now_ms);
+            u.transfer = Transfer::resumed(u.size, already, now_ms);
         }
+    }
+
+    /// Marks the upload as sent in parts (it can pause and resume).
+    pub fn multipart(&mut self, attempt: Attempt) {
+        if let Some(u) = self.current(attempt) {
+            u.multipart = true;
+        }
+    }
+
+    /// Sets the line shown under the current try (`None` clears it).
+    pub fn note(&mut self, attempt: Attempt, note: Option<String>) {
+        if let Some(u) = self.current(attempt) {
+            u.note = note;
+        }
+    }
+
+    /// Pauses a multipart upload on its way. Returns the attempt whose transfers must stop.
+    pub fn pause(&mut self, id: UploadId) -> Option<Attempt> {
+        let u = self
+            .get_mut(id)
+            .filter(|u| u.multipart && u.phase.is_active())?;
+        u.phase = Phase::Paused;
+        let attempt = u.attempt();
+        self.announcement = format!("{} paused.", u.name);
+        Some(attempt)
+    }
+
+    /// Puts a paused upload back in line. Returns whether it was paused.
+    pub fn resume(&mut self, id: UploadId) -> bool {
+        let Some(u) = self.get_mut(id).filter(|u| u.phase == Phase::Paused) else {
+            return false;
+        };
+        u.phase = Phase::Queued;
+        self.announcement = format!("{} resumed.", u.name);
+        true
     }
 
     pub fn progress(&mut self, attempt: Attempt, sent: u64, now_ms: i64) {
@@ -325,11 +391,12 @@ impl UploadQueue {
 
     /// Storage accepted every byte. Returns whether this attempt was still current.
     pub fn finish(&mut self, attempt: Attempt, now_ms: i64) -> bool {
-        let Some(u) = self.current(attempt).filter(|u| u.phase == Phase::Sending) else {
+        let Some(u) = self.current(attempt).filter(|u| u.phase.is_active()) else {
             return false;
         };
         u.transfer.record(u.size, now_ms);
         u.phase = Phase::Done;
+        u.note = None;
         self.announcement = format!("{} uploaded.", u.name);
         true
     }
@@ -386,7 +453,7 @@ impl UploadQueue {
     pub fn totals(&self) -> (u64, u64) {
         self.items
             .iter()
-            .filter(|u| matches!(u.phase, Phase::Queued | Phase::Preparing | Phase::Sending))
+            .filter(|u| !u.phase.is_finished())
             .fold((0, 0), |(s, t), u| (s + u.transfer.sent, t + u.size))
     }
 }
@@ -589,5 +656,58 @@ mod tests {
         q.clear_finished();
         assert_eq!(q.ids().len(), 1, "b is still waiting");
         assert!(!q.is_empty());
+    }
+
+    #[test]
+    fn multipart_uploads_pause_free_their_slot_and_resume_in_line() {
+        let mut q = UploadQueue::new(1);
+        let a = q.add("big.iso", 100 * MB);
+        let b = q.add("small.txt", MB);
+        let first = q.start_next(0)[0];
+        assert_eq!(q.pause(a), None, "only uploads sent in parts pause");
+        q.multipart(first);
+        q.sending(first, 0);
+        assert_eq!(q.pause(a), Some(first));
+        assert_eq!(q.get(a).map(|u| u.phase.clone()), Some(Phase::Paused));
+        assert!(q.announcement().contains("paused"));
+        assert_eq!(
+            q.totals().1,
+            101 * MB,
+            "a paused upload is still unfinished"
+        );
+        assert_eq!(
+            q.start_next(1).iter().map(|x| x.id).collect::<Vec<_>>(),
+            vec![b],
+            "the slot went to the next file"
+        );
+        assert!(!q.resume(b), "not paused");
+        assert!(q.resume(a));
+        assert_eq!(q.get(a).map(|u| u.phase.clone()), Some(Phase::Queued));
+        assert_eq!(q.cancel(a), None, "waiting: nothing to abort");
+    }
+
+    #[test]
+    fn a_resumed_upload_starts_from_the_stored_bytes_and_counts_only_new_speed() {
+        let mut q = UploadQueue::default();
+        let a = q.add("big.iso", 100 * MB);
+        let at = q.start_next(0)[0];
+        q.note(at, Some("Resuming — 5 of 10 parts already uploaded".into()));
+        q.sending_from(at, 50 * MB, 1_000);
+        let tr = |q: &UploadQueue| q.get(a).map(|u| u.transfer.clone()).unwrap();
+        assert_eq!(tr(&q).percent(), 50.0);
+        q.progress(at, 51 * MB, 1_200);
+        assert!(
+            (tr(&q).speed() - 5.0 * MB as f64).abs() < 1.0,
+            "{}",
+            tr(&q).speed()
+        );
+        // A failed part is sent again: progress drops without a negative speed.
+        q.progress(at, 45 * MB, 1_400);
+        assert_eq!(tr(&q).sent, 45 * MB);
+        assert_eq!(tr(&q).speed(), 0.0);
+        q.progress(at, 46 * MB, 1_600);
+        assert!(tr(&q).speed() > 0.0);
+        assert!(q.finish(at, 2_000));
+        assert_eq!(q.get(a).and_then(|u| u.note.clone()), None);
     }
 }

@@ -7,6 +7,7 @@ pub mod icons;
 pub mod library;
 pub mod qr;
 pub mod share_dialog;
+pub mod uploader;
 pub mod uploads;
 
 use std::time::Duration;

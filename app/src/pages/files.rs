@@ -13,7 +13,7 @@ use crate::components::file_list::{FileAction, FileRow};
 use crate::components::icons;
 use crate::components::library::{Library, LoadState};
 use crate::components::share_dialog::ShareDialog;
-use crate::components::uploads::{UploadPanel, Uploader};
+use crate::components::uploads::{ResumableUploads, UploadPanel, Uploader};
 use crate::format::human_size;
 use crate::use_title;
 
@@ -98,6 +98,7 @@ pub fn FilesPage() -> impl IntoView {
                 <p class="muted">{summary}</p>
             </div>
             <DropZone on_files=move |files| uploader.add(files)/>
+            <ResumableUploads/>
             <UploadPanel/>
             {move || match library.state.get() {
                 LoadState::Loading => view! { <FileSkeleton/> }.into_any(),

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 use crate::api_client::{Api, ApiError};
+use crate::checksum::{self, Checksum};
 use crate::components::Now;
 use crate::components::file_list::type_badge;
 use crate::components::icons;
@@ -216,13 +217,37 @@ fn ShareCard(
                     })}
                 </p>
             </form>
-            {share.sha256.clone().map(|sum| view! {
-                <details class="checksum">
-                    <summary>"Verify the download (SHA-256)"</summary>
-                    <code class="mono">{sum}</code>
-                </details>
-            })}
+            {share.sha256.clone().map(|sum| checksum_view(&sum, share.size, &share.name))}
         </section>
+    }
+}
+
+/// The checksum object storage verified, labelled by kind, with how to recompute it.
+fn checksum_view(sum: &str, size: u64, name: &str) -> impl IntoView + use<> {
+    let (label, hint) = match checksum::parse(sum) {
+        Checksum::Whole(_) => (
+            "SHA-256".to_owned(),
+            format!("Base64 of the file's SHA-256: openssl dgst -sha256 -binary '{name}' | base64"),
+        ),
+        Checksum::Composite { parts, .. } => {
+            let mib = checksum::part_size_for(size) >> 20;
+            (
+                "Composite SHA-256 (multipart)".to_owned(),
+                format!(
+                    "Uploaded in {parts} parts of {mib} MiB: the base64 SHA-256 of the parts' \
+                     SHA-256 digests, then -{parts}. split -b {mib}M '{name}' part. && for p in \
+                     part.*; do openssl dgst -sha256 -binary \"$p\"; done | openssl dgst -sha256 \
+                     -binary | base64"
+                ),
+            )
+        }
+    };
+    view! {
+        <details class="checksum">
+            <summary>"Verify the download"</summary>
+            <p class="muted small">{label} ": " <code class="mono">{sum.to_owned()}</code></p>
+            <p class="muted small">{hint}</p>
+        </details>
     }
 }
 

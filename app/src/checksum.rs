@@ -1,0 +1,131 @@
+//! SHA-256 checksums as object storage wants them (`x-amz-checksum-sha256`: base64 of the
+//! digest), computed in the browser with WebCrypto, and how to read the checksum a file ends
+//! up with.
+//!
+//! WebCrypto has no streaming digest, so a checksum reads its bytes into one `ArrayBuffer`:
+//! callers hash a part (`Blob.slice`) at a time, never a large file whole.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Blob;
+
+/// Base64 of a digest, as `x-amz-checksum-sha256` carries it.
+pub fn encode(digest: &[u8]) -> String {
+    STANDARD.encode(digest)
+}
+
+fn failed(err: JsValue) -> String {
+    err.as_string()
+        .or_else(|| {
+            err.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| "unknown error".to_owned())
+}
+
+/// Base64 SHA-256 of all of `blob`'s bytes (read once into memory, then dropped).
+pub async fn sha256(blob: &Blob) -> Result<String, String> {
+    let bytes = JsFuture::from(blob.array_buffer()).await.map_err(failed)?;
+    let subtle = web_sys::window()
+        .ok_or("no window")?
+        .crypto()
+        .map_err(failed)?
+        .subtle();
+    let digest = subtle
+        .digest_with_str_and_buffer_source("SHA-256", bytes.unchecked_ref())
+        .map_err(failed)?;
+    let digest = JsFuture::from(digest).await.map_err(failed)?;
+    Ok(encode(&Uint8Array::new(&digest).to_vec()))
+}
+
+/// Base64 SHA-256 of `blob`'s bytes `start..end`.
+pub async fn sha256_of_range(blob: &Blob, start: u64, end: u64) -> Result<String, String> {
+    let slice = blob
+        .slice_with_f64_and_f64(start as f64, end as f64)
+        .map_err(failed)?;
+    sha256(&slice).await
+}
+
+/// Base64 SHA-256 of the concatenation of `ranges` of `blob` (a sample of a large file).
+pub async fn sha256_of_ranges(blob: &Blob, ranges: &[(u64, u64)]) -> Result<String, String> {
+    let parts = Array::new();
+    for &(start, end) in ranges {
+        let slice = blob
+            .slice_with_f64_and_f64(start as f64, end as f64)
+            .map_err(failed)?;
+        parts.push(&slice);
+    }
+    let sample = Blob::new_with_blob_sequence(&parts).map_err(failed)?;
+    sha256(&sample).await
+}
+
+/// What a file's checksum is, as the API reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Checksum<'a> {
+    /// Base64 SHA-256 of the bytes (a single `PUT`).
+    Whole(&'a str),
+    /// S3's composite form for a multipart upload: base64 SHA-256 of the concatenated binary
+    /// SHA-256 digests of the parts, and the number of parts.
+    Composite { digest: &'a str, parts: u32 },
+}
+
+pub fn parse(value: &str) -> Checksum<'_> {
+    match value.rsplit_once('-') {
+        Some((digest, parts)) if !parts.is_empty() && parts.bytes().all(|b| b.is_ascii_digit()) => {
+            match parts.parse() {
+                Ok(parts) => Checksum::Composite { digest, parts },
+                Err(_) => Checksum::Whole(value),
+            }
+        }
+        _ => Checksum::Whole(value),
+    }
+}
+
+/// The part size Ferry's API picks for a file of `size` bytes: whole MiB, at least 8 MiB,
+/// grown until the file fits in 10 000 parts. Lets the share page tell a recipient how to
+/// recompute a composite checksum.
+pub fn part_size_for(size: u64) -> u64 {
+    const MIB: u64 = 1 << 20;
+    (size.div_ceil(10_000).div_ceil(MIB) * MIB).max(8 * MIB)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    #[test]
+    fn checksums_are_base64_of_the_digest() {
+        // The empty string's SHA-256, as S3 shows it.
+        assert_eq!(
+            encode(&Sha256::digest(b"")),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+    }
+
+    #[test]
+    fn composite_checksums_are_told_apart() {
+        let whole = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        assert_eq!(parse(whole), Checksum::Whole(whole));
+        assert_eq!(
+            parse("abc+/=-128"),
+            Checksum::Composite {
+                digest: "abc+/=",
+                parts: 128
+            }
+        );
+        assert_eq!(parse("abc-"), Checksum::Whole("abc-"));
+        assert_eq!(parse("abc-x1"), Checksum::Whole("abc-x1"));
+    }
+
+    #[test]
+    fn part_sizes_follow_the_api() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(part_size_for(1 << 30), 8 * MIB);
+        assert_eq!(part_size_for(100 << 30), 11 * MIB);
+        assert_eq!(part_size_for(5 << 40), 525 * MIB);
+    }
+}

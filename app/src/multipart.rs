@@ -1,0 +1,950 @@
+//! One multipart upload's parts: which to hash, which need a URL, which to send, when to retry
+//! and when to complete.
+//!
+//! Plain Rust with no browser in sight, so the rules are unit-tested natively. The page's
+//! runner asks [`PartScheduler::poll`] what to do next, does it (WebCrypto, `POST /parts`, an
+//! XHR `PUT` of one `Blob.slice`) and reports back. Reports about a send carry its attempt
+//! number, so late events from an aborted or superseded send change nothing.
+//!
+//! Memory stays flat: a part's bytes are read only while it is hashed (at most
+//! [`HASH_PARALLEL`] parts at a time); sends stream their slice from disk.
+
+use crate::upload::{ErrorKind, UploadError};
+
+/// Parts sent at once by default: enough to fill the pipe, few enough that each one progresses.
+pub const PARALLEL_PARTS: usize = 4;
+/// Parts read and hashed at once (each one is held in memory while it is hashed).
+pub const HASH_PARALLEL: usize = 2;
+/// Sends of one part that may fail in a row before the whole upload stops.
+pub const MAX_PART_ATTEMPTS: u32 = 5;
+/// Refused URLs (HTTP 403) of one part renewed in a row before the upload stops: one lapsed URL
+/// is routine, a run of them means something else is wrong.
+pub const MAX_RENEWALS: u32 = 4;
+/// The API accepts this many parts per `POST /parts`.
+pub const URL_BATCH: usize = 100;
+const BACKOFF_BASE_MS: i64 = 1_000;
+const BACKOFF_MAX_MS: i64 = 30_000;
+
+/// Wait before the `failures`-th retry: 1 s, 2 s, 4 s, … up to 30 s.
+pub fn backoff_ms(failures: u32) -> i64 {
+    let shift = failures.saturating_sub(1).min(15);
+    (BACKOFF_BASE_MS << shift).min(BACKOFF_MAX_MS)
+}
+
+/// How a file is cut: part `n` (1-based) covers `(n-1)*part_size ..` up to `part_size` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartPlan {
+    pub size: u64,
+    pub part_size: u64,
+    pub part_count: u32,
+}
+
+impl PartPlan {
+    /// `None` when the numbers cannot describe the file (the server's answer was odd).
+    pub fn new(size: u64, part_size: u64, part_count: u32) -> Option<Self> {
+        (size > 0 && part_size > 0 && size.div_ceil(part_size) == u64::from(part_count)).then_some(
+            Self {
+                size,
+                part_size,
+                part_count,
+            },
+        )
+    }
+
+    /// Byte range `start..end` of part `number`.
+    pub fn range(&self, number: u32) -> (u64, u64) {
+        let start = u64::from(number.saturating_sub(1)) * self.part_size;
+        let start = start.min(self.size);
+        (start, (start + self.part_size).min(self.size))
+    }
+
+    pub fn len(&self, number: u32) -> u64 {
+        let (start, end) = self.range(number);
+        end - start
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// Bytes not yet hashed.
+    Todo,
+    Hashing,
+    /// Checksum known; needs a URL.
+    Hashed,
+    /// URL asked for.
+    AwaitingUrl,
+    /// URL at hand; waits for a free send slot.
+    Ready,
+    Sending {
+        attempt: u32,
+        sent: u64,
+    },
+    /// Failed; tries again at `until_ms`.
+    Backoff {
+        until_ms: i64,
+        then: Then,
+    },
+    Done {
+        etag: String,
+    },
+}
+
+/// Where a part goes when its backoff ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Then {
+    /// Read the bytes again (storage refused them as corrupted).
+    Hash,
+    AskUrl,
+    /// Send again with the URL at hand.
+    Send,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Part {
+    state: State,
+    sha256: Option<String>,
+    /// Sends started, so reports of older ones are recognised.
+    attempts: u32,
+    /// Failures in a row (reset when the part is stored).
+    failures: u32,
+    /// Refused URLs in a row.
+    renewals: u32,
+}
+
+/// What the runner should do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Read part `n` and report [`PartScheduler::hashed`].
+    Hash(u32),
+    /// `POST /parts` for these `(number, sha256)`; report [`PartScheduler::urls_issued`].
+    RequestUrls(Vec<(u32, String)>),
+    /// `PUT` part `number` to its URL; report with this `attempt`.
+    Send { number: u32, attempt: u32 },
+    /// Every part is stored: `POST /complete` with [`PartScheduler::completed_parts`].
+    Complete,
+    /// Nothing to do until then (a part's backoff ends): poll again at this time.
+    WakeAt(i64),
+}
+
+/// Why a send failed, as the runner saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendFailure {
+    /// Any HTTP status from object storage; 0 when the connection failed.
+    Status(u16),
+}
+
+/// A part object storage holds, as `GET /parts` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPart {
+    pub number: u32,
+    pub size: u64,
+    pub etag: String,
+    pub sha256: Option<String>,
+}
+
+/// A part as the upload completes it: `(number, etag, sha256)`.
+pub type CompletedPart = (u32, String, String);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartScheduler {
+    plan: PartPlan,
+    parts: Vec<Part>,
+    parallel: usize,
+    url_request_open: bool,
+    completing: bool,
+    paused: bool,
+    failure: Option<UploadError>,
+}
+
+impl PartScheduler {
+    pub fn new(plan: PartPlan, parallel: usize) -> Self {
+        let part = Part {
+            state: State::Todo,
+            sha256: None,
+            attempts: 0,
+            failures: 0,
+            renewals: 0,
+        };
+        Self {
+            plan,
+            parts: vec![part; plan.part_count as usize],
+            parallel: parallel.max(1),
+            url_request_open: false,
+            completing: false,
+            paused: false,
+            failure: None,
+        }
+    }
+
+    pub fn plan(&self) -> PartPlan {
+        self.plan
+    }
+
+    fn part(&mut self, number: u32) -> Option<&mut Part> {
+        number
+            .checked_sub(1)
+            .and_then(|i| self.parts.get_mut(i as usize))
+    }
+
+    fn count(&self, f: impl Fn(&State) -> bool) -> usize {
+        self.parts.iter().filter(|p| f(&p.state)).count()
+    }
+
+    /// Numbers of the parts in `state`-matching states, lowest first.
+    fn numbers<'a>(&'a self, f: impl Fn(&State) -> bool + 'a) -> impl Iterator<Item = u32> + 'a {
+        self.parts
+            .iter()
+            .enumerate()
+            .filter(move |(_, p)| f(&p.state))
+            .map(|(i, _)| i as u32 + 1)
+    }
+
+    pub fn sending(&self) -> usize {
+        self.count(|s| matches!(s, State::Sending { .. }))
+    }
+
+    pub fn done_parts(&self) -> u32 {
+        self.count(|s| matches!(s, State::Done { .. })) as u32
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.done_parts() == self.plan.part_count
+    }
+
+    pub fn failure(&self) -> Option<&UploadError> {
+        self.failure.as_ref()
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Bytes stored plus bytes on their way: the file's progress.
+    pub fn progress_bytes(&self) -> u64 {
+        self.parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match &p.state {
+                State::Done { .. } => self.plan.len(i as u32 + 1),
+                State::Sending { sent, .. } => (*sent).min(self.plan.len(i as u32 + 1)),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Bytes already stored.
+    pub fn stored_bytes(&self) -> u64 {
+        self.numbers(|s| matches!(s, State::Done { .. }))
+            .map(|n| self.plan.len(n))
+            .sum()
+    }
+
+    /// Every stored part, in order, as completion and the resume record want them.
+    pub fn completed_parts(&self) -> Vec<CompletedPart> {
+        self.parts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match (&p.state, &p.sha256) {
+                (State::Done { etag }, Some(sha)) => {
+                    Some((i as u32 + 1, etag.clone(), sha.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The checksum of a part, once hashed.
+    pub fn sha256(&self, number: u32) -> Option<&str> {
+        let i = number.checked_sub(1)? as usize;
+        self.parts.get(i)?.sha256.as_deref()
+    }
+
+    fn fail(&mut self, error: UploadError) {
+        if self.failure.is_none() {
+            self.failure = Some(error);
+        }
+    }
+
+    /// Decides what to do now. Call after every report; each step is handed out once.
+    pub fn poll(&mut self, now_ms: i64) -> Vec<Step> {
+        if self.paused || self.failure.is_some() || self.completing {
+            return Vec::new();
+        }
+        if self.is_complete() {
+            self.completing = true;
+            return vec![Step::Complete];
+        }
+        let mut steps = Vec::new();
+        let mut wake: Option<i64> = None;
+        for part in &mut self.parts {
+            if let State::Backoff { until_ms, then } = part.state {
+                if until_ms <= now_ms {
+                    part.state = match then {
+                        Then::Hash => State::Todo,
+                        Then::AskUrl => State::Hashed,
+                        Then::Send => State::Ready,
+                    };
+                } else {
+                    wake = Some(wake.map_or(until_ms, |w| w.min(until_ms)));
+                }
+            }
+        }
+
+        // Sends first, lowest part first, so the file fills in order.
+        let free = self.parallel.saturating_sub(self.sending());
+        let ready: Vec<u32> = self
+            .numbers(|s| matches!(s, State::Ready))
+            .take(free)
+            .collect();
+        for number in ready {
+            if let Some(part) = self.part(number) {
+                part.attempts += 1;
+                let attempt = part.attempts;
+                part.state = State::Sending { attempt, sent: 0 };
+                steps.push(Step::Send { number, attempt });
+            }
+        }
+
+        if !self.url_request_open {
+            let batch: Vec<u32> = self
+                .numbers(|s| matches!(s, State::Hashed))
+                .take(URL_BATCH)
+                .collect();
+            if !batch.is_empty() {
+                let mut asked = Vec::with_capacity(batch.len());
+                for number in batch {
+                    if let Some(part) = self.part(number) {
+                        part.state = State::AwaitingUrl;
+                        asked.push((number, part.sha256.clone().unwrap_or_default()));
+                    }
+                }
+                self.url_request_open = true;
+                steps.push(Step::RequestUrls(asked));
+            }
+        }
+
+        // Read ahead so a part is ready when a send slot frees, but no further: at most
+        // `parallel` parts wait with a checksum, and at most HASH_PARALLEL are being read.
+        let prepared = self.count(|s| {
+            matches!(
+                s,
+                State::Hashing | State::Hashed | State::AwaitingUrl | State::Ready
+            )
+        });
+        let hashing = self.count(|s| matches!(s, State::Hashing));
+        let room = self
+            .parallel
+            .saturating_sub(prepared)
+            .min(HASH_PARALLEL.saturating_sub(hashing));
+        let todo: Vec<u32> = self
+            .numbers(|s| matches!(s, State::Todo))
+            .take(room)
+            .collect();
+        for number in todo {
+            if let Some(part) = self.part(number) {
+                part.state = State::Hashing;
+                steps.push(Step::Hash(number));
+            }
+        }
+        if let Some(at) = wake {
+            steps.push(Step::WakeAt(at));
+        }
+        steps
+    }
+
+    pub fn hashed(&mut self, number: u32, sha256: String) {
+        if let Some(part) = self.part(number).filter(|p| p.state == State::Hashing) {
+            part.sha256 = Some(sha256);
+            part.state = State::Hashed;
+        }
+    }
+
+    /// Stops the upload with `error` (e.g. storage answered without an ETag).
+    pub fn stop(&mut self, error: UploadError) {
+        self.fail(error);
+    }
+
+    /// The file could not be read (moved, changed or deleted on disk): nothing to retry.
+    pub fn unreadable(&mut self) {
+        self.fail(UploadError {
+            kind: ErrorKind::Other,
+            message: "The file could not be read any more. It may have been moved or changed; \
+                      pick it again to resume."
+                .to_owned(),
+        });
+    }
+
+    /// The API issued URLs for these parts (the runner keeps them).
+    pub fn urls_issued(&mut self, numbers: &[u32]) {
+        self.url_request_open = false;
+        for &number in numbers {
+            if let Some(part) = self.part(number).filter(|p| p.state == State::AwaitingUrl) {
+                part.state = State::Ready;
+            }
+        }
+    }
+
+    /// `POST /parts` failed: retry after a backoff if it can help, else stop.
+    pub fn urls_refused(&mut self, numbers: &[u32], error: UploadError, now_ms: i64) {
+        self.url_request_open = false;
+        let mut gave_up = error.kind != ErrorKind::Network;
+        for &number in numbers {
+            let Some(part) = self.part(number).filter(|p| p.state == State::AwaitingUrl) else {
+                continue;
+            };
+            part.failures += 1;
+            gave_up |= part.failures >= MAX_PART_ATTEMPTS;
+            part.state = State::Backoff {
+                until_ms: now_ms + backoff_ms(part.failures),
+                then: Then::AskUrl,
+            };
+        }
+        if gave_up {
+            self.fail(error);
+        }
+    }
+
+    pub fn progress(&mut self, number: u32, attempt: u32, sent: u64) {
+        if let Some(Part {
+            state:
+                State::Sending {
+                    attempt: a,
+                    sent: s,
+                },
+            ..
+        }) = self.part(number)
+            && *a == attempt
+        {
+            *s = sent;
+        }
+    }
+
+    /// Object storage stored the part and answered its ETag.
+    pub fn sent(&mut self, number: u32, attempt: u32, etag: String) {
+        if let Some(part) = self.part(number)
+            && matches!(part.state, State::Sending { attempt: a, .. } if a == attempt)
+        {
+            part.state = State::Done { etag };
+            part.failures = 0;
+            part.renewals = 0;
+        }
+    }
+
+    /// A send failed: a refused (lapsed) URL is renewed, anything else is retried after a
+    /// backoff, a few times.
+    pub fn send_failed(&mut self, number: u32, attempt: u32, failure: SendFailure, now_ms: i64) {
+        let Some(part) = self
+            .part(number)
+            .filter(|p| matches!(p.state, State::Sending { attempt: a, .. } if a == attempt))
+        else {
+            return;
+        };
+        let SendFailure::Status(status) = failure;
+        let error = match status {
+            403 => {
+                part.renewals += 1;
+                if part.renewals <= MAX_RENEWALS {
+                    part.state = State::Hashed;
+                    return;
+                }
+                UploadError::from_storage_status(403)
+            }
+            // The bytes did not match their checksum (the file changed?): read them again.
+            400 => {
+                part.failures += 1;
+                part.state = State::Backoff {
+                    until_ms: now_ms + backoff_ms(part.failures),
+                    then: Then::Hash,
+                };
+                if part.failures < MAX_PART_ATTEMPTS {
+                    return;
+                }
+                UploadError {
+                    kind: ErrorKind::Other,
+                    message: format!(
+                        "Storage kept refusing part {number} as corrupted. \
+                         Has the file changed? Retry to send it again."
+                    ),
+                }
+            }
+            _ => {
+                part.failures += 1;
+                part.state = State::Backoff {
+                    until_ms: now_ms + backoff_ms(part.failures),
+                    then: Then::Send,
+                };
+                if part.failures < MAX_PART_ATTEMPTS {
+                    return;
+                }
+                UploadError::from_storage_status(status)
+            }
+        };
+        self.fail(error);
+    }
+
+    /// Stops handing out work; parts on their way go back to waiting (their URLs may lapse
+    /// meanwhile, so they are asked for again). The runner aborts the sends.
+    pub fn pause(&mut self) {
+        self.paused = true;
+        self.reset_unfinished();
+    }
+
+    fn reset_unfinished(&mut self) {
+        self.url_request_open = false;
+        self.completing = false;
+        for part in &mut self.parts {
+            part.state = match &part.state {
+                State::Done { .. } => continue,
+                State::Todo | State::Hashing => State::Todo,
+                _ if part.sha256.is_some() => State::Hashed,
+                _ => State::Todo,
+            };
+        }
+    }
+
+    /// Carries on after a pause or a failure, with fresh retry budgets.
+    pub fn resume(&mut self) {
+        self.paused = false;
+        self.failure = None;
+        self.reset_unfinished();
+        for part in &mut self.parts {
+            part.failures = 0;
+            part.renewals = 0;
+        }
+    }
+
+    /// Completion was refused (`part_missing`/`part_mismatch`): reconcile with storage's list.
+    pub fn completion_refused(&mut self) {
+        self.completing = false;
+    }
+
+    /// Completion could not be reached; the runner retries it after a backoff.
+    pub fn completion_failed(&mut self, error: UploadError) {
+        self.completing = false;
+        self.fail(error);
+    }
+
+    /// Takes in what object storage already holds (`GET /parts`) and, from an earlier session
+    /// in this browser, the checksums of the parts sent then. A part counts as stored when its
+    /// size is right and its checksum is known and agrees; everything else is sent (again).
+    /// Returns how many parts are stored.
+    pub fn reconcile(&mut self, stored: &[StoredPart], known: &[CompletedPart]) -> u32 {
+        let plan = self.plan;
+        for (i, part) in self.parts.iter_mut().enumerate() {
+            let number = i as u32 + 1;
+            let held = stored.iter().find(|p| p.number == number);
+            let local = known.iter().find(|(n, _, _)| *n == number);
+            let sha = match (held.and_then(|p| p.sha256.clone()), local, &part.sha256) {
+                (Some(server), Some((_, _, mine)), _) if &server != mine => None,
+                (Some(server), _, _) => Some(server),
+                (None, Some((_, _, mine)), _) => Some(mine.clone()),
+                (None, None, mine) => mine.clone(),
+            };
+            match (held, sha) {
+                (Some(held), Some(sha)) if held.size == plan.len(number) => {
+                    part.sha256 = Some(sha);
+                    part.state = State::Done {
+                        etag: held.etag.clone(),
+                    };
+                }
+                _ => {
+                    if matches!(part.state, State::Done { .. }) || held.is_some() {
+                        part.sha256 = None;
+                        part.state = State::Todo;
+                    }
+                }
+            }
+        }
+        self.completing = false;
+        self.done_parts()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    fn plan(size: u64, part: u64) -> PartPlan {
+        PartPlan::new(size, part, size.div_ceil(part) as u32).unwrap()
+    }
+
+    fn sha(n: u32) -> String {
+        format!("sha{n}")
+    }
+
+    /// Drives every step the happy way until nothing is left but sends; returns the sends.
+    fn settle(s: &mut PartScheduler, now: i64) -> Vec<(u32, u32)> {
+        let mut sends = Vec::new();
+        loop {
+            let steps = s.poll(now);
+            if steps.is_empty() {
+                return sends;
+            }
+            let mut progressed = false;
+            for step in steps {
+                match step {
+                    Step::Hash(n) => {
+                        s.hashed(n, sha(n));
+                        progressed = true;
+                    }
+                    Step::RequestUrls(parts) => {
+                        let numbers: Vec<u32> = parts.iter().map(|(n, _)| *n).collect();
+                        s.urls_issued(&numbers);
+                        progressed = true;
+                    }
+                    Step::Send { number, attempt } => sends.push((number, attempt)),
+                    Step::Complete | Step::WakeAt(_) => return sends,
+                }
+            }
+            if !progressed {
+                return sends;
+            }
+        }
+    }
+
+    #[test]
+    fn plans_cut_the_file_into_whole_parts_and_a_short_last_one() {
+        let p = plan(20 * MIB + 5, 8 * MIB);
+        assert_eq!(p.part_count, 3);
+        assert_eq!(p.range(1), (0, 8 * MIB));
+        assert_eq!(p.range(3), (16 * MIB, 20 * MIB + 5));
+        assert_eq!(p.len(3), 4 * MIB + 5);
+        assert_eq!(
+            (1..=3).map(|n| p.len(n)).sum::<u64>(),
+            p.size,
+            "parts cover the file exactly"
+        );
+        assert!(
+            PartPlan::new(20 * MIB, 8 * MIB, 2).is_none(),
+            "count must match"
+        );
+        assert!(PartPlan::new(0, 8 * MIB, 0).is_none());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_a_cap() {
+        assert_eq!(
+            (1..=7).map(backoff_ms).collect::<Vec<_>>(),
+            vec![1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]
+        );
+        assert_eq!(backoff_ms(100), 30_000);
+    }
+
+    #[test]
+    fn at_most_the_parallel_count_is_sent_and_few_parts_are_read_ahead() {
+        let mut s = PartScheduler::new(plan(100 * MIB, 8 * MIB), 4);
+        // First poll: only two parts are read at once.
+        assert_eq!(s.poll(0), vec![Step::Hash(1), Step::Hash(2)]);
+        assert!(s.poll(0).is_empty(), "hashing slots are full");
+        s.hashed(1, sha(1));
+        assert_eq!(
+            s.poll(0),
+            vec![Step::RequestUrls(vec![(1, sha(1))]), Step::Hash(3)]
+        );
+        s.hashed(2, sha(2));
+        s.hashed(3, sha(3));
+        // One URL request at a time; meanwhile the next part is read.
+        assert_eq!(s.poll(0), vec![Step::Hash(4)]);
+        s.urls_issued(&[1]);
+        let steps = s.poll(0);
+        assert_eq!(
+            steps[0],
+            Step::Send {
+                number: 1,
+                attempt: 1
+            }
+        );
+        assert_eq!(steps[1], Step::RequestUrls(vec![(2, sha(2)), (3, sha(3))]));
+        assert_eq!(steps[2..], [Step::Hash(5)]);
+        s.urls_issued(&[2, 3]);
+        s.hashed(4, sha(4));
+        s.hashed(5, sha(5));
+
+        let sends = settle(&mut s, 0);
+        assert_eq!(
+            sends.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
+        assert_eq!(s.sending(), 4, "the cap");
+        let read_ahead = s.count(|st| {
+            matches!(
+                st,
+                State::Hashing | State::Hashed | State::AwaitingUrl | State::Ready
+            )
+        });
+        assert!(read_ahead <= 4, "read ahead {read_ahead}");
+
+        // A finished part frees a slot for the next prepared one.
+        s.sent(1, 1, "e1".into());
+        let sends = settle(&mut s, 0);
+        assert_eq!(sends, vec![(5, 1)]);
+        assert_eq!(s.sending(), 4);
+    }
+
+    #[test]
+    fn all_parts_sent_then_complete_once() {
+        let mut s = PartScheduler::new(plan(20 * MIB, 8 * MIB), 4);
+        let sends = settle(&mut s, 0);
+        assert_eq!(sends.len(), 3);
+        for (n, a) in sends {
+            s.sent(n, a, format!("e{n}"));
+        }
+        assert_eq!(s.poll(0), vec![Step::Complete]);
+        assert!(s.poll(0).is_empty(), "complete is handed out once");
+        assert_eq!(
+            s.completed_parts(),
+            vec![
+                (1, "e1".into(), sha(1)),
+                (2, "e2".into(), sha(2)),
+                (3, "e3".into(), sha(3))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_part_retries_with_growing_backoff_then_gives_up() {
+        let mut s = PartScheduler::new(plan(8 * MIB, 8 * MIB), 4);
+        let (n, mut attempt) = settle(&mut s, 0)[0];
+        let mut now = 0;
+        for failure in 1..MAX_PART_ATTEMPTS {
+            s.send_failed(n, attempt, SendFailure::Status(0), now);
+            assert!(s.failure().is_none());
+            let wait = backoff_ms(failure);
+            assert_eq!(s.poll(now), vec![Step::WakeAt(now + wait)]);
+            assert!(
+                s.poll(now + wait - 1)
+                    .iter()
+                    .all(|st| matches!(st, Step::WakeAt(_)))
+            );
+            now += wait;
+            let steps = s.poll(now);
+            assert_eq!(
+                steps,
+                vec![Step::Send {
+                    number: n,
+                    attempt: attempt + 1
+                }],
+                "the URL is reused"
+            );
+            attempt += 1;
+        }
+        s.send_failed(n, attempt, SendFailure::Status(503), now);
+        assert_eq!(s.failure().map(|e| e.kind), Some(ErrorKind::Other));
+        assert!(s.poll(now + 60_000).is_empty());
+
+        // Retrying the upload starts over with a fresh budget, without re-reading the part.
+        s.resume();
+        assert!(s.failure().is_none());
+        assert_eq!(s.poll(now), vec![Step::RequestUrls(vec![(1, sha(1))])]);
+    }
+
+    #[test]
+    fn success_resets_the_failure_count() {
+        let mut s = PartScheduler::new(plan(16 * MIB, 8 * MIB), 1);
+        let (n, a) = settle(&mut s, 0)[0];
+        s.send_failed(n, a, SendFailure::Status(0), 0);
+        s.poll(1_000);
+        s.sent(n, a + 1, "e".into());
+        assert_eq!(s.parts[0].failures, 0);
+    }
+
+    #[test]
+    fn a_lapsed_url_is_renewed_without_counting_as_a_failure() {
+        let mut s = PartScheduler::new(plan(8 * MIB, 8 * MIB), 4);
+        let (n, a) = settle(&mut s, 0)[0];
+        s.progress(n, a, 3 * MIB);
+        s.send_failed(n, a, SendFailure::Status(403), 0);
+        assert!(s.failure().is_none());
+        assert_eq!(s.progress_bytes(), 0, "the part's bytes are sent again");
+        assert_eq!(
+            s.poll(0),
+            vec![Step::RequestUrls(vec![(1, sha(1))])],
+            "a new URL at once, no re-read"
+        );
+        s.urls_issued(&[1]);
+        assert_eq!(
+            s.poll(0),
+            vec![Step::Send {
+                number: 1,
+                attempt: 2
+            }]
+        );
+
+        // An endless run of refusals is not a lapsed URL: stop eventually.
+        let mut attempt = 2;
+        for _ in 1..MAX_RENEWALS {
+            s.send_failed(1, attempt, SendFailure::Status(403), 0);
+            s.poll(0);
+            s.urls_issued(&[1]);
+            s.poll(0);
+            attempt += 1;
+        }
+        assert!(s.failure().is_none(), "{MAX_RENEWALS} renewals are fine");
+        s.send_failed(1, attempt, SendFailure::Status(403), 0);
+        assert_eq!(s.failure().map(|e| e.kind), Some(ErrorKind::Expired));
+    }
+
+    #[test]
+    fn a_corrupted_part_is_read_again() {
+        let mut s = PartScheduler::new(plan(8 * MIB, 8 * MIB), 4);
+        let (n, a) = settle(&mut s, 0)[0];
+        s.send_failed(n, a, SendFailure::Status(400), 0);
+        assert_eq!(s.poll(0), vec![Step::WakeAt(1_000)]);
+        assert_eq!(s.poll(1_000), vec![Step::Hash(1)]);
+    }
+
+    #[test]
+    fn url_request_failures_back_off_and_stop_on_refusals() {
+        let mut s = PartScheduler::new(plan(8 * MIB, 8 * MIB), 4);
+        assert_eq!(s.poll(0), vec![Step::Hash(1)]);
+        s.hashed(1, sha(1));
+        assert!(matches!(s.poll(0)[0], Step::RequestUrls(_)));
+        s.urls_refused(&[1], UploadError::network(), 0);
+        assert!(s.failure().is_none());
+        assert_eq!(s.poll(0), vec![Step::WakeAt(1_000)]);
+        // Due: asked again (the part has no URL yet, so it is not sent).
+        let steps = s.poll(1_000);
+        assert_eq!(steps, vec![Step::RequestUrls(vec![(1, sha(1))])]);
+
+        let closed = UploadError {
+            kind: ErrorKind::Other,
+            message: "over".into(),
+        };
+        s.urls_refused(&[1], closed.clone(), 1_000);
+        assert_eq!(s.failure(), Some(&closed));
+    }
+
+    #[test]
+    fn progress_sums_stored_parts_and_bytes_on_their_way() {
+        let mut s = PartScheduler::new(plan(20 * MIB, 8 * MIB), 4);
+        let sends = [settle(&mut s, 0), settle(&mut s, 0)].concat();
+        assert_eq!(sends.len(), 3);
+        s.progress(1, 1, 2 * MIB);
+        s.progress(3, 1, MIB);
+        assert_eq!(s.progress_bytes(), 3 * MIB);
+        s.sent(1, 1, "e1".into());
+        assert_eq!(s.progress_bytes(), 9 * MIB);
+        assert_eq!(s.stored_bytes(), 8 * MIB);
+        s.progress(1, 1, 5 * MIB);
+        assert_eq!(
+            s.progress_bytes(),
+            9 * MIB,
+            "late events of a stored part change nothing"
+        );
+        s.progress(3, 7, 4 * MIB);
+        assert_eq!(s.progress_bytes(), 9 * MIB, "nor events of another attempt");
+        s.progress(3, 1, 100 * MIB);
+        assert_eq!(
+            s.progress_bytes(),
+            8 * MIB + 4 * MIB,
+            "capped at the part's size"
+        );
+    }
+
+    #[test]
+    fn pause_stops_everything_and_resume_asks_for_fresh_urls() {
+        let mut s = PartScheduler::new(plan(40 * MIB, 8 * MIB), 2);
+        let sends = [settle(&mut s, 0), settle(&mut s, 0)].concat();
+        assert_eq!(sends.len(), 2);
+        s.sent(1, 1, "e1".into());
+        s.pause();
+        assert!(s.is_paused());
+        assert!(s.poll(0).is_empty());
+        s.sent(2, 1, "late".into());
+        assert_eq!(
+            s.done_parts(),
+            1,
+            "a send aborted by the pause does not count"
+        );
+        assert_eq!(s.progress_bytes(), 8 * MIB);
+
+        s.resume();
+        let steps = s.poll(0);
+        assert!(
+            matches!(&steps[0], Step::RequestUrls(p) if p[0].0 == 2),
+            "part 2 keeps its checksum and gets a new URL: {steps:?}"
+        );
+    }
+
+    #[test]
+    fn resume_sends_only_what_storage_lacks() {
+        let p = plan(40 * MIB, 8 * MIB);
+        let mut s = PartScheduler::new(p, 4);
+        let stored = |n: u32, size: u64, sha: Option<&str>| StoredPart {
+            number: n,
+            size,
+            etag: format!("\"e{n}\""),
+            sha256: sha.map(str::to_owned),
+        };
+        let server = vec![
+            stored(1, 8 * MIB, Some("sha1")),
+            // Checksum known only from this browser's record.
+            stored(2, 8 * MIB, None),
+            // A short (interrupted) part: sent again.
+            stored(3, 2 * MIB, Some("sha3")),
+            // The server and the record disagree: sent again.
+            stored(4, 8 * MIB, Some("other")),
+        ];
+        let known = vec![
+            (2, "\"e2\"".to_owned(), sha(2)),
+            (4, "\"e4\"".to_owned(), sha(4)),
+            // Recorded here but storage lost it: sent again.
+            (5, "\"e5\"".to_owned(), sha(5)),
+        ];
+        assert_eq!(s.reconcile(&server, &known), 2);
+        assert_eq!(s.stored_bytes(), 16 * MIB);
+        assert_eq!(s.progress_bytes(), 16 * MIB);
+        let mut hashed = Vec::new();
+        let sends = loop {
+            let steps = s.poll(0);
+            let mut sends = Vec::new();
+            for step in &steps {
+                match step {
+                    Step::Hash(n) => {
+                        hashed.push(*n);
+                        s.hashed(*n, sha(*n));
+                    }
+                    Step::RequestUrls(parts) => {
+                        s.urls_issued(&parts.iter().map(|(n, _)| *n).collect::<Vec<_>>());
+                    }
+                    Step::Send { number, .. } => sends.push(*number),
+                    _ => {}
+                }
+            }
+            if s.sending() == 3 || steps.is_empty() {
+                break s
+                    .numbers(|st| matches!(st, State::Sending { .. }))
+                    .collect::<Vec<_>>();
+            }
+            let _ = sends;
+        };
+        assert_eq!(sends, vec![3, 4, 5], "only the missing parts");
+        assert_eq!(hashed, vec![3, 4, 5]);
+        assert_eq!(
+            s.completed_parts()[1],
+            (2, "\"e2\"".to_owned(), sha(2)),
+            "the recorded checksum completes part 2"
+        );
+    }
+
+    #[test]
+    fn a_refused_completion_reconciles_and_resends() {
+        let mut s = PartScheduler::new(plan(16 * MIB, 8 * MIB), 4);
+        let sends = [settle(&mut s, 0), settle(&mut s, 0)].concat();
+        for (n, a) in sends {
+            s.sent(n, a, format!("e{n}"));
+        }
+        assert_eq!(s.poll(0), vec![Step::Complete]);
+        s.completion_refused();
+        let server = vec![StoredPart {
+            number: 1,
+            size: 8 * MIB,
+            etag: "e1".into(),
+            sha256: Some(sha(1)),
+        }];
+        assert_eq!(s.reconcile(&server, &s.completed_parts()), 1);
+        assert_eq!(s.poll(0), vec![Step::Hash(2)]);
+    }
+}

@@ -1,0 +1,202 @@
+//! What this browser remembers of unfinished multipart uploads, so that one survives a reload
+//! or a browser restart: the file record on the server, how the file was cut, the parts sent,
+//! and enough about the file to recognise it when it is picked again (name, size,
+//! last-modified time and a hash of a sample of its bytes).
+//!
+//! Kept in `localStorage` as JSON. Object storage's own list of parts (`GET /parts`) stays the
+//! authority; the record only finds the upload again and remembers checksums.
+
+use serde::{Deserialize, Serialize};
+
+use crate::multipart::CompletedPart;
+
+const KEY: &str = "ferry.resumable.v1";
+/// Bytes hashed at each end of the file to recognise it again.
+pub const SAMPLE_BYTES: u64 = 1 << 20;
+
+/// How a picked file presents itself before any byte is read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileIdentity {
+    pub name: String,
+    pub size: u64,
+    /// `File.lastModified`, milliseconds since the epoch.
+    pub last_modified: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResumeRecord {
+    /// Whose upload it is (the signed-in email), so another account on this browser never
+    /// sees it.
+    pub owner: String,
+    pub file_id: String,
+    pub name: String,
+    pub size: u64,
+    pub last_modified: i64,
+    /// Base64 SHA-256 of the sample ranges ([`sample_ranges`]).
+    pub sample_sha256: String,
+    pub part_size: u64,
+    pub part_count: u32,
+    /// `(number, etag, sha256)` of the parts sent.
+    #[serde(default)]
+    pub parts: Vec<CompletedPart>,
+    pub saved_at_ms: i64,
+}
+
+impl ResumeRecord {
+    pub fn is_for(&self, owner: &str, file: &FileIdentity) -> bool {
+        self.owner == owner
+            && self.name == file.name
+            && self.size == file.size
+            && self.last_modified == file.last_modified
+    }
+
+    /// Bytes already sent, by this browser's count.
+    pub fn sent_bytes(&self) -> u64 {
+        self.parts
+            .iter()
+            .map(|(n, _, _)| {
+                let start = u64::from(n.saturating_sub(1)) * self.part_size;
+                (start + self.part_size)
+                    .min(self.size)
+                    .saturating_sub(start)
+            })
+            .sum()
+    }
+}
+
+/// The byte ranges that identify a file's content cheaply: the first and the last MiB (the
+/// whole file when it is smaller than two).
+pub fn sample_ranges(size: u64) -> Vec<(u64, u64)> {
+    if size <= 2 * SAMPLE_BYTES {
+        vec![(0, size)]
+    } else {
+        vec![(0, SAMPLE_BYTES), (size - SAMPLE_BYTES, size)]
+    }
+}
+
+/// Records in stored order; anything unreadable is dropped rather than breaking the page.
+pub fn parse(json: &str) -> Vec<ResumeRecord> {
+    serde_json::from_str::<Vec<serde_json::Value>>(json)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|value| serde_json::from_value(value).ok())
+        .collect()
+}
+
+/// Adds `record`, replacing an older one of the same file record.
+pub fn upsert(records: &mut Vec<ResumeRecord>, record: ResumeRecord) {
+    match records.iter_mut().find(|r| r.file_id == record.file_id) {
+        Some(slot) => *slot = record,
+        None => records.push(record),
+    }
+}
+
+pub fn remove(records: &mut Vec<ResumeRecord>, file_id: &str) {
+    records.retain(|r| r.file_id != file_id);
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Every record in this browser (all accounts).
+pub fn load() -> Vec<ResumeRecord> {
+    storage()
+        .and_then(|s| s.get_item(KEY).ok().flatten())
+        .map(|json| parse(&json))
+        .unwrap_or_default()
+}
+
+/// Writes `records` back; a full or disabled storage only loses the ability to resume.
+pub fn save(records: &[ResumeRecord]) {
+    let Some(storage) = storage() else { return };
+    if records.is_empty() {
+        let _ = storage.remove_item(KEY);
+    } else if let Ok(json) = serde_json::to_string(records) {
+        let _ = storage.set_item(KEY, &json);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    fn record(file_id: &str) -> ResumeRecord {
+        ResumeRecord {
+            owner: "a@example.com".into(),
+            file_id: file_id.into(),
+            name: "film.mov".into(),
+            size: 20 * MIB + 3,
+            last_modified: 1_700_000_000_000,
+            sample_sha256: "s".into(),
+            part_size: 8 * MIB,
+            part_count: 3,
+            parts: vec![
+                (1, "\"e1\"".into(), "h1".into()),
+                (3, "\"e3\"".into(), "h3".into()),
+            ],
+            saved_at_ms: 5,
+        }
+    }
+
+    #[test]
+    fn a_file_is_recognised_by_owner_name_size_and_time() {
+        let r = record("f1");
+        let same = FileIdentity {
+            name: "film.mov".into(),
+            size: 20 * MIB + 3,
+            last_modified: 1_700_000_000_000,
+        };
+        assert!(r.is_for("a@example.com", &same));
+        assert!(!r.is_for("b@example.com", &same), "another account");
+        let touched = FileIdentity {
+            last_modified: 1_700_000_000_001,
+            ..same.clone()
+        };
+        assert!(!r.is_for("a@example.com", &touched));
+        let other_size = FileIdentity {
+            size: 1,
+            ..same.clone()
+        };
+        assert!(!r.is_for("a@example.com", &other_size));
+    }
+
+    #[test]
+    fn sent_bytes_count_the_short_last_part() {
+        assert_eq!(record("f").sent_bytes(), 8 * MIB + 4 * MIB + 3);
+    }
+
+    #[test]
+    fn samples_are_both_ends_or_the_whole_file() {
+        assert_eq!(sample_ranges(3 * MIB), vec![(0, MIB), (2 * MIB, 3 * MIB)]);
+        assert_eq!(sample_ranges(2 * MIB), vec![(0, 2 * MIB)]);
+        assert_eq!(sample_ranges(10), vec![(0, 10)]);
+    }
+
+    #[test]
+    fn records_round_trip_and_bad_entries_are_skipped() {
+        let mut records = vec![record("f1")];
+        upsert(&mut records, record("f2"));
+        let mut changed = record("f1");
+        changed.parts.clear();
+        upsert(&mut records, changed.clone());
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0], changed);
+
+        let json = serde_json::to_string(&records).unwrap();
+        let with_junk = json.replacen('[', r#"[{"nonsense": true},"#, 1);
+        assert_eq!(parse(&with_junk), records);
+        assert!(parse("not json").is_empty());
+
+        remove(&mut records, "f1");
+        assert_eq!(
+            records
+                .iter()
+                .map(|r| r.file_id.as_str())
+                .collect::<Vec<_>>(),
+            ["f2"]
+        );
+    }
+}

@@ -1,0 +1,179 @@
+// The browser half of bench/upload-throughput: signs up through Ferry's hosted sign-in pages
+// in headless Debian Chromium, picks BENCH_FILE on the files page, and times the upload until
+// the row says "Uploaded" (every part stored and the upload completed) and until the file is
+// listed as ready. Samples memory meanwhile. Prints one JSON object on stdout.
+//
+// Needs playwright-core on NODE_PATH (run.sh points it at e2e/node_modules or .tools).
+"use strict";
+
+const fs = require("node:fs");
+const path = require("node:path");
+const { chromium } = require("playwright-core");
+
+const FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-quic",
+  "--no-first-run",
+];
+
+const url = process.env.FERRY_URL;
+const file = process.env.BENCH_FILE;
+if (!url || !file) throw new Error("FERRY_URL and BENCH_FILE are required");
+
+/** Chromium processes started by this script, as pid → { ppid, cmdline }. */
+function chromiumProcesses() {
+  const procs = new Map();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      procs.set(Number(entry), { ppid, cmdline });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const mine = new Set([process.pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, p] of procs) {
+      if (!mine.has(pid) && mine.has(p.ppid)) {
+        mine.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...mine]
+    .filter((pid) => pid !== process.pid && /chrom/.test(procs.get(pid)?.cmdline[0] ?? ""))
+    .map((pid) => ({ pid, cmdline: procs.get(pid).cmdline }));
+}
+
+/** A field of /proc/<pid>/<file> in bytes (the kernel writes kB). */
+function procBytes(pid, file, field) {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/${file}`, "utf8");
+    const match = text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Renderer pids as Chromium reports them (zygote-forked renderers keep the zygote's
+ * command line, so /proc cannot tell them apart). */
+async function rendererPids(browser) {
+  const session = await browser.newBrowserCDPSession();
+  try {
+    const { processInfo } = await session.send("SystemInfo.getProcessInfo");
+    return processInfo.filter((p) => p.type === "renderer").map((p) => p.id);
+  } finally {
+    await session.detach();
+  }
+}
+
+function memory(renderers) {
+  let renderer = 0;
+  let total = 0;
+  for (const { pid } of chromiumProcesses()) {
+    // Proportional set size: shared libraries count once across the processes.
+    total += procBytes(pid, "smaps_rollup", "Pss");
+  }
+  for (const pid of renderers) renderer = Math.max(renderer, procBytes(pid, "status", "VmRSS"));
+  return { renderer, total };
+}
+
+(async () => {
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
+  try {
+    const page = await browser.newPage({ baseURL: url });
+    const email = `bench-${Date.now().toString(36)}@example.com`;
+    await page.goto("/files");
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill("bench-Passw0rd-1");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(/\/files$/);
+    await page.getByRole("heading", { level: 1, name: "Your files" }).waitFor();
+
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Performance.enable");
+    const renderers = await rendererPids(browser);
+    const idle = memory(renderers);
+    const peak = { renderer: idle.renderer, total: idle.total, heap: 0 };
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const now = memory(renderers);
+        peak.renderer = Math.max(peak.renderer, now.renderer);
+        peak.total = Math.max(peak.total, now.total);
+        try {
+          const { metrics } = await cdp.send("Performance.getMetrics");
+          const heap = metrics.find((m) => m.name === "JSHeapTotalSize");
+          if (heap) peak.heap = Math.max(peak.heap, heap.value);
+        } catch {
+          // The page is busy navigating; next time.
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+
+    // Part PUTs as the network sees them.
+    const parts = new Set();
+    let puts = 0;
+    let partBytes = 0;
+    page.on("request", (request) => {
+      if (request.method() !== "PUT") return;
+      const number = new URL(request.url()).searchParams.get("partNumber");
+      puts += 1;
+      if (number) {
+        parts.add(number);
+        if (number === "1") partBytes = Number(request.headers()["content-length"] ?? 0);
+      }
+    });
+
+    const name = path.basename(file);
+    const chooser = page.waitForEvent("filechooser");
+    const started = Date.now();
+    await page.getByRole("button", { name: /Drop files/ }).click();
+    await (await chooser).setFiles(file);
+    await page.waitForFunction(
+      () => /Uploaded ·/.test(document.querySelector("section.upload-panel")?.textContent ?? ""),
+      null,
+      { polling: 50, timeout: 0 },
+    );
+    const sent = (Date.now() - started) / 1000;
+    await page.getByRole("button", { name: `Download ${name}` }).waitFor({ timeout: 120_000 });
+    const ready = (Date.now() - started) / 1000;
+    sampling = false;
+    await sampler;
+
+    const size = fs.statSync(file).size;
+    const partSize = partBytes || 8 * 1024 * 1024;
+    process.stdout.write(
+      JSON.stringify({
+        sent_secs: sent,
+        ready_secs: ready,
+        parts: parts.size,
+        part_puts: puts,
+        part_mib: Math.round(partSize / 1048576),
+        parallel: 4,
+        size,
+        peak_renderer_rss: peak.renderer,
+        peak_chromium_rss: peak.total,
+        idle_chromium_rss: idle.total,
+        peak_js_heap: peak.heap,
+      }) + "\n",
+    );
+  } finally {
+    await browser.close();
+  }
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

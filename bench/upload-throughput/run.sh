@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Upload throughput on the local stack, side by side in one run:
+#   1. curl PUTs a 1 GiB file to the embedded S3 endpoint through a presigned URL (the machine's
+#      limit: no browser, no checksum, one stream);
+#   2. headless Chromium uploads the same file through Ferry's UI (parallel parts, a SHA-256 per
+#      part computed with WebCrypto) until the file is `ready`.
+# Prints both times and throughputs, the ratio (goal: Ferry >= 70 % of curl) and the browser's
+# peak memory (renderer RSS, all Chromium processes' PSS, JS heap).
+#
+#   bench/upload-throughput/run.sh
+#   BENCH_MIB=256 bench/upload-throughput/run.sh        a smaller file
+#   FERRY_BIN=target/debug/ferry ...                    another server build (default: release,
+#                                                       built if missing; debug hashes slowly)
+#   SITE_DIR=/tmp/site ...                              an already built site (default: builds
+#                                                       one with trunk into a temporary dir)
+#   BENCH_KEEP=1 ...                                    keep the data dir and the log
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+here="$root/bench/upload-throughput"
+cd "$root"
+export PATH="$root/.tools/node_modules/.bin:$root/.tools/node_modules/binaryen/bin:$HOME/.cargo/bin:$PATH"
+
+need() { command -v "$1" >/dev/null || { echo "upload-throughput: '$1' not found ($2)" >&2; exit 1; }; }
+need curl "apt-get install -y curl"
+need jq "apt-get install -y jq"
+need node "apt-get install -y nodejs"
+need /usr/bin/chromium "apt-get install -y chromium"
+
+# playwright-core: e2e's, else one installed under .tools.
+if [[ -d "$root/e2e/node_modules/playwright-core" ]]; then
+  export NODE_PATH="$root/e2e/node_modules"
+elif [[ -d "$root/.tools/node_modules/playwright-core" ]]; then
+  export NODE_PATH="$root/.tools/node_modules"
+else
+  echo "upload-throughput: playwright-core missing: (cd e2e && npm ci) or" \
+    "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix .tools playwright-core" >&2
+  exit 1
+fi
+
+mib="${BENCH_MIB:-1024}"
+bin="${FERRY_BIN:-$root/target/release/ferry}"
+if [[ ! -x "$bin" ]]; then
+  echo "building $bin (cargo build --release --bin ferry)…" >&2
+  cargo build --release --package ferry-backend --bin ferry >&2
+fi
+
+tmp="$(mktemp -d /tmp/ferry-upload-bench.XXXXXX)"
+site="${SITE_DIR:-}"
+if [[ -z "$site" ]]; then
+  need trunk "cargo install trunk --version 0.21.14 --locked"
+  site="$tmp/site"
+  echo "building the site (trunk build --release)…" >&2
+  cargo fetch --locked >/dev/null
+  trunk build --release --dist "$site" >"$tmp/trunk.log" 2>&1 || { cat "$tmp/trunk.log" >&2; exit 1; }
+fi
+[[ -f "$site/index.html" ]] || { echo "upload-throughput: no $site/index.html" >&2; exit 1; }
+
+server=""
+cleanup() {
+  if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
+    kill -INT "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  if [[ "${BENCH_KEEP:-}" == "1" ]]; then
+    echo "kept $tmp" >&2
+  else
+    rm -rf "$tmp"
+  fi
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+port="$(free_port)"
+s3_port="$(free_port)"
+while [[ "$s3_port" == "$port" ]]; do s3_port="$(free_port)"; done
+url="http://127.0.0.1:$port"
+
+file="$tmp/bench-${mib}MiB.bin"
+echo "writing a ${mib} MiB file of random bytes…" >&2
+head -c "$((mib * 1024 * 1024))" /dev/urandom >"$file"
+
+# Quota and size limits large enough for two copies; everything else as shipped.
+FERRY_MAX_FILE_SIZE=$(( (mib + 64) * 1024 * 1024 )) \
+FERRY_USER_QUOTA=$(( (3 * mib + 64) * 1024 * 1024 )) \
+RUST_LOG="${RUST_LOG:-warn}" \
+  "$bin" serve --port "$port" --s3-port "$s3_port" --data-dir "$tmp/data" --site-dir "$site" \
+  >"$tmp/ferry.log" 2>&1 &
+server=$!
+for _ in $(seq 1 150); do
+  curl -fsS "$url/api/health" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { cat "$tmp/ferry.log" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fsS "$url/api/health" >/dev/null || { echo "ferry serve did not start" >&2; cat "$tmp/ferry.log" >&2; exit 1; }
+
+# --- 1. curl through a presigned PUT ---------------------------------------------------------
+config="$(curl -fsS "$url/config.json")"
+cognito="$(jq -r '.cognito_endpoint' <<<"$config")"
+client_id="$(jq -r '.client_id' <<<"$config")"
+[[ "$cognito" == http* ]] || cognito="$url${cognito}"
+email="bench-curl-$RANDOM$RANDOM@example.com"
+password="bench-Passw0rd-$RANDOM"
+idp() {
+  curl -fsS "$cognito" -H "Content-Type: application/x-amz-json-1.1" \
+    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
+}
+idp SignUp "$(jq -nc --arg c "$client_id" --arg u "$email" --arg p "$password" \
+  '{ClientId:$c, Username:$u, Password:$p, UserAttributes:[{Name:"email", Value:$u}]}')" >/dev/null
+token="$(idp InitiateAuth "$(jq -nc --arg c "$client_id" --arg u "$email" --arg p "$password" \
+  '{ClientId:$c, AuthFlow:"USER_PASSWORD_AUTH", AuthParameters:{USERNAME:$u, PASSWORD:$p}}')" \
+  | jq -r '.AuthenticationResult.AccessToken')"
+size="$(stat -c %s "$file")"
+ticket="$(curl -fsS "$url/api/uploads" -H "Authorization: Bearer $token" \
+  -H "Content-Type: application/json" \
+  -d "$(jq -nc --arg n "curl-$(basename "$file")" --argjson s "$size" '{name:$n, size:$s, content_type:"application/octet-stream"}')")"
+put_url="$(jq -r '.upload.url' <<<"$ticket")"
+headers=()
+while IFS= read -r h; do headers+=(-H "$h"); done < <(jq -r '.upload.headers[] | select(.name|ascii_downcase != "content-length") | "\(.name): \(.value)"' <<<"$ticket")
+echo "curl: PUT ${mib} MiB to the local S3 endpoint…" >&2
+curl_out="$(curl -sS -o /dev/null -X PUT -T "$file" "${headers[@]}" -H "Expect:" \
+  -w '%{http_code} %{time_total}' "$put_url")"
+read -r curl_status curl_secs <<<"$curl_out"
+[[ "$curl_status" == 2* ]] || { echo "curl PUT failed: HTTP $curl_status" >&2; exit 1; }
+
+# --- 2. Chromium through Ferry's UI ---------------------------------------------------------
+echo "browser: upload through Ferry's UI…" >&2
+browser_json="$(FERRY_URL="$url" BENCH_FILE="$file" node "$here/browser.cjs")"
+
+# --- Report ---------------------------------------------------------------------------------
+jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_json" '
+  def mbs(secs): ($size / 1048576 / secs * 10 | round / 10);
+  def mib(bytes): (bytes / 1048576 | round);
+  def pct(x): (x * 1000 | round / 10);
+  [
+    "file:                     \($size / 1048576) MiB (random bytes)",
+    "curl PUT (presigned):     \($curl * 100 | round / 100) s   \(mbs($curl)) MiB/s",
+    "Ferry in Chromium, sent:  \($b.sent_secs * 100 | round / 100) s   \(mbs($b.sent_secs)) MiB/s   (\($b.parts) parts of \($b.part_mib) MiB, \($b.parallel) at once, SHA-256 per part)",
+    "Ferry in Chromium, ready: \($b.ready_secs * 100 | round / 100) s   \(mbs($b.ready_secs)) MiB/s   (the file list polls every 2 s)",
+    "ratio Ferry/curl:         \(pct($curl / $b.sent_secs)) % until sent, \(pct($curl / $b.ready_secs)) % until ready (goal >= 70 %) — \(if $curl / $b.sent_secs >= 0.7 then "met" else "NOT met" end)",
+    "part PUTs:                \($b.part_puts) for \($b.parts) parts (more = retries or renewals)",
+    "browser peak memory:      renderer RSS \(mib($b.peak_renderer_rss)) MiB; all Chromium processes \(mib($b.peak_chromium_rss)) MiB PSS (idle before the upload: \(mib($b.idle_chromium_rss)) MiB); JS heap \(mib($b.peak_js_heap)) MiB"
+  ] | .[]'
