@@ -55,13 +55,19 @@ impl Moto {
             return None;
         }
         let port = free_port();
-        let child = Command::new(&server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // moto's own threaded server is not atomic per request; run it behind a lock (see
+        // serial_moto.py) with the Python of the virtualenv that holds moto.
+        let python = server.with_file_name("python");
+        let launcher =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/aws_support/serial_moto.py");
+        let child = Command::new(&python)
+            .arg(&launcher)
+            .args(["127.0.0.1", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", server.display()));
+            .unwrap_or_else(|e| panic!("starting {}: {e}", python.display()));
         let moto = Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
