@@ -2,77 +2,22 @@
 //! out part URLs, the embedded S3 endpoint verifies each part's SHA-256, completion is checked
 //! against ListParts, and the upload survives expired URLs, missing parts and a lost client.
 
+mod local_support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ferry::config::Limits;
-use ferry::local::{self, LocalOptions, LocalStack};
+use local_support::{Api, http, sample, sign_up_and_in, start_in};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const PASSWORD: &str = "correct-horse-42";
 const MIB: usize = 1 << 20;
 /// Three parts of 8 MiB, 8 MiB and 1 MiB + 123 bytes.
 const FILE_LEN: usize = 17 * MIB + 123;
-
-async fn start_in(dir: &std::path::Path, limits: Limits) -> LocalStack {
-    local::start(LocalOptions {
-        port: 0,
-        s3_port: 0,
-        data_dir: dir.to_path_buf(),
-        site_dir: dir.join("site"),
-        limits,
-        ..LocalOptions::default()
-    })
-    .await
-    .expect("local stack starts")
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn sign_up_and_in(stack: &LocalStack, email: &str) -> String {
-    let cognito = |action: &str, body: Value| {
-        http()
-            .post(stack.config.cognito_endpoint.clone().unwrap())
-            .header(
-                "x-amz-target",
-                format!("AWSCognitoIdentityProviderService.{action}"),
-            )
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(body.to_string())
-            .send()
-    };
-    let client_id = &stack.config.client_id;
-    let res = cognito(
-        "SignUp",
-        json!({"ClientId": client_id, "Username": email, "Password": PASSWORD,
-               "UserAttributes": [{"Name": "email", "Value": email}]}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let res = cognito(
-        "InitiateAuth",
-        json!({"ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
-               "AuthParameters": {"USERNAME": email, "PASSWORD": PASSWORD}}),
-    )
-    .await
-    .unwrap();
-    let body: Value = res.json().await.unwrap();
-    body["AuthenticationResult"]["AccessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn sample(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 31 % 251) as u8).collect()
-}
 
 fn sha256_b64(bytes: &[u8]) -> String {
     STANDARD.encode(Sha256::digest(bytes))
@@ -87,24 +32,8 @@ fn composite(parts: &[&[u8]]) -> String {
     format!("{}-{}", STANDARD.encode(outer.finalize()), parts.len())
 }
 
-struct Api<'a> {
-    stack: &'a LocalStack,
-    token: String,
-}
-
+/// The multipart routes, beside the shared helpers.
 impl Api<'_> {
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = http()
-            .request(method, format!("{}{path}", self.stack.url()))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        (status, res.json().await.unwrap_or(Value::Null))
-    }
-
     /// Starts a multipart upload; returns the file id and the part size.
     async fn start(&self, name: &str, size: usize) -> (String, usize) {
         let (status, ticket) = self
@@ -147,19 +76,6 @@ impl Api<'_> {
             Some(json!({ "parts": parts })),
         )
         .await
-    }
-
-    async fn wait_until(&self, id: &str, status: &str) -> Value {
-        for _ in 0..200 {
-            let (_, file) = self
-                .call(Method::GET, &format!("/api/files/{id}"), None)
-                .await;
-            if file["status"] == status {
-                return file;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("file {id} never became {status}");
     }
 
     async fn download(&self, id: &str) -> Vec<u8> {
