@@ -104,6 +104,20 @@ impl Limits {
     }
 }
 
+/// Variables the `ferry-api` Lambda reads (besides [`LIMIT_VARS`] and the runtime's own
+/// `AWS_*`/`RUST_LOG`). The infrastructure template must set exactly these.
+pub const API_LAMBDA_VARS: &[&str] = &[
+    "FERRY_BUCKET",
+    "FERRY_TABLE",
+    "FERRY_COGNITO_ISSUER",
+    "FERRY_COGNITO_CLIENT_ID",
+    "FERRY_PUBLIC_BASE_URL",
+];
+
+/// Variables the `ferry-events` Lambda reads.
+pub const EVENTS_LAMBDA_VARS: &[&str] =
+    &["FERRY_BUCKET", "FERRY_TABLE", "FERRY_THUMBNAIL_MAX_BYTES"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,17 +141,3 @@ mod tests {
         assert!(Limits::from_lookup(|n| (n == "FERRY_USER_QUOTA").then(|| "0".into())).is_err());
     }
 }
-
-/// Variables the `ferry-api` Lambda reads (besides [`LIMIT_VARS`] and the runtime's own
-/// `AWS_*`/`RUST_LOG`). The infrastructure template must set exactly these.
-pub const API_LAMBDA_VARS: &[&str] = &[
-    "FERRY_BUCKET",
-    "FERRY_TABLE",
-    "FERRY_COGNITO_ISSUER",
-    "FERRY_COGNITO_CLIENT_ID",
-    "FERRY_PUBLIC_BASE_URL",
-];
-
-/// Variables the `ferry-events` Lambda reads.
-pub const EVENTS_LAMBDA_VARS: &[&str] =
-    &["FERRY_BUCKET", "FERRY_TABLE", "FERRY_THUMBNAIL_MAX_BYTES"];

@@ -179,7 +179,7 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     .context("opening the identity provider")?;
     let tokens = Arc::new(JwksVerifier::new(
         &origin,
-        &format!("{origin}/.well-known/jwks.json"),
+        format!("{origin}/.well-known/jwks.json"),
         LOCAL_CLIENT_ID,
     )?);
 

@@ -101,7 +101,7 @@ async fn upload_share_download_delete_over_http() {
         .path()
         .join("s3")
         .join(ferry::local::LOCAL_BUCKET)
-        .join(format!("files"));
+        .join("files");
     let leftovers: Vec<_> = walk(&object);
     assert!(
         leftovers.iter().all(|p| !p.ends_with(&id)),

@@ -46,10 +46,10 @@ impl ShareTerms {
                 max_days: max_ttl.as_secs() / 86_400,
             });
         }
-        if let Some(n) = max_downloads {
-            if n == 0 || n > MAX_DOWNLOADS {
-                return Err(SharePolicyError::MaxDownloads);
-            }
+        if let Some(n) = max_downloads
+            && (n == 0 || n > MAX_DOWNLOADS)
+        {
+            return Err(SharePolicyError::MaxDownloads);
         }
         let password = match password {
             Some(p) if p.is_empty() => None,

@@ -345,10 +345,10 @@ impl MetadataStore for LocalMetadataStore {
                 let (key, _) = entry?;
                 let index_key = key.value().to_owned();
                 let token = index_key.rsplit('/').next().unwrap_or_default().to_owned();
-                if let Some(share) = get_json::<ShareRecord>(&shares, &token)? {
-                    if share.file_id == id {
-                        doomed.push((index_key, token));
-                    }
+                if let Some(share) = get_json::<ShareRecord>(&shares, &token)?
+                    && share.file_id == id
+                {
+                    doomed.push((index_key, token));
                 }
             }
             for (index_key, token) in doomed {
@@ -436,7 +436,7 @@ impl MetadataStore for LocalMetadataStore {
                     items.push(share);
                 }
             }
-            items.sort_by(|a: &ShareRecord, b| b.created_at.cmp(&a.created_at));
+            items.sort_by_key(|share: &ShareRecord| std::cmp::Reverse(share.created_at));
             Ok(items)
         })
         .await
