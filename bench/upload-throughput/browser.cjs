@@ -127,8 +127,16 @@ function memory(renderers) {
     const parts = new Set();
     let puts = 0;
     let partBytes = 0;
+    // When the first part left, the last one arrived, and how long completing took.
+    const phases = { firstPut: 0, lastPut: 0, completeStart: 0, completeEnd: 0 };
+    page.on("requestfinished", (request) => {
+      if (request.method() === "PUT") phases.lastPut = Date.now();
+      if (request.method() === "POST" && /\/complete$/.test(request.url())) phases.completeEnd = Date.now();
+    });
     page.on("request", (request) => {
+      if (request.method() === "POST" && /\/complete$/.test(request.url())) phases.completeStart = Date.now();
       if (request.method() !== "PUT") return;
+      phases.firstPut ||= Date.now();
       const number = new URL(request.url()).searchParams.get("partNumber");
       puts += 1;
       if (number) {
@@ -158,6 +166,9 @@ function memory(renderers) {
     process.stdout.write(
       JSON.stringify({
         sent_secs: sent,
+        before_parts_secs: (phases.firstPut - started) / 1000,
+        parts_secs: (phases.lastPut - phases.firstPut) / 1000,
+        complete_secs: (phases.completeEnd - phases.completeStart) / 1000,
         ready_secs: ready,
         parts: parts.size,
         part_puts: puts,
