@@ -1,33 +1,5 @@
-import { dropFiles, dropZone, expect, expectReady, fileRow, objectsWithHash, pickFiles, randomFile, signUp, test } from "./fixtures";
+import { dropFiles, dropZone, expect, expectReady, fileRow, objectsWithHash, pickFiles, randomFile, recordProgress, signUp, test } from "./fixtures";
 import { MiB } from "../limits";
-
-/** Records every value each progress bar shows, by its accessible name, for the whole test. */
-async function recordProgress(page: import("@playwright/test").Page): Promise<void> {
-  await page.evaluate(() => {
-    const seen: Record<string, number[]> = {};
-    (window as unknown as { __progress: typeof seen }).__progress = seen;
-    const note = (el: Element) => {
-      if (el.getAttribute("role") !== "progressbar") return;
-      const name = el.getAttribute("aria-label") ?? "";
-      const value = Number(el.getAttribute("aria-valuenow"));
-      const values = (seen[name] ??= []);
-      if (values[values.length - 1] !== value) values.push(value);
-    };
-    new MutationObserver((records) => {
-      for (const r of records) {
-        if (r.type === "attributes") note(r.target as Element);
-        for (const n of r.addedNodes) {
-          if (n instanceof Element) [n, ...n.querySelectorAll("[role=progressbar]")].forEach(note);
-        }
-      }
-    }).observe(document.body, {
-      subtree: true,
-      childList: true,
-      attributes: true,
-      attributeFilter: ["aria-valuenow", "aria-label"],
-    });
-  });
-}
 
 test("drop several files and pick a 100 MB one: progress reaches 100 % and all become ready without reloading", async ({ page }) => {
   await signUp(page, "upload");

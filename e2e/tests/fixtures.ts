@@ -284,6 +284,42 @@ export async function dropFiles(page: Page, files: { name: string; size: number;
   await dataTransfer.dispose();
 }
 
+/**
+ * Records every value each progress bar shows, by its accessible name, until the page reloads
+ * (read them with `progressSeen`).
+ */
+export async function recordProgress(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: Record<string, number[]> = {};
+    (window as unknown as { __progress: typeof seen }).__progress = seen;
+    const note = (el: Element) => {
+      if (el.getAttribute("role") !== "progressbar") return;
+      const name = el.getAttribute("aria-label") ?? "";
+      const value = Number(el.getAttribute("aria-valuenow"));
+      const values = (seen[name] ??= []);
+      if (values[values.length - 1] !== value) values.push(value);
+    };
+    new MutationObserver((records) => {
+      for (const r of records) {
+        if (r.type === "attributes") note(r.target as Element);
+        for (const n of r.addedNodes) {
+          if (n instanceof Element) [n, ...n.querySelectorAll("[role=progressbar]")].forEach(note);
+        }
+      }
+    }).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ["aria-valuenow", "aria-label"],
+    });
+  });
+}
+
+/** What `recordProgress` saw since it was installed in this document, by progress bar name. */
+export async function progressSeen(page: Page): Promise<Record<string, number[]>> {
+  return page.evaluate(() => (window as unknown as { __progress?: Record<string, number[]> }).__progress ?? {});
+}
+
 /** The row of a file in the "Files" list. */
 export function fileRow(page: Page, name: string) {
   return page.getByRole("list", { name: "Files" }).getByRole("listitem").filter({ hasText: name });
