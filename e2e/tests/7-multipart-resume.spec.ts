@@ -192,7 +192,11 @@ test("a 1 GiB file uploads in parallel parts, resumes after a reload with only t
     expect(before.filter((v) => v > 0 && v < RELOAD_AT_PERCENT).length, `the bar advanced step by step: ${before}`).toBeGreaterThanOrEqual(3);
     expect(before.every((v, i) => i === 0 || v >= before[i - 1]), `the bar never goes back: ${before}`).toBe(true);
 
-    // Reload half-way: the parts on their way are cut off.
+    // Reload half-way, preferably with parts on their way (cut off then); the parts in flight
+    // between two part answers are briefly fewer.
+    for (const until = Date.now() + 5_000; parts.inFlight < 2 && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const inFlightAtReload = parts.inFlight;
     await page.reload();
     mark("reloaded");
