@@ -103,9 +103,17 @@ pub fn join(base: &str, path: &str) -> String {
     )
 }
 
-/// Escapes one path segment (ids and tokens are URL-safe already; this keeps it so).
+/// Everything but RFC 3986's unreserved characters is escaped in a path segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Escapes one path segment. Ids and tokens are URL-safe already and stay as they are (so logs
+/// and routes see `/api/files/0192…-7c1d…`, not `%2D`); anything else cannot break out.
 fn seg(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
