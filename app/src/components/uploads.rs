@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::icons;
 pub use super::uploader::Uploader;
-use crate::format::human_size;
+use crate::format::{self, human_size};
 use crate::upload::{Phase, UploadId, UploadQueue};
 
 #[component]
@@ -135,9 +135,9 @@ fn UploadRow(id: UploadId) -> impl IntoView {
                 aria-label=move || format!("Upload of {}", name())
                 aria-valuemin="0"
                 aria-valuemax="100"
-                aria-valuenow=move || format!("{:.0}", percent())
+                aria-valuenow=move || format::percent_text(percent(), 0)
             >
-                <div class="progress-bar" style:width=move || format!("{:.1}%", percent())></div>
+                <div class="progress-bar" style:width=move || format!("{}%", format::percent_text(percent(), 1))></div>
             </div>
             <div class="upload-actions">
                 <Show when=can_pause>
