@@ -25,6 +25,12 @@ pub const NETWORK: &str = "network";
 
 impl ApiError {
     pub fn network(detail: impl std::fmt::Display) -> Self {
+        Self::network_dyn(&detail)
+    }
+
+    /// One copy of the message code for every kind of failure detail.
+    #[inline(never)]
+    fn network_dyn(detail: &dyn std::fmt::Display) -> Self {
         Self {
             status: 0,
             code: NETWORK.to_owned(),
@@ -116,17 +122,35 @@ fn seg(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
 }
 
-async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+/// The body of a 2xx answer, or the API's error. Not generic: one copy of this future serves
+/// every endpoint, and only [`parse`] is made per answer type.
+async fn read_text(response: Response) -> Result<(u16, String), ApiError> {
     let status = response.status();
     if !(200..300).contains(&status) {
         let body = response.text().await.unwrap_or_default();
         return Err(ApiError::from_body(status, &body));
     }
-    response.json::<T>().await.map_err(|e| ApiError {
+    match response.text().await {
+        Ok(text) => Ok((status, text)),
+        Err(e) => Err(unreadable(status, &e)),
+    }
+}
+
+#[inline(never)]
+fn unreadable(status: u16, e: &dyn std::fmt::Display) -> ApiError {
+    ApiError {
         status,
         code: codes::INTERNAL.to_owned(),
         message: format!("The answer from Ferry could not be read ({e})."),
-    })
+    }
+}
+
+fn parse<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiError> {
+    serde_json::from_str(&text).map_err(|e| unreadable(status, &e))
+}
+
+async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    parse(read_text(response).await?)
 }
 
 async fn read_empty(response: Response) -> Result<(), ApiError> {
@@ -187,8 +211,16 @@ impl Api {
         }
     }
 
+    async fn get_text(&self, path: &str) -> Result<(u16, String), ApiError> {
+        read_text(self.send(Method::GET, &self.url(path), None).await?).await
+    }
+
+    async fn post_text(&self, path: &str, json: String) -> Result<(u16, String), ApiError> {
+        read_text(self.send(Method::POST, &self.url(path), Some(json)).await?).await
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        read(self.send(Method::GET, &self.url(path), None).await?).await
+        parse(self.get_text(path).await?)
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -197,7 +229,7 @@ impl Api {
         body: &B,
     ) -> Result<T, ApiError> {
         let json = serde_json::to_string(body).map_err(ApiError::network)?;
-        read(self.send(Method::POST, &self.url(path), Some(json)).await?).await
+        parse(self.post_text(path, json).await?)
     }
 
     async fn delete(&self, path: &str) -> Result<(), ApiError> {

@@ -213,10 +213,76 @@ impl Session {
 pub fn email_from_id_token(token: &str) -> Option<String> {
     let payload = token.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    ["email", "cognito:username", "username"]
-        .iter()
-        .find_map(|k| claims.get(*k).and_then(|v| v.as_str()).map(str::to_owned))
+    // Only an object has claims (a struct would also accept an array, field by field).
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    let claims: Claims = serde_json::from_slice(&bytes).ok()?;
+    claims
+        .email
+        .0
+        .or(claims.cognito_username.0)
+        .or(claims.username.0)
+}
+
+/// The claims [`email_from_id_token`] reads; the others are skipped unread (no
+/// `serde_json::Value` tree, whose code is sizeable in the wasm).
+#[derive(Deserialize)]
+struct Claims {
+    #[serde(default)]
+    email: Text,
+    #[serde(default, rename = "cognito:username")]
+    cognito_username: Text,
+    #[serde(default)]
+    username: Text,
+}
+
+/// A claim's value when it is a string; any other JSON value reads as absent.
+#[derive(Default)]
+struct Text(Option<String>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+        struct AnyValue;
+
+        impl<'de> Visitor<'de> for AnyValue {
+            type Value = Text;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(Some(v.to_owned())))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_unit<E>(self) -> Result<Text, E> {
+                Ok(Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+
+        deserializer.deserialize_any(AnyValue)
+    }
 }
 
 #[cfg(test)]
@@ -350,5 +416,19 @@ mod tests {
             Some("ann")
         );
         assert_eq!(email_from_id_token("not a jwt"), None);
+        // Only string claims count; anything else is passed over.
+        assert_eq!(
+            email_from_id_token(&id_token(
+                r#"{"email":null,"aud":["x",{"y":1}],"cognito:username":7,"username":"bo"}"#
+            ))
+            .as_deref(),
+            Some("bo")
+        );
+        assert_eq!(
+            email_from_id_token(&id_token(r#"{"email":"a@b.c","username":"bo"}"#)).as_deref(),
+            Some("a@b.c")
+        );
+        assert_eq!(email_from_id_token(&id_token(r#"["a@b.c"]"#)), None);
+        assert_eq!(email_from_id_token(&id_token(r#"{"sub":"1"}"#)), None);
     }
 }

@@ -76,10 +76,12 @@ pub fn sample_ranges(size: u64) -> Vec<(u64, u64)> {
 
 /// Records in stored order; anything unreadable is dropped rather than breaking the page.
 pub fn parse(json: &str) -> Vec<ResumeRecord> {
-    serde_json::from_str::<Vec<serde_json::Value>>(json)
+    // Each record is read from its own slice of the text: no `serde_json::Value` tree (whose
+    // code is sizeable in the wasm) is built in between.
+    serde_json::from_str::<Vec<&serde_json::value::RawValue>>(json)
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|value| serde_json::from_value(value).ok())
+        .filter_map(|raw| serde_json::from_str(raw.get()).ok())
         .collect()
 }
 
