@@ -11,7 +11,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry_api::SiteConfig;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Refresh this long before the access token expires, so no request carries a stale one.
 pub const REFRESH_MARGIN_MS: i64 = 60_000;
@@ -51,9 +50,11 @@ impl CodeVerifier {
         &self.0
     }
 
-    /// `BASE64URL(SHA256(verifier))`, the `code_challenge` for `code_challenge_method=S256`.
-    pub fn challenge(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes()))
+    /// `BASE64URL(SHA256(verifier))`, the `code_challenge` for `code_challenge_method=S256`,
+    /// from the verifier's SHA-256 `digest` (the browser computes it with WebCrypto, so no
+    /// SHA-256 code ships in the wasm).
+    pub fn challenge(digest: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(digest)
     }
 }
 
@@ -103,15 +104,15 @@ fn trim_base(base: &str) -> &str {
     base.trim_end_matches('/')
 }
 
-/// Where to send the browser to sign in.
-pub fn authorize_url(config: &SiteConfig, pending: &PendingSignIn) -> String {
+/// Where to send the browser to sign in; `challenge` is [`CodeVerifier::challenge`].
+pub fn authorize_url(config: &SiteConfig, pending: &PendingSignIn, challenge: &str) -> String {
     let query = form_encode(&[
         ("response_type", "code"),
         ("client_id", &config.client_id),
         ("redirect_uri", &config.redirect_uri),
         ("scope", "openid email profile"),
         ("state", &pending.state),
-        ("code_challenge", &pending.verifier.challenge()),
+        ("code_challenge", challenge),
         ("code_challenge_method", "S256"),
     ]);
     format!("{}/oauth2/authorize?{query}", trim_base(&config.auth_base))
@@ -288,6 +289,11 @@ impl<'de> Deserialize<'de> for Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
+
+    fn challenge_of(verifier: &CodeVerifier) -> String {
+        CodeVerifier::challenge(&Sha256::digest(verifier.as_str().as_bytes()))
+    }
 
     fn config() -> SiteConfig {
         // The `/config.json` document as the server writes it.
@@ -318,7 +324,7 @@ mod tests {
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
         );
         assert_eq!(
-            verifier.challenge(),
+            challenge_of(&verifier),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
@@ -349,12 +355,15 @@ mod tests {
     fn urls_and_bodies_are_escaped() {
         let cfg = config();
         let pending = PendingSignIn::new(&[1; 48], "/files");
-        let url = authorize_url(&cfg, &pending);
+        let url = authorize_url(&cfg, &pending, &challenge_of(&pending.verifier));
         assert!(url.starts_with("https://auth.example.com/oauth2/authorize?response_type=code&"));
         assert!(url.contains("client_id=client%201"));
         assert!(url.contains("redirect_uri=https%3A%2F%2Fferry.example.com%2Fcallback"));
         assert!(url.contains("code_challenge_method=S256"));
-        assert!(url.contains(&format!("code_challenge={}", pending.verifier.challenge())));
+        assert!(url.contains(&format!(
+            "code_challenge={}",
+            challenge_of(&pending.verifier)
+        )));
         assert!(url.contains("scope=openid%20email%20profile"));
         assert_eq!(token_url(&cfg), "https://auth.example.com/oauth2/token");
         assert_eq!(

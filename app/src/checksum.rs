@@ -26,19 +26,28 @@ fn failed(err: JsValue) -> String {
         .unwrap_or_else(|| "unknown error".to_owned())
 }
 
-/// Base64 SHA-256 of all of `blob`'s bytes (read once into memory, then dropped).
-pub async fn sha256(blob: &Blob) -> Result<String, String> {
-    let bytes = JsFuture::from(blob.array_buffer()).await.map_err(failed)?;
+/// The SHA-256 digest of `data` (WebCrypto; PKCE's code challenge).
+pub async fn sha256_digest(data: &[u8]) -> Result<Vec<u8>, String> {
+    digest(&Uint8Array::from(data)).await
+}
+
+async fn digest(bytes: &js_sys::Object) -> Result<Vec<u8>, String> {
     let subtle = web_sys::window()
         .ok_or("no window")?
         .crypto()
         .map_err(failed)?
         .subtle();
     let digest = subtle
-        .digest_with_str_and_buffer_source("SHA-256", bytes.unchecked_ref())
+        .digest_with_str_and_buffer_source("SHA-256", bytes)
         .map_err(failed)?;
     let digest = JsFuture::from(digest).await.map_err(failed)?;
-    Ok(encode(&Uint8Array::new(&digest).to_vec()))
+    Ok(Uint8Array::new(&digest).to_vec())
+}
+
+/// Base64 SHA-256 of all of `blob`'s bytes (read once into memory, then dropped).
+pub async fn sha256(blob: &Blob) -> Result<String, String> {
+    let bytes = JsFuture::from(blob.array_buffer()).await.map_err(failed)?;
+    Ok(encode(&digest(bytes.unchecked_ref()).await?))
 }
 
 /// Base64 SHA-256 of `blob`'s bytes `start..end`.

@@ -12,10 +12,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    PendingSignIn, Session, TokenResponse, authorize_url, code_exchange_body, logout_url,
-    refresh_body, token_url,
+    CodeVerifier, PendingSignIn, Session, TokenResponse, authorize_url, code_exchange_body,
+    logout_url, refresh_body, token_url,
 };
 use crate::api_client::ApiError;
+use crate::checksum;
 
 const SESSION_KEY: &str = "ferry.session";
 const PENDING_KEY: &str = "ferry.sign-in";
@@ -139,9 +140,19 @@ impl Auth {
         }
         let pending = PendingSignIn::new(&random, return_to);
         store(PENDING_KEY, &pending);
-        let _ = window()
-            .location()
-            .assign(&authorize_url(&self.config.get_value(), &pending));
+        let config = self.config.get_value();
+        spawn_local(async move {
+            match checksum::sha256_digest(pending.verifier.as_str().as_bytes()).await {
+                Ok(digest) => {
+                    let challenge = CodeVerifier::challenge(&digest);
+                    let _ = window()
+                        .location()
+                        .assign(&authorize_url(&config, &pending, &challenge));
+                }
+                // Like the uploads' checksums, PKCE needs WebCrypto (a secure context).
+                Err(_) => leptos::logging::warn!("crypto.subtle is unavailable"),
+            }
+        });
     }
 
     /// Finishes a sign-in at `/callback`: checks `state`, exchanges the code, and returns the
