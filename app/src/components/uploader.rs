@@ -8,7 +8,6 @@
 //! object storage lacks.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -51,8 +50,8 @@ struct Session {
     sched: PartScheduler,
     /// The queue's try that drives the session now; reports of older tries are dropped.
     attempt: Attempt,
-    urls: HashMap<u32, PartUrl>,
-    sends: HashMap<u32, XhrUpload>,
+    urls: VecMap<u32, PartUrl>,
+    sends: VecMap<u32, XhrUpload>,
     wake: Option<TimeoutHandle>,
     last_progress_ms: i64,
     last_saved_ms: i64,
@@ -97,6 +96,40 @@ impl Session {
 
 type Shared = Rc<RefCell<Session>>;
 
+/// A map kept as a list: it holds a handful of entries (uploads in the queue, parts on their
+/// way), and each `HashMap` type costs ~1 KB of wasm for its hashing and probing.
+struct VecMap<K, V>(Vec<(K, V)>);
+
+impl<K: Copy + PartialEq, V> VecMap<K, V> {
+    fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    fn remove(&mut self, key: &K) -> Option<V> {
+        let at = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    fn drain(&mut self) -> std::vec::Drain<'_, (K, V)> {
+        self.0.drain(..)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+}
+
 /// Where a multipart try starts from.
 enum Start {
     Fresh,
@@ -112,11 +145,11 @@ pub struct Uploader {
     /// What this browser remembers of unfinished multipart uploads (every account).
     pub resumable: RwSignal<Vec<ResumeRecord>>,
     /// The pending file record each upload created.
-    records: RwSignal<HashMap<UploadId, String>>,
+    records: RwSignal<VecMap<UploadId, String>>,
     /// The files picked, kept for retries.
-    sources: StoredValue<HashMap<UploadId, web_sys::File>, LocalStorage>,
-    running: StoredValue<HashMap<UploadId, XhrUpload>, LocalStorage>,
-    sessions: StoredValue<HashMap<UploadId, Shared>, LocalStorage>,
+    sources: StoredValue<VecMap<UploadId, web_sys::File>, LocalStorage>,
+    running: StoredValue<VecMap<UploadId, XhrUpload>, LocalStorage>,
+    sessions: StoredValue<VecMap<UploadId, Shared>, LocalStorage>,
     api: Api,
     auth: Auth,
     library: Library,
@@ -127,10 +160,10 @@ impl Uploader {
         Self {
             queue: RwSignal::new(UploadQueue::default()),
             resumable: RwSignal::new(resume::load()),
-            records: RwSignal::new(HashMap::new()),
-            sources: StoredValue::new_local(HashMap::new()),
-            running: StoredValue::new_local(HashMap::new()),
-            sessions: StoredValue::new_local(HashMap::new()),
+            records: RwSignal::new(VecMap::new()),
+            sources: StoredValue::new_local(VecMap::new()),
+            running: StoredValue::new_local(VecMap::new()),
+            sessions: StoredValue::new_local(VecMap::new()),
             api,
             auth,
             library,
@@ -427,8 +460,8 @@ impl Uploader {
                     sample_sha256: sample,
                     sched: PartScheduler::new(plan, PARALLEL_PARTS),
                     attempt,
-                    urls: HashMap::new(),
-                    sends: HashMap::new(),
+                    urls: VecMap::new(),
+                    sends: VecMap::new(),
                     wake: None,
                     last_progress_ms: 0,
                     last_saved_ms: 0,
@@ -480,8 +513,8 @@ impl Uploader {
                     sample_sha256: record.sample_sha256.clone(),
                     sched,
                     attempt,
-                    urls: HashMap::new(),
-                    sends: HashMap::new(),
+                    urls: VecMap::new(),
+                    sends: VecMap::new(),
                     wake: None,
                     last_progress_ms: 0,
                     last_saved_ms: 0,
