@@ -6,9 +6,9 @@
 
 pub mod flow;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry_api::SiteConfig;
+
+use crate::base64;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +43,7 @@ pub struct CodeVerifier(String);
 impl CodeVerifier {
     /// A verifier from 32 random bytes: 43 URL-safe characters (256 bits of entropy).
     pub fn from_random(bytes: &[u8; 32]) -> Self {
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(base64::encode_url(bytes))
     }
 
     pub fn as_str(&self) -> &str {
@@ -54,7 +54,7 @@ impl CodeVerifier {
     /// from the verifier's SHA-256 `digest` (the browser computes it with WebCrypto, so no
     /// SHA-256 code ships in the wasm).
     pub fn challenge(digest: &[u8]) -> String {
-        URL_SAFE_NO_PAD.encode(digest)
+        base64::encode_url(digest)
     }
 }
 
@@ -74,7 +74,7 @@ impl PendingSignIn {
         let mut verifier = [0u8; 32];
         verifier.copy_from_slice(&random[..32]);
         Self {
-            state: URL_SAFE_NO_PAD.encode(&random[32..48]),
+            state: base64::encode_url(&random[32..48]),
             verifier: CodeVerifier::from_random(&verifier),
             return_to: safe_return_path(return_to),
         }
@@ -213,7 +213,7 @@ impl Session {
 /// checked: the value is only displayed, and the API verifies every access token itself.
 pub fn email_from_id_token(token: &str) -> Option<String> {
     let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let bytes = base64::decode_url(payload.trim_end_matches('='))?;
     // Only an object has claims (a struct would also accept an array, field by field).
     if bytes.trim_ascii_start().first() != Some(&b'{') {
         return None;
@@ -380,7 +380,7 @@ mod tests {
     }
 
     fn id_token(claims: &str) -> String {
-        format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(claims))
+        format!("e30.{}.sig", base64::encode_url(claims.as_bytes()))
     }
 
     #[test]

@@ -5,8 +5,6 @@
 //! WebCrypto has no streaming digest, so a checksum reads its bytes into one `ArrayBuffer`:
 //! callers hash a part (`Blob.slice`) at a time, never a large file whole.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -14,7 +12,7 @@ use web_sys::Blob;
 
 /// Base64 of a digest, as `x-amz-checksum-sha256` carries it.
 pub fn encode(digest: &[u8]) -> String {
-    STANDARD.encode(digest)
+    crate::base64::encode(digest)
 }
 
 fn failed(err: JsValue) -> String {

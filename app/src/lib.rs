@@ -5,6 +5,7 @@
 
 pub mod api_client;
 pub mod auth;
+pub mod base64;
 pub mod checksum;
 pub mod components;
 pub mod config;
