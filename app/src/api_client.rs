@@ -109,17 +109,11 @@ pub fn join(base: &str, path: &str) -> String {
     )
 }
 
-/// Everything but RFC 3986's unreserved characters is escaped in a path segment.
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Escapes one path segment. Ids and tokens are URL-safe already and stay as they are (so logs
-/// and routes see `/api/files/0192…-7c1d…`, not `%2D`); anything else cannot break out.
+/// Escapes one path segment: everything but RFC 3986's unreserved characters. Ids and tokens
+/// are URL-safe already and stay as they are (so logs and routes see
+/// `/api/files/0192…-7c1d…`, not `%2D`); anything else cannot break out.
 fn seg(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
+    crate::auth::escape(value)
 }
 
 /// The body of a 2xx answer, or the API's error. Not generic: one copy of this future serves
