@@ -731,3 +731,100 @@ async fn shutdown_stops_listening_and_data_survives_a_restart() {
         .expect("exists");
     assert_eq!(&bytes[..], b"kept");
 }
+
+/// Sends the head of a request announcing `length` bytes and only `sent` of them, then closes
+/// the sending side as a client that pauses or reloads mid-upload does; returns what the
+/// endpoint answered.
+async fn broken_off_exchange(
+    addr: SocketAddr,
+    request: &PresignedRequest,
+    endpoint: &str,
+    length: usize,
+    sent: &[u8],
+) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let target = request.url.trim_start_matches(endpoint);
+    let mut head = format!(
+        "PUT {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {length}\r\nconnection: close\r\n"
+    );
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    socket.write_all(head.as_bytes()).await.expect("write head");
+    socket.write_all(sent).await.expect("write body");
+    socket.shutdown().await.expect("half-close");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_body_that_breaks_off_is_the_clients_error_and_leaves_nothing() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let s3 = spawn_s3().await;
+    let addr = s3.endpoint.local_addr();
+    let url = s3.endpoint.url();
+
+    let put = s3
+        .store
+        .presign_put("files/u1/cut", 10, "application/octet-stream", None, MINUTE)
+        .await
+        .expect("presign");
+    let answer = broken_off_exchange(addr, &put, &url, 10, b"0123").await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("<Code>IncompleteBody</Code>"), "{answer}");
+    assert_eq!(s3.store.head("files/u1/cut").await.expect("head"), None);
+
+    let key = "files/u1/cut-parts";
+    let upload_id = s3
+        .store
+        .create_multipart_upload(key, "application/octet-stream")
+        .await
+        .expect("create");
+    let part = vec![7u8; 1000];
+    let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&part));
+    let request = s3
+        .store
+        .presign_upload_part(key, &upload_id, 1, 1000, &sha, MINUTE)
+        .await
+        .expect("presign part");
+    let answer = broken_off_exchange(addr, &request, &url, 1000, &part[..300]).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("<Code>IncompleteBody</Code>"), "{answer}");
+    assert!(
+        s3.store
+            .list_parts(key, &upload_id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let leftovers: Vec<String> = std::fs::read_dir(s3._dir.path())
+        .expect("data dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The whole part still goes through afterwards.
+    let response = s3
+        .http
+        .put(&request.url)
+        .headers(
+            request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.parse().expect("name"), v.parse().expect("value")))
+                .collect(),
+        )
+        .body(part)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+}

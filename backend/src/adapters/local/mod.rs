@@ -2,6 +2,7 @@
 //! Cognito-compatible identity provider.
 
 pub mod idp;
+mod part_files;
 mod part_ledger;
 pub mod s3_endpoint;
 pub mod store;

@@ -8,16 +8,8 @@
 //! Every file is written to a temporary name and renamed, so a crash never leaves half a record.
 
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use futures::Stream;
-use s3s::dto::StreamingBlob;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// A multipart upload as it was created.
@@ -34,7 +26,8 @@ pub struct UploadEntry {
 pub struct PartEntry {
     pub number: i32,
     pub size: u64,
-    /// The part's MD5 in hex, without quotes (S3's part ETag).
+    /// The part's ETag in hex, without quotes: its MD5 when the client sent `Content-MD5`, else
+    /// the first half of its SHA-256 (ETags are opaque; see `upload_part`).
     pub etag: String,
     /// Base64 SHA-256 of the part, as verified on arrival.
     pub sha256: Option<String>,
@@ -57,6 +50,23 @@ impl PartLedger {
 
     fn upload_path(&self, upload_id: &Uuid) -> PathBuf {
         self.root.join(format!("{}upload.json", prefix(upload_id)))
+    }
+
+    /// Where a part's bytes live: s3s-fs's own name for them, so its AbortMultipartUpload (and
+    /// CompleteMultipartUpload, for conditional requests) finds them.
+    pub fn data_path(&self, upload_id: &Uuid, number: i32) -> PathBuf {
+        self.root
+            .join(format!(".upload_id-{upload_id}.part-{number}"))
+    }
+
+    /// A fresh temporary file name under the upload's prefix (a part being received, an object
+    /// being assembled): abort and [`PartLedger::forget`] remove whatever a crash left behind.
+    pub fn temp_path(&self, upload_id: &Uuid) -> PathBuf {
+        self.root.join(format!(
+            "{}tmp-{:016x}",
+            prefix(upload_id),
+            rand::random::<u64>()
+        ))
     }
 
     fn part_path(&self, upload_id: &Uuid, number: i32) -> PathBuf {
@@ -116,9 +126,11 @@ impl PartLedger {
         Ok(parts)
     }
 
-    /// Removes the upload's ledger (after completion; abort removes it with the parts).
+    /// Removes the upload's ledger and the parts' bytes (after completion; abort removes them
+    /// through s3s-fs).
     pub async fn forget(&self, upload_id: &Uuid) -> std::io::Result<()> {
-        let prefix = prefix(upload_id);
+        // The ledger's files and the parts' (`.upload_id-{id}.part-N`).
+        let prefix = format!(".upload_id-{upload_id}.");
         let mut dir = tokio::fs::read_dir(&self.root).await?;
         while let Some(entry) = dir.next_entry().await? {
             if entry
@@ -136,117 +148,9 @@ impl PartLedger {
     }
 }
 
-/// What a body stream saw, readable once the stream is done.
-#[derive(Debug, Default)]
-pub struct BodyTally {
-    bytes: AtomicU64,
-    mismatch: AtomicBool,
-}
-
-impl BodyTally {
-    pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Acquire)
-    }
-
-    pub fn mismatched(&self) -> bool {
-        self.mismatch.load(Ordering::Acquire)
-    }
-}
-
-/// A request body that counts its bytes and, given an expected SHA-256, fails at its end when
-/// the bytes have another digest — so the consumer (s3s-fs writing the part to a temporary file)
-/// stops before the part is stored, and the previous copy of the part, if any, stays.
-pub struct CheckedBody {
-    inner: StreamingBlob,
-    hasher: Option<(Sha256, [u8; 32])>,
-    tally: Arc<BodyTally>,
-}
-
-impl CheckedBody {
-    pub fn wrap(
-        inner: StreamingBlob,
-        expected: Option<[u8; 32]>,
-    ) -> (StreamingBlob, Arc<BodyTally>) {
-        let tally = Arc::new(BodyTally::default());
-        let body = Self {
-            inner,
-            hasher: expected.map(|digest| (Sha256::new(), digest)),
-            tally: Arc::clone(&tally),
-        };
-        (StreamingBlob::wrap(body), tally)
-    }
-}
-
-impl Stream for CheckedBody {
-    type Item = Result<Bytes, std::io::Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_next(cx) {
-            Poll::Ready(Some(Ok(bytes))) => {
-                this.tally
-                    .bytes
-                    .fetch_add(bytes.len() as u64, Ordering::AcqRel);
-                if let Some((hasher, _)) = &mut this.hasher {
-                    hasher.update(&bytes);
-                }
-                Poll::Ready(Some(Ok(bytes)))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(std::io::Error::other(e)))),
-            Poll::Ready(None) => {
-                let mismatch = this
-                    .hasher
-                    .take()
-                    .is_some_and(|(hasher, expected)| hasher.finalize().as_slice() != expected);
-                if mismatch {
-                    this.tally.mismatch.store(true, Ordering::Release);
-                    Poll::Ready(Some(Err(std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        "x-amz-checksum-sha256 does not match the body",
-                    ))))
-                } else {
-                    Poll::Ready(None)
-                }
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures::StreamExt;
-
-    fn blob(chunks: &[&'static [u8]]) -> StreamingBlob {
-        let items: Vec<Result<Bytes, std::io::Error>> =
-            chunks.iter().map(|c| Ok(Bytes::from_static(c))).collect();
-        StreamingBlob::wrap(futures::stream::iter(items))
-    }
-
-    async fn drain(mut body: StreamingBlob) -> Result<Vec<u8>, String> {
-        let mut out = Vec::new();
-        while let Some(chunk) = body.next().await {
-            out.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
-        }
-        Ok(out)
-    }
-
-    #[tokio::test]
-    async fn bodies_with_the_announced_digest_pass_others_fail_at_the_end() {
-        let digest: [u8; 32] = Sha256::digest(b"hello world").into();
-        let (body, tally) = CheckedBody::wrap(blob(&[b"hello ", b"world"]), Some(digest));
-        assert_eq!(drain(body).await.unwrap(), b"hello world");
-        assert_eq!((tally.bytes(), tally.mismatched()), (11, false));
-
-        let (body, tally) = CheckedBody::wrap(blob(&[b"hello ", b"there"]), Some(digest));
-        assert!(drain(body).await.is_err());
-        assert!(tally.mismatched());
-
-        let (body, tally) = CheckedBody::wrap(blob(&[b"abc"]), None);
-        assert_eq!(drain(body).await.unwrap(), b"abc");
-        assert_eq!(tally.bytes(), 3);
-    }
 
     #[tokio::test]
     async fn the_ledger_lists_parts_in_order_and_forgets_them() {
@@ -279,9 +183,22 @@ mod tests {
             .collect();
         assert_eq!(numbers, [1, 2, 10]);
         assert!(ledger.parts(&Uuid::new_v4()).await.unwrap().is_empty());
+        // The parts' bytes and temporary files go with the ledger; another upload's stay.
+        let other = Uuid::new_v4();
+        for path in [
+            ledger.data_path(&id, 1),
+            ledger.temp_path(&id),
+            ledger.data_path(&other, 1),
+        ] {
+            std::fs::write(path, b"x").unwrap();
+        }
         ledger.forget(&id).await.unwrap();
         assert_eq!(ledger.upload(&id).await.unwrap(), None);
         assert!(ledger.parts(&id).await.unwrap().is_empty());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(left, [ledger.data_path(&other, 1)]);
     }
 }

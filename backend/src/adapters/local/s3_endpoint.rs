@@ -34,6 +34,7 @@ use hyper_util::rt::TokioIo;
 use percent_encoding::percent_decode_str;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::SimpleAuth;
+use s3s::crypto::{Checksum as _, Md5};
 use s3s::dto::*;
 use s3s::path::S3Path;
 use s3s::service::S3ServiceBuilder;
@@ -46,7 +47,8 @@ use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, Expos
 use tower_http::set_header::SetResponseHeaderLayer;
 use uuid::Uuid;
 
-use super::part_ledger::{CheckedBody, PartEntry, PartLedger, UploadEntry};
+use super::part_files::{self, ReceiveError, TempFile};
+use super::part_ledger::{PartEntry, PartLedger, UploadEntry};
 use crate::domain::parts::{composite_sha256, decode_sha256};
 
 /// Held while one part's bytes and ledger entry are written.
@@ -411,11 +413,19 @@ impl S3 for FerryS3 {
 
     async fn put_object(
         &self,
-        req: S3Request<PutObjectInput>,
+        mut req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let bucket = req.input.bucket.clone();
         let key = req.input.key.clone();
-        let response = self.fs.put_object(req).await?;
+        let (body, broke_off) = part_files::watch(req.input.body.take());
+        req.input.body = body;
+        let response = match self.fs.put_object(req).await {
+            Ok(response) => response,
+            Err(e) if broke_off.load(std::sync::atomic::Ordering::Acquire) => {
+                return Err(body_broke_off(&e));
+            }
+            Err(e) => return Err(e),
+        };
         self.object_created(&bucket, key);
         Ok(response)
     }
@@ -478,6 +488,15 @@ impl S3 for FerryS3 {
         Ok(response)
     }
 
+    /// Receives a part in one pass: its bytes go to a temporary file while their SHA-256 is
+    /// computed (and their MD5, only when the client sent `Content-MD5`); a part whose digest
+    /// differs from `x-amz-checksum-sha256` is refused and the previous copy of it, if any,
+    /// stays.
+    ///
+    /// The part's ETag is its MD5 when `Content-MD5` was sent (and checked), else the first 16
+    /// bytes of its SHA-256 in hex — same form, one hash less: MD5 was half the endpoint's CPU.
+    /// ETags are opaque to S3 clients (S3's own are not MD5s under SSE-KMS); clients echo them
+    /// in CompleteMultipartUpload, which checks them against the ledger.
     async fn upload_part(
         &self,
         mut req: S3Request<UploadPartInput>,
@@ -508,46 +527,65 @@ impl S3 for FerryS3 {
             }
             None => None,
         };
+        let content_md5 = match &input.content_md5 {
+            Some(value) => Some(decode_md5(value).ok_or_else(|| {
+                s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")
+            })?),
+            None => None,
+        };
+        let sha256 = input.checksum_sha256.clone();
         let body = req
             .input
             .body
             .take()
             .ok_or_else(|| s3_error!(IncompleteBody))?;
-        let (body, tally) = CheckedBody::wrap(body, expected);
-        req.input.body = Some(body);
-        let sha256 = req.input.checksum_sha256.clone();
 
+        let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
+        let received = match part_files::receive(body, tmp.path(), content_md5.is_some()).await {
+            Ok(received) => received,
+            Err(ReceiveError::Body(e)) => return Err(body_broke_off(&*e)),
+            Err(ReceiveError::Io(e)) => return Err(io_error(e)),
+        };
+        if expected.is_some_and(|expected| expected != received.sha256) {
+            return Err(s3_error!(
+                BadDigest,
+                "The SHA256 you specified did not match the calculated checksum."
+            ));
+        }
+        if content_md5.is_some() && content_md5 != received.md5 {
+            return Err(s3_error!(
+                BadDigest,
+                "The Content-MD5 you specified did not match what we received."
+            ));
+        }
+        let etag = match received.md5 {
+            Some(md5) => hex::encode(md5),
+            None => hex::encode(&received.sha256[..16]),
+        };
+
+        // The part's bytes and its ledger entry change together, so they always describe the
+        // same upload of it even when a retry races the original.
         let lock = self.part_lock(upload_id, number);
         let _guard = lock.lock().await;
-        let result = self.fs.upload_part(req).await;
-        let mut response = match result {
-            Ok(response) => response,
-            Err(_) if tally.mismatched() => {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The SHA256 you specified did not match the calculated checksum."
-                ));
-            }
-            Err(e) => return Err(e),
-        };
-        let etag = response
-            .output
-            .e_tag
-            .as_ref()
-            .map(|etag| etag.value().to_owned())
-            .ok_or_else(|| s3_error!(InternalError, "s3s-fs reported no ETag"))?;
+        tokio::fs::rename(tmp.path(), self.ledger.data_path(&upload_id, number))
+            .await
+            .map_err(io_error)?;
+        tmp.keep();
         let part = PartEntry {
             number,
-            size: tally.bytes(),
-            etag,
+            size: received.size,
+            etag: etag.clone(),
             sha256: sha256.clone(),
         };
         self.ledger
             .record_part(&upload_id, &part)
             .await
             .map_err(io_error)?;
-        response.output.checksum_sha256 = sha256;
-        Ok(response)
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            checksum_sha256: sha256,
+            ..Default::default()
+        }))
     }
 
     async fn list_parts(
@@ -596,6 +634,11 @@ impl S3 for FerryS3 {
         Ok(S3Response::new(output))
     }
 
+    /// Checks the part list against the ledger, then writes the parts one after the other into
+    /// a temporary file with in-kernel copies and renames it to the key: the object is complete
+    /// or absent, and until it is in place the upload (its parts, its ledger) is untouched, so a
+    /// failed or interrupted completion can be retried. Conditional requests (`If-Match`,
+    /// `If-None-Match`) go through s3s-fs, which implements them.
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
@@ -611,27 +654,71 @@ impl S3 for FerryS3 {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let stored = self.ledger.parts(&upload_id).await.map_err(io_error)?;
+        check_completion(&upload, listed, &stored)?;
+        if input.if_match.is_some() || input.if_none_match.is_some() {
+            return self
+                .complete_through_s3s_fs(req, upload_id, upload, stored)
+                .await;
+        }
+
+        // Hold every part (in ascending order, as no other holder takes more than one), so no
+        // retry of a part replaces it while it is copied; then look again, as a concurrent
+        // completion may have finished meanwhile.
+        let mut guards = Vec::with_capacity(listed.len());
+        for lock in self.part_locks(upload_id, listed.len()) {
+            guards.push(lock.lock_owned().await);
+        }
+        let (upload_id, upload) = self
+            .open_upload(&input.bucket, &input.key, &input.upload_id)
+            .await?;
+        let stored = self.ledger.parts(&upload_id).await.map_err(io_error)?;
         let digests = check_completion(&upload, listed, &stored)?;
+        // `check_completion` found parts 1..=n in the ledger (sorted, one entry per number).
+        let held = &stored[..listed.len()];
+        debug_assert!(held.iter().zip(1..).all(|(p, n)| p.number == n));
 
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
-        let mut response = self.fs.complete_multipart_upload(req).await?;
-        if let Some(future) = response.output.future.take() {
-            response.output = future.await?;
+        let parts = held
+            .iter()
+            .map(|p| (self.ledger.data_path(&upload_id, p.number), p.size))
+            .collect();
+        let object_path = self.root.join(&bucket).join(&key);
+        let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
+        let started = std::time::Instant::now();
+        let size = part_files::assemble(parts, tmp, object_path)
+            .await
+            .map_err(io_error)?;
+        tracing::debug!(%key, size, parts = held.len(), elapsed = ?started.elapsed(), "object assembled");
+
+        // S3's multipart ETag: the MD5 of the parts' binary ETags, then `-{parts}`.
+        let mut md5 = Md5::new();
+        for part in held {
+            match hex::decode(&part.etag) {
+                Ok(bytes) => md5.update(&bytes),
+                Err(_) => md5.update(part.etag.as_bytes()),
+            }
         }
-        if upload.sha256 {
-            let checksum = composite_sha256(&digests);
-            self.store_object_checksum(&bucket, &key, &checksum)
-                .await
-                .map_err(io_error)?;
-            response.output.checksum_sha256 = Some(checksum);
-            response.output.checksum_type =
-                Some(ChecksumType::from_static(ChecksumType::COMPOSITE));
-        }
+        let e_tag = format!("{}-{}", hex::encode(md5.finalize()), held.len());
+        let checksum = upload.sha256.then(|| composite_sha256(&digests));
+        self.finish_object(&bucket, &key, &upload_id, &e_tag, checksum.as_deref())
+            .await
+            .map_err(io_error)?;
+        drop(guards);
         if let Err(e) = self.ledger.forget(&upload_id).await {
-            tracing::warn!(error = %e, %upload_id, "could not remove the part ledger");
+            tracing::warn!(error = %e, %upload_id, "could not remove the completed upload's parts");
         }
-        self.object_created(&bucket, key);
-        Ok(response)
+        self.forget_s3s_fs_upload(&upload_id).await;
+        self.object_created(&bucket, key.clone());
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(bucket),
+            key: Some(key),
+            e_tag: Some(ETag::Strong(e_tag)),
+            checksum_type: checksum
+                .is_some()
+                .then(|| ChecksumType::from_static(ChecksumType::COMPOSITE)),
+            checksum_sha256: checksum,
+            ..Default::default()
+        }))
     }
 
     async fn abort_multipart_upload(
@@ -651,6 +738,25 @@ impl S3 for FerryS3 {
 fn io_error(err: std::io::Error) -> s3s::S3Error {
     tracing::error!(error = %err, "s3 endpoint storage");
     s3_error!(InternalError, "storage failed")
+}
+
+/// A request body that broke off (the client paused, reloaded or lost its connection): the
+/// client's doing, as S3 answers it — not a server error.
+fn body_broke_off(err: &(dyn std::error::Error + 'static)) -> s3s::S3Error {
+    tracing::debug!(error = %err, "s3 endpoint: request body broke off");
+    s3_error!(
+        IncompleteBody,
+        "You did not provide the number of bytes specified by the Content-Length HTTP header."
+    )
+}
+
+/// A `Content-MD5` header's digest.
+fn decode_md5(value: &str) -> Option<[u8; 16]> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()?;
+    bytes.try_into().ok()
 }
 
 impl FerryS3 {
@@ -684,6 +790,111 @@ impl FerryS3 {
         Arc::clone(locks.entry((upload_id, number)).or_default())
     }
 
+    /// CompleteMultipartUpload by s3s-fs (conditional requests): it reads every part back,
+    /// hashes it again and writes it out, and discards the upload if it fails half-way.
+    async fn complete_through_s3s_fs(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+        upload_id: Uuid,
+        upload: UploadEntry,
+        stored: Vec<PartEntry>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let input = &req.input;
+        let listed = input
+            .multipart_upload
+            .as_ref()
+            .and_then(|m| m.parts.as_ref())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let digests = check_completion(&upload, listed, &stored)?;
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let mut response = self.fs.complete_multipart_upload(req).await?;
+        if let Some(future) = response.output.future.take() {
+            response.output = future.await?;
+        }
+        if upload.sha256 {
+            let checksum = composite_sha256(&digests);
+            self.store_object_checksum(&bucket, &key, &checksum)
+                .await
+                .map_err(io_error)?;
+            response.output.checksum_sha256 = Some(checksum);
+            response.output.checksum_type =
+                Some(ChecksumType::from_static(ChecksumType::COMPOSITE));
+        }
+        if let Err(e) = self.ledger.forget(&upload_id).await {
+            tracing::warn!(error = %e, %upload_id, "could not remove the part ledger");
+        }
+        self.object_created(&bucket, key);
+        Ok(response)
+    }
+
+    /// What s3s-fs keeps beside a completed object: the attributes given when the upload was
+    /// created become the object's, and its ETag and checksum are recorded (replacing whatever
+    /// an earlier object under the key had).
+    async fn finish_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &Uuid,
+        e_tag: &str,
+        checksum: Option<&str>,
+    ) -> std::io::Result<()> {
+        let object = self.object_file_prefix(bucket, key);
+        let attributes = self
+            .root
+            .join(format!("{object}.upload-{upload_id}.metadata.json"));
+        match tokio::fs::rename(
+            &attributes,
+            self.root.join(format!("{object}.metadata.json")),
+        )
+        .await
+        {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut info = serde_json::Map::new();
+        info.insert("e_tag".to_owned(), e_tag.into());
+        if let Some(checksum) = checksum {
+            info.insert("checksum_sha256".to_owned(), checksum.into());
+        }
+        let path = self.root.join(format!("{object}.internal.json"));
+        let tmp = TempFile::new(self.ledger.temp_path(upload_id));
+        tokio::fs::write(tmp.path(), serde_json::to_vec(&info)?).await?;
+        tokio::fs::rename(tmp.path(), &path).await?;
+        tmp.keep();
+        Ok(())
+    }
+
+    /// s3s-fs's file-name prefix for what it keeps about an object in its root.
+    fn object_file_prefix(&self, bucket: &str, key: &str) -> String {
+        use base64::Engine as _;
+        let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!(".bucket-{}.object-{}", encode(bucket), encode(key))
+    }
+
+    /// Removes s3s-fs's record of an upload (completed here, not by s3s-fs).
+    async fn forget_s3s_fs_upload(&self, upload_id: &Uuid) {
+        let path = self.root.join(format!(".upload-{upload_id}.json"));
+        match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(error = %e, %upload_id, "could not remove the completed upload");
+            }
+            _ => {}
+        }
+    }
+
+    /// The locks of parts 1..=`count`, in that order.
+    fn part_locks(&self, upload_id: Uuid, count: usize) -> Vec<PartLock> {
+        let mut locks = self
+            .part_locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        (1..=i32::try_from(count).unwrap_or(i32::MAX))
+            .map(|number| Arc::clone(locks.entry((upload_id, number)).or_default()))
+            .collect()
+    }
+
     /// Puts the object's checksum where s3s-fs keeps object metadata, so HeadObject and
     /// GetObject report it (s3s-fs writes that file itself only for PutObject).
     async fn store_object_checksum(
@@ -692,12 +903,9 @@ impl FerryS3 {
         key: &str,
         checksum: &str,
     ) -> std::io::Result<()> {
-        use base64::Engine as _;
-        let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         let path = self.root.join(format!(
-            ".bucket-{}.object-{}.internal.json",
-            encode(bucket),
-            encode(key)
+            "{}.internal.json",
+            self.object_file_prefix(bucket, key)
         ));
         let mut info: serde_json::Map<String, serde_json::Value> =
             match tokio::fs::read(&path).await {
