@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ferry_api::FileStatus;
 
 use crate::config::Limits;
-use crate::domain::parse_file_object_key;
+use crate::domain::{FileRecord, parse_file_object_key, thumbnail_object_key};
 use crate::ports::{MetadataError, MetadataStore, ObjectStore, StorageError, Transition};
 
 /// The ports the event handlers need.
@@ -87,6 +87,23 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Ev
     }
 }
 
+/// Removes every object a file owns: its bytes, its thumbnail, and the parts of a multipart
+/// upload still pending. Each step is idempotent, so a retry after a failure is harmless. Used by
+/// the API's delete, the sweeper and the stream handler of `ferry-events`.
+pub async fn remove_file_objects(
+    objects: &dyn ObjectStore,
+    file: &FileRecord,
+) -> Result<(), StorageError> {
+    let key = file.object_key();
+    if let (FileStatus::Pending, Some(upload_id)) = (file.status, &file.multipart_upload_id) {
+        objects.abort_multipart_upload(&key, upload_id).await?;
+    }
+    objects.delete(&key).await?;
+    objects
+        .delete(&thumbnail_object_key(&file.owner, &file.id))
+        .await
+}
+
 /// Removes pending uploads whose window closed without bytes arriving, aborting their multipart
 /// uploads and releasing their quota (the local stack's counterpart of DynamoDB TTL + the S3
 /// lifecycle rule). Returns how many were swept.
@@ -96,11 +113,7 @@ pub async fn sweep_stale_uploads(
 ) -> Result<usize, EventError> {
     let stale = ctx.meta.stale_pending_files(now, 100).await?;
     for file in &stale {
-        let key = file.object_key();
-        if let Some(upload_id) = &file.multipart_upload_id {
-            ctx.objects.abort_multipart_upload(&key, upload_id).await?;
-        }
-        ctx.objects.delete(&key).await?;
+        remove_file_objects(ctx.objects.as_ref(), file).await?;
         ctx.meta.delete_file(&file.owner, &file.id).await?;
         tracing::info!(file = %file.id, "stale pending upload swept");
     }

@@ -10,13 +10,12 @@ use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord as StreamRecord};
 use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use ferry_api::FileStatus;
 use serde_json::Value;
 
 use crate::adapters::aws::DynamoMetadataStore;
 use crate::adapters::aws::stream::file_from_image;
-use crate::domain::{FileRecord, thumbnail_object_key};
-use crate::events::{EventContext, EventError, Outcome, object_created};
+use crate::domain::FileRecord;
+use crate::events::{EventContext, EventError, Outcome, object_created, remove_file_objects};
 use crate::ports::MetadataError;
 
 /// Gives back the quota of uploads that DynamoDB's TTL removed while still pending.
@@ -212,21 +211,7 @@ impl EventsFunction {
             return Ok(());
         };
         // A pending multipart upload's parts go too (the lifecycle rule would, days later).
-        if let (FileStatus::Pending, Some(upload_id)) = (file.status, &file.multipart_upload_id) {
-            self.ctx
-                .objects
-                .abort_multipart_upload(&file.object_key(), upload_id)
-                .await
-                .map_err(EventError::from)?;
-        }
-        self.ctx
-            .objects
-            .delete(&file.object_key())
-            .await
-            .map_err(EventError::from)?;
-        self.ctx
-            .objects
-            .delete(&thumbnail_object_key(&file.owner, &file.id))
+        remove_file_objects(self.ctx.objects.as_ref(), &file)
             .await
             .map_err(EventError::from)?;
         let ttl = removed_by_ttl(record);

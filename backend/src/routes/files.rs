@@ -11,8 +11,9 @@ use ferry_api::{DownloadUrl, FilePage, FileStatus, codes};
 use serde::Deserialize;
 
 use crate::auth::CurrentUser;
-use crate::domain::{FileId, FileRecord, UserId, content_disposition, thumbnail_object_key};
+use crate::domain::{FileId, FileRecord, UserId, content_disposition};
 use crate::error::{ApiError, rejection};
+use crate::events::remove_file_objects;
 use crate::state::AppState;
 
 use super::{rfc3339, wire_file};
@@ -161,17 +162,7 @@ pub(crate) async fn delete_file(
 ) -> Result<StatusCode, ApiError> {
     let file = owned_file(&state, &me.user, &id).await?;
     // Bytes first: if this fails nothing has changed and the delete can be retried.
-    if let (FileStatus::Pending, Some(upload_id)) = (file.status, &file.multipart_upload_id) {
-        state
-            .objects
-            .abort_multipart_upload(&file.object_key(), upload_id)
-            .await?;
-    }
-    state.objects.delete(&file.object_key()).await?;
-    state
-        .objects
-        .delete(&thumbnail_object_key(&file.owner, &file.id))
-        .await?;
+    remove_file_objects(state.objects.as_ref(), &file).await?;
     state.meta.delete_file(&file.owner, &file.id).await?;
     tracing::info!(file = %file.id, "file deleted");
     Ok(StatusCode::NO_CONTENT)
