@@ -828,3 +828,233 @@ async fn a_body_that_breaks_off_is_the_clients_error_and_leaves_nothing() {
         .expect("sent");
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// Parts of a multipart upload sized as Ferry sends them (5 MiB slots, S3's smallest).
+const SLOT: usize = 5 << 20;
+
+fn sha256_b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+}
+
+impl TestS3 {
+    /// PUTs `bytes` as part `number` through a presigned URL; returns the ETag.
+    async fn put_part(&self, key: &str, upload_id: &str, number: u32, bytes: &[u8]) -> String {
+        let request = self
+            .store
+            .presign_upload_part(
+                key,
+                upload_id,
+                number,
+                bytes.len() as u64,
+                &sha256_b64(bytes),
+                MINUTE,
+            )
+            .await
+            .expect("presign part");
+        let mut builder = self.http.put(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let response = builder.body(bytes.to_vec()).send().await.expect("sent");
+        assert_eq!(response.status(), StatusCode::OK, "part {number}");
+        response.headers()["etag"]
+            .to_str()
+            .expect("etag")
+            .to_owned()
+    }
+
+    async fn complete(&self, key: &str, upload_id: &str, parts: &[(u32, String, &[u8])]) {
+        let parts: Vec<ferry::ports::PartToComplete> = parts
+            .iter()
+            .map(|(number, etag, bytes)| ferry::ports::PartToComplete {
+                number: *number,
+                etag: etag.clone(),
+                sha256: sha256_b64(bytes),
+            })
+            .collect();
+        self.store
+            .complete_multipart_upload(key, upload_id, &parts)
+            .await
+            .expect("complete");
+    }
+
+    /// Names in the data directory (beside the bucket) that belong to `upload_id`.
+    fn upload_files(&self, upload_id: &str) -> Vec<String> {
+        std::fs::read_dir(self._dir.path())
+            .expect("data dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|name| name.contains(upload_id))
+            .collect()
+    }
+
+    fn object_path(&self, key: &str) -> std::path::PathBuf {
+        self._dir.path().join(BUCKET).join(key)
+    }
+}
+
+/// A part of `len` bytes that differs from every other part of the test.
+fn part_bytes(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| seed.wrapping_mul(31).wrapping_add((i % 251) as u8))
+        .collect()
+}
+
+#[tokio::test]
+async fn parts_land_in_their_slots_and_complete_without_a_copy() {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut s3 = spawn_s3().await;
+    let key = "files/u1/slotted";
+    let upload_id = s3
+        .store
+        .create_multipart_upload(key, "application/octet-stream")
+        .await
+        .expect("create");
+    let (one, two, three) = (
+        part_bytes(1, SLOT),
+        part_bytes(2, SLOT),
+        part_bytes(3, 1234),
+    );
+    // Out of order, as parallel sends finish.
+    let e1 = s3.put_part(key, &upload_id, 1, &one).await;
+    let e3 = s3.put_part(key, &upload_id, 3, &three).await;
+    let e2 = s3.put_part(key, &upload_id, 2, &two).await;
+    let listed = s3.store.list_parts(key, &upload_id).await.expect("list");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|p| (p.number, p.size))
+            .collect::<Vec<_>>(),
+        [(1, SLOT as u64), (2, SLOT as u64), (3, 1234)]
+    );
+    // Every part went into the one assembly file: no file per part.
+    let files = s3.upload_files(&upload_id);
+    assert!(!files.iter().any(|f| f.contains(".part-")), "{files:?}");
+    let assembly = files
+        .iter()
+        .find(|f| f.ends_with(".ferry-object"))
+        .map(|f| s3._dir.path().join(f))
+        .unwrap_or_else(|| panic!("no assembly file in {files:?}"));
+    let inode = std::fs::metadata(&assembly).expect("assembly").ino();
+
+    s3.complete(
+        key,
+        &upload_id,
+        &[(1, e1, &one), (2, e2, &two), (3, e3, &three)],
+    )
+    .await;
+    assert_eq!(s3.next_created().await, key);
+    let object = s3.object_path(key);
+    // Renamed into place, not copied.
+    assert_eq!(std::fs::metadata(&object).expect("object").ino(), inode);
+    let expected = [one, two, three].concat();
+    assert!(std::fs::read(&object).expect("object") == expected);
+    let info = s3.store.head(key).await.expect("head").expect("exists");
+    assert_eq!(info.size, expected.len() as u64);
+    assert!(info.sha256.expect("checksum").ends_with("-3"));
+    assert!(
+        s3.upload_files(&upload_id).is_empty(),
+        "{:?}",
+        s3.upload_files(&upload_id)
+    );
+}
+
+#[tokio::test]
+async fn a_part_sent_again_or_refused_keeps_the_right_bytes() {
+    let mut s3 = spawn_s3().await;
+    let key = "files/u1/resent";
+    let upload_id = s3
+        .store
+        .create_multipart_upload(key, "application/octet-stream")
+        .await
+        .expect("create");
+    let (one, two, two_again, three) = (
+        part_bytes(1, SLOT),
+        part_bytes(2, SLOT),
+        part_bytes(22, SLOT),
+        part_bytes(3, 10),
+    );
+    let e1 = s3.put_part(key, &upload_id, 1, &one).await;
+    let _first = s3.put_part(key, &upload_id, 2, &two).await;
+
+    // A copy of part 2 whose bytes do not match its checksum: refused, and the stored copy
+    // (in its slot) is untouched.
+    let request = s3
+        .store
+        .presign_upload_part(key, &upload_id, 2, SLOT as u64, &sha256_b64(&two), MINUTE)
+        .await
+        .expect("presign");
+    let mut builder = s3.http.put(&request.url);
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    let refused = builder.body(two_again.clone()).send().await.expect("sent");
+    assert_eq!(
+        error_code(refused).await,
+        (StatusCode::BAD_REQUEST, "BadDigest".to_owned())
+    );
+
+    // Sent again with other bytes: the last copy wins, as on S3.
+    let e2 = s3.put_part(key, &upload_id, 2, &two_again).await;
+    let e3 = s3.put_part(key, &upload_id, 3, &three).await;
+    s3.complete(
+        key,
+        &upload_id,
+        &[(1, e1, &one), (2, e2, &two_again), (3, e3, &three)],
+    )
+    .await;
+    assert_eq!(s3.next_created().await, key);
+    assert!(
+        std::fs::read(s3.object_path(key)).expect("object") == [one, two_again, three].concat()
+    );
+    assert!(s3.upload_files(&upload_id).is_empty());
+}
+
+#[tokio::test]
+async fn parts_of_uneven_sizes_are_assembled_by_copy() {
+    let mut s3 = spawn_s3().await;
+    let key = "files/u1/uneven";
+    let upload_id = s3
+        .store
+        .create_multipart_upload(key, "application/octet-stream")
+        .await
+        .expect("create");
+    // The last part arrives first and sets the stride; the longer ones cannot use its slots.
+    let (one, two, three) = (
+        part_bytes(1, SLOT + 100),
+        part_bytes(2, SLOT + 100),
+        part_bytes(3, SLOT),
+    );
+    let e3 = s3.put_part(key, &upload_id, 3, &three).await;
+    let e1 = s3.put_part(key, &upload_id, 1, &one).await;
+    let e2 = s3.put_part(key, &upload_id, 2, &two).await;
+    s3.complete(
+        key,
+        &upload_id,
+        &[(1, e1, &one), (2, e2, &two), (3, e3, &three)],
+    )
+    .await;
+    assert_eq!(s3.next_created().await, key);
+    assert!(std::fs::read(s3.object_path(key)).expect("object") == [one, two, three].concat());
+    assert!(s3.upload_files(&upload_id).is_empty());
+
+    // An aborted upload takes its assembly file along.
+    let aborted = s3
+        .store
+        .create_multipart_upload("files/u1/dropped", "application/octet-stream")
+        .await
+        .expect("create");
+    s3.put_part("files/u1/dropped", &aborted, 1, &part_bytes(4, SLOT))
+        .await;
+    assert!(!s3.upload_files(&aborted).is_empty());
+    s3.store
+        .abort_multipart_upload("files/u1/dropped", &aborted)
+        .await
+        .expect("abort");
+    assert!(
+        s3.upload_files(&aborted).is_empty(),
+        "{:?}",
+        s3.upload_files(&aborted)
+    );
+}

@@ -1,8 +1,10 @@
 //! The bytes of multipart uploads on disk, for the embedded S3 endpoint: receiving a part in one
-//! pass (write + SHA-256, + MD5 only when the client sent `Content-MD5`) and assembling the
-//! completed object with in-kernel copies — instead of s3s-fs's part path (MD5 of every part,
-//! 8 KiB buffered writes through tokio's file, one blocking-pool trip per chunk) and completion
-//! (every part read back into user space, hashed with MD5 a second time and written again).
+//! pass (write + SHA-256, + MD5 only when the client sent `Content-MD5`), either into a file of
+//! its own or straight into its slot of the object being assembled, and completing the object —
+//! in place when the parts are already where they belong (a truncate and a rename), else with
+//! in-kernel copies. s3s-fs's part path instead hashes every part with MD5, writes 8 KiB at a
+//! time through tokio's file with one blocking-pool trip per chunk, and its completion reads
+//! every part back into user space, hashes it a second time and writes it out again.
 //!
 //! Hashing and writing run on a blocking thread fed through a short channel, so the runtime's
 //! threads only move request chunks, and a part is hashed while the next chunks arrive.
@@ -12,8 +14,8 @@
 //! no fsync (nor in s3s-fs's PutObject): the local stack guards against a crashed process, not a
 //! lost machine.
 
-use std::fs::File;
-use std::io::{self, Write as _};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -79,22 +81,44 @@ impl Drop for TempFile {
     }
 }
 
+/// Where a part's bytes go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A new file (an existing one is truncated), removed again if receiving fails.
+    File(PathBuf),
+    /// At most `len` bytes at `offset` of a shared file, which is created if missing and never
+    /// truncated. If receiving fails the region holds garbage, which nothing may refer to.
+    Slot {
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+    },
+}
+
+/// A run of bytes in a file: a part, wherever it was received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Piece {
+    pub path: PathBuf,
+    pub offset: u64,
+    pub len: u64,
+}
+
 enum Batch {
     Chunks(Vec<Bytes>),
     /// The body ended normally: everything before this was the whole part.
     End,
 }
 
-/// Streams `body` into a new file at `path`, computing its SHA-256 (and MD5 when `md5`) on the
-/// way. The caller owns `path` afterwards: it renames it into place or removes it.
+/// Streams `body` to `dest`, computing its SHA-256 (and MD5 when `md5`) on the way. The caller
+/// owns what was written afterwards: it renames a new file into place or removes it, and
+/// records a slot or forgets it.
 pub async fn receive(
     body: StreamingBlob,
-    path: &Path,
+    dest: Destination,
     md5: bool,
 ) -> Result<Received, ReceiveError> {
     let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
-    let path = path.to_path_buf();
-    let writer = tokio::task::spawn_blocking(move || write_part(&path, rx, md5));
+    let writer = tokio::task::spawn_blocking(move || write_part(&dest, rx, md5));
 
     let sent = forward(body, &tx).await;
     drop(tx);
@@ -134,17 +158,34 @@ async fn forward(mut body: StreamingBlob, tx: &mpsc::Sender<Batch>) -> Result<()
     Ok(())
 }
 
-fn write_part(path: &Path, rx: mpsc::Receiver<Batch>, md5: bool) -> io::Result<Received> {
-    let written = write_part_file(path, rx, md5);
-    if written.is_err() {
+fn write_part(dest: &Destination, rx: mpsc::Receiver<Batch>, md5: bool) -> io::Result<Received> {
+    let written = write_part_file(dest, rx, md5);
+    if written.is_err()
+        && let Destination::File(path) = dest
+    {
         // Also covers a request cancelled before the file existed, whose caller removed nothing.
         let _ = std::fs::remove_file(path);
     }
     written
 }
 
-fn write_part_file(path: &Path, mut rx: mpsc::Receiver<Batch>, md5: bool) -> io::Result<Received> {
-    let mut file = File::create(path)?;
+fn write_part_file(
+    dest: &Destination,
+    mut rx: mpsc::Receiver<Batch>,
+    md5: bool,
+) -> io::Result<Received> {
+    let (mut file, limit) = match dest {
+        Destination::File(path) => (File::create(path)?, u64::MAX),
+        Destination::Slot { path, offset, len } => {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)?;
+            file.seek(SeekFrom::Start(*offset))?;
+            (file, *len)
+        }
+    };
     let mut sha256 = Sha256::new();
     let mut md5 = md5.then(Md5::new);
     let mut size = 0u64;
@@ -152,6 +193,11 @@ fn write_part_file(path: &Path, mut rx: mpsc::Receiver<Batch>, md5: bool) -> io:
         match rx.blocking_recv() {
             Some(Batch::Chunks(chunks)) => {
                 for chunk in chunks {
+                    // Never past the slot, into the next part's (the caller sized the slot from
+                    // the request's Content-Length, which the body is held to).
+                    if size + chunk.len() as u64 > limit {
+                        return Err(io::Error::other("the part is longer than its slot"));
+                    }
                     sha256.update(&chunk);
                     if let Some(md5) = &mut md5 {
                         md5.update(&chunk);
@@ -185,31 +231,71 @@ pub fn watch(body: Option<StreamingBlob>) -> (Option<StreamingBlob>, Arc<AtomicB
     (body, broke_off)
 }
 
-/// Writes `parts` (path and expected size each, in order) one after the other into a new file
-/// at `tmp`, with in-kernel copies (`copy_file_range` on Linux: the bytes never enter user space),
-/// then renames it to `dest`. The parts stay where they are.
-pub async fn assemble(parts: Vec<(PathBuf, u64)>, tmp: TempFile, dest: PathBuf) -> io::Result<u64> {
+/// Appends `piece` to `out` at its current position, with an in-kernel copy (`copy_file_range`
+/// on Linux: the bytes never enter user space).
+fn copy_piece(piece: &Piece, out: &mut File) -> io::Result<()> {
+    let mut source = File::open(&piece.path)?;
+    source.seek(SeekFrom::Start(piece.offset))?;
+    let copied = io::copy(&mut source.take(piece.len), out)?;
+    if copied != piece.len {
+        return Err(io::Error::other(format!(
+            "{} holds {copied} bytes at {}, the ledger says {}",
+            piece.path.display(),
+            piece.offset,
+            piece.len
+        )));
+    }
+    Ok(())
+}
+
+fn create_parent(dest: &Path) -> io::Result<()> {
+    match dest.parent() {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
+    }
+}
+
+/// Writes `pieces` one after the other into a new file at `tmp`, then renames it to `dest`.
+/// The pieces stay where they are. Returns the object's length.
+pub async fn assemble(pieces: Vec<Piece>, tmp: TempFile, dest: PathBuf) -> io::Result<u64> {
     tokio::task::spawn_blocking(move || {
-        if let Some(dir) = dest.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
+        create_parent(&dest)?;
         let mut out = File::create(tmp.path())?;
-        let mut total = 0u64;
-        for (path, expected) in &parts {
-            let mut part = File::open(path)?;
-            let copied = io::copy(&mut part, &mut out)?;
-            if copied != *expected {
-                return Err(io::Error::other(format!(
-                    "{} holds {copied} bytes, the ledger says {expected}",
-                    path.display()
-                )));
-            }
-            total += copied;
+        for piece in &pieces {
+            copy_piece(piece, &mut out)?;
         }
         drop(out);
         std::fs::rename(tmp.path(), &dest)?;
         tmp.keep();
-        Ok(total)
+        Ok(pieces.iter().map(|p| p.len).sum())
+    })
+    .await
+    .map_err(io::Error::other)?
+}
+
+/// Completes an object in the file its parts were received into: copies each of `patches` (a
+/// part received elsewhere, and where it belongs) into place, cuts the file to `len` and renames
+/// it to `dest`. On failure the file stays where it was (with the patched regions written).
+pub async fn finish_in_place(
+    file: PathBuf,
+    patches: Vec<(Piece, u64)>,
+    len: u64,
+    dest: PathBuf,
+) -> io::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        create_parent(&dest)?;
+        let mut out = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&file)?;
+        for (piece, offset) in &patches {
+            out.seek(SeekFrom::Start(*offset))?;
+            copy_piece(piece, &mut out)?;
+        }
+        out.set_len(len)?;
+        drop(out);
+        std::fs::rename(&file, &dest)
     })
     .await
     .map_err(io::Error::other)?
@@ -233,7 +319,9 @@ mod tests {
             Ok(Bytes::from(big.clone())),
             Ok(Bytes::from_static(b"world")),
         ];
-        let received = receive(blob(items), &path, true).await.unwrap();
+        let received = receive(blob(items), Destination::File(path.clone()), true)
+            .await
+            .unwrap();
         let mut expected = b"hello ".to_vec();
         expected.extend_from_slice(&big);
         expected.extend_from_slice(b"world");
@@ -242,7 +330,9 @@ mod tests {
         assert_eq!(received.sha256, <[u8; 32]>::from(Sha256::digest(&expected)));
         assert_eq!(received.md5, Some(Md5::checksum(&expected)));
 
-        let received = receive(blob(vec![]), &path, false).await.unwrap();
+        let received = receive(blob(vec![]), Destination::File(path.clone()), false)
+            .await
+            .unwrap();
         assert_eq!((received.size, received.md5), (0, None));
         assert_eq!(received.sha256, <[u8; 32]>::from(Sha256::digest(b"")));
     }
@@ -255,8 +345,65 @@ mod tests {
             Ok(Bytes::from_static(b"hello")),
             Err(io::Error::new(io::ErrorKind::ConnectionReset, "gone")),
         ];
-        let err = receive(blob(items), &path, false).await.unwrap_err();
+        let err = receive(blob(items), Destination::File(path.clone()), false)
+            .await
+            .unwrap_err();
         assert!(matches!(err, ReceiveError::Body(_)), "{err:?}");
+        assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn parts_go_into_their_slots_and_never_past_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("object");
+        let slot = |offset, len| Destination::Slot {
+            path: path.clone(),
+            offset,
+            len,
+        };
+        // Out of order, as parallel parts arrive; the last one is short.
+        for (offset, bytes) in [(8, &b"cc"[..]), (0, b"aaaa"), (4, b"bbbb")] {
+            let received = receive(
+                blob(vec![Ok(Bytes::from_static(bytes))]),
+                slot(offset, 4),
+                false,
+            )
+            .await
+            .unwrap();
+            assert_eq!(received.size, bytes.len() as u64);
+            assert_eq!(received.sha256, <[u8; 32]>::from(Sha256::digest(bytes)));
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"aaaabbbbcc");
+
+        // A body longer than its slot stops before the next part's bytes; the file stays.
+        let long = blob(vec![
+            Ok(Bytes::from_static(b"xxx")),
+            Ok(Bytes::from_static(b"yy")),
+        ]);
+        let err = receive(long, slot(0, 4), false).await.unwrap_err();
+        assert!(matches!(err, ReceiveError::Io(_)), "{err:?}");
+        assert_eq!(&std::fs::read(&path).unwrap()[3..], b"abbbbcc");
+    }
+
+    #[tokio::test]
+    async fn an_object_is_finished_in_place_with_its_stray_parts_copied_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("object");
+        // Slots of 4 bytes: part 2 was received elsewhere; part 4 (beyond the object) is cut.
+        std::fs::write(&file, b"aaaa????ccddzzzz").unwrap();
+        let stray = dir.path().join("part-2");
+        std::fs::write(&stray, b"--bbbb").unwrap();
+        let piece = Piece {
+            path: stray,
+            offset: 2,
+            len: 4,
+        };
+        let dest = dir.path().join("bucket/files/obj");
+        finish_in_place(file.clone(), vec![(piece, 4)], 12, dest.clone())
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"aaaabbbbccdd");
+        assert!(!file.exists());
     }
 
     #[tokio::test]
@@ -266,18 +413,30 @@ mod tests {
         for (i, content) in [&b"one "[..], b"two ", b"three"].iter().enumerate() {
             let path = dir.path().join(format!("p{i}"));
             std::fs::write(&path, content).unwrap();
-            parts.push((path, content.len() as u64));
+            parts.push(Piece {
+                path,
+                offset: 0,
+                len: content.len() as u64,
+            });
         }
+        // And one from the middle of a shared file.
+        let shared = dir.path().join("shared");
+        std::fs::write(&shared, b"xx four!yy").unwrap();
+        parts.push(Piece {
+            path: shared,
+            offset: 2,
+            len: 6,
+        });
         let dest = dir.path().join("bucket/files/obj");
         let tmp = TempFile::new(dir.path().join("tmp"));
         let total = assemble(parts.clone(), tmp, dest.clone()).await.unwrap();
-        assert_eq!(total, 13);
-        assert_eq!(std::fs::read(&dest).unwrap(), b"one two three");
-        assert!(parts.iter().all(|(p, _)| p.exists()));
+        assert_eq!(total, 19);
+        assert_eq!(std::fs::read(&dest).unwrap(), b"one two three four!");
+        assert!(parts.iter().all(|p| p.path.exists()));
         assert!(!dir.path().join("tmp").exists());
 
-        // A part of another size than recorded: nothing is created, the temporary file is gone.
-        parts[1].1 = 3;
+        // A part shorter than recorded: nothing is created, the temporary file is gone.
+        parts[1].len = 5;
         let dest2 = dir.path().join("bucket/files/obj2");
         let tmp = TempFile::new(dir.path().join("tmp2"));
         assert!(assemble(parts, tmp, dest2.clone()).await.is_err());

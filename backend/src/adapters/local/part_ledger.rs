@@ -6,6 +6,13 @@
 //! The ledger lives beside s3s-fs's own files in its root, under the upload's file-name prefix
 //! (`.upload_id-{id}.ferry-…`), so s3s-fs's AbortMultipartUpload removes it with the parts.
 //! Every file is written to a temporary name and renamed, so a crash never leaves half a record.
+//!
+//! A part's bytes live in one of two places. Most parts go straight into the upload's
+//! *assembly file* ([`PartLedger::assembly_path`]) at `(number - 1) * stride`, where the stride is
+//! the length of the first part received (recorded once, [`PartLedger::claim_stride`]): when
+//! every part has that length but the last, completing is a truncate and a rename, not a copy.
+//! A part that does not fit its slot, or that is received again while its slot already holds a
+//! copy, goes to a file of its own ([`PartLedger::data_path`]).
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +38,9 @@ pub struct PartEntry {
     pub etag: String,
     /// Base64 SHA-256 of the part, as verified on arrival.
     pub sha256: Option<String>,
+    /// Where the bytes start in the upload's assembly file; `None`: in a file of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
 }
 
 /// The ledger in s3s-fs's root directory.
@@ -69,6 +79,31 @@ impl PartLedger {
         ))
     }
 
+    /// The file that parts are written into at their slot, and that becomes the object.
+    pub fn assembly_path(&self, upload_id: &Uuid) -> PathBuf {
+        self.root.join(format!("{}object", prefix(upload_id)))
+    }
+
+    fn stride_path(&self, upload_id: &Uuid) -> PathBuf {
+        self.root.join(format!("{}stride.json", prefix(upload_id)))
+    }
+
+    /// The upload's slot length in the assembly file, once a part has set it.
+    pub async fn stride(&self, upload_id: &Uuid) -> std::io::Result<Option<u64>> {
+        Self::read_json(&self.stride_path(upload_id)).await
+    }
+
+    /// The upload's stride: the one recorded, else `proposed`, recorded now. The caller
+    /// serialises claims of one upload (a check, then a write).
+    pub async fn claim_stride(&self, upload_id: &Uuid, proposed: u64) -> std::io::Result<u64> {
+        if let Some(stride) = self.stride(upload_id).await? {
+            return Ok(stride);
+        }
+        self.write_json(&self.stride_path(upload_id), &proposed)
+            .await?;
+        Ok(proposed)
+    }
+
     fn part_path(&self, upload_id: &Uuid, number: i32) -> PathBuf {
         self.root
             .join(format!("{}part-{number}.json", prefix(upload_id)))
@@ -104,6 +139,11 @@ impl PartLedger {
     pub async fn record_part(&self, upload_id: &Uuid, part: &PartEntry) -> std::io::Result<()> {
         self.write_json(&self.part_path(upload_id, part.number), part)
             .await
+    }
+
+    /// Part `number`, if recorded.
+    pub async fn part(&self, upload_id: &Uuid, number: i32) -> std::io::Result<Option<PartEntry>> {
+        Self::read_json(&self.part_path(upload_id, number)).await
     }
 
     /// Every recorded part, by ascending number.
@@ -171,6 +211,7 @@ mod tests {
                 size: 5,
                 etag: format!("e{number}"),
                 sha256: None,
+                offset: (number < 10).then_some(u64::from(number.unsigned_abs()) * 5),
             };
             ledger.record_part(&id, &part).await.unwrap();
         }
@@ -182,11 +223,20 @@ mod tests {
             .map(|p| p.number)
             .collect();
         assert_eq!(numbers, [1, 2, 10]);
+        assert_eq!(ledger.part(&id, 2).await.unwrap().unwrap().offset, Some(10));
+        assert_eq!(ledger.part(&id, 10).await.unwrap().unwrap().offset, None);
+        assert_eq!(ledger.part(&id, 3).await.unwrap(), None);
+        // The first stride claimed stays.
+        assert_eq!(ledger.stride(&id).await.unwrap(), None);
+        assert_eq!(ledger.claim_stride(&id, 8).await.unwrap(), 8);
+        assert_eq!(ledger.claim_stride(&id, 5).await.unwrap(), 8);
+        assert_eq!(ledger.stride(&id).await.unwrap(), Some(8));
         assert!(ledger.parts(&Uuid::new_v4()).await.unwrap().is_empty());
         // The parts' bytes and temporary files go with the ledger; another upload's stay.
         let other = Uuid::new_v4();
         for path in [
             ledger.data_path(&id, 1),
+            ledger.assembly_path(&id),
             ledger.temp_path(&id),
             ledger.data_path(&other, 1),
         ] {

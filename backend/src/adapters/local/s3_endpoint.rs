@@ -19,7 +19,7 @@
 //!   present in the request which were not signed");
 //! - any bucket but the configured one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,12 +47,44 @@ use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, Expos
 use tower_http::set_header::SetResponseHeaderLayer;
 use uuid::Uuid;
 
-use super::part_files::{self, ReceiveError, TempFile};
+use super::part_files::{self, Destination, Piece, ReceiveError, TempFile};
 use super::part_ledger::{PartEntry, PartLedger, UploadEntry};
 use crate::domain::parts::{composite_sha256, decode_sha256};
 
 /// Held while one part's bytes and ledger entry are written.
 type PartLock = Arc<tokio::sync::Mutex<()>>;
+
+/// What the endpoint keeps in memory about one multipart upload's assembly file (the ledger
+/// keeps the rest).
+#[derive(Debug, Default)]
+struct Assembly {
+    /// Held shared while a part is received, alone while the upload completes or is aborted:
+    /// the file is never cut, moved or removed under a write.
+    gate: tokio::sync::RwLock<()>,
+    /// Slots being written now: another copy of the same part meanwhile goes elsewhere.
+    writing: std::sync::Mutex<HashSet<i32>>,
+    /// Serialises the stride's claim.
+    stride: tokio::sync::Mutex<()>,
+}
+
+/// A slot of the assembly file that one request is writing; let go when dropped.
+struct SlotClaim {
+    assembly: Arc<Assembly>,
+    number: i32,
+}
+
+impl Drop for SlotClaim {
+    fn drop(&mut self) {
+        self.assembly
+            .writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.number);
+    }
+}
+
+/// How long completing or aborting waits for parts still being received.
+const GATE_WAIT: Duration = Duration::from_secs(30);
 
 /// S3's smallest part, except the last (CompleteMultipartUpload answers `EntityTooSmall`).
 const MIN_PART_BYTES: u64 = 5 << 20;
@@ -143,6 +175,7 @@ pub async fn start(
         ledger: PartLedger::new(root.clone()),
         root,
         part_locks: std::sync::Mutex::default(),
+        assemblies: std::sync::Mutex::default(),
         bucket: bucket.clone(),
         on_created,
     });
@@ -374,6 +407,8 @@ struct FerryS3 {
     /// One lock per part being written, so the part's bytes and its ledger entry always describe
     /// the same upload of it even when a retry races the original.
     part_locks: std::sync::Mutex<HashMap<(Uuid, i32), PartLock>>,
+    /// Uploads with a request in flight.
+    assemblies: std::sync::Mutex<HashMap<Uuid, Arc<Assembly>>>,
     bucket: Arc<str>,
     on_created: ObjectCreatedHook,
 }
@@ -488,10 +523,10 @@ impl S3 for FerryS3 {
         Ok(response)
     }
 
-    /// Receives a part in one pass: its bytes go to a temporary file while their SHA-256 is
-    /// computed (and their MD5, only when the client sent `Content-MD5`); a part whose digest
-    /// differs from `x-amz-checksum-sha256` is refused and the previous copy of it, if any,
-    /// stays.
+    /// Receives a part in one pass: its bytes go to their slot of the upload's assembly file
+    /// (or, when the slot cannot take them, to a temporary file) while their SHA-256 is computed
+    /// (and their MD5, only when the client sent `Content-MD5`); a part whose digest differs from
+    /// `x-amz-checksum-sha256` is refused and the previous copy of it, if any, stays.
     ///
     /// The part's ETag is its MD5 when `Content-MD5` was sent (and checked), else the first 16
     /// bytes of its SHA-256 in hex — same form, one hash less: MD5 was half the endpoint's CPU.
@@ -534,14 +569,41 @@ impl S3 for FerryS3 {
             None => None,
         };
         let sha256 = input.checksum_sha256.clone();
+        let content_length = input.content_length;
+        let (bucket, key, raw_id) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
         let body = req
             .input
             .body
             .take()
             .ok_or_else(|| s3_error!(IncompleteBody))?;
 
-        let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
-        let received = match part_files::receive(body, tmp.path(), content_md5.is_some()).await {
+        let assembly = self.assembly(upload_id);
+        let _open = assembly.gate.read().await;
+        // Completed or aborted while this request waited for the gate?
+        self.open_upload(&bucket, &key, &raw_id).await?;
+        let slot = self
+            .claim_slot(&assembly, &upload_id, number, content_length)
+            .await
+            .map_err(io_error)?;
+        let (dest, tmp) = match &slot {
+            Some((_, offset, len)) => (
+                Destination::Slot {
+                    path: self.ledger.assembly_path(&upload_id),
+                    offset: *offset,
+                    len: *len,
+                },
+                None,
+            ),
+            None => {
+                let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
+                (Destination::File(tmp.path().to_path_buf()), Some(tmp))
+            }
+        };
+        let received = match part_files::receive(body, dest, content_md5.is_some()).await {
             Ok(received) => received,
             Err(ReceiveError::Body(e)) => return Err(body_broke_off(&*e)),
             Err(ReceiveError::Io(e)) => return Err(io_error(e)),
@@ -567,20 +629,25 @@ impl S3 for FerryS3 {
         // same upload of it even when a retry races the original.
         let lock = self.part_lock(upload_id, number);
         let _guard = lock.lock().await;
-        tokio::fs::rename(tmp.path(), self.ledger.data_path(&upload_id, number))
-            .await
-            .map_err(io_error)?;
-        tmp.keep();
+        if let Some(tmp) = tmp {
+            tokio::fs::rename(tmp.path(), self.ledger.data_path(&upload_id, number))
+                .await
+                .map_err(io_error)?;
+            tmp.keep();
+        }
         let part = PartEntry {
             number,
             size: received.size,
             etag: etag.clone(),
             sha256: sha256.clone(),
+            offset: slot.as_ref().map(|(_, offset, _)| *offset),
         };
         self.ledger
             .record_part(&upload_id, &part)
             .await
             .map_err(io_error)?;
+        // Recorded, so the slot may be let go: the next copy of this part goes elsewhere.
+        drop(slot);
         Ok(S3Response::new(UploadPartOutput {
             e_tag: Some(ETag::Strong(etag)),
             checksum_sha256: sha256,
@@ -634,11 +701,14 @@ impl S3 for FerryS3 {
         Ok(S3Response::new(output))
     }
 
-    /// Checks the part list against the ledger, then writes the parts one after the other into
-    /// a temporary file with in-kernel copies and renames it to the key: the object is complete
-    /// or absent, and until it is in place the upload (its parts, its ledger) is untouched, so a
-    /// failed or interrupted completion can be retried. Conditional requests (`If-Match`,
-    /// `If-None-Match`) go through s3s-fs, which implements them.
+    /// Checks the part list against the ledger, then makes the object: when the parts are laid
+    /// out in the assembly file as the list says (every part one stride long but the last), by
+    /// copying in the few received elsewhere, cutting the file to length and renaming it to the
+    /// key; otherwise by writing the parts one after the other into a temporary file with
+    /// in-kernel copies and renaming that. The object is complete or absent, and until it is in
+    /// place every recorded part is untouched, so a failed or interrupted completion can be
+    /// retried. Conditional requests (`If-Match`, `If-None-Match`) go through s3s-fs, which
+    /// implements them.
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
@@ -655,7 +725,11 @@ impl S3 for FerryS3 {
             .unwrap_or_default();
         let stored = self.ledger.parts(&upload_id).await.map_err(io_error)?;
         check_completion(&upload, listed, &stored)?;
+        // No part is received meanwhile (they wait, then find the upload gone).
+        let assembly = self.assembly(upload_id);
+        let _closed = self.close_gate(&assembly).await?;
         if input.if_match.is_some() || input.if_none_match.is_some() {
+            let stored = self.ledger.parts(&upload_id).await.map_err(io_error)?;
             return self
                 .complete_through_s3s_fs(req, upload_id, upload, stored)
                 .await;
@@ -678,17 +752,36 @@ impl S3 for FerryS3 {
         debug_assert!(held.iter().zip(1..).all(|(p, n)| p.number == n));
 
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
-        let parts = held
-            .iter()
-            .map(|p| (self.ledger.data_path(&upload_id, p.number), p.size))
-            .collect();
         let object_path = self.root.join(&bucket).join(&key);
-        let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
+        let size: u64 = held.iter().map(|p| p.size).sum();
+        let stride = self.ledger.stride(&upload_id).await.map_err(io_error)?;
         let started = std::time::Instant::now();
-        let size = part_files::assemble(parts, tmp, object_path)
-            .await
-            .map_err(io_error)?;
-        tracing::debug!(%key, size, parts = held.len(), elapsed = ?started.elapsed(), "object assembled");
+        let in_place = match in_place_patches(stride, held, &stored) {
+            Some(patches) => {
+                let patches = patches
+                    .into_iter()
+                    .map(|(part, offset)| (self.piece(&upload_id, part), offset))
+                    .collect();
+                part_files::finish_in_place(
+                    self.ledger.assembly_path(&upload_id),
+                    patches,
+                    size,
+                    object_path,
+                )
+                .await
+                .map_err(io_error)?;
+                true
+            }
+            None => {
+                let pieces = held.iter().map(|p| self.piece(&upload_id, p)).collect();
+                let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
+                part_files::assemble(pieces, tmp, object_path)
+                    .await
+                    .map_err(io_error)?;
+                false
+            }
+        };
+        tracing::debug!(%key, size, parts = held.len(), in_place, elapsed = ?started.elapsed(), "object assembled");
 
         // S3's multipart ETag: the MD5 of the parts' binary ETags, then `-{parts}`.
         let mut md5 = Md5::new();
@@ -729,6 +822,8 @@ impl S3 for FerryS3 {
         let (upload_id, _) = self
             .open_upload(&input.bucket, &input.key, &input.upload_id)
             .await?;
+        let assembly = self.assembly(upload_id);
+        let _closed = self.close_gate(&assembly).await?;
         let response = self.fs.abort_multipart_upload(req).await?;
         self.ledger.forget(&upload_id).await.map_err(io_error)?;
         Ok(response)
@@ -780,6 +875,100 @@ impl FerryS3 {
         }
     }
 
+    /// The in-memory state of `upload_id`'s assembly.
+    fn assembly(&self, upload_id: Uuid) -> Arc<Assembly> {
+        let mut assemblies = self
+            .assemblies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Drop the ones no request holds any more.
+        assemblies.retain(|_, assembly| Arc::strong_count(assembly) > 1);
+        Arc::clone(assemblies.entry(upload_id).or_default())
+    }
+
+    /// Waits until no part of the upload is being received, and keeps it so.
+    async fn close_gate<'a>(
+        &self,
+        assembly: &'a Assembly,
+    ) -> S3Result<tokio::sync::RwLockWriteGuard<'a, ()>> {
+        tokio::time::timeout(GATE_WAIT, assembly.gate.write())
+            .await
+            .map_err(|_| {
+                s3_error!(
+                    SlowDown,
+                    "A part of this upload is still being received; try again."
+                )
+            })
+    }
+
+    /// Where part `number` of `content_length` bytes can be written in the assembly file, and
+    /// the claim on that slot: `None` when it must go to a file of its own — its length is
+    /// unknown or longer than the stride, or its slot is being written or holds a recorded copy
+    /// (which must stay until this one is verified). The first part of at least S3's smallest
+    /// part length sets the stride.
+    async fn claim_slot(
+        &self,
+        assembly: &Arc<Assembly>,
+        upload_id: &Uuid,
+        number: i32,
+        content_length: Option<i64>,
+    ) -> std::io::Result<Option<(SlotClaim, u64, u64)>> {
+        let Some(len) = content_length
+            .and_then(|len| u64::try_from(len).ok())
+            .filter(|len| *len > 0)
+        else {
+            return Ok(None);
+        };
+        let stride = {
+            let _claiming = assembly.stride.lock().await;
+            match self.ledger.stride(upload_id).await? {
+                Some(stride) => stride,
+                None if len >= MIN_PART_BYTES => self.ledger.claim_stride(upload_id, len).await?,
+                None => return Ok(None),
+            }
+        };
+        let Some(offset) = u64::try_from(number - 1)
+            .ok()
+            .and_then(|index| index.checked_mul(stride))
+            .filter(|_| len <= stride)
+        else {
+            return Ok(None);
+        };
+        // Claim, then look for a recorded copy: a writer records its copy before it lets go.
+        let claimed = assembly
+            .writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(number);
+        if !claimed {
+            return Ok(None);
+        }
+        let claim = SlotClaim {
+            assembly: Arc::clone(assembly),
+            number,
+        };
+        if self.ledger.part(upload_id, number).await?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some((claim, offset, len)))
+    }
+
+    /// Where a recorded part's bytes are.
+    fn piece(&self, upload_id: &Uuid, part: &PartEntry) -> Piece {
+        match part.offset {
+            Some(offset) => Piece {
+                path: self.ledger.assembly_path(upload_id),
+                offset,
+                len: part.size,
+            },
+            None => Piece {
+                path: self.ledger.data_path(upload_id, part.number),
+                offset: 0,
+                len: part.size,
+            },
+        }
+    }
+
     fn part_lock(&self, upload_id: Uuid, number: i32) -> PartLock {
         let mut locks = self
             .part_locks
@@ -807,6 +996,14 @@ impl FerryS3 {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let digests = check_completion(&upload, listed, &stored)?;
+        // s3s-fs reads every part from a file of its own.
+        for part in stored.iter().filter(|p| p.offset.is_some()) {
+            let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
+            let dest = self.ledger.data_path(&upload_id, part.number);
+            part_files::assemble(vec![self.piece(&upload_id, part)], tmp, dest)
+                .await
+                .map_err(io_error)?;
+        }
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
         let mut response = self.fs.complete_multipart_upload(req).await?;
         if let Some(future) = response.output.future.take() {
@@ -918,6 +1115,39 @@ impl FerryS3 {
         tokio::fs::write(&tmp, serde_json::to_vec(&info)?).await?;
         tokio::fs::rename(&tmp, &path).await
     }
+}
+
+/// Whether the object can be finished in the assembly file: `held` (parts 1..=n, as listed)
+/// fills it slot by slot — every part one stride long but the last, which is no longer — and no
+/// other recorded part lives beyond them (cutting the file would lose it). Returns the parts
+/// received elsewhere, each with where it belongs.
+fn in_place_patches<'a>(
+    stride: Option<u64>,
+    held: &'a [PartEntry],
+    stored: &[PartEntry],
+) -> Option<Vec<(&'a PartEntry, u64)>> {
+    let stride = stride.filter(|s| *s > 0)?;
+    let (last, full) = held.split_last()?;
+    if full.iter().any(|p| p.size != stride) || last.size > stride {
+        return None;
+    }
+    let beyond = i32::try_from(held.len()).ok()?;
+    if stored
+        .iter()
+        .any(|p| p.number > beyond && p.offset.is_some())
+    {
+        return None;
+    }
+    let mut patches = Vec::new();
+    for (index, part) in (0u64..).zip(held) {
+        let slot = index.checked_mul(stride)?;
+        match part.offset {
+            Some(offset) if offset == slot => {}
+            Some(_) => return None,
+            None => patches.push((part, slot)),
+        }
+    }
+    Some(patches)
 }
 
 /// Checks a CompleteMultipartUpload part list against the parts received, as S3 does, before
