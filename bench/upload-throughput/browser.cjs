@@ -6,6 +6,7 @@
 // Needs playwright-core on NODE_PATH (run.sh points it at e2e/node_modules or .tools).
 "use strict";
 
+const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 const { chromium } = require("playwright-core");
@@ -77,6 +78,28 @@ async function rendererPids(browser) {
   }
 }
 
+/** Writes back dirty pages (the previous upload's), so every timed upload starts alike. */
+function settle() {
+  execFileSync("sync");
+}
+
+/** CPU time (user + system) used so far by the Chromium processes and by FERRY_PID, in s. */
+function cpuSeconds() {
+  const ticks = (pid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return 0;
+    }
+  };
+  // USER_HZ is 100 on Linux.
+  const browser = chromiumProcesses().reduce((sum, { pid }) => sum + ticks(pid), 0) / 100;
+  const server = process.env.FERRY_PID ? ticks(process.env.FERRY_PID) / 100 : 0;
+  return { browser, server };
+}
+
 function memory(renderers) {
   let renderer = 0;
   let total = 0;
@@ -86,6 +109,62 @@ function memory(renderers) {
   }
   for (const pid of renderers) renderer = Math.max(renderer, procBytes(pid, "status", "VmRSS"));
   return { renderer, total };
+}
+
+/** The browser's own ceiling: a bare page on Ferry's origin (which the storage endpoint's CORS
+ * allows) reads each part of BENCH_FILE, hashes it with WebCrypto and PUTs it with XHR to the
+ * presigned URL in BARE_PARTS, 4 at once, as the app does — with no app around it. */
+async function barePage(browser) {
+  const parts = JSON.parse(fs.readFileSync(process.env.BARE_PARTS, "utf8"));
+  const page = await browser.newPage({ baseURL: url });
+  await page.goto("/api/health");
+  await page.evaluate(() => {
+    const input = document.createElement("input");
+    input.type = "file";
+    input.id = "bench-file";
+    document.body.append(input);
+  });
+  await page.setInputFiles("#bench-file", file);
+  settle();
+  const before = cpuSeconds();
+  const result = await page.evaluate(async (parts) => {
+    const blob = document.getElementById("bench-file").files[0];
+    const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
+    const put = (part, body) =>
+      new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open("PUT", part.url);
+        for (const { name, value } of part.headers) {
+          if (!/^(content-length|host)$/i.test(name)) xhr.setRequestHeader(name, value);
+        }
+        xhr.upload.onprogress = () => {};
+        xhr.onload = () =>
+          xhr.status === 200 ? resolve(xhr.getResponseHeader("ETag")) : reject(new Error(`part ${part.number}: HTTP ${xhr.status}`));
+        xhr.onerror = () => reject(new Error(`part ${part.number}: network error`));
+        xhr.send(body);
+      });
+    const etags = [];
+    let next = 0;
+    const started = performance.now();
+    const worker = async () => {
+      while (next < parts.length) {
+        const part = parts[next++];
+        const slice = blob.slice(part.start, part.end);
+        const sha256 = b64(await crypto.subtle.digest("SHA-256", await slice.arrayBuffer()));
+        if (sha256 !== part.sha256) throw new Error(`part ${part.number}: checksum differs`);
+        etags.push([part.number, await put(part, slice), sha256]);
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    return { secs: (performance.now() - started) / 1000, etags: etags.sort((a, b) => a[0] - b[0]) };
+  }, parts);
+  const after = cpuSeconds();
+  await page.close();
+  return {
+    ...result,
+    browser_cpu_secs: after.browser - before.browser,
+    server_cpu_secs: after.server - before.server,
+  };
 }
 
 (async () => {
@@ -147,6 +226,8 @@ function memory(renderers) {
 
     const name = path.basename(file);
     const chooser = page.waitForEvent("filechooser");
+    settle();
+    const cpuBefore = cpuSeconds();
     const started = Date.now();
     await page.getByRole("button", { name: /Drop files/ }).click();
     await (await chooser).setFiles(file);
@@ -156,10 +237,13 @@ function memory(renderers) {
       { polling: 50, timeout: 0 },
     );
     const sent = (Date.now() - started) / 1000;
+    const cpuAfter = cpuSeconds();
     await page.getByRole("button", { name: `Download ${name}` }).waitFor({ timeout: 120_000 });
     const ready = (Date.now() - started) / 1000;
     sampling = false;
     await sampler;
+
+    const bare = await barePage(browser);
 
     const size = fs.statSync(file).size;
     const partSize = partBytes || 8 * 1024 * 1024;
@@ -179,6 +263,9 @@ function memory(renderers) {
         peak_chromium_rss: peak.total,
         idle_chromium_rss: idle.total,
         peak_js_heap: peak.heap,
+        browser_cpu_secs: cpuAfter.browser - cpuBefore.browser,
+        server_cpu_secs: cpuAfter.server - cpuBefore.server,
+        bare,
       }) + "\n",
     );
   } finally {

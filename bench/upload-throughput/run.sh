@@ -3,9 +3,12 @@
 #   1. curl PUTs a 1 GiB file to the embedded S3 endpoint through a presigned URL (the machine's
 #      limit: no browser, no checksum, one stream);
 #   2. headless Chromium uploads the same file through Ferry's UI (parallel parts, a SHA-256 per
-#      part computed with WebCrypto) until the file is `ready`.
-# Prints both times and throughputs, the ratio (goal: Ferry >= 70 % of curl) and the browser's
-# peak memory (renderer RSS, all Chromium processes' PSS, JS heap).
+#      part computed with WebCrypto) until the file is `ready`;
+#   3. the browser's own ceiling for that protocol: a bare page in the same Chromium reads,
+#      hashes (WebCrypto) and PUTs the same parts, 4 at once, to presigned part URLs — no app.
+# Prints the times and throughputs, the ratios (goal: Ferry >= 70 % of curl), the CPU time the
+# browser and the server spent, and the browser's peak memory (renderer RSS, all Chromium
+# processes' PSS, JS heap).
 #
 #   bench/upload-throughput/run.sh
 #   BENCH_MIB=256 bench/upload-throughput/run.sh        a smaller file
@@ -118,17 +121,47 @@ put_url="$(jq -r '.upload.url' <<<"$ticket")"
 headers=()
 while IFS= read -r h; do headers+=(-H "$h"); done < <(jq -r '.upload.headers[] | select(.name|ascii_downcase != "content-length") | "\(.name): \(.value)"' <<<"$ticket")
 echo "curl: PUT ${mib} MiB to the local S3 endpoint…" >&2
+sync  # every timed upload starts with no dirty pages waiting
 curl_out="$(curl -sS -o /dev/null -X PUT -T "$file" "${headers[@]}" -H "Expect:" \
   -w '%{http_code} %{time_total}' "$put_url")"
 read -r curl_status curl_secs <<<"$curl_out"
 [[ "$curl_status" == 2* ]] || { echo "curl PUT failed: HTTP $curl_status" >&2; exit 1; }
 
-# --- 2. Chromium through Ferry's UI ---------------------------------------------------------
-echo "browser: upload through Ferry's UI…" >&2
-browser_json="$(FERRY_URL="$url" BENCH_FILE="$file" node "$here/browser.cjs")"
+# --- 3's part URLs, asked for by the API like the app does (checksums computed here) --------
+api() { curl -fsS "$url$1" -H "Authorization: Bearer $token" -H "Content-Type: application/json" -d "$2"; }
+bare_ticket="$(api /api/uploads/multipart "$(jq -nc --arg n "bare-$(basename "$file")" --argjson s "$size" \
+  '{name:$n, size:$s, content_type:"application/octet-stream"}')")"
+bare_id="$(jq -r '.file.id' <<<"$bare_ticket")"
+bare_part_size="$(jq -r '.part_size' <<<"$bare_ticket")"
+python3 - "$file" "$bare_part_size" >"$tmp/bare-checksums.json" <<'PY'
+import base64, hashlib, json, sys
+path, part_size = sys.argv[1], int(sys.argv[2])
+parts = []
+with open(path, "rb") as f:
+    while chunk := f.read(part_size):
+        parts.append({"number": len(parts) + 1, "sha256": base64.b64encode(hashlib.sha256(chunk).digest()).decode()})
+print(json.dumps(parts))
+PY
+jq -c '_nwise(100) | {parts: .}' "$tmp/bare-checksums.json" | while IFS= read -r batch; do
+  api "/api/files/$bare_id/parts" "$batch" | jq -c '.parts[]'
+done | jq -s --argjson ps "$bare_part_size" --argjson size "$size" \
+  'map(. + {start: ((.number - 1) * $ps), end: ([.number * $ps, $size] | min),
+            sha256: (.headers[] | select(.name | ascii_downcase == "x-amz-checksum-sha256") | .value)})' \
+  >"$tmp/bare-parts.json"
+
+# --- 2 and 3 in Chromium -----------------------------------------------------------------------
+echo "browser: upload through Ferry's UI, then from a bare page…" >&2
+browser_json="$(FERRY_URL="$url" BENCH_FILE="$file" FERRY_PID="$server" BARE_PARTS="$tmp/bare-parts.json" \
+  node "$here/browser.cjs")"
+# The bare upload completes like the app's (and must: its parts were accepted).
+jq -c '{parts: [.bare.etags[] | {number: .[0], etag: .[1], sha256: .[2]}]}' <<<"$browser_json" \
+  >"$tmp/bare-complete.json"
+api "/api/files/$bare_id/complete" "@$tmp/bare-complete.json" >/dev/null \
+  || { echo "upload-throughput: the bare page's upload did not complete" >&2; exit 1; }
 
 # --- Report ---------------------------------------------------------------------------------
-jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_json" '
+jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_json" \
+  --argjson cores "$(nproc)" '
   def mbs(secs): ($size / 1048576 / secs * 10 | round / 10);
   def mib(bytes): (bytes / 1048576 | round);
   def pct(x): (x * 1000 | round / 10);
@@ -138,7 +171,9 @@ jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_
     "Ferry in Chromium, sent:  \($b.sent_secs * 100 | round / 100) s   \(mbs($b.sent_secs)) MiB/s   (\($b.parts) parts of \($b.part_mib) MiB, \($b.parallel) at once, SHA-256 per part)",
     "Ferry in Chromium, ready: \($b.ready_secs * 100 | round / 100) s   \(mbs($b.ready_secs)) MiB/s   (the file list polls every 2 s)",
     "ratio Ferry/curl:         \(pct($curl / $b.sent_secs)) % until sent, \(pct($curl / $b.ready_secs)) % until ready (goal >= 70 %) — \(if $curl / $b.sent_secs >= 0.7 then "met" else "NOT met" end)",
+    "bare page in Chromium:    \($b.bare.secs * 100 | round / 100) s   \(mbs($b.bare.secs)) MiB/s   = \(pct($curl / $b.bare.secs)) % of curl, the ceiling of WebCrypto + XHR parts in this browser (Chromium CPU \($b.bare.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.bare.server_cpu_secs * 100 | round / 100) s); Ferry reaches \(pct($b.bare.secs / $b.sent_secs)) % of it",
     "  of which:               \($b.before_parts_secs * 100 | round / 100) s before the first part (sample hash, API), \($b.parts_secs * 100 | round / 100) s sending parts (\(mbs($b.parts_secs)) MiB/s), \($b.complete_secs * 100 | round / 100) s in POST /complete (the server assembles the object)",
     "part PUTs:                \($b.part_puts) for \($b.parts) parts (more = retries or renewals)",
+    "CPU until sent:           Chromium \($b.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.server_cpu_secs * 100 | round / 100) s of the \($b.sent_secs * $cores * 10 | round / 10) CPU-seconds \($cores) cores had",
     "browser peak memory:      renderer RSS \(mib($b.peak_renderer_rss)) MiB; all Chromium processes \(mib($b.peak_chromium_rss)) MiB PSS (idle before the upload: \(mib($b.idle_chromium_rss)) MiB); JS heap \(mib($b.peak_js_heap)) MiB"
   ] | .[]'
