@@ -137,7 +137,10 @@ fn UploadRow(id: UploadId) -> impl IntoView {
                 aria-valuemax="100"
                 aria-valuenow=move || format::percent_text(percent(), 0)
             >
-                <div class="progress-bar" style:width=move || format!("{}%", format::percent_text(percent(), 1))></div>
+                <div
+                    class="progress-bar"
+                    style:transform=move || format!("scaleX({:.4})", percent().clamp(0.0, 100.0) / 100.0)
+                ></div>
             </div>
             <div class="upload-actions">
                 <Show when=can_pause>
