@@ -275,20 +275,31 @@ pub async fn assemble(pieces: Vec<Piece>, tmp: TempFile, dest: PathBuf) -> io::R
 
 /// Completes an object in the file its parts were received into: copies each of `patches` (a
 /// part received elsewhere, and where it belongs) into place, cuts the file to `len` and renames
-/// it to `dest`. On failure the file stays where it was (with the patched regions written).
+/// it to `dest`. `placed_until` is where the furthest part already in the file ends: the file
+/// must reach that far (a file that went missing or short is an error, never filled with
+/// zeros); when it is 0 no part is in the file yet, and it is created if need be. On failure the
+/// file stays where it was, with the patched regions written.
 pub async fn finish_in_place(
     file: PathBuf,
     patches: Vec<(Piece, u64)>,
     len: u64,
+    placed_until: u64,
     dest: PathBuf,
 ) -> io::Result<()> {
     tokio::task::spawn_blocking(move || {
         create_parent(&dest)?;
         let mut out = OpenOptions::new()
             .write(true)
-            .create(true)
+            .create(placed_until == 0)
             .truncate(false)
             .open(&file)?;
+        let held = out.metadata()?.len();
+        if held < placed_until {
+            return Err(io::Error::other(format!(
+                "{} holds {held} bytes, its parts end at {placed_until}",
+                file.display()
+            )));
+        }
         for (piece, offset) in &patches {
             out.seek(SeekFrom::Start(*offset))?;
             copy_piece(piece, &mut out)?;
@@ -399,11 +410,27 @@ mod tests {
             len: 4,
         };
         let dest = dir.path().join("bucket/files/obj");
-        finish_in_place(file.clone(), vec![(piece, 4)], 12, dest.clone())
+        finish_in_place(file.clone(), vec![(piece.clone(), 4)], 12, 16, dest.clone())
             .await
             .unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"aaaabbbbccdd");
         assert!(!file.exists());
+
+        // Parts recorded in a file that is gone (a completion that crashed after its rename,
+        // retried): an error, not an object of zeros.
+        let err = finish_in_place(file.clone(), vec![], 12, 12, dest.clone()).await;
+        assert!(err.is_err());
+        std::fs::write(&file, b"aaaa").unwrap();
+        let err = finish_in_place(file.clone(), vec![], 12, 12, dest.clone()).await;
+        assert!(err.is_err());
+        assert_eq!(std::fs::read(&dest).unwrap(), b"aaaabbbbccdd");
+
+        // Every part received elsewhere: the file is made.
+        std::fs::remove_file(&file).unwrap();
+        finish_in_place(file, vec![(piece, 0)], 4, 0, dest.clone())
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"bbbb");
     }
 
     #[tokio::test]

@@ -88,6 +88,8 @@ const GATE_WAIT: Duration = Duration::from_secs(30);
 
 /// S3's smallest part, except the last (CompleteMultipartUpload answers `EntityTooSmall`).
 const MIN_PART_BYTES: u64 = 5 << 20;
+/// S3's largest object: no slot reaches past it (its part could not complete anyway).
+const MAX_OBJECT_BYTES: u64 = 5 << 40;
 /// Parts per ListParts page when the request does not say (S3's default and maximum).
 const LIST_PARTS_MAX: i32 = 1000;
 
@@ -758,6 +760,11 @@ impl S3 for FerryS3 {
         let started = std::time::Instant::now();
         let in_place = match in_place_patches(stride, held, &stored) {
             Some(patches) => {
+                let placed_until = held
+                    .iter()
+                    .filter_map(|p| p.offset.map(|offset| offset.saturating_add(p.size)))
+                    .max()
+                    .unwrap_or(0);
                 let patches = patches
                     .into_iter()
                     .map(|(part, offset)| (self.piece(&upload_id, part), offset))
@@ -766,6 +773,7 @@ impl S3 for FerryS3 {
                     self.ledger.assembly_path(&upload_id),
                     patches,
                     size,
+                    placed_until,
                     object_path,
                 )
                 .await
@@ -930,7 +938,7 @@ impl FerryS3 {
         let Some(offset) = u64::try_from(number - 1)
             .ok()
             .and_then(|index| index.checked_mul(stride))
-            .filter(|_| len <= stride)
+            .filter(|offset| len <= stride && offset.saturating_add(len) <= MAX_OBJECT_BYTES)
         else {
             return Ok(None);
         };
