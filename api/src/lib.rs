@@ -39,7 +39,7 @@ pub struct UploadTicket {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct MultipartTicket {
     pub file: File,
-    /// Bytes per part: a whole number of MiB, at least 8 MiB.
+    /// Bytes per part: a whole number of MiB, at least 8 MiB (32 MiB from 1 GiB on).
     pub part_size: u64,
     /// `ceil(size / part_size)`, at most 10 000.
     pub part_count: u32,
@@ -239,6 +239,10 @@ pub struct PublicShare {
     /// concatenated binary SHA-256 digests of the parts, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// For a multipart upload, the bytes in every part but the last: what the parts of a
+    /// composite checksum are cut at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_size: Option<u64>,
 }
 
 /// `POST /api/public/shares/{token}/download` body.

@@ -91,14 +91,6 @@ pub fn parse(value: &str) -> Checksum<'_> {
     }
 }
 
-/// The part size Ferry's API picks for a file of `size` bytes: whole MiB, at least 8 MiB,
-/// grown until the file fits in 10 000 parts. Lets the share page tell a recipient how to
-/// recompute a composite checksum.
-pub fn part_size_for(size: u64) -> u64 {
-    const MIB: u64 = 1 << 20;
-    (size.div_ceil(10_000).div_ceil(MIB) * MIB).max(8 * MIB)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,13 +118,5 @@ mod tests {
         );
         assert_eq!(parse("abc-"), Checksum::Whole("abc-"));
         assert_eq!(parse("abc-x1"), Checksum::Whole("abc-x1"));
-    }
-
-    #[test]
-    fn part_sizes_follow_the_api() {
-        const MIB: u64 = 1 << 20;
-        assert_eq!(part_size_for(1 << 30), 8 * MIB);
-        assert_eq!(part_size_for(100 << 30), 11 * MIB);
-        assert_eq!(part_size_for(5 << 40), 525 * MIB);
     }
 }

@@ -702,6 +702,8 @@ async fn shares_validate_their_terms() {
     assert_eq!(public.body["size"], 5);
     assert_eq!(public.body["downloads_left"], 3);
     assert_eq!(public.body["requires_password"], true);
+    // One PUT, no parts to speak of.
+    assert!(public.body.get("part_size").is_none(), "{:?}", public.body);
 }
 
 #[tokio::test]

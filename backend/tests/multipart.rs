@@ -233,6 +233,8 @@ async fn a_multipart_upload_becomes_ready_and_downloads_byte_identical() {
         .await
         .unwrap();
     assert_eq!(view["sha256"], expected);
+    // And what the parts of that composite checksum are cut at.
+    assert_eq!(view["part_size"], 8 * MIB);
     // A finished upload hands out no more part URLs.
     let (status, body) = api.part_urls(&id, &[uploader.checksum(1)]).await;
     assert_eq!(

@@ -29,8 +29,8 @@ import {
 
 const GiB = 1024 * MiB;
 const SIZE = GiB;
-/** What the API picks for 1 GiB (`part_size_for`: whole MiB, at least 8 MiB, ≤ 10 000 parts). */
-const PART_SIZE = 8 * MiB;
+/** What the API picks for 1 GiB (`PartLayout::for_size`: about size / 32, 8 to 32 MiB). */
+const PART_SIZE = 32 * MiB;
 const PART_COUNT = SIZE / PART_SIZE;
 /** Parts the browser sends at once (`PARALLEL_PARTS` in app/src/multipart.rs). */
 const PARALLEL = 4;
@@ -285,7 +285,7 @@ test("a 1 GiB file uploads in parallel parts, resumes after a reload with only t
     await visitor.getByText("Verify the download").click();
     await expect(visitor.getByText("Composite SHA-256 (multipart):")).toBeVisible();
     await expect(visitor.getByText(original.composite, { exact: true })).toBeVisible();
-    await expect(visitor.getByText(`Uploaded in ${PART_COUNT} parts of 8 MiB`)).toBeVisible();
+    await expect(visitor.getByText(`Uploaded in ${PART_COUNT} parts of ${PART_SIZE / MiB} MiB`)).toBeVisible();
 
     // Deleted: the 1 GiB leaves storage.
     const bucket = path.join(bigStack.dataDir, "s3", "ferry-files");

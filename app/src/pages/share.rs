@@ -217,29 +217,29 @@ fn ShareCard(
                     })}
                 </p>
             </form>
-            {share.sha256.clone().map(|sum| checksum_view(&sum, share.size, &share.name))}
+            {share.sha256.clone().map(|sum| checksum_view(&sum, share.part_size, &share.name))}
         </section>
     }
 }
 
 /// The checksum object storage verified, labelled by kind, with how to recompute it.
-fn checksum_view(sum: &str, size: u64, name: &str) -> impl IntoView + use<> {
+fn checksum_view(sum: &str, part_size: Option<u64>, name: &str) -> impl IntoView + use<> {
     let (label, hint) = match checksum::parse(sum) {
         Checksum::Whole(_) => (
             "SHA-256".to_owned(),
             format!("Base64 of the file's SHA-256: openssl dgst -sha256 -binary '{name}' | base64"),
         ),
         Checksum::Composite { parts, .. } => {
-            let mib = checksum::part_size_for(size) >> 20;
-            (
-                "Composite SHA-256 (multipart)".to_owned(),
-                format!(
-                    "Uploaded in {parts} parts of {mib} MiB: the base64 SHA-256 of the parts' \
-                     SHA-256 digests, then -{parts}. split -b {mib}M '{name}' part. && for p in \
-                     part.*; do openssl dgst -sha256 -binary \"$p\"; done | openssl dgst -sha256 \
-                     -binary | base64"
+            let what = "the base64 SHA-256 of the parts' SHA-256 digests";
+            let hint = match part_size.map(|bytes| bytes >> 20).filter(|mib| *mib > 0) {
+                Some(mib) => format!(
+                    "Uploaded in {parts} parts of {mib} MiB: {what}, then -{parts}. split -b \
+                     {mib}M '{name}' part. && for p in part.*; do openssl dgst -sha256 -binary \
+                     \"$p\"; done | openssl dgst -sha256 -binary | base64"
                 ),
-            )
+                None => format!("Uploaded in {parts} parts: {what}, then -{parts}."),
+            };
+            ("Composite SHA-256 (multipart)".to_owned(), hint)
         }
     };
     view! {

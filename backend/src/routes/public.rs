@@ -118,6 +118,7 @@ pub(crate) async fn view_share(
         downloads_left: downloads_left(&share),
         requires_password: share.password_hash.is_some(),
         sha256: file.sha256.clone(),
+        part_size: file.part_size,
     }))
 }
 
