@@ -246,7 +246,9 @@ async function barePage(browser) {
     const bare = await barePage(browser);
 
     const size = fs.statSync(file).size;
-    const partSize = partBytes || 8 * 1024 * 1024;
+    // The first part's Content-Length when the request shows it, else the whole MiB the API's
+    // parts must be for this many of them.
+    const partSize = partBytes || Math.ceil(size / Math.max(parts.size, 1) / 1048576) * 1048576;
     process.stdout.write(
       JSON.stringify({
         sent_secs: sent,
