@@ -30,6 +30,8 @@ use crate::upload::{Attempt, ErrorKind, UploadError, UploadId, UploadQueue};
 
 /// Finished rows leave the panel after this long (the file list shows them from then on).
 const DONE_LINGER: Duration = Duration::from_secs(4);
+/// How soon after its upload a file is asked about (then every 2 s while it is pending).
+const READY_CHECK: Duration = Duration::from_millis(300);
 /// Files above this many bytes go in parts when `/config.json` does not say.
 pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 << 20;
 /// The progress bar redraws at most this often (parts report many times a second each).
@@ -334,6 +336,10 @@ impl Uploader {
                 s.remove(&id);
             });
             set_timeout(move || self.dismiss(id), DONE_LINGER);
+            // Storage's event marks the file ready moments after its bytes are in: ask then,
+            // rather than at the file list's next regular poll.
+            let library = self.library;
+            set_timeout(move || spawn_local(library.refresh_pending()), READY_CHECK);
         }
     }
 
