@@ -32,7 +32,11 @@ struct TestS3 {
 }
 
 async fn spawn_s3() -> TestS3 {
-    let dir = tempfile::tempdir().expect("tempdir");
+    spawn_s3_in(tempfile::tempdir().expect("tempdir")).await
+}
+
+/// An endpoint over `dir`, which may hold what an earlier one left.
+async fn spawn_s3_in(dir: tempfile::TempDir) -> TestS3 {
     let (tx, created) = mpsc::unbounded_channel();
     let hook: ObjectCreatedHook = Arc::new(move |key: String| {
         let tx = tx.clone();
@@ -829,7 +833,8 @@ async fn a_body_that_breaks_off_is_the_clients_error_and_leaves_nothing() {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-/// Parts of a multipart upload sized as Ferry sends them (5 MiB slots, S3's smallest).
+/// Parts of S3's smallest size (5 MiB; Ferry's are 8 to 32 MiB): each fills a slot of the
+/// assembly file.
 const SLOT: usize = 5 << 20;
 
 fn sha256_b64(bytes: &[u8]) -> String {
@@ -916,7 +921,7 @@ async fn parts_land_in_their_slots_and_complete_without_a_copy() {
         part_bytes(2, SLOT),
         part_bytes(3, 1234),
     );
-    // Out of order, as parallel sends finish.
+    // Out of order (one at a time here; parallel sends arrive in any order).
     let e1 = s3.put_part(key, &upload_id, 1, &one).await;
     let e3 = s3.put_part(key, &upload_id, 3, &three).await;
     let e2 = s3.put_part(key, &upload_id, 2, &two).await;
@@ -960,8 +965,80 @@ async fn parts_land_in_their_slots_and_complete_without_a_copy() {
     );
 }
 
+impl TestS3 {
+    /// PUTs `bytes` as part `number` with the checksum of `claimed`: refused unless they match.
+    async fn put_part_claiming(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        claimed: &[u8],
+        bytes: &[u8],
+    ) -> reqwest::Response {
+        let request = self
+            .store
+            .presign_upload_part(
+                key,
+                upload_id,
+                number,
+                bytes.len() as u64,
+                &sha256_b64(claimed),
+                MINUTE,
+            )
+            .await
+            .expect("presign");
+        let mut builder = self.http.put(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        builder.body(bytes.to_vec()).send().await.expect("sent")
+    }
+
+    /// Stops this endpoint and starts another over the same data.
+    async fn restart(self) -> TestS3 {
+        let TestS3 { endpoint, _dir, .. } = self;
+        endpoint.shutdown().await;
+        spawn_s3_in(_dir).await
+    }
+}
+
 #[tokio::test]
-async fn a_part_sent_again_or_refused_keeps_the_right_bytes() {
+async fn a_refused_copy_of_a_part_never_replaces_the_stored_one() {
+    let mut s3 = spawn_s3().await;
+    let key = "files/u1/kept";
+    let upload_id = s3
+        .store
+        .create_multipart_upload(key, "application/octet-stream")
+        .await
+        .expect("create");
+    let (one, two, bad, three) = (
+        part_bytes(1, SLOT),
+        part_bytes(2, SLOT),
+        part_bytes(9, SLOT),
+        part_bytes(3, 10),
+    );
+    let e1 = s3.put_part(key, &upload_id, 1, &one).await;
+    let e2 = s3.put_part(key, &upload_id, 2, &two).await;
+    // Other bytes than the checksum says, for the part already in its slot: refused.
+    let refused = s3.put_part_claiming(key, &upload_id, 2, &two, &bad).await;
+    assert_eq!(
+        error_code(refused).await,
+        (StatusCode::BAD_REQUEST, "BadDigest".to_owned())
+    );
+    let e3 = s3.put_part(key, &upload_id, 3, &three).await;
+    s3.complete(
+        key,
+        &upload_id,
+        &[(1, e1, &one), (2, e2, &two), (3, e3, &three)],
+    )
+    .await;
+    assert_eq!(s3.next_created().await, key);
+    assert!(std::fs::read(s3.object_path(key)).expect("object") == [one, two, three].concat());
+    assert!(s3.upload_files(&upload_id).is_empty());
+}
+
+#[tokio::test]
+async fn a_part_refused_in_its_slot_then_sent_again_twice_keeps_the_last_copy() {
     let mut s3 = spawn_s3().await;
     let key = "files/u1/resent";
     let upload_id = s3
@@ -969,33 +1046,25 @@ async fn a_part_sent_again_or_refused_keeps_the_right_bytes() {
         .create_multipart_upload(key, "application/octet-stream")
         .await
         .expect("create");
-    let (one, two, two_again, three) = (
+    let (one, two, two_again, bad, three) = (
         part_bytes(1, SLOT),
         part_bytes(2, SLOT),
         part_bytes(22, SLOT),
+        part_bytes(9, SLOT),
         part_bytes(3, 10),
     );
     let e1 = s3.put_part(key, &upload_id, 1, &one).await;
-    let _first = s3.put_part(key, &upload_id, 2, &two).await;
-
-    // A copy of part 2 whose bytes do not match its checksum: refused, and the stored copy
-    // (in its slot) is untouched.
-    let request = s3
-        .store
-        .presign_upload_part(key, &upload_id, 2, SLOT as u64, &sha256_b64(&two), MINUTE)
-        .await
-        .expect("presign");
-    let mut builder = s3.http.put(&request.url);
-    for (name, value) in &request.headers {
-        builder = builder.header(name, value);
-    }
-    let refused = builder.body(two_again.clone()).send().await.expect("sent");
+    // The first copy of part 2 goes to its free slot and is refused there...
+    let refused = s3.put_part_claiming(key, &upload_id, 2, &two, &bad).await;
     assert_eq!(
         error_code(refused).await,
         (StatusCode::BAD_REQUEST, "BadDigest".to_owned())
     );
-
-    // Sent again with other bytes: the last copy wins, as on S3.
+    let listed = s3.store.list_parts(key, &upload_id).await.expect("list");
+    assert_eq!(listed.iter().map(|p| p.number).collect::<Vec<_>>(), [1]);
+    // ...so the next one takes the slot; one more with other bytes goes elsewhere, and wins,
+    // as on S3.
+    let _first = s3.put_part(key, &upload_id, 2, &two).await;
     let e2 = s3.put_part(key, &upload_id, 2, &two_again).await;
     let e3 = s3.put_part(key, &upload_id, 3, &three).await;
     s3.complete(
@@ -1009,6 +1078,128 @@ async fn a_part_sent_again_or_refused_keeps_the_right_bytes() {
         std::fs::read(s3.object_path(key)).expect("object") == [one, two_again, three].concat()
     );
     assert!(s3.upload_files(&upload_id).is_empty());
+}
+
+#[tokio::test]
+async fn parts_in_their_slots_survive_a_restart() {
+    use std::os::unix::fs::MetadataExt as _;
+    let s3 = spawn_s3().await;
+    let key = "files/u1/restarted";
+    let upload_id = s3
+        .store
+        .create_multipart_upload(key, "application/octet-stream")
+        .await
+        .expect("create");
+    let (one, two, three) = (part_bytes(1, SLOT), part_bytes(2, SLOT), part_bytes(3, 77));
+    let e1 = s3.put_part(key, &upload_id, 1, &one).await;
+    let e2 = s3.put_part(key, &upload_id, 2, &two).await;
+    let mut s3 = s3.restart().await;
+    let listed = s3.store.list_parts(key, &upload_id).await.expect("list");
+    assert_eq!(listed.len(), 2);
+    // The stride was recorded: the last part still goes to its slot after the restart.
+    let e3 = s3.put_part(key, &upload_id, 3, &three).await;
+    let assembly = s3
+        .upload_files(&upload_id)
+        .into_iter()
+        .find(|f| f.ends_with(".ferry-object"))
+        .map(|f| s3._dir.path().join(f))
+        .expect("assembly file");
+    let inode = std::fs::metadata(&assembly).expect("assembly").ino();
+    s3.complete(
+        key,
+        &upload_id,
+        &[(1, e1, &one), (2, e2, &two), (3, e3, &three)],
+    )
+    .await;
+    assert_eq!(s3.next_created().await, key);
+    let object = s3.object_path(key);
+    assert_eq!(std::fs::metadata(&object).expect("object").ino(), inode);
+    assert!(std::fs::read(&object).expect("object") == [one, two, three].concat());
+}
+
+#[tokio::test]
+async fn a_part_hanging_mid_body_neither_blocks_completion_nor_lands_after_it() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s3 = spawn_s3().await;
+    let key = "files/u1/hanging";
+    let upload_id = s3
+        .store
+        .create_multipart_upload(key, "application/octet-stream")
+        .await
+        .expect("create");
+    let (one, two, four) = (part_bytes(1, SLOT), part_bytes(2, 100), part_bytes(4, SLOT));
+    let e1 = s3.put_part(key, &upload_id, 1, &one).await;
+    let e2 = s3.put_part(key, &upload_id, 2, &two).await;
+
+    // A client starts part 4 and stalls half-way, its connection open (a laptop gone to sleep).
+    let request = s3
+        .store
+        .presign_upload_part(key, &upload_id, 4, SLOT as u64, &sha256_b64(&four), MINUTE)
+        .await
+        .expect("presign");
+    let addr = s3.endpoint.local_addr();
+    let target = request
+        .url
+        .trim_start_matches(&s3.endpoint.url())
+        .to_owned();
+    let mut head = format!(
+        "PUT {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {SLOT}\r\nconnection: close\r\n"
+    );
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    socket.write_all(head.as_bytes()).await.expect("head");
+    socket.write_all(&four[..SLOT / 2]).await.expect("half");
+    // Until the endpoint has begun writing it into its slot.
+    let mut writing = false;
+    for _ in 0..250 {
+        let assembly_len = s3
+            .upload_files(&upload_id)
+            .iter()
+            .find(|f| f.ends_with(".ferry-object"))
+            .and_then(|f| std::fs::metadata(s3._dir.path().join(f)).ok())
+            .map_or(0, |m| m.len());
+        if assembly_len > (3 * SLOT) as u64 {
+            writing = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(writing, "part 4 never reached its slot");
+
+    // Completing parts 1 and 2 does not wait for it.
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        s3.complete(key, &upload_id, &[(1, e1, &one), (2, e2, &two)]),
+    )
+    .await
+    .expect("completion does not wait for a part in flight");
+    assert_eq!(s3.next_created().await, key);
+    assert!(std::fs::read(s3.object_path(key)).expect("object") == [one, two].concat());
+
+    // When the stalled part finally arrives, the upload is gone and the object untouched.
+    socket.write_all(&four[SLOT / 2..]).await.expect("rest");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    assert!(answer.contains("<Code>NoSuchUpload</Code>"), "{answer}");
+    assert_eq!(
+        std::fs::metadata(s3.object_path(key))
+            .expect("object")
+            .len(),
+        (SLOT + 100) as u64
+    );
+    assert!(
+        s3.upload_files(&upload_id).is_empty(),
+        "{:?}",
+        s3.upload_files(&upload_id)
+    );
 }
 
 #[tokio::test]

@@ -86,8 +86,9 @@ impl Drop for TempFile {
 pub enum Destination {
     /// A new file (an existing one is truncated), removed again if receiving fails.
     File(PathBuf),
-    /// At most `len` bytes at `offset` of a shared file, which is created if missing and never
-    /// truncated. If receiving fails the region holds garbage, which nothing may refer to.
+    /// At most `len` bytes at `offset` of an existing shared file, which is never truncated (a
+    /// file that is gone is an error of kind `NotFound`). If receiving fails the region holds
+    /// garbage, which nothing may refer to.
     Slot {
         path: PathBuf,
         offset: u64,
@@ -112,23 +113,28 @@ enum Batch {
 /// Streams `body` to `dest`, computing its SHA-256 (and MD5 when `md5`) on the way. The caller
 /// owns what was written afterwards: it renames a new file into place or removes it, and
 /// records a slot or forgets it.
-pub async fn receive(
+///
+/// `hold` (a claim on the slot, say) belongs to the writing thread until it has stopped
+/// writing, and comes back with the part: if the request is dropped meanwhile, it is released
+/// only once nothing more is written.
+pub async fn receive<H: Send + 'static>(
     body: StreamingBlob,
     dest: Destination,
     md5: bool,
-) -> Result<Received, ReceiveError> {
+    hold: H,
+) -> Result<(Received, H), ReceiveError> {
     let (tx, rx) = mpsc::channel(BATCHES_IN_FLIGHT);
-    let writer = tokio::task::spawn_blocking(move || write_part(&dest, rx, md5));
+    let writer = tokio::task::spawn_blocking(move || (write_part(&dest, rx, md5), hold));
 
     let sent = forward(body, &tx).await;
     drop(tx);
-    let written = writer
+    let (written, hold) = writer
         .await
         .map_err(|e| ReceiveError::Io(io::Error::other(e)))?;
     match (sent, written) {
         // The body broke off: that is the reason, whatever the writer says.
         (Err(e), _) => Err(ReceiveError::Body(e)),
-        (Ok(()), written) => written.map_err(ReceiveError::Io),
+        (Ok(()), written) => written.map(|part| (part, hold)).map_err(ReceiveError::Io),
     }
 }
 
@@ -177,11 +183,7 @@ fn write_part_file(
     let (mut file, limit) = match dest {
         Destination::File(path) => (File::create(path)?, u64::MAX),
         Destination::Slot { path, offset, len } => {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(path)?;
+            let mut file = OpenOptions::new().write(true).open(path)?;
             file.seek(SeekFrom::Start(*offset))?;
             (file, *len)
         }
@@ -330,9 +332,10 @@ mod tests {
             Ok(Bytes::from(big.clone())),
             Ok(Bytes::from_static(b"world")),
         ];
-        let received = receive(blob(items), Destination::File(path.clone()), true)
+        let received = receive(blob(items), Destination::File(path.clone()), true, ())
             .await
-            .unwrap();
+            .unwrap()
+            .0;
         let mut expected = b"hello ".to_vec();
         expected.extend_from_slice(&big);
         expected.extend_from_slice(b"world");
@@ -341,9 +344,10 @@ mod tests {
         assert_eq!(received.sha256, <[u8; 32]>::from(Sha256::digest(&expected)));
         assert_eq!(received.md5, Some(Md5::checksum(&expected)));
 
-        let received = receive(blob(vec![]), Destination::File(path.clone()), false)
+        let received = receive(blob(vec![]), Destination::File(path.clone()), false, ())
             .await
-            .unwrap();
+            .unwrap()
+            .0;
         assert_eq!((received.size, received.md5), (0, None));
         assert_eq!(received.sha256, <[u8; 32]>::from(Sha256::digest(b"")));
     }
@@ -356,7 +360,7 @@ mod tests {
             Ok(Bytes::from_static(b"hello")),
             Err(io::Error::new(io::ErrorKind::ConnectionReset, "gone")),
         ];
-        let err = receive(blob(items), Destination::File(path.clone()), false)
+        let err = receive(blob(items), Destination::File(path.clone()), false, ())
             .await
             .unwrap_err();
         assert!(matches!(err, ReceiveError::Body(_)), "{err:?}");
@@ -372,15 +376,28 @@ mod tests {
             offset,
             len,
         };
-        // Out of order, as parallel parts arrive; the last one is short.
+        // The file is made when the upload gets its stride; a slot is never a new file.
+        let one = || blob(vec![Ok(Bytes::from_static(b"aaaa"))]);
+        let err = receive(one(), slot(0, 4), false, ()).await.unwrap_err();
+        assert!(
+            matches!(&err, ReceiveError::Io(e) if e.kind() == io::ErrorKind::NotFound),
+            "{err:?}"
+        );
+        assert!(!path.exists());
+        std::fs::write(&path, b"").unwrap();
+
+        // Out of order, as parallel parts arrive; the last one is short. What is held while
+        // writing comes back with the part.
         for (offset, bytes) in [(8, &b"cc"[..]), (0, b"aaaa"), (4, b"bbbb")] {
-            let received = receive(
+            let (received, held) = receive(
                 blob(vec![Ok(Bytes::from_static(bytes))]),
                 slot(offset, 4),
                 false,
+                offset,
             )
             .await
             .unwrap();
+            assert_eq!(held, offset);
             assert_eq!(received.size, bytes.len() as u64);
             assert_eq!(received.sha256, <[u8; 32]>::from(Sha256::digest(bytes)));
         }
@@ -391,7 +408,7 @@ mod tests {
             Ok(Bytes::from_static(b"xxx")),
             Ok(Bytes::from_static(b"yy")),
         ]);
-        let err = receive(long, slot(0, 4), false).await.unwrap_err();
+        let err = receive(long, slot(0, 4), false, ()).await.unwrap_err();
         assert!(matches!(err, ReceiveError::Io(_)), "{err:?}");
         assert_eq!(&std::fs::read(&path).unwrap()[3..], b"abbbbcc");
     }

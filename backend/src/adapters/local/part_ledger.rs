@@ -93,15 +93,39 @@ impl PartLedger {
         Self::read_json(&self.stride_path(upload_id)).await
     }
 
-    /// The upload's stride: the one recorded, else `proposed`, recorded now. The caller
-    /// serialises claims of one upload (a check, then a write).
+    /// The upload's stride: the one recorded, else `proposed`, recorded now, with an empty
+    /// assembly file made first (parts are written into it, never create it: a part arriving
+    /// after completion renamed the file away cannot start a new one). The caller serialises
+    /// claims of one upload (a check, then a write).
     pub async fn claim_stride(&self, upload_id: &Uuid, proposed: u64) -> std::io::Result<u64> {
         if let Some(stride) = self.stride(upload_id).await? {
             return Ok(stride);
         }
+        tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.assembly_path(upload_id))
+            .await?;
         self.write_json(&self.stride_path(upload_id), &proposed)
             .await?;
         Ok(proposed)
+    }
+
+    fn sealed_path(&self, upload_id: &Uuid) -> PathBuf {
+        self.root.join(format!("{}sealed.json", prefix(upload_id)))
+    }
+
+    /// Records that completion is about to rename the assembly file (of `size` bytes) to the
+    /// object: from now on no part is received, and a completion retried after a failure
+    /// past the rename knows the object is already in place.
+    pub async fn seal(&self, upload_id: &Uuid, size: u64) -> std::io::Result<()> {
+        self.write_json(&self.sealed_path(upload_id), &size).await
+    }
+
+    /// The object's size, when a completion sealed the upload.
+    pub async fn sealed(&self, upload_id: &Uuid) -> std::io::Result<Option<u64>> {
+        Self::read_json(&self.sealed_path(upload_id)).await
     }
 
     fn part_path(&self, upload_id: &Uuid, number: i32) -> PathBuf {
@@ -167,8 +191,13 @@ impl PartLedger {
     }
 
     /// Removes the upload's ledger and the parts' bytes (after completion; abort removes them
-    /// through s3s-fs).
+    /// through s3s-fs). The upload's own record goes first, so an upload forgotten only half
+    /// (the process died meanwhile) is gone to every request, not half there.
     pub async fn forget(&self, upload_id: &Uuid) -> std::io::Result<()> {
+        match tokio::fs::remove_file(self.upload_path(upload_id)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
         // The ledger's files and the parts' (`.upload_id-{id}.part-N`).
         let prefix = format!(".upload_id-{upload_id}.");
         let mut dir = tokio::fs::read_dir(&self.root).await?;
@@ -226,11 +255,18 @@ mod tests {
         assert_eq!(ledger.part(&id, 2).await.unwrap().unwrap().offset, Some(10));
         assert_eq!(ledger.part(&id, 10).await.unwrap().unwrap().offset, None);
         assert_eq!(ledger.part(&id, 3).await.unwrap(), None);
-        // The first stride claimed stays.
+        // The first stride claimed stays, and comes with an empty assembly file.
         assert_eq!(ledger.stride(&id).await.unwrap(), None);
+        assert!(!ledger.assembly_path(&id).exists());
         assert_eq!(ledger.claim_stride(&id, 8).await.unwrap(), 8);
+        assert_eq!(std::fs::read(ledger.assembly_path(&id)).unwrap(), b"");
+        std::fs::write(ledger.assembly_path(&id), b"part").unwrap();
         assert_eq!(ledger.claim_stride(&id, 5).await.unwrap(), 8);
         assert_eq!(ledger.stride(&id).await.unwrap(), Some(8));
+        assert_eq!(std::fs::read(ledger.assembly_path(&id)).unwrap(), b"part");
+        assert_eq!(ledger.sealed(&id).await.unwrap(), None);
+        ledger.seal(&id, 12).await.unwrap();
+        assert_eq!(ledger.sealed(&id).await.unwrap(), Some(12));
         assert!(ledger.parts(&Uuid::new_v4()).await.unwrap().is_empty());
         // The parts' bytes and temporary files go with the ledger; another upload's stay.
         let other = Uuid::new_v4();

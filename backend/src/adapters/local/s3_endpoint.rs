@@ -58,9 +58,11 @@ type PartLock = Arc<tokio::sync::Mutex<()>>;
 /// keeps the rest).
 #[derive(Debug, Default)]
 struct Assembly {
-    /// Held shared while a part is received, alone while the upload completes or is aborted:
-    /// the file is never cut, moved or removed under a write.
-    gate: tokio::sync::RwLock<()>,
+    /// Held shared while a part is written (by the writing thread, which may outlive its
+    /// request), alone by a completion that finishes the object in the file, so the file is
+    /// never cut or moved under a write. Completion never waits for it: when a part is being
+    /// written (or a connection hangs mid-part) it copies the parts out instead.
+    gate: Arc<tokio::sync::RwLock<()>>,
     /// Slots being written now: another copy of the same part meanwhile goes elsewhere.
     writing: std::sync::Mutex<HashSet<i32>>,
     /// Serialises the stride's claim.
@@ -82,9 +84,6 @@ impl Drop for SlotClaim {
             .remove(&self.number);
     }
 }
-
-/// How long completing or aborting waits for parts still being received.
-const GATE_WAIT: Duration = Duration::from_secs(30);
 
 /// S3's smallest part, except the last (CompleteMultipartUpload answers `EntityTooSmall`).
 const MIN_PART_BYTES: u64 = 5 << 20;
@@ -584,30 +583,53 @@ impl S3 for FerryS3 {
             .ok_or_else(|| s3_error!(IncompleteBody))?;
 
         let assembly = self.assembly(upload_id);
-        let _open = assembly.gate.read().await;
-        // Completed or aborted while this request waited for the gate?
+        let open = Arc::clone(&assembly.gate).read_owned().await;
+        // Completed or aborted while this request waited for the gate, or sealed by a
+        // completion that did not finish?
         self.open_upload(&bucket, &key, &raw_id).await?;
+        if self
+            .ledger
+            .sealed(&upload_id)
+            .await
+            .map_err(io_error)?
+            .is_some()
+        {
+            return Err(no_such_upload());
+        }
         let slot = self
             .claim_slot(&assembly, &upload_id, number, content_length)
             .await
             .map_err(io_error)?;
-        let (dest, tmp) = match &slot {
-            Some((_, offset, len)) => (
+        let (dest, tmp, offset, claim) = match slot {
+            Some((claim, offset, len)) => (
                 Destination::Slot {
                     path: self.ledger.assembly_path(&upload_id),
-                    offset: *offset,
-                    len: *len,
+                    offset,
+                    len,
                 },
                 None,
+                Some(offset),
+                Some(claim),
             ),
             None => {
                 let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
-                (Destination::File(tmp.path().to_path_buf()), Some(tmp))
+                (
+                    Destination::File(tmp.path().to_path_buf()),
+                    Some(tmp),
+                    None,
+                    None,
+                )
             }
         };
-        let received = match part_files::receive(body, dest, content_md5.is_some()).await {
+        // The writing thread holds the gate and the slot until it stops writing.
+        let receiving = part_files::receive(body, dest, content_md5.is_some(), (open, claim));
+        let (received, held) = match receiving.await {
             Ok(received) => received,
             Err(ReceiveError::Body(e)) => return Err(body_broke_off(&*e)),
+            // The assembly file went with a completion or an abort meanwhile.
+            Err(ReceiveError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(no_such_upload());
+            }
             Err(ReceiveError::Io(e)) => return Err(io_error(e)),
         };
         if expected.is_some_and(|expected| expected != received.sha256) {
@@ -631,6 +653,8 @@ impl S3 for FerryS3 {
         // same upload of it even when a retry races the original.
         let lock = self.part_lock(upload_id, number);
         let _guard = lock.lock().await;
+        // A completion or an abort that did not wait for this part has forgotten the upload.
+        self.open_upload(&bucket, &key, &raw_id).await?;
         if let Some(tmp) = tmp {
             tokio::fs::rename(tmp.path(), self.ledger.data_path(&upload_id, number))
                 .await
@@ -642,14 +666,14 @@ impl S3 for FerryS3 {
             size: received.size,
             etag: etag.clone(),
             sha256: sha256.clone(),
-            offset: slot.as_ref().map(|(_, offset, _)| *offset),
+            offset,
         };
         self.ledger
             .record_part(&upload_id, &part)
             .await
             .map_err(io_error)?;
         // Recorded, so the slot may be let go: the next copy of this part goes elsewhere.
-        drop(slot);
+        drop(held);
         Ok(S3Response::new(UploadPartOutput {
             e_tag: Some(ETag::Strong(etag)),
             checksum_sha256: sha256,
@@ -704,13 +728,14 @@ impl S3 for FerryS3 {
     }
 
     /// Checks the part list against the ledger, then makes the object: when the parts are laid
-    /// out in the assembly file as the list says (every part one stride long but the last), by
-    /// copying in the few received elsewhere, cutting the file to length and renaming it to the
-    /// key; otherwise by writing the parts one after the other into a temporary file with
-    /// in-kernel copies and renaming that. The object is complete or absent, and until it is in
-    /// place every recorded part is untouched, so a failed or interrupted completion can be
-    /// retried. Conditional requests (`If-Match`, `If-None-Match`) go through s3s-fs, which
-    /// implements them.
+    /// out in the assembly file as the list says (every part one stride long but the last) and
+    /// no part is being written, by copying in the few received elsewhere, sealing the upload,
+    /// cutting the file to length and renaming it to the key; otherwise by writing the parts one
+    /// after the other into a temporary file with in-kernel copies and renaming that. The object
+    /// is complete or absent, and until it is in place every recorded part is untouched, so a
+    /// failed or interrupted completion can be retried (a sealed one whose file is already the
+    /// object just finishes). Conditional requests (`If-Match`, `If-None-Match`) go through
+    /// s3s-fs, which implements them.
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
@@ -727,11 +752,7 @@ impl S3 for FerryS3 {
             .unwrap_or_default();
         let stored = self.ledger.parts(&upload_id).await.map_err(io_error)?;
         check_completion(&upload, listed, &stored)?;
-        // No part is received meanwhile (they wait, then find the upload gone).
-        let assembly = self.assembly(upload_id);
-        let _closed = self.close_gate(&assembly).await?;
         if input.if_match.is_some() || input.if_none_match.is_some() {
-            let stored = self.ledger.parts(&upload_id).await.map_err(io_error)?;
             return self
                 .complete_through_s3s_fs(req, upload_id, upload, stored)
                 .await;
@@ -757,8 +778,29 @@ impl S3 for FerryS3 {
         let object_path = self.root.join(&bucket).join(&key);
         let size: u64 = held.iter().map(|p| p.size).sum();
         let stride = self.ledger.stride(&upload_id).await.map_err(io_error)?;
+        let assembly = self.assembly(upload_id);
         let started = std::time::Instant::now();
-        let in_place = match in_place_patches(stride, held, &stored) {
+        let assembly_path = self.ledger.assembly_path(&upload_id);
+        let sealed = self.ledger.sealed(&upload_id).await.map_err(io_error)?;
+        // Parts being written now (or a connection hanging mid-part) keep the file as it is:
+        // then the parts are copied out instead, and the late ones find the upload gone.
+        let exclusive = assembly.gate.try_write().ok();
+        let plan = exclusive
+            .as_ref()
+            .and_then(|_| in_place_patches(stride, held, &stored));
+        let in_place = match plan {
+            // A completion renamed the file to the object, then failed before it was done
+            // (or the process died): the object is in place; finish the rest.
+            _ if sealed == Some(size) && !assembly_path.exists() => {
+                let object = tokio::fs::metadata(&object_path).await.map_err(io_error)?;
+                if object.len() != size {
+                    return Err(io_error(std::io::Error::other(format!(
+                        "the sealed upload's object holds {} bytes, not {size}",
+                        object.len()
+                    ))));
+                }
+                true
+            }
             Some(patches) => {
                 let placed_until = held
                     .iter()
@@ -769,8 +811,9 @@ impl S3 for FerryS3 {
                     .into_iter()
                     .map(|(part, offset)| (self.piece(&upload_id, part), offset))
                     .collect();
+                self.ledger.seal(&upload_id, size).await.map_err(io_error)?;
                 part_files::finish_in_place(
-                    self.ledger.assembly_path(&upload_id),
+                    assembly_path,
                     patches,
                     size,
                     placed_until,
@@ -804,10 +847,10 @@ impl S3 for FerryS3 {
         self.finish_object(&bucket, &key, &upload_id, &e_tag, checksum.as_deref())
             .await
             .map_err(io_error)?;
-        drop(guards);
         if let Err(e) = self.ledger.forget(&upload_id).await {
             tracing::warn!(error = %e, %upload_id, "could not remove the completed upload's parts");
         }
+        drop((guards, exclusive));
         self.forget_s3s_fs_upload(&upload_id).await;
         self.object_created(&bucket, key.clone());
         Ok(S3Response::new(CompleteMultipartUploadOutput {
@@ -830,12 +873,18 @@ impl S3 for FerryS3 {
         let (upload_id, _) = self
             .open_upload(&input.bucket, &input.key, &input.upload_id)
             .await?;
-        let assembly = self.assembly(upload_id);
-        let _closed = self.close_gate(&assembly).await?;
+        // Parts still being written find the upload gone when they are done.
         let response = self.fs.abort_multipart_upload(req).await?;
         self.ledger.forget(&upload_id).await.map_err(io_error)?;
         Ok(response)
     }
+}
+
+fn no_such_upload() -> s3s::S3Error {
+    s3_error!(
+        NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+    )
 }
 
 fn io_error(err: std::io::Error) -> s3s::S3Error {
@@ -870,12 +919,6 @@ impl FerryS3 {
         key: &str,
         raw_id: &str,
     ) -> S3Result<(Uuid, UploadEntry)> {
-        let no_such_upload = || {
-            s3_error!(
-                NoSuchUpload,
-                "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
-            )
-        };
         let upload_id = Uuid::parse_str(raw_id).map_err(|_| no_such_upload())?;
         match self.ledger.upload(&upload_id).await.map_err(io_error)? {
             Some(entry) if entry.bucket == bucket && entry.key == key => Ok((upload_id, entry)),
@@ -892,21 +935,6 @@ impl FerryS3 {
         // Drop the ones no request holds any more.
         assemblies.retain(|_, assembly| Arc::strong_count(assembly) > 1);
         Arc::clone(assemblies.entry(upload_id).or_default())
-    }
-
-    /// Waits until no part of the upload is being received, and keeps it so.
-    async fn close_gate<'a>(
-        &self,
-        assembly: &'a Assembly,
-    ) -> S3Result<tokio::sync::RwLockWriteGuard<'a, ()>> {
-        tokio::time::timeout(GATE_WAIT, assembly.gate.write())
-            .await
-            .map_err(|_| {
-                s3_error!(
-                    SlowDown,
-                    "A part of this upload is still being received; try again."
-                )
-            })
     }
 
     /// Where part `number` of `content_length` bytes can be written in the assembly file, and
@@ -935,6 +963,10 @@ impl FerryS3 {
                 None => return Ok(None),
             }
         };
+        // Gone with a completion that renamed it (the part is refused once it is written).
+        if !tokio::fs::try_exists(self.ledger.assembly_path(upload_id)).await? {
+            return Ok(None);
+        }
         let Some(offset) = u64::try_from(number - 1)
             .ok()
             .and_then(|index| index.checked_mul(stride))
@@ -1251,5 +1283,64 @@ mod tests {
         );
         assert_eq!(query_value(query, "X-Amz-Expires").as_deref(), Some("60"));
         assert_eq!(query_value(query, "X-Amz-Signature"), None);
+    }
+
+    fn part(number: i32, size: u64, offset: Option<u64>) -> PartEntry {
+        PartEntry {
+            number,
+            size,
+            etag: format!("e{number}"),
+            sha256: None,
+            offset,
+        }
+    }
+
+    #[test]
+    fn objects_are_finished_in_place_only_when_the_parts_fill_their_slots() {
+        let numbers = |patches: Option<Vec<(&PartEntry, u64)>>| {
+            patches.map(|p| {
+                p.iter()
+                    .map(|(part, at)| (part.number, *at))
+                    .collect::<Vec<_>>()
+            })
+        };
+        let laid_out = [
+            part(1, 8, Some(0)),
+            part(2, 8, Some(8)),
+            part(3, 3, Some(16)),
+        ];
+        assert_eq!(
+            numbers(in_place_patches(Some(8), &laid_out, &laid_out)),
+            Some(vec![])
+        );
+        // A part received elsewhere is copied to its slot.
+        let stray = [part(1, 8, Some(0)), part(2, 8, None), part(3, 3, Some(16))];
+        assert_eq!(
+            numbers(in_place_patches(Some(8), &stray, &stray)),
+            Some(vec![(2, 8)])
+        );
+        // Completing fewer parts than were received: fine, unless one beyond lives in the file.
+        let elsewhere_beyond = [laid_out[0].clone(), laid_out[1].clone(), part(3, 8, None)];
+        assert_eq!(
+            numbers(in_place_patches(Some(8), &laid_out[..2], &elsewhere_beyond)),
+            Some(vec![])
+        );
+        assert_eq!(
+            numbers(in_place_patches(Some(8), &laid_out[..2], &laid_out)),
+            None
+        );
+        // No stride, a short part before the last, a last part longer than a slot, a part at
+        // another offset: copied out instead.
+        assert_eq!(numbers(in_place_patches(None, &laid_out, &laid_out)), None);
+        let short = [part(1, 7, Some(0)), part(2, 8, Some(8))];
+        assert_eq!(numbers(in_place_patches(Some(8), &short, &short)), None);
+        let long_last = [part(1, 8, Some(0)), part(2, 9, None)];
+        assert_eq!(
+            numbers(in_place_patches(Some(8), &long_last, &long_last)),
+            None
+        );
+        let moved = [part(1, 8, Some(0)), part(2, 8, Some(4))];
+        assert_eq!(numbers(in_place_patches(Some(8), &moved, &moved)), None);
+        assert_eq!(numbers(in_place_patches(Some(8), &[], &[])), None);
     }
 }
