@@ -106,16 +106,33 @@ pub async fn remove_file_objects(
 
 /// Removes pending uploads whose window closed without bytes arriving, aborting their multipart
 /// uploads and releasing their quota (the local stack's counterpart of DynamoDB TTL + the S3
-/// lifecycle rule). Returns how many were swept.
+/// lifecycle rule). Returns how many were swept. One that cannot be removed now (storage
+/// refusing for a moment) is logged and left for the next sweep; it does not hold up the rest.
 pub async fn sweep_stale_uploads(
     ctx: &EventContext,
     now: time::OffsetDateTime,
 ) -> Result<usize, EventError> {
     let stale = ctx.meta.stale_pending_files(now, 100).await?;
+    let mut swept = 0;
     for file in &stale {
-        remove_file_objects(ctx.objects.as_ref(), file).await?;
-        ctx.meta.delete_file(&file.owner, &file.id).await?;
-        tracing::info!(file = %file.id, "stale pending upload swept");
+        let removed = match remove_file_objects(ctx.objects.as_ref(), file).await {
+            Ok(()) => ctx
+                .meta
+                .delete_file(&file.owner, &file.id)
+                .await
+                .map(drop)
+                .map_err(EventError::from),
+            Err(e) => Err(e.into()),
+        };
+        match removed {
+            Ok(()) => {
+                swept += 1;
+                tracing::info!(file = %file.id, "stale pending upload swept");
+            }
+            Err(error) => {
+                tracing::warn!(file = %file.id, %error, "stale pending upload not swept; next time");
+            }
+        }
     }
-    Ok(stale.len())
+    Ok(swept)
 }
