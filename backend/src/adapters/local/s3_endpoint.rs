@@ -67,6 +67,8 @@ struct Assembly {
     writing: std::sync::Mutex<HashSet<i32>>,
     /// Serialises the stride's claim.
     stride: tokio::sync::Mutex<()>,
+    /// Writers of the assembly file take turns (see [`Destination::Slot`]).
+    turns: Arc<std::sync::Mutex<()>>,
 }
 
 /// A slot of the assembly file that one request is writing; let go when dropped.
@@ -606,6 +608,7 @@ impl S3 for FerryS3 {
                     path: self.ledger.assembly_path(&upload_id),
                     offset,
                     len,
+                    turns: Arc::clone(&assembly.turns),
                 },
                 None,
                 Some(offset),
