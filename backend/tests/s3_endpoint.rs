@@ -1249,3 +1249,51 @@ async fn parts_of_uneven_sizes_are_assembled_by_copy() {
         s3.upload_files(&aborted)
     );
 }
+
+#[tokio::test]
+async fn a_conditional_completion_reads_the_parts_out_of_their_slots() {
+    let mut s3 = spawn_s3().await;
+    let key = "files/u1/conditional";
+    let upload_id = s3
+        .store
+        .create_multipart_upload(key, "application/octet-stream")
+        .await
+        .expect("create");
+    let (one, two, three) = (part_bytes(1, SLOT), part_bytes(2, 99), part_bytes(3, SLOT));
+    let e1 = s3.put_part(key, &upload_id, 1, &one).await;
+    let e2 = s3.put_part(key, &upload_id, 2, &two).await;
+    // Received but not listed: left out of the object.
+    s3.put_part(key, &upload_id, 3, &three).await;
+    let part = |number: i32, etag: &str, bytes: &[u8]| {
+        CompletedPart::builder()
+            .part_number(number)
+            .e_tag(etag)
+            .checksum_sha256(sha256_b64(bytes))
+            .build()
+    };
+    // Only if nothing is at the key yet (S3's conditional write; s3s-fs implements it).
+    s3.client
+        .complete_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(&upload_id)
+        .if_none_match("*")
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(part(1, &e1, &one))
+                .parts(part(2, &e2, &two))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete");
+    assert_eq!(s3.next_created().await, key);
+    assert!(std::fs::read(s3.object_path(key)).expect("object") == [one, two].concat());
+    let info = s3.store.head(key).await.expect("head").expect("exists");
+    assert!(info.sha256.expect("checksum").ends_with("-2"));
+    assert!(
+        s3.upload_files(&upload_id).is_empty(),
+        "{:?}",
+        s3.upload_files(&upload_id)
+    );
+}

@@ -47,9 +47,17 @@ pub struct Received {
 pub enum ReceiveError {
     /// The request body ended early or broke off (the client went away): the client's doing.
     Body(StdError),
+    /// The body was longer than the slot it was written to (only possible when the length the
+    /// request declared is not the one its body was held to): the client's doing.
+    TooLong,
     /// Writing the part failed: the server's.
     Io(io::Error),
 }
+
+/// The error a slot's writer stops with when more bytes come than the slot holds.
+#[derive(Debug, thiserror::Error)]
+#[error("the part is longer than its slot")]
+struct LongerThanSlot;
 
 /// A file that is removed when dropped, unless kept.
 pub struct TempFile {
@@ -137,6 +145,9 @@ pub async fn receive<H: Send + 'static>(
     match (sent, written) {
         // The body broke off: that is the reason, whatever the writer says.
         (Err(e), _) => Err(ReceiveError::Body(e)),
+        (Ok(()), Err(e)) if e.get_ref().is_some_and(|e| e.is::<LongerThanSlot>()) => {
+            Err(ReceiveError::TooLong)
+        }
         (Ok(()), written) => written.map(|part| (part, hold)).map_err(ReceiveError::Io),
     }
 }
@@ -206,7 +217,7 @@ fn write_part_file(
                     // Never past the slot, into the next part's (the caller sized the slot from
                     // the request's Content-Length, which the body is held to).
                     if size + chunk.len() as u64 > limit {
-                        return Err(io::Error::other("the part is longer than its slot"));
+                        return Err(io::Error::other(LongerThanSlot));
                     }
                     size += chunk.len() as u64;
                     sha256.update(chunk);
@@ -423,7 +434,7 @@ mod tests {
             Ok(Bytes::from_static(b"yy")),
         ]);
         let err = receive(long, slot(0, 4), false, ()).await.unwrap_err();
-        assert!(matches!(err, ReceiveError::Io(_)), "{err:?}");
+        assert!(matches!(err, ReceiveError::TooLong), "{err:?}");
         assert_eq!(&std::fs::read(&path).unwrap()[3..], b"abbbbcc");
     }
 

@@ -629,6 +629,12 @@ impl S3 for FerryS3 {
         let (received, held) = match receiving.await {
             Ok(received) => received,
             Err(ReceiveError::Body(e)) => return Err(body_broke_off(&*e)),
+            Err(ReceiveError::TooLong) => {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "The part is longer than the length its request declared."
+                ));
+            }
             // The assembly file went with a completion or an abort meanwhile.
             Err(ReceiveError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(no_such_upload());
@@ -1039,8 +1045,9 @@ impl FerryS3 {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let digests = check_completion(&upload, listed, &stored)?;
-        // s3s-fs reads every part from a file of its own.
-        for part in stored.iter().filter(|p| p.offset.is_some()) {
+        // s3s-fs reads every listed part from a file of its own.
+        let listed_parts = stored.iter().take(listed.len());
+        for part in listed_parts.filter(|p| p.offset.is_some()) {
             let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
             let dest = self.ledger.data_path(&upload_id, part.number);
             part_files::assemble(vec![self.piece(&upload_id, part)], tmp, dest)
