@@ -889,6 +889,18 @@ impl S3 for FerryS3 {
     }
 }
 
+/// A map of per-upload state shared by the requests in flight, locked, with the entries no
+/// request holds any more dropped first: it stays as small as the uploads in flight.
+fn pruned<K, V>(
+    map: &std::sync::Mutex<HashMap<K, Arc<V>>>,
+) -> std::sync::MutexGuard<'_, HashMap<K, Arc<V>>> {
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.retain(|_, entry| Arc::strong_count(entry) > 1);
+    map
+}
+
 fn no_such_upload() -> s3s::S3Error {
     s3_error!(
         NoSuchUpload,
@@ -937,13 +949,7 @@ impl FerryS3 {
 
     /// The in-memory state of `upload_id`'s assembly.
     fn assembly(&self, upload_id: Uuid) -> Arc<Assembly> {
-        let mut assemblies = self
-            .assemblies
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Drop the ones no request holds any more.
-        assemblies.retain(|_, assembly| Arc::strong_count(assembly) > 1);
-        Arc::clone(assemblies.entry(upload_id).or_default())
+        Arc::clone(pruned(&self.assemblies).entry(upload_id).or_default())
     }
 
     /// Where part `number` of `content_length` bytes can be written in the assembly file, and
@@ -1019,13 +1025,11 @@ impl FerryS3 {
     }
 
     fn part_lock(&self, upload_id: Uuid, number: i32) -> PartLock {
-        let mut locks = self
-            .part_locks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Drop locks nobody holds any more, so the map stays as small as the uploads in flight.
-        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
-        Arc::clone(locks.entry((upload_id, number)).or_default())
+        Arc::clone(
+            pruned(&self.part_locks)
+                .entry((upload_id, number))
+                .or_default(),
+        )
     }
 
     /// CompleteMultipartUpload by s3s-fs (conditional requests): it reads every part back,
@@ -1132,11 +1136,7 @@ impl FerryS3 {
 
     /// The locks of parts 1..=`count`, in that order.
     fn part_locks(&self, upload_id: Uuid, count: usize) -> Vec<PartLock> {
-        let mut locks = self
-            .part_locks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        let mut locks = pruned(&self.part_locks);
         (1..=i32::try_from(count).unwrap_or(i32::MAX))
             .map(|number| Arc::clone(locks.entry((upload_id, number)).or_default()))
             .collect()
