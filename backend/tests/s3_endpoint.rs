@@ -70,13 +70,21 @@ async fn spawn_s3_in(dir: tempfile::TempDir) -> TestS3 {
 
 impl TestS3 {
     /// Sends a presigned request as a browser would: the returned headers plus the body.
-    async fn send(&self, request: &PresignedRequest, body: &'static [u8]) -> reqwest::Response {
+    async fn send(
+        &self,
+        request: &PresignedRequest,
+        body: impl Into<Vec<u8>>,
+    ) -> reqwest::Response {
         let method = request.method.parse().expect("method");
         let mut builder = self.http.request(method, &request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
-        builder.body(body).send().await.expect("request sent")
+        builder
+            .body(body.into())
+            .send()
+            .await
+            .expect("request sent")
     }
 
     async fn next_created(&mut self) -> String {
@@ -736,6 +744,20 @@ async fn shutdown_stops_listening_and_data_survives_a_restart() {
     assert_eq!(&bytes[..], b"kept");
 }
 
+/// The head of `request` (a presigned PUT to `endpoint`) as sent to `addr` over a bare socket,
+/// announcing a body of `length` bytes.
+fn put_head(addr: SocketAddr, request: &PresignedRequest, endpoint: &str, length: usize) -> String {
+    let target = request.url.trim_start_matches(endpoint);
+    let mut head = format!(
+        "PUT {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {length}\r\nconnection: close\r\n"
+    );
+    for (name, value) in &request.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    head
+}
+
 /// Sends the head of a request announcing `length` bytes and only `sent` of them, then closes
 /// the sending side as a client that pauses or reloads mid-upload does; returns what the
 /// endpoint answered.
@@ -747,14 +769,7 @@ async fn broken_off_exchange(
     sent: &[u8],
 ) -> String {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let target = request.url.trim_start_matches(endpoint);
-    let mut head = format!(
-        "PUT {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {length}\r\nconnection: close\r\n"
-    );
-    for (name, value) in &request.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
+    let head = put_head(addr, request, endpoint, length);
     let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
     socket.write_all(head.as_bytes()).await.expect("write head");
     socket.write_all(sent).await.expect("write body");
@@ -816,20 +831,7 @@ async fn a_body_that_breaks_off_is_the_clients_error_and_leaves_nothing() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // The whole part still goes through afterwards.
-    let response = s3
-        .http
-        .put(&request.url)
-        .headers(
-            request
-                .headers
-                .iter()
-                .map(|(n, v)| (n.parse().expect("name"), v.parse().expect("value")))
-                .collect(),
-        )
-        .body(part)
-        .send()
-        .await
-        .expect("sent");
+    let response = s3.send(&request, part).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -846,23 +848,9 @@ fn sha256_b64(bytes: &[u8]) -> String {
 impl TestS3 {
     /// PUTs `bytes` as part `number` through a presigned URL; returns the ETag.
     async fn put_part(&self, key: &str, upload_id: &str, number: u32, bytes: &[u8]) -> String {
-        let request = self
-            .store
-            .presign_upload_part(
-                key,
-                upload_id,
-                number,
-                bytes.len() as u64,
-                &sha256_b64(bytes),
-                MINUTE,
-            )
-            .await
-            .expect("presign part");
-        let mut builder = self.http.put(&request.url);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let response = builder.body(bytes.to_vec()).send().await.expect("sent");
+        let response = self
+            .put_part_claiming(key, upload_id, number, bytes, bytes)
+            .await;
         assert_eq!(response.status(), StatusCode::OK, "part {number}");
         response.headers()["etag"]
             .to_str()
@@ -987,11 +975,7 @@ impl TestS3 {
             )
             .await
             .expect("presign");
-        let mut builder = self.http.put(&request.url);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        builder.body(bytes.to_vec()).send().await.expect("sent")
+        self.send(&request, bytes.to_vec()).await
     }
 
     /// Stops this endpoint and starts another over the same data.
@@ -1138,17 +1122,7 @@ async fn a_part_hanging_mid_body_neither_blocks_completion_nor_lands_after_it() 
         .await
         .expect("presign");
     let addr = s3.endpoint.local_addr();
-    let target = request
-        .url
-        .trim_start_matches(&s3.endpoint.url())
-        .to_owned();
-    let mut head = format!(
-        "PUT {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {SLOT}\r\nconnection: close\r\n"
-    );
-    for (name, value) in &request.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
+    let head = put_head(addr, &request, &s3.endpoint.url(), SLOT);
     let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
     socket.write_all(head.as_bytes()).await.expect("head");
     socket.write_all(&four[..SLOT / 2]).await.expect("half");
