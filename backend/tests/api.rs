@@ -1,6 +1,8 @@
 //! Router tests: the whole API through `oneshot`, with the embedded store, the embedded S3
 //! endpoint (for presigning and deletes) and tokens signed by the embedded identity provider.
 
+mod embedded_s3;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,9 +11,8 @@ use axum::body::Body;
 use ferry::AppState;
 use ferry::adapters::jwks::JwksVerifier;
 use ferry::adapters::local::idp::{IdpConfig, LocalIdp};
-use ferry::adapters::local::s3_endpoint::{self, S3Endpoint, S3EndpointConfig};
+use ferry::adapters::local::s3_endpoint::S3Endpoint;
 use ferry::adapters::local::store::LocalMetadataStore;
-use ferry::adapters::s3::{S3ObjectStore, local_client};
 use ferry::config::Limits;
 use ferry::domain::{FileId, UserId};
 use ferry::ports::{Clock, MetadataStore};
@@ -69,23 +70,7 @@ async fn spawn_api() -> TestApi {
 
 async fn spawn_api_with(limits: Limits) -> TestApi {
     let dir = tempfile::tempdir().unwrap();
-    let s3 = s3_endpoint::start(
-        S3EndpointConfig {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            root: dir.path().join("s3"),
-            bucket: "bucket".into(),
-            access_key: "AKTEST".into(),
-            secret_key: "secret-test".into(),
-            allowed_origins: vec![],
-        },
-        Arc::new(|_key| Box::pin(async {})),
-    )
-    .await
-    .unwrap();
-    let objects = Arc::new(S3ObjectStore::new(
-        local_client(&s3.url(), "AKTEST", "secret-test", "us-east-1"),
-        "bucket",
-    ));
+    let (s3, objects) = embedded_s3::start(dir.path().join("s3")).await;
     let meta = Arc::new(LocalMetadataStore::open(&dir.path().join("meta.redb")).unwrap());
     let idp = LocalIdp::open(IdpConfig {
         data_dir: dir.path().join("idp"),

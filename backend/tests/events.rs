@@ -1,12 +1,14 @@
 //! The object-created handler and the sweeper against the embedded S3 endpoint and store: every
 //! outcome, and that repeating an event changes nothing.
 
+mod embedded_s3;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ferry::adapters::local::s3_endpoint::{self, S3Endpoint, S3EndpointConfig};
+use ferry::adapters::local::s3_endpoint::S3Endpoint;
 use ferry::adapters::local::store::LocalMetadataStore;
-use ferry::adapters::s3::{S3ObjectStore, local_client};
+use ferry::adapters::s3::S3ObjectStore;
 use ferry::config::Limits;
 use ferry::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
 use ferry::events::{self, EventContext, Outcome};
@@ -27,24 +29,7 @@ struct Harness {
 
 async fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let s3 = s3_endpoint::start(
-        S3EndpointConfig {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            root: dir.path().join("s3"),
-            bucket: "bucket".into(),
-            access_key: "AKEVENTS".into(),
-            secret_key: "secret-events".into(),
-            allowed_origins: vec![],
-        },
-        // The tests call the handler themselves, so they control when and how often it runs.
-        Arc::new(|_key| Box::pin(async {})),
-    )
-    .await
-    .unwrap();
-    let objects = Arc::new(S3ObjectStore::new(
-        local_client(&s3.url(), "AKEVENTS", "secret-events", "us-east-1"),
-        "bucket",
-    ));
+    let (s3, objects) = embedded_s3::start(dir.path().join("s3")).await;
     let meta = Arc::new(LocalMetadataStore::open(&dir.path().join("meta.redb")).unwrap());
     let ctx = EventContext {
         objects: objects.clone(),
