@@ -972,10 +972,14 @@ impl FerryS3 {
         };
         let stride = {
             let _claiming = assembly.stride.lock().await;
-            match self.ledger.stride(upload_id).await? {
-                Some(stride) => stride,
-                None if len >= MIN_PART_BYTES => self.ledger.claim_stride(upload_id, len).await?,
-                None => return Ok(None),
+            if len >= MIN_PART_BYTES {
+                // The recorded stride, or this part's length recorded as it.
+                self.ledger.claim_stride(upload_id, len).await?
+            } else {
+                match self.ledger.stride(upload_id).await? {
+                    Some(stride) => stride,
+                    None => return Ok(None),
+                }
             }
         };
         // Gone with a completion that renamed it (the part is refused once it is written).
