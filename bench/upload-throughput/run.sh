@@ -114,9 +114,9 @@ token="$(idp InitiateAuth "$(jq -nc --arg c "$client_id" --arg u "$email" --arg 
   '{ClientId:$c, AuthFlow:"USER_PASSWORD_AUTH", AuthParameters:{USERNAME:$u, PASSWORD:$p}}')" \
   | jq -r '.AuthenticationResult.AccessToken')"
 size="$(stat -c %s "$file")"
-ticket="$(curl -fsS "$url/api/uploads" -H "Authorization: Bearer $token" \
-  -H "Content-Type: application/json" \
-  -d "$(jq -nc --arg n "curl-$(basename "$file")" --argjson s "$size" '{name:$n, size:$s, content_type:"application/octet-stream"}')")"
+api() { curl -fsS "$url$1" -H "Authorization: Bearer $token" -H "Content-Type: application/json" -d "$2"; }
+ticket="$(api /api/uploads "$(jq -nc --arg n "curl-$(basename "$file")" --argjson s "$size" \
+  '{name:$n, size:$s, content_type:"application/octet-stream"}')")"
 put_url="$(jq -r '.upload.url' <<<"$ticket")"
 headers=()
 while IFS= read -r h; do headers+=(-H "$h"); done < <(jq -r '.upload.headers[] | select(.name|ascii_downcase != "content-length") | "\(.name): \(.value)"' <<<"$ticket")
@@ -128,7 +128,6 @@ read -r curl_status curl_secs <<<"$curl_out"
 [[ "$curl_status" == 2* ]] || { echo "curl PUT failed: HTTP $curl_status" >&2; exit 1; }
 
 # --- 3's part URLs, asked for by the API like the app does (checksums computed here) --------
-api() { curl -fsS "$url$1" -H "Authorization: Bearer $token" -H "Content-Type: application/json" -d "$2"; }
 bare_ticket="$(api /api/uploads/multipart "$(jq -nc --arg n "bare-$(basename "$file")" --argjson s "$size" \
   '{name:$n, size:$s, content_type:"application/octet-stream"}')")"
 bare_id="$(jq -r '.file.id' <<<"$bare_ticket")"
