@@ -315,6 +315,9 @@ pub mod codes {
     pub const PASSWORD_REQUIRED: &str = "password_required";
     pub const WRONG_PASSWORD: &str = "wrong_password";
     pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
+    /// The server is at its bound for expensive work (e.g. password checks): retry after the
+    /// `Retry-After` seconds.
+    pub const BUSY: &str = "busy";
     pub const INTERNAL: &str = "internal";
 }
 

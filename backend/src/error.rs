@@ -31,6 +31,9 @@ pub enum ApiError {
     Gone { code: &'static str, message: String },
     #[error("too many attempts")]
     TooManyAttempts,
+    /// A bound on expensive work is reached ([`crate::work_gate::Busy`]): 503 with `Retry-After`.
+    #[error("busy")]
+    Busy,
     /// Anything else: logged with context, opaque to the client.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -69,6 +72,11 @@ impl ApiError {
                 codes::TOO_MANY_ATTEMPTS,
                 "Too many wrong passwords. Wait a few minutes and try again.".to_owned(),
             ),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                codes::BUSY,
+                "The server is busy. Please try again in a moment.".to_owned(),
+            ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 codes::INTERNAL,
@@ -91,6 +99,12 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 http::header::WWW_AUTHENTICATE,
@@ -120,6 +134,23 @@ impl From<AuthError> for ApiError {
             other => {
                 tracing::debug!(reason = %other, "token refused");
                 Self::Unauthorized
+            }
+        }
+    }
+}
+
+impl From<crate::work_gate::Busy> for ApiError {
+    fn from(_: crate::work_gate::Busy) -> Self {
+        Self::Busy
+    }
+}
+
+impl From<crate::work_gate::GateError> for ApiError {
+    fn from(err: crate::work_gate::GateError) -> Self {
+        match err {
+            crate::work_gate::GateError::Busy(_) => Self::Busy,
+            crate::work_gate::GateError::Failed(reason) => {
+                Self::Internal(anyhow::anyhow!("background job: {reason}"))
             }
         }
     }

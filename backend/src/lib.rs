@@ -14,6 +14,7 @@ pub mod ports;
 pub mod routes;
 mod state;
 pub mod thumbnail;
+pub mod work_gate;
 
 pub use state::AppState;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Limits;
 use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
 use crate::routes::public::AttemptLimiter;
+use crate::work_gate::WorkGate;
 
 /// Cheap to clone: everything is behind an `Arc`.
 #[derive(Clone)]
@@ -17,6 +18,9 @@ pub struct AppState {
     /// Origin of the site, for share links: `{public_base_url}/s/{token}`.
     pub public_base_url: Arc<str>,
     pub attempts: Arc<AttemptLimiter>,
+    /// Bounds concurrent password hashing (share passwords here; the local identity provider
+    /// shares the same gate in `ferry serve`).
+    pub password_work: Arc<WorkGate>,
 }
 
 impl AppState {
@@ -36,6 +40,7 @@ impl AppState {
             limits: Arc::new(limits),
             public_base_url: public_base_url.trim_end_matches('/').into(),
             attempts: Arc::new(AttemptLimiter::default()),
+            password_work: Arc::new(WorkGate::for_passwords()),
         }
     }
 }
