@@ -2,14 +2,15 @@
 //! AWS clients (Cognito JSON API) use it; its tokens must pass the same verifier as Cognito's.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry::adapters::jwks::JwksVerifier;
-use ferry::adapters::local::idp::{IdpConfig, LocalIdp};
-use ferry::ports::{AuthError, TokenVerifier};
+use ferry::adapters::local::idp::{IdpConfig, IdpShared, LocalIdp};
+use ferry::ports::{AuthError, Clock, TokenVerifier};
+use ferry::work_gate::WorkGate;
 use rand::RngCore;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -29,20 +30,27 @@ struct TestIdp {
 }
 
 async fn spawn_idp(dir: &Path, auto_confirm: bool) -> TestIdp {
+    spawn_idp_with(dir, auto_confirm, IdpShared::default()).await
+}
+
+async fn spawn_idp_with(dir: &Path, auto_confirm: bool, shared: IdpShared) -> TestIdp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let idp = LocalIdp::open(IdpConfig {
-        data_dir: dir.to_path_buf(),
-        issuer: base.clone(),
-        region: "us-east-1".into(),
-        user_pool_id: "us-east-1_local".into(),
-        client_id: CLIENT.into(),
-        redirect_uris: vec![format!("{base}/callback"), format!("{base}/")],
-        auto_confirm,
-        access_token_ttl: Duration::from_secs(3600),
-    })
+    let idp = LocalIdp::open_with(
+        IdpConfig {
+            data_dir: dir.to_path_buf(),
+            issuer: base.clone(),
+            region: "us-east-1".into(),
+            user_pool_id: "us-east-1_local".into(),
+            client_id: CLIENT.into(),
+            redirect_uris: vec![format!("{base}/callback"), format!("{base}/")],
+            auto_confirm,
+            access_token_ttl: Duration::from_secs(3600),
+        },
+        shared,
+    )
     .expect("idp opens");
     let (shutdown, stop) = oneshot::channel::<()>();
     let app = Arc::clone(&idp).router();
@@ -817,4 +825,497 @@ async fn minted_tokens_exercise_the_verifier() {
             .await,
         Err(AuthError::Expired)
     ));
+}
+
+/// A clock the tests move by hand.
+struct TestClock(Mutex<time::OffsetDateTime>);
+
+impl TestClock {
+    fn new() -> Arc<Self> {
+        Arc::new(Self(Mutex::new(time::OffsetDateTime::now_utc())))
+    }
+
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> time::OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+fn shared_with(clock: &Arc<TestClock>) -> IdpShared {
+    IdpShared {
+        clock: Arc::clone(clock) as Arc<dyn Clock>,
+        ..IdpShared::default()
+    }
+}
+
+impl TestIdp {
+    /// Posts a hosted-UI form with extra headers (e.g. `Origin`).
+    async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self.http.post(format!("{}{path}", self.base)).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("form post")
+    }
+
+    fn login_form(&self, pkce: &Pkce, email: &str, password: &str) -> Vec<(&'static str, String)> {
+        let mut form = self.authorize_params(pkce);
+        form.push(("email", email.into()));
+        form.push(("password", password.into()));
+        form
+    }
+}
+
+#[tokio::test]
+async fn a_full_password_gate_turns_sign_ins_away_without_hashing() {
+    let dir = tempfile::tempdir().unwrap();
+    // One slot, nobody may wait: the test takes the slot, so every sign-in finds the gate full.
+    let gate = Arc::new(WorkGate::new(1, 0));
+    let shared = IdpShared {
+        password_work: Arc::clone(&gate),
+        ..IdpShared::default()
+    };
+    let app = spawn_idp_with(dir.path(), true, shared).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&email, PASSWORD).await.0, StatusCode::OK);
+    let before = app.idp.password_verifications();
+    let held = gate.enter().await.unwrap();
+
+    let pkce = new_pkce();
+    let app_ref = &app;
+    let json_attempts = (0..24).map(|i| {
+        let password = format!("wrong password {i}");
+        let email = email.clone();
+        async move { app_ref.password_auth(&email, &password).await }
+    });
+    let page_attempts = (0..24).map(|i| {
+        let form = app_ref.login_form(&pkce, &unique_email(), &format!("wrong password {i}"));
+        async move { app_ref.post_form("/login", &form, &[]).await }
+    });
+    let (json, pages) = tokio::join!(
+        futures::future::join_all(json_attempts),
+        futures::future::join_all(page_attempts)
+    );
+    for (status, body) in json {
+        // Cognito throttles with a 400 and `TooManyRequestsException`.
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["__type"], "TooManyRequestsException");
+    }
+    for page in pages {
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(page.headers().get("retry-after").is_some());
+        assert!(page.text().await.unwrap().contains("try again in a moment"));
+    }
+    let (status, body) = app.sign_up(&unique_email(), PASSWORD).await;
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("TooManyRequestsException"))
+    );
+    let mut form = app.authorize_params(&pkce);
+    form.push(("email", unique_email()));
+    form.push(("password", PASSWORD.into()));
+    let signup = app.post_form("/signup", &form, &[]).await;
+    assert_eq!(signup.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        app.idp.password_verifications(),
+        before,
+        "no argon2 work ran while the gate was full"
+    );
+
+    drop(held);
+    let (status, body) = app.password_auth(&email, PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(gate.available(), 1, "every slot was given back");
+}
+
+#[tokio::test]
+async fn every_failed_sign_in_costs_exactly_one_verification() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let known = unique_email();
+    assert_eq!(app.sign_up(&known, PASSWORD).await.0, StatusCode::OK);
+    let unknown = unique_email();
+    let too_long = format!("a1{}", "x".repeat(300));
+    for (email, password) in [
+        (known.as_str(), too_long.as_str()),
+        (known.as_str(), "wrong password 1"),
+        (unknown.as_str(), too_long.as_str()),
+        (unknown.as_str(), "wrong password 1"),
+        ("not an address", "wrong password 1"),
+    ] {
+        let before = app.idp.password_verifications();
+        let (status, body) = app.password_auth(email, password).await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (
+                StatusCode::BAD_REQUEST,
+                Some("Incorrect username or password.")
+            ),
+            "{email} / {} chars",
+            password.len()
+        );
+        assert_eq!(
+            app.idp.password_verifications() - before,
+            1,
+            "{email} / {} chars",
+            password.len()
+        );
+    }
+    let before = app.idp.password_verifications();
+    assert_eq!(app.password_auth(&known, PASSWORD).await.0, StatusCode::OK);
+    assert_eq!(app.idp.password_verifications() - before, 1);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_an_address_like_cognito() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TestClock::new();
+    let app = spawn_idp_with(dir.path(), true, shared_with(&clock)).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&email, PASSWORD).await.0, StatusCode::OK);
+    let stranger = unique_email();
+    for i in 0..5 {
+        for who in [&email, &stranger] {
+            let (_, body) = app.password_auth(who, &format!("wrong password {i}")).await;
+            assert_eq!(body["message"], "Incorrect username or password.");
+        }
+    }
+    // Locked for 2^(5-5) = 1 s: even the right password is refused, without hashing, and an
+    // address with no account answers the same.
+    let before = app.idp.password_verifications();
+    for who in [&email, &stranger] {
+        let (status, body) = app.password_auth(who, PASSWORD).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["__type"], "NotAuthorizedException");
+        assert_eq!(body["message"], "Password attempts exceeded");
+    }
+    let pkce = new_pkce();
+    let page = app
+        .post_form("/login", &app.login_form(&pkce, &email, PASSWORD), &[])
+        .await;
+    assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Too many failed attempts")
+    );
+    assert_eq!(app.idp.password_verifications(), before);
+
+    // The lock outlives a restart.
+    drop(app.stop().await);
+    let app = spawn_idp_with(dir.path(), true, shared_with(&clock)).await;
+    let (_, body) = app.password_auth(&email, PASSWORD).await;
+    assert_eq!(body["message"], "Password attempts exceeded");
+
+    // After the second, one more failure locks for 2 s; then the right password works and
+    // starts the count over.
+    clock.advance(Duration::from_secs(1));
+    let (_, body) = app.password_auth(&email, "wrong password 6").await;
+    assert_eq!(body["message"], "Incorrect username or password.");
+    clock.advance(Duration::from_millis(1999));
+    let (_, body) = app.password_auth(&email, PASSWORD).await;
+    assert_eq!(body["message"], "Password attempts exceeded");
+    clock.advance(Duration::from_millis(1));
+    assert_eq!(app.password_auth(&email, PASSWORD).await.0, StatusCode::OK);
+    let (_, body) = app.password_auth(&email, "wrong password 7").await;
+    assert_eq!(body["message"], "Incorrect username or password.");
+    assert_eq!(app.password_auth(&email, PASSWORD).await.0, StatusCode::OK);
+
+    // Fifteen quiet minutes forget the stranger's failures too.
+    clock.advance(Duration::from_secs(15 * 60));
+    let (_, body) = app.password_auth(&stranger, PASSWORD).await;
+    assert_eq!(body["message"], "Incorrect username or password.");
+}
+
+#[tokio::test]
+async fn concurrent_wrong_passwords_cannot_slip_past_the_lockout() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TestClock::new();
+    let shared = IdpShared {
+        // Room for every guess in the line, so none is turned away as busy.
+        password_work: Arc::new(WorkGate::new(2, 64)),
+        ..shared_with(&clock)
+    };
+    let app = spawn_idp_with(dir.path(), true, shared).await;
+    let email = unique_email();
+    assert_eq!(app.sign_up(&email, PASSWORD).await.0, StatusCode::OK);
+    let before = app.idp.password_verifications();
+    let (app_ref, email_ref) = (&app, &email);
+    let guesses = (0..16).map(|i| async move {
+        app_ref
+            .password_auth(email_ref, &format!("wrong password {i}"))
+            .await
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let exceeded = answers
+        .iter()
+        .filter(|(_, body)| body["message"] == "Password attempts exceeded")
+        .count();
+    // Each attempt is counted before its password is checked: five are, the rest wait.
+    assert_eq!(exceeded, 11, "{answers:?}");
+    assert_eq!(app.idp.password_verifications() - before, 5);
+}
+
+#[tokio::test]
+async fn confirmation_codes_die_after_five_wrong_guesses() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), false).await;
+    let confirm = |email: &str| {
+        app.cognito(
+            "ConfirmSignUp",
+            json!({"ClientId": CLIENT, "Username": email, "ConfirmationCode": "000000"}),
+        )
+    };
+    // The code is random: find an account whose code is not 000000 (one in a million is).
+    let email = loop {
+        let email = unique_email();
+        let (status, body) = app.sign_up(&email, PASSWORD).await;
+        assert_eq!(
+            (status, &body["UserConfirmed"]),
+            (StatusCode::OK, &json!(false))
+        );
+        let (status, body) = confirm(&email).await;
+        if status != StatusCode::OK {
+            assert_eq!(body["__type"], "CodeMismatchException");
+            break email;
+        }
+    };
+    for _ in 1..5 {
+        let (status, body) = confirm(&email).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["__type"], "CodeMismatchException");
+    }
+    // Five wrong guesses: the code is dead, whatever comes next.
+    let (status, body) = confirm(&email).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["__type"], "ExpiredCodeException", "{body}");
+    assert_eq!(
+        body["message"],
+        "Invalid code provided, please request a code again."
+    );
+}
+
+#[tokio::test]
+async fn hosted_forms_posted_from_another_site_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let pkce = new_pkce();
+    let email = unique_email();
+    let form = app.login_form(&pkce, &email, PASSWORD);
+    let own_origin = app.base.as_str();
+    for path in ["/login", "/signup", "/confirm"] {
+        for headers in [
+            &[("origin", "https://evil.example")][..],
+            &[("origin", "null")][..],
+            &[("sec-fetch-site", "cross-site")][..],
+            &[("sec-fetch-site", "same-site")][..],
+        ] {
+            let response = app.post_form(path, &form, headers).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{path} {headers:?}"
+            );
+            assert!(response.headers().get("location").is_none());
+        }
+    }
+    let created = app
+        .post_form(
+            "/signup",
+            &form,
+            &[("origin", own_origin), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::FOUND);
+    let login = app
+        .post_form("/login", &form, &[("origin", own_origin)])
+        .await;
+    assert_eq!(login.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn revoked_refresh_tokens_and_their_access_tokens_stop_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_idp(dir.path(), true).await;
+    let email = unique_email();
+    app.sign_up(&email, PASSWORD).await;
+    let pkce = new_pkce();
+    let code = app.login_code(&pkce, &email, PASSWORD).await;
+    let (_, tokens) = app.redeem(&code, &pkce.verifier).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let app = &app;
+    let refresh_with = move |token: String| async move {
+        app.token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT),
+            ("refresh_token", &token),
+        ])
+        .await
+    };
+    let (status, refreshed) = refresh_with(refresh.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let refreshed_access = refreshed["access_token"].as_str().unwrap().to_owned();
+
+    let revoke = move |form: Vec<(&'static str, String)>| async move {
+        let response = app
+            .http
+            .post(format!("{}/oauth2/revoke", app.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.text().await.unwrap())
+    };
+    assert_eq!(
+        revoke(vec![("client_id", CLIENT.into())]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (status, body) = revoke(vec![
+        ("token", refresh.clone()),
+        ("client_id", "other".into()),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("invalid_client"));
+    let (status, body) = revoke(vec![
+        ("token", access.clone()),
+        ("client_id", CLIENT.into()),
+    ])
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("unsupported_token_type"));
+    // Still good: none of those revoked anything.
+    assert_eq!(refresh_with(refresh.clone()).await.0, StatusCode::OK);
+
+    let (status, body) = revoke(vec![
+        ("token", refresh.clone()),
+        ("client_id", CLIENT.into()),
+    ])
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, ""));
+    let (status, body) = refresh_with(refresh.clone()).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::BAD_REQUEST, json!({"error": "invalid_grant"}))
+    );
+    // The access tokens of that sign-in, refreshed ones included, are refused by the IdP's own
+    // APIs (resource servers that only check signatures accept them until they expire).
+    for token in [&access, &refreshed_access] {
+        let (status, body) = app
+            .cognito("GetUser", json!({ "AccessToken": token }))
+            .await;
+        assert_eq!(
+            (status, body["__type"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("NotAuthorizedException"))
+        );
+        let info = app
+            .http
+            .get(format!("{}/oauth2/userInfo", app.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(info.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Revoking again, or a token nobody issued, is fine (RFC 7009).
+    assert_eq!(
+        revoke(vec![
+            ("token", refresh.clone()),
+            ("client_id", CLIENT.into())
+        ])
+        .await
+        .0,
+        StatusCode::OK
+    );
+
+    // The JSON API's RevokeToken does the same for a JSON sign-in; other sign-ins live on.
+    let (_, first) = app.password_auth(&email, PASSWORD).await;
+    let (_, second) = app.password_auth(&email, PASSWORD).await;
+    let token_of = |auth: &Value, name: &str| {
+        auth["AuthenticationResult"][name]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (status, _) = app
+        .cognito(
+            "RevokeToken",
+            json!({"ClientId": CLIENT, "Token": token_of(&first, "RefreshToken")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        refresh_with(token_of(&first, "RefreshToken")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        refresh_with(token_of(&second, "RefreshToken")).await.0,
+        StatusCode::OK
+    );
+    let (status, _) = app
+        .cognito(
+            "GetUser",
+            json!({ "AccessToken": token_of(&second, "AccessToken") }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn expired_refresh_tokens_are_pruned_on_use_at_start_and_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = TestClock::new();
+    let app = spawn_idp_with(dir.path(), true, shared_with(&clock)).await;
+    let email = unique_email();
+    app.sign_up(&email, PASSWORD).await;
+    let mut refresh_tokens = Vec::new();
+    for _ in 0..3 {
+        let (_, auth) = app.password_auth(&email, PASSWORD).await;
+        refresh_tokens.push(
+            auth["AuthenticationResult"]["RefreshToken"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(app.idp.stored_refresh_tokens().unwrap(), 3);
+    clock.advance(Duration::from_secs(30 * 86_400));
+
+    // On use: the expired token is refused and forgotten.
+    let (status, _) = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT),
+            ("refresh_token", &refresh_tokens[0]),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(app.idp.stored_refresh_tokens().unwrap(), 2);
+
+    // At start: opening the IdP drops the rest.
+    drop(app.stop().await);
+    let app = spawn_idp_with(dir.path(), true, shared_with(&clock)).await;
+    assert_eq!(app.idp.stored_refresh_tokens().unwrap(), 0);
+
+    // On demand (the periodic task calls this): only expired ones go.
+    let (_, auth) = app.password_auth(&email, PASSWORD).await;
+    assert!(auth["AuthenticationResult"]["RefreshToken"].is_string());
+    app.idp.prune().unwrap();
+    assert_eq!(app.idp.stored_refresh_tokens().unwrap(), 1);
+    clock.advance(Duration::from_secs(30 * 86_400 + 1));
+    app.idp.prune().unwrap();
+    assert_eq!(app.idp.stored_refresh_tokens().unwrap(), 0);
 }

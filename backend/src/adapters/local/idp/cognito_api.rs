@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{IdpError, LocalIdp, Tokens, blocking, normalize_email};
+use super::{IdpError, LocalIdp, Tokens, blocking, hashing, normalize_email};
 
 const TARGET_PREFIX: &str = "AWSCognitoIdentityProviderService.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -55,6 +55,13 @@ struct InitiateAuthRequest {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
+struct RevokeTokenRequest {
+    client_id: String,
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
 struct GetUserRequest {
     access_token: String,
 }
@@ -89,6 +96,15 @@ fn from_idp_error(err: IdpError) -> Response {
         IdpError::InvalidPassword(_) => error(bad, "InvalidPasswordException", &err.to_string()),
         IdpError::InvalidParameter(_) => error(bad, "InvalidParameterException", &err.to_string()),
         IdpError::CodeMismatch => error(bad, "CodeMismatchException", &err.to_string()),
+        IdpError::ExpiredCode => error(bad, "ExpiredCodeException", &err.to_string()),
+        // Cognito's throttling answer is a 400 too; `Retry-After` is a courtesy.
+        IdpError::Busy => {
+            let mut response = error(bad, "TooManyRequestsException", &err.to_string());
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            response
+        }
         IdpError::UnknownClient(_) => error(bad, "ResourceNotFoundException", &err.to_string()),
         IdpError::Internal(inner) => {
             tracing::error!(error = ?inner, "local IdP JSON API failed");
@@ -131,6 +147,7 @@ pub async fn handle(State(idp): State<Arc<LocalIdp>>, headers: HeaderMap, body: 
         "ConfirmSignUp" => confirm_sign_up(&idp, &body).await,
         "InitiateAuth" => initiate_auth(&idp, &body).await,
         "GetUser" => get_user(&idp, &body).await,
+        "RevokeToken" => revoke_token(&idp, &body).await,
         _ => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -165,7 +182,7 @@ async fn sign_up(idp: &Arc<LocalIdp>, body: &Value) -> Result<Value, IdpError> {
         ));
     }
     let password = request.password;
-    let user = blocking(idp, move |idp| idp.sign_up(&email, &password)).await?;
+    let user = hashing(idp, move |idp, slot| idp.sign_up(slot, &email, &password)).await?;
     let mut response = json!({ "UserConfirmed": user.confirmed, "UserSub": user.sub });
     if !user.confirmed {
         response["CodeDeliveryDetails"] = json!({
@@ -199,8 +216,8 @@ async fn initiate_auth(idp: &Arc<LocalIdp>, body: &Value) -> Result<Value, IdpEr
     let tokens = match request.auth_flow.as_str() {
         "USER_PASSWORD_AUTH" => {
             let (username, password) = (param("USERNAME")?, param("PASSWORD")?);
-            blocking(idp, move |idp| {
-                let user = idp.authenticate(&username, &password)?;
+            hashing(idp, move |idp, slot| {
+                let user = idp.authenticate(slot, &username, &password)?;
                 idp.password_tokens(&user)
             })
             .await?
@@ -216,6 +233,16 @@ async fn initiate_auth(idp: &Arc<LocalIdp>, body: &Value) -> Result<Value, IdpEr
         }
     };
     Ok(json!({ "AuthenticationResult": authentication_result(&tokens), "ChallengeParameters": {} }))
+}
+
+async fn revoke_token(idp: &Arc<LocalIdp>, body: &Value) -> Result<Value, IdpError> {
+    let request: RevokeTokenRequest = parse(body)?;
+    idp.client_ok(&request.client_id)?;
+    blocking(idp, move |idp| {
+        idp.revoke(&request.token, &request.client_id)
+    })
+    .await?;
+    Ok(json!({}))
 }
 
 fn authentication_result(tokens: &Tokens) -> Value {

@@ -1,17 +1,21 @@
 //! The hosted UI: `/oauth2/authorize` (shows the sign-in page), `/login`, `/signup`, `/confirm`
 //! and `/logout`, at Cognito's paths. A successful sign-in or sign-up redirects to the client's
 //! `redirect_uri` with a one-time code for `/oauth2/token`.
+//!
+//! Forms are only taken from the hosted UI's own pages (or the client's): a browser's `Origin`
+//! (or `Sec-Fetch-Site`) from anywhere else gets 403, so no other site can post them.
 
 use std::sync::Arc;
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use http::StatusCode;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 
+use super::accounts::ATTEMPTS_EXCEEDED;
 use super::pages::{self, Carried};
-use super::{IdpError, LocalIdp, blocking, granted_scope, pkce};
+use super::{IdpError, LocalIdp, blocking, granted_scope, hashing, pkce};
 
 /// Every field any hosted-UI request may carry; which are required depends on the endpoint.
 #[derive(Debug, Default, Deserialize)]
@@ -142,6 +146,38 @@ fn check(idp: &LocalIdp, form: &HostedForm) -> Result<AuthRequest, Box<Response>
     Ok(request)
 }
 
+/// Whether a form post came from a page allowed to send it. Browsers say where a post comes
+/// from in `Origin` (and `Sec-Fetch-Site`); programs send neither and cannot be made to post
+/// on someone's behalf, so they pass.
+fn from_allowed_page(idp: &LocalIdp, headers: &HeaderMap) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        return origin
+            .to_str()
+            .is_ok_and(|origin| idp.form_origin_allowed(origin));
+    }
+    headers
+        .get("sec-fetch-site")
+        .is_none_or(|site| matches!(site.as_bytes(), b"same-origin" | b"none"))
+}
+
+fn cross_site() -> Response {
+    pages::respond(
+        StatusCode::FORBIDDEN,
+        pages::error("This form was sent from another site. Open the sign-in page again."),
+    )
+}
+
+/// The page again with a note that the server is busy: 503 with `Retry-After`.
+fn busy(page: String) -> Response {
+    let mut response = pages::respond(StatusCode::SERVICE_UNAVAILABLE, page);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    response
+}
+
+const BUSY_MESSAGE: &str = "Too many sign-ins are in progress. Please try again in a moment.";
+
 fn bad_query() -> Response {
     pages::respond(
         StatusCode::BAD_REQUEST,
@@ -187,8 +223,12 @@ pub async fn authorize(
 /// `POST /login`: checks the credentials and redirects with a code.
 pub async fn login(
     State(idp): State<Arc<LocalIdp>>,
+    headers: HeaderMap,
     form: Result<Form<HostedForm>, FormRejection>,
 ) -> Response {
+    if !from_allowed_page(&idp, &headers) {
+        return cross_site();
+    }
     let Ok(Form(form)) = form else {
         return bad_query();
     };
@@ -199,11 +239,27 @@ pub async fn login(
     let email = form.email.unwrap_or_default();
     let password = form.password.unwrap_or_default();
     let attempt_email = email.clone();
-    match blocking(&idp, move |idp| idp.authenticate(&attempt_email, &password)).await {
+    let attempt = hashing(&idp, move |idp, slot| {
+        idp.authenticate(slot, &attempt_email, &password)
+    });
+    match attempt.await {
         Ok(user) => {
             let code = idp.new_code(&user, &request);
             request.redirect_with(&[("code", &code)])
         }
+        Err(IdpError::Busy) => busy(pages::sign_in(
+            &request.carried(),
+            &email,
+            Some(BUSY_MESSAGE),
+            None,
+        )),
+        Err(IdpError::NotAuthorized(ATTEMPTS_EXCEEDED)) => sign_in_page(
+            &request,
+            StatusCode::TOO_MANY_REQUESTS,
+            &email,
+            Some("Too many failed attempts. Wait a moment, then try again."),
+            None,
+        ),
         Err(IdpError::NotAuthorized(_)) => sign_in_page(
             &request,
             StatusCode::UNAUTHORIZED,
@@ -241,8 +297,12 @@ pub async fn signup_page(
 /// code when sign-ups are not confirmed automatically).
 pub async fn signup(
     State(idp): State<Arc<LocalIdp>>,
+    headers: HeaderMap,
     form: Result<Form<HostedForm>, FormRejection>,
 ) -> Response {
+    if !from_allowed_page(&idp, &headers) {
+        return cross_site();
+    }
     let Ok(Form(form)) = form else {
         return bad_query();
     };
@@ -259,7 +319,10 @@ pub async fn signup(
             pages::sign_up(&request.carried(), &email, Some(message)),
         )
     };
-    match blocking(&idp, move |idp| idp.sign_up(&new_email, &password)).await {
+    let created = hashing(&idp, move |idp, slot| {
+        idp.sign_up(slot, &new_email, &password)
+    });
+    match created.await {
         Ok(user) if user.confirmed => {
             let code = idp.new_code(&user, &request);
             request.redirect_with(&[("code", &code)])
@@ -275,6 +338,11 @@ pub async fn signup(
             refused("Choose a password of at least 8 characters, including a letter and a digit.")
         }
         Err(IdpError::InvalidParameter(_)) => refused("Enter a valid email address."),
+        Err(IdpError::Busy) => busy(pages::sign_up(
+            &request.carried(),
+            &email,
+            Some(BUSY_MESSAGE),
+        )),
         Err(err) => internal(&err),
     }
 }
@@ -282,8 +350,12 @@ pub async fn signup(
 /// `POST /confirm`: checks the confirmation code, then asks the user to sign in.
 pub async fn confirm(
     State(idp): State<Arc<LocalIdp>>,
+    headers: HeaderMap,
     form: Result<Form<HostedForm>, FormRejection>,
 ) -> Response {
+    if !from_allowed_page(&idp, &headers) {
+        return cross_site();
+    }
     let Ok(Form(form)) = form else {
         return bad_query();
     };
@@ -309,6 +381,13 @@ pub async fn confirm(
                 &email,
                 Some("That code is not right. Check it and try again."),
             ),
+        ),
+        Err(IdpError::ExpiredCode) => sign_in_page(
+            &request,
+            StatusCode::BAD_REQUEST,
+            &email,
+            Some("That code can no longer be used. Sign in to get a new one."),
+            None,
         ),
         Err(err) => internal(&err),
     }

@@ -1,23 +1,28 @@
 //! The local stack's embedded Cognito-compatible identity provider: the hosted UI (sign-in and
-//! sign-up pages, `/oauth2/authorize` with PKCE, `/oauth2/token`, `/logout`), OIDC discovery
-//! and JWKS, and the Cognito JSON API (`SignUp`, `ConfirmSignUp`, `InitiateAuth`, `GetUser`) so
-//! the SPA, boto3, the AWS CLI and aws-sdk-rust all work against it unchanged.
+//! sign-up pages, `/oauth2/authorize` with PKCE, `/oauth2/token`, `/oauth2/revoke`, `/logout`),
+//! OIDC discovery and JWKS, and the Cognito JSON API (`SignUp`, `ConfirmSignUp`,
+//! `InitiateAuth`, `GetUser`, `RevokeToken`) so the SPA, boto3, the AWS CLI and aws-sdk-rust
+//! all work against it unchanged.
 //!
 //! Tokens are RS256 with Cognito's claims; the same [`JwksVerifier`] that checks real Cognito
 //! tokens checks these.
 
+mod accounts;
 mod cognito_api;
 mod hosted_ui;
 mod keys;
 mod oauth;
 mod pages;
+mod passwords;
 mod pkce;
 mod policy;
+mod throttle;
+mod tokens;
 mod users;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -26,21 +31,22 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use serde_json::json;
 use time::OffsetDateTime;
 
 pub use keys::SigningKey;
 pub use policy::{PasswordError, check_password, normalize_email};
 
 use crate::adapters::jwks::JwksVerifier;
-use crate::domain::share::{hash_password, verify_password};
-use crate::ports::{Identity, TokenVerifier};
-use users::{RefreshRecord, UserDb, UserRecord};
+use crate::ports::{Clock, Identity, SystemClock, TokenVerifier};
+use crate::work_gate::WorkGate;
+use passwords::Passwords;
+use tokens::{Session, Tokens};
+use users::{UserDb, UserRecord};
 
 /// How long an authorization code can be redeemed.
 const CODE_TTL: Duration = Duration::from_secs(300);
-/// Cognito's default refresh-token validity.
-const REFRESH_TTL: Duration = Duration::from_secs(30 * 86_400);
+/// How often expired refresh tokens and forgotten sign-in failures are dropped.
+const PRUNE_EVERY: Duration = Duration::from_secs(15 * 60);
 /// Scope of tokens from the JSON API, as Cognito issues them.
 const API_SCOPE: &str = "aws.cognito.signin.user.admin";
 const KNOWN_SCOPES: [&str; 5] = ["openid", "email", "profile", "phone", API_SCOPE];
@@ -61,6 +67,25 @@ pub struct IdpConfig {
     pub access_token_ttl: Duration,
 }
 
+/// What the identity provider shares with the rest of its process.
+#[derive(Clone)]
+pub struct IdpShared {
+    /// Bounds argon2 work. `ferry serve` passes the API's gate, so one process bounds all its
+    /// password hashing.
+    pub password_work: Arc<WorkGate>,
+    /// Lockouts, token times and expiry read it (tests move it).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for IdpShared {
+    fn default() -> Self {
+        Self {
+            password_work: Arc::new(WorkGate::for_passwords()),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
 /// What went wrong in an identity operation; each front (JSON API, hosted UI, token endpoint)
 /// words it its own way.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +102,12 @@ pub(crate) enum IdpError {
     InvalidParameter(String),
     #[error("Invalid verification code provided, please try again.")]
     CodeMismatch,
+    /// The code died of too many wrong guesses.
+    #[error("Invalid code provided, please request a code again.")]
+    ExpiredCode,
+    /// The password-work gate is full.
+    #[error("Too many requests, please try again in a moment.")]
+    Busy,
     #[error("User pool client {0} does not exist.")]
     UnknownClient(String),
     #[error("internal error")]
@@ -84,16 +115,6 @@ pub(crate) enum IdpError {
 }
 
 const BAD_CREDENTIALS: &str = "Incorrect username or password.";
-
-/// The tokens of one successful authentication or refresh.
-#[derive(Clone, Debug)]
-pub(crate) struct Tokens {
-    pub access_token: String,
-    pub id_token: String,
-    /// Only when authenticating with a password; refreshing keeps the old one.
-    pub refresh_token: Option<String>,
-    pub expires_in: u64,
-}
 
 /// An authorization code waiting to be redeemed at the token endpoint.
 struct PendingCode {
@@ -107,40 +128,85 @@ struct PendingCode {
     expires: Instant,
 }
 
-/// What a redeemed code or refresh token grants.
-struct Session<'a> {
-    user: &'a UserRecord,
-    scope: &'a str,
-    nonce: Option<&'a str>,
-    auth_time: i64,
-}
-
 pub struct LocalIdp {
     config: IdpConfig,
     key: SigningKey,
     /// Checks the IdP's own access tokens (`/oauth2/userInfo`, `GetUser`).
     verifier: JwksVerifier,
     users: UserDb,
+    passwords: Passwords,
+    clock: Arc<dyn Clock>,
+    /// Origins whose pages may post the hosted UI's forms: its own and the client's.
+    form_origins: Vec<String>,
     /// Codes live minutes, so memory is enough: a restart only invalidates in-flight sign-ins.
     codes: Mutex<HashMap<String, PendingCode>>,
 }
 
 impl LocalIdp {
     /// Opens (or creates) the identity provider's state in `config.data_dir`: `idp.redb` for
-    /// users and refresh tokens, `idp-signing-key.der` for the RSA key.
+    /// users and refresh tokens, `idp-signing-key.der` for the RSA key. Password work gets a
+    /// gate of its own; see [`LocalIdp::open_with`].
     pub fn open(config: IdpConfig) -> anyhow::Result<Arc<LocalIdp>> {
+        Self::open_with(config, IdpShared::default())
+    }
+
+    /// Like [`LocalIdp::open`], with the process's password-work gate and clock. Drops expired
+    /// refresh tokens now and, inside a Tokio runtime, every [`PRUNE_EVERY`] while it lives.
+    pub fn open_with(config: IdpConfig, shared: IdpShared) -> anyhow::Result<Arc<LocalIdp>> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let key = SigningKey::load_or_create(&config.data_dir.join("idp-signing-key.der"))?;
         let users = UserDb::open(&config.data_dir.join("idp.redb"))?;
         let verifier = JwksVerifier::from_jwks(&config.issuer, &config.client_id, key.jwks())?;
-        Ok(Arc::new(LocalIdp {
+        let form_origins = std::iter::once(config.issuer.as_str())
+            .chain(config.redirect_uris.iter().map(String::as_str))
+            .filter_map(origin_of)
+            .collect();
+        let idp = Arc::new(LocalIdp {
             config,
             key,
             verifier,
             users,
+            passwords: Passwords::new(shared.password_work),
+            clock: shared.clock,
+            form_origins,
             codes: Mutex::new(HashMap::new()),
-        }))
+        });
+        idp.prune()?;
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(prune_periodically(Arc::downgrade(&idp)));
+        }
+        Ok(idp)
+    }
+
+    /// Drops expired refresh tokens (and revocations) and forgotten sign-in failures.
+    pub fn prune(&self) -> anyhow::Result<()> {
+        let (tokens, failures) = self
+            .users
+            .prune(self.now().unix_timestamp(), self.now_ms())?;
+        if tokens + failures > 0 {
+            tracing::debug!(tokens, failures, "local IdP: pruned expired records");
+        }
+        Ok(())
+    }
+
+    /// How many refresh tokens are stored (expired ones included until pruned).
+    pub fn stored_refresh_tokens(&self) -> anyhow::Result<u64> {
+        self.users.refresh_count()
+    }
+
+    /// How many argon2 verifications sign-ins have run, for tests: every attempt costs one,
+    /// whatever its outcome, except while locked out (none).
+    pub fn password_verifications(&self) -> u64 {
+        self.passwords.verifications()
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
     }
 
     pub fn config(&self) -> &IdpConfig {
@@ -174,6 +240,7 @@ impl LocalIdp {
         let apis = Router::new()
             .route("/", post(cognito_api::handle))
             .route("/oauth2/token", post(oauth::token))
+            .route("/oauth2/revoke", post(oauth::revoke))
             .route(
                 "/oauth2/userInfo",
                 get(oauth::user_info).post(oauth::user_info),
@@ -211,97 +278,20 @@ impl LocalIdp {
             .any(|allowed| allowed == uri)
     }
 
-    /// Creates an account; returns the user (confirmed at once when `auto_confirm`).
-    pub(crate) fn sign_up(&self, email: &str, password: &str) -> Result<UserRecord, IdpError> {
-        let email = normalize_email(email)
-            .ok_or_else(|| IdpError::InvalidParameter("Invalid email address format.".into()))?;
-        check_password(password).map_err(IdpError::InvalidPassword)?;
-        // Cheap check first so a duplicate does not cost a hash; the insert re-checks atomically.
-        if self.users.user(&email)?.is_some() {
-            return Err(IdpError::UsernameExists);
-        }
-        let confirmation_code = (!self.config.auto_confirm)
-            .then(|| format!("{:06}", rand::rng().next_u32() % 1_000_000));
-        let user = UserRecord {
-            sub: uuid::Uuid::new_v4().to_string(),
-            email,
-            password_hash: hash_password(password)
-                .map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))?,
-            confirmed: self.config.auto_confirm,
-            confirmation_code,
-            created_at: OffsetDateTime::now_utc().unix_timestamp(),
-        };
-        if !self.users.insert_user(&user)? {
-            return Err(IdpError::UsernameExists);
-        }
-        if let Some(code) = &user.confirmation_code {
-            // The local stand-in for Cognito's email: whoever runs the stack reads the console.
-            tracing::info!(email = %user.email, code = %code, "local IdP: confirmation code");
-        }
-        Ok(user)
-    }
-
-    /// Confirms a sign-up. With `auto_confirm` any code is accepted (clients may confirm
-    /// unconditionally).
-    pub(crate) fn confirm_sign_up(&self, email: &str, code: &str) -> Result<(), IdpError> {
-        let email = normalize_email(email).ok_or(IdpError::NotAuthorized(BAD_CREDENTIALS))?;
-        let auto = self.config.auto_confirm;
-        let accepted = self.users.confirm_user(&email, |user| {
-            auto || user.confirmed
-                || user.confirmation_code.as_deref().is_some_and(|expected| {
-                    aws_lc_rs::constant_time::verify_slices_are_equal(
-                        expected.as_bytes(),
-                        code.trim().as_bytes(),
-                    )
-                    .is_ok()
-                })
-        })?;
-        match accepted {
-            Some(true) => Ok(()),
-            Some(false) => Err(IdpError::CodeMismatch),
-            // Cognito's "user existence errors" protection answers like a wrong code.
-            None => Err(IdpError::CodeMismatch),
-        }
-    }
-
-    /// Checks an email and password. Unknown users cost a hash too, so timing does not reveal
-    /// which addresses have accounts.
-    pub(crate) fn authenticate(&self, email: &str, password: &str) -> Result<UserRecord, IdpError> {
-        let user = normalize_email(email)
-            .map(|e| self.users.user(&e))
-            .transpose()?
-            .flatten();
-        let Some(user) = user else {
-            verify_password(password, dummy_hash());
-            return Err(IdpError::NotAuthorized(BAD_CREDENTIALS));
-        };
-        if password.chars().count() > policy::MAX_PASSWORD_CHARS
-            || !verify_password(password, &user.password_hash)
-        {
-            return Err(IdpError::NotAuthorized(BAD_CREDENTIALS));
-        }
-        if !user.confirmed {
-            return Err(IdpError::UserNotConfirmed);
-        }
-        Ok(user)
-    }
-
-    /// Tokens for a password sign-in through the JSON API (`USER_PASSWORD_AUTH`).
-    pub(crate) fn password_tokens(&self, user: &UserRecord) -> Result<Tokens, IdpError> {
-        let session = Session {
-            user,
-            scope: API_SCOPE,
-            nonce: None,
-            auth_time: now(),
-        };
-        self.issue(&session, true)
+    /// Whether a page at `origin` may post the hosted UI's forms.
+    fn form_origin_allowed(&self, origin: &str) -> bool {
+        self.form_origins.iter().any(|allowed| allowed == origin)
     }
 
     /// Tokens for a refresh token (JSON API or token endpoint).
     pub(crate) fn refresh(&self, token: &str, client_id: &str) -> Result<Tokens, IdpError> {
         const INVALID: IdpError = IdpError::NotAuthorized("Invalid Refresh Token");
         let record = self.users.refresh(token)?.ok_or(INVALID)?;
-        if record.client_id != client_id || record.expires_at <= now() {
+        if record.expires_at <= self.now().unix_timestamp() {
+            self.users.remove_refresh(token, None)?;
+            return Err(INVALID);
+        }
+        if record.client_id != client_id {
             return Err(INVALID);
         }
         let user = self.users.user_by_sub(&record.sub)?.ok_or(INVALID)?;
@@ -310,8 +300,28 @@ impl LocalIdp {
             scope: &record.scope,
             nonce: None,
             auth_time: record.auth_time,
+            origin_jti: record.origin_jti.as_deref(),
         };
         self.issue(&session, false)
+    }
+
+    /// Revokes a refresh token and the access tokens of its authentication (`/oauth2/revoke`,
+    /// `RevokeToken`). Unknown tokens are not an error (RFC 7009 §2.2); another client's
+    /// token is left alone.
+    pub(crate) fn revoke(&self, token: &str, client_id: &str) -> Result<(), IdpError> {
+        let Some(record) = self.users.refresh(token)? else {
+            return Ok(());
+        };
+        if record.client_id != client_id {
+            return Ok(());
+        }
+        // Access tokens of this authentication live at most one lifetime from now.
+        let until = self
+            .now()
+            .unix_timestamp()
+            .saturating_add(self.access_ttl_secs());
+        self.users.remove_refresh(token, Some(until))?;
+        Ok(())
     }
 
     /// Remembers a code for a hosted-UI sign-in and returns it.
@@ -324,7 +334,7 @@ impl LocalIdp {
             code_challenge: request.code_challenge.clone(),
             scope: request.scope.clone(),
             nonce: request.nonce.clone(),
-            auth_time: now(),
+            auth_time: self.now().unix_timestamp(),
             expires: Instant::now() + CODE_TTL,
         };
         let mut codes = self
@@ -367,6 +377,7 @@ impl LocalIdp {
             scope: &pending.scope,
             nonce: pending.nonce.as_deref(),
             auth_time: pending.auth_time,
+            origin_jti: None,
         };
         self.issue(&session, true)
     }
@@ -380,77 +391,18 @@ impl LocalIdp {
             crate::ports::AuthError::Expired => IdpError::NotAuthorized("Access Token has expired"),
             _ => IdpError::NotAuthorized("Invalid Access Token"),
         })?;
+        let revoked = match origin_jti(token) {
+            Some(origin) => self.users.revoked(&origin)?,
+            None => false,
+        };
+        if revoked {
+            return Err(IdpError::NotAuthorized("Access Token has been revoked"));
+        }
         let user = self
             .users
             .user_by_sub(identity.user.as_str())?
             .ok_or(IdpError::NotAuthorized("Invalid Access Token"))?;
         Ok((identity, user))
-    }
-
-    /// Signs an access and an ID token (and, with `with_refresh`, stores a new refresh token).
-    fn issue(&self, session: &Session<'_>, with_refresh: bool) -> Result<Tokens, IdpError> {
-        let user = session.user;
-        let iat = now();
-        let ttl = self.config.access_token_ttl.as_secs().max(1);
-        let exp = iat.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX));
-        // Cognito links the tokens of one authentication through `origin_jti`.
-        let origin_jti = uuid::Uuid::new_v4().to_string();
-        let access = json!({
-            "sub": user.sub,
-            "iss": self.config.issuer,
-            "client_id": self.config.client_id,
-            "origin_jti": origin_jti,
-            "event_id": uuid::Uuid::new_v4().to_string(),
-            "token_use": "access",
-            "scope": session.scope,
-            "auth_time": session.auth_time,
-            "iat": iat,
-            "exp": exp,
-            "jti": uuid::Uuid::new_v4().to_string(),
-            // A pool whose username attribute is the email names users by their `sub`.
-            "username": user.sub,
-            "email": user.email,
-        });
-        let mut id = json!({
-            "sub": user.sub,
-            "aud": self.config.client_id,
-            "email_verified": true,
-            "token_use": "id",
-            "auth_time": session.auth_time,
-            "iss": self.config.issuer,
-            "cognito:username": user.sub,
-            "origin_jti": origin_jti,
-            "iat": iat,
-            "exp": exp,
-            "jti": uuid::Uuid::new_v4().to_string(),
-            "email": user.email,
-        });
-        if let Some(nonce) = session.nonce {
-            id["nonce"] = json!(nonce);
-        }
-        let refresh_token = if with_refresh {
-            let token = random_token();
-            let refresh_ttl = i64::try_from(REFRESH_TTL.as_secs()).unwrap_or(i64::MAX);
-            self.users.insert_refresh(
-                &token,
-                &RefreshRecord {
-                    sub: user.sub.clone(),
-                    client_id: self.config.client_id.clone(),
-                    auth_time: session.auth_time,
-                    scope: session.scope.to_owned(),
-                    expires_at: iat.saturating_add(refresh_ttl),
-                },
-            )?;
-            Some(token)
-        } else {
-            None
-        };
-        Ok(Tokens {
-            access_token: self.key.sign(&access)?,
-            id_token: self.key.sign(&id)?,
-            refresh_token,
-            expires_in: ttl,
-        })
     }
 }
 
@@ -463,6 +415,45 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || work(&idp))
         .await
         .map_err(|e| IdpError::Internal(anyhow::anyhow!("identity task failed: {e}")))?
+}
+
+/// Runs identity work that hashes or verifies a password: waits for a slot of the password
+/// gate (or answers [`IdpError::Busy`] when its line is full), then runs like [`blocking`].
+pub(crate) async fn hashing<T: Send + 'static>(
+    idp: &Arc<LocalIdp>,
+    work: impl FnOnce(&LocalIdp, &crate::work_gate::WorkPermit) -> Result<T, IdpError> + Send + 'static,
+) -> Result<T, IdpError> {
+    let slot = idp.passwords.slot().await?;
+    blocking(idp, move |idp| work(idp, &slot)).await
+}
+
+async fn prune_periodically(idp: std::sync::Weak<LocalIdp>) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate, and `open_with` has just pruned.
+    every.tick().await;
+    loop {
+        every.tick().await;
+        // Holds the IdP only while pruning, so dropping it closes the database.
+        let Some(idp) = idp.upgrade() else { return };
+        let pruned = tokio::task::spawn_blocking(move || idp.prune()).await;
+        if let Ok(Err(err)) = pruned {
+            tracing::warn!(error = %err, "local IdP: pruning failed");
+        }
+    }
+}
+
+/// `scheme://authority` of an absolute URL, as browsers send it in `Origin`.
+fn origin_of(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+}
+
+/// The `origin_jti` claim of a JWT whose signature was already checked.
+fn origin_jti(token: &str) -> Option<String> {
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    claims.get("origin_jti")?.as_str().map(str::to_owned)
 }
 
 /// The requested scopes Cognito would grant, in a stable order; `openid` when none are known.
@@ -487,18 +478,6 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// A hash of a password nobody knows, verified against for unknown users.
-fn dummy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| {
-        hash_password(&random_token()).unwrap_or_else(|_| "$argon2id$invalid".to_owned())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,16 +496,17 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn sign_ups_need_the_logged_code_unless_confirmed_automatically() {
+    #[tokio::test]
+    async fn sign_ups_need_the_logged_code_unless_confirmed_automatically() {
         let dir = tempfile::tempdir().unwrap();
         let idp = open(dir.path(), false);
-        let user = idp.sign_up("Ada@Example.com", "password1").unwrap();
+        let slot = idp.passwords.slot().await.unwrap();
+        let user = idp.sign_up(&slot, "Ada@Example.com", "password1").unwrap();
         assert!(!user.confirmed);
         let code = user.confirmation_code.clone().unwrap();
         assert_eq!(code.len(), 6);
         assert!(matches!(
-            idp.authenticate("ada@example.com", "password1"),
+            idp.authenticate(&slot, "ada@example.com", "password1"),
             Err(IdpError::UserNotConfirmed)
         ));
         let wrong = if code == "000000" { "000001" } else { "000000" };
@@ -540,28 +520,68 @@ mod tests {
         ));
         idp.confirm_sign_up("ADA@example.com", &code).unwrap();
         assert_eq!(
-            idp.authenticate("ada@example.com", "password1")
+            idp.authenticate(&slot, "ada@example.com", "password1")
                 .unwrap()
                 .sub,
             user.sub
         );
         // Wrong passwords and unknown users look alike.
         assert!(
-            matches!(idp.authenticate("ada@example.com", "password2"), Err(IdpError::NotAuthorized(m)) if m == BAD_CREDENTIALS)
+            matches!(idp.authenticate(&slot, "ada@example.com", "password2"), Err(IdpError::NotAuthorized(m)) if m == BAD_CREDENTIALS)
         );
         assert!(
-            matches!(idp.authenticate("eve@example.com", "password1"), Err(IdpError::NotAuthorized(m)) if m == BAD_CREDENTIALS)
+            matches!(idp.authenticate(&slot, "eve@example.com", "password1"), Err(IdpError::NotAuthorized(m)) if m == BAD_CREDENTIALS)
         );
         drop(idp);
 
         let auto_dir = tempfile::tempdir().unwrap();
         let auto = open(auto_dir.path(), true);
         assert!(
-            auto.sign_up("bob@example.com", "password1")
+            auto.sign_up(&slot, "bob@example.com", "password1")
                 .unwrap()
                 .confirmed
         );
         auto.confirm_sign_up("bob@example.com", "anything").unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_code_dies_after_five_wrong_guesses_and_the_password_brings_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let idp = open(dir.path(), false);
+        let slot = idp.passwords.slot().await.unwrap();
+        let user = idp.sign_up(&slot, "ada@example.com", "password1").unwrap();
+        let code = user.confirmation_code.unwrap();
+        let wrong = if code == "000000" { "000001" } else { "000000" };
+        for _ in 0..throttle::MAX_CODE_ATTEMPTS {
+            assert!(matches!(
+                idp.confirm_sign_up("ada@example.com", wrong),
+                Err(IdpError::CodeMismatch)
+            ));
+        }
+        // Dead: even the right code no longer works.
+        assert!(matches!(
+            idp.confirm_sign_up("ada@example.com", &code),
+            Err(IdpError::ExpiredCode)
+        ));
+        // A wrong password brings nothing; the right one a new code (logged to the console).
+        assert!(
+            idp.authenticate(&slot, "ada@example.com", "password2")
+                .is_err()
+        );
+        let stored = idp.users.user("ada@example.com").unwrap().unwrap();
+        assert_eq!(stored.confirmation_code, None);
+        assert!(matches!(
+            idp.authenticate(&slot, "ada@example.com", "password1"),
+            Err(IdpError::UserNotConfirmed)
+        ));
+        let renewed = idp.users.user("ada@example.com").unwrap().unwrap();
+        let new_code = renewed.confirmation_code.unwrap();
+        assert_eq!(renewed.code_attempts, 0);
+        idp.confirm_sign_up("ada@example.com", &new_code).unwrap();
+        assert!(
+            idp.authenticate(&slot, "ada@example.com", "password1")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The OAuth 2.0 / OIDC endpoints for programs: `/oauth2/token`, `/oauth2/userInfo`, discovery
-//! and the JWKS.
+//! The OAuth 2.0 / OIDC endpoints for programs: `/oauth2/token`, `/oauth2/revoke`,
+//! `/oauth2/userInfo`, discovery and the JWKS.
 
 use std::sync::Arc;
 
@@ -95,6 +95,42 @@ pub async fn token(
     }
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub struct RevokeForm {
+    token: Option<String>,
+    client_id: Option<String>,
+}
+
+/// `POST /oauth2/revoke` (RFC 7009 as Cognito implements it): revokes a refresh token and the
+/// access tokens of its sign-in. 200 with an empty body, also for tokens it does not know.
+pub async fn revoke(
+    State(idp): State<Arc<LocalIdp>>,
+    headers: HeaderMap,
+    form: Result<Form<RevokeForm>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    };
+    let Some(token) = form.token.filter(|t| !t.is_empty()) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    };
+    let client_id = form.client_id.or_else(|| basic_client_id(&headers));
+    let Some(client_id) = client_id.filter(|c| idp.client_ok(c).is_ok()) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    };
+    // Access and ID tokens are JWTs; only refresh tokens can be revoked here.
+    if token.split('.').count() == 3 {
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_token_type");
+    }
+    match blocking(&idp, move |idp| idp.revoke(&token, &client_id)).await {
+        Ok(()) => no_store(StatusCode::OK.into_response()),
+        Err(err) => {
+            tracing::error!(error = ?err, "local IdP revocation failed");
+            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+        }
+    }
+}
+
 fn token_response(tokens: &Tokens) -> serde_json::Value {
     let mut body = json!({
         "access_token": tokens.access_token,
@@ -158,6 +194,7 @@ pub async fn openid_configuration(State(idp): State<Arc<LocalIdp>>) -> Json<serd
         "userinfo_endpoint": format!("{base}/oauth2/userInfo"),
         "jwks_uri": format!("{base}/.well-known/jwks.json"),
         "end_session_endpoint": format!("{base}/logout"),
+        "revocation_endpoint": format!("{base}/oauth2/revoke"),
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
