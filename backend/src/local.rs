@@ -20,7 +20,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::adapters::jwks::JwksVerifier;
-use crate::adapters::local::idp::{IdpConfig, LocalIdp};
+use crate::adapters::local::idp::{IdpConfig, IdpShared, LocalIdp};
 use crate::adapters::local::s3_endpoint::{self, ObjectCreatedHook, S3Endpoint, S3EndpointConfig};
 use crate::adapters::local::store::LocalMetadataStore;
 use crate::adapters::s3::{S3ObjectStore, local_client};
@@ -28,6 +28,7 @@ use crate::config::Limits;
 use crate::events::{self, EventContext};
 use crate::ports::{Clock, SystemClock};
 use crate::state::AppState;
+use crate::work_gate::WorkGate;
 
 /// The local key pair the embedded S3 endpoint accepts. Not a secret: it only opens a loopback
 /// endpoint on a developer's machine.
@@ -53,6 +54,8 @@ pub struct LocalOptions {
     pub limits: Limits,
     /// Require e-mail confirmation codes on sign-up instead of confirming automatically.
     pub require_confirmation: bool,
+    /// Development: also accept trunk's dev server on port 8081 as an origin and redirect URI.
+    pub dev: bool,
 }
 
 impl Default for LocalOptions {
@@ -65,6 +68,7 @@ impl Default for LocalOptions {
             site_dir: PathBuf::from("dist"),
             limits: Limits::default(),
             require_confirmation: false,
+            dev: false,
         }
     }
 }
@@ -144,7 +148,7 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
             bucket: LOCAL_BUCKET.to_owned(),
             access_key: LOCAL_ACCESS_KEY.to_owned(),
             secret_key: LOCAL_SECRET_KEY.to_owned(),
-            allowed_origins: allowed_origins(&app_addr),
+            allowed_origins: allowed_origins(&app_addr, options.dev),
         },
         hook,
     )
@@ -166,16 +170,24 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     };
     let _ = events_ctx.set(ctx.clone());
 
-    let idp = LocalIdp::open(IdpConfig {
-        data_dir: data_dir.join("idp"),
-        issuer: origin.clone(),
-        region: LOCAL_REGION.to_owned(),
-        user_pool_id: LOCAL_USER_POOL_ID.to_owned(),
-        client_id: LOCAL_CLIENT_ID.to_owned(),
-        redirect_uris: redirect_uris(&app_addr),
-        auto_confirm: !options.require_confirmation,
-        access_token_ttl: Duration::from_secs(3600),
-    })
+    // One bound on password hashing for the whole process: sign-ins and share passwords.
+    let password_work = Arc::new(WorkGate::for_passwords());
+    let idp = LocalIdp::open_with(
+        IdpConfig {
+            data_dir: data_dir.join("idp"),
+            issuer: origin.clone(),
+            region: LOCAL_REGION.to_owned(),
+            user_pool_id: LOCAL_USER_POOL_ID.to_owned(),
+            client_id: LOCAL_CLIENT_ID.to_owned(),
+            redirect_uris: redirect_uris(&app_addr, options.dev),
+            auto_confirm: !options.require_confirmation,
+            access_token_ttl: Duration::from_secs(3600),
+        },
+        IdpShared {
+            password_work: Arc::clone(&password_work),
+            ..IdpShared::default()
+        },
+    )
     .context("opening the identity provider")?;
     let tokens = Arc::new(JwksVerifier::new(
         &origin,
@@ -184,14 +196,17 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     )?);
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState::new(
-        objects,
-        meta,
-        tokens,
-        clock.clone(),
-        options.limits.clone(),
-        &origin,
-    );
+    let state = AppState {
+        password_work,
+        ..AppState::new(
+            objects,
+            meta,
+            tokens,
+            clock.clone(),
+            options.limits.clone(),
+            &origin,
+        )
+    };
     let config = SiteConfig {
         api_base: "/api".to_owned(),
         cognito_region: LOCAL_REGION.to_owned(),
@@ -282,19 +297,21 @@ fn site_headers(router: Router) -> Router {
         ))
 }
 
-/// The site's origins as a browser may spell them (trunk's dev server proxies from :8081 too).
-fn allowed_origins(app: &SocketAddr) -> Vec<String> {
+/// The site's origins as a browser may spell them; with `dev`, trunk's dev server on :8081 too.
+fn allowed_origins(app: &SocketAddr, dev: bool) -> Vec<String> {
     let port = app.port();
     let mut origins = vec![format!("http://{app}"), format!("http://localhost:{port}")];
-    origins.extend([
-        "http://127.0.0.1:8081".to_owned(),
-        "http://localhost:8081".to_owned(),
-    ]);
+    if dev {
+        origins.extend([
+            "http://127.0.0.1:8081".to_owned(),
+            "http://localhost:8081".to_owned(),
+        ]);
+    }
     origins
 }
 
-fn redirect_uris(app: &SocketAddr) -> Vec<String> {
-    allowed_origins(app)
+fn redirect_uris(app: &SocketAddr, dev: bool) -> Vec<String> {
+    allowed_origins(app, dev)
         .into_iter()
         .flat_map(|origin| [format!("{origin}/callback"), format!("{origin}/")])
         .collect()

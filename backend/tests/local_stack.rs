@@ -502,3 +502,48 @@ async fn the_ferry_binary_serves_on_the_given_ports() {
     );
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn trunks_dev_port_is_trusted_only_with_the_dev_flag() {
+    for dev in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let stack = ferry::local::start(ferry::local::LocalOptions {
+            port: 0,
+            s3_port: 0,
+            data_dir: dir.path().to_path_buf(),
+            site_dir: dir.path().join("site"),
+            dev,
+            ..ferry::local::LocalOptions::default()
+        })
+        .await
+        .unwrap();
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(b"a verifier of some length"));
+        let authorize = |redirect_uri: &str| {
+            http()
+                .get(format!("{}/oauth2/authorize", stack.url()))
+                .query(&[
+                    ("response_type", "code"),
+                    ("client_id", stack.config.client_id.as_str()),
+                    ("redirect_uri", redirect_uri),
+                    ("code_challenge", challenge.as_str()),
+                    ("code_challenge_method", "S256"),
+                ])
+                .send()
+        };
+        let own = authorize(&stack.config.redirect_uri).await.unwrap();
+        assert_eq!(own.status(), StatusCode::OK);
+        for trunk in [
+            "http://127.0.0.1:8081/callback",
+            "http://localhost:8081/callback",
+        ] {
+            let expected = if dev {
+                StatusCode::OK
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            let page = authorize(trunk).await.unwrap();
+            assert_eq!(page.status(), expected, "{trunk}, dev: {dev}");
+        }
+        stack.shutdown().await;
+    }
+}

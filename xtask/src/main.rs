@@ -12,7 +12,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  dev [--release]   install what is missing, build the site, run `ferry serve` on 127.0.0.1:8080
+  dev [--release]   install what is missing, build the site, run `ferry serve --dev` on 127.0.0.1:8080
   test              install what is missing and run every test (what CI runs)
   site [--release]  build the site into dist/
   setup             only install the tools";
@@ -80,6 +80,8 @@ fn dev(release: bool) -> Result {
         "ferry",
         "--",
         "serve",
+        // Lets `trunk serve` on :8081 sign in too, for hot reload next to this.
+        "--dev",
     ]))
 }
 

@@ -63,6 +63,10 @@ struct ServeArgs {
     /// Ask for a confirmation code on sign-up instead of confirming automatically (local backend).
     #[arg(long, env = "FERRY_REQUIRE_CONFIRMATION")]
     require_confirmation: bool,
+    /// Development: also accept `trunk serve` on :8081 as a site origin and sign-in redirect
+    /// (local backend).
+    #[arg(long, env = "FERRY_DEV")]
+    dev: bool,
 }
 
 #[derive(clap::Args)]
@@ -108,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
                 site_dir: args.site_dir,
                 limits: Limits::from_env()?,
                 require_confirmation: args.require_confirmation,
+                dev: args.dev,
             })
             .await?;
             println!("Ferry is running at {}", stack.url());
