@@ -146,6 +146,15 @@ pub fn refresh_body(config: &SiteConfig, refresh_token: &str) -> String {
     ])
 }
 
+pub fn revoke_url(config: &SiteConfig) -> String {
+    format!("{}/oauth2/revoke", trim_base(&config.auth_base))
+}
+
+/// The body of a revocation: the refresh token dies, and with it the access tokens it made.
+pub fn revoke_body(config: &SiteConfig, refresh_token: &str) -> String {
+    form_encode(&[("token", refresh_token), ("client_id", &config.client_id)])
+}
+
 /// Cognito's `/logout`: ends the hosted-UI session, then comes back to `logout_uri`.
 pub fn logout_url(config: &SiteConfig) -> String {
     let query = form_encode(&[
@@ -403,6 +412,11 @@ mod tests {
         assert_eq!(
             refresh_body(&cfg, "r/t"),
             "grant_type=refresh_token&client_id=client%201&refresh_token=r%2Ft"
+        );
+        assert_eq!(revoke_url(&cfg), "https://auth.example.com/oauth2/revoke");
+        assert_eq!(
+            revoke_body(&cfg, "r/t+"),
+            "token=r%2Ft%2B&client_id=client%201"
         );
     }
 

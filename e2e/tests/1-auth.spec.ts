@@ -18,9 +18,20 @@ test("sign up and sign in through the hosted UI; sign out; signing in again retu
   await expect(page.getByRole("banner")).toContainText(email);
   await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My links" })).toBeVisible();
 
-  // Sign out: back on the public landing page, no session left.
+  // Sign out: the refresh token is revoked first, then back on the public landing page, no
+  // session left, and the old refresh token is worthless.
+  const session = JSON.parse((await page.evaluate(() => sessionStorage.getItem("ferry.session"))) ?? "{}");
+  expect(typeof session.refresh_token).toBe("string");
+  const revoked = page.waitForResponse((r) => new URL(r.url()).pathname === "/oauth2/revoke");
   await page.getByRole("button", { name: "Sign out" }).click();
+  expect((await revoked).status()).toBe(200);
   await expect(page.getByRole("banner").getByRole("button", { name: "Sign in" })).toBeVisible();
+  const config = await (await page.request.get("/config.json")).json();
+  const refreshed = await page.request.post("/oauth2/token", {
+    form: { grant_type: "refresh_token", client_id: config.client_id, refresh_token: session.refresh_token },
+  });
+  expect(refreshed.status()).toBe(400);
+  expect(await refreshed.json()).toEqual({ error: "invalid_grant" });
   await expect(page.getByRole("button", { name: "Sign out" })).toHaveCount(0);
   await expect(page.getByRole("navigation", { name: "Main" })).toHaveCount(0);
 

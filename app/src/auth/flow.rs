@@ -1,6 +1,7 @@
 //! The browser half of signing in: remembers the PKCE attempt and the session in
 //! `sessionStorage` (tokens live as long as the tab), talks to the token endpoint, refreshes
-//! silently before the access token expires, and signs out through the hosted UI.
+//! silently before the access token expires, and signs out by revoking the refresh token and
+//! leaving through the hosted UI.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     CodeVerifier, PendingSignIn, Session, TokenResponse, authorize_url, code_exchange_body,
-    logout_url, refresh_body, token_url,
+    logout_url, refresh_body, revoke_body, revoke_url, token_url,
 };
 use crate::api_client::ApiError;
 use crate::checksum;
@@ -219,17 +220,35 @@ impl Auth {
         self.set_session(None);
     }
 
-    /// Forgets the tokens and ends the hosted-UI session too. The signal keeps its value: the
-    /// page is being left, and private pages must not start a new sign-in meanwhile.
+    /// Forgets the tokens, revokes the refresh token (so a copy of it is worthless), then ends
+    /// the hosted-UI session too. The signal keeps its value: the page is being left, and
+    /// private pages must not start a new sign-in meanwhile.
     pub fn sign_out(&self) {
         forget(SESSION_KEY);
         if let Some(handle) = self.timer.get_value() {
             handle.clear();
         }
-        let _ = window()
-            .location()
-            .assign(&logout_url(&self.config.get_value()));
+        let config = self.config.get_value();
+        let refresh_token = self
+            .session
+            .with_untracked(|s| s.as_ref().and_then(|s| s.refresh_token.clone()));
+        spawn_local(async move {
+            if let Some(token) = refresh_token {
+                // Best effort: a failed revocation does not keep anyone signed in here.
+                let _ = post_revoke(&config, &token).await;
+            }
+            let _ = window().location().assign(&logout_url(&config));
+        });
     }
+}
+
+async fn post_revoke(config: &SiteConfig, refresh_token: &str) -> Result<(), gloo_net::Error> {
+    Request::post(&revoke_url(config))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(revoke_body(config, refresh_token))?
+        .send()
+        .await
+        .map(drop)
 }
 
 async fn post_token(config: &SiteConfig, body: String) -> Result<TokenResponse, ApiError> {
