@@ -1118,6 +1118,7 @@ async fn hosted_forms_posted_from_another_site_are_refused() {
         for headers in [
             &[("origin", "https://evil.example")][..],
             &[("origin", "null")][..],
+            &[("origin", "null"), ("sec-fetch-site", "cross-site")][..],
             &[("sec-fetch-site", "cross-site")][..],
             &[("sec-fetch-site", "same-site")][..],
         ] {
@@ -1140,6 +1141,16 @@ async fn hosted_forms_posted_from_another_site_are_refused() {
     assert_eq!(created.status(), StatusCode::FOUND);
     let login = app
         .post_form("/login", &form, &[("origin", own_origin)])
+        .await;
+    assert_eq!(login.status(), StatusCode::FOUND);
+    // A page under `Referrer-Policy: no-referrer` posts with `Origin: null`; the browser's
+    // `Sec-Fetch-Site` still says where it came from.
+    let login = app
+        .post_form(
+            "/login",
+            &form,
+            &[("origin", "null"), ("sec-fetch-site", "same-origin")],
+        )
         .await;
     assert_eq!(login.status(), StatusCode::FOUND);
 }

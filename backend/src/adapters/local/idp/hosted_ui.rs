@@ -147,17 +147,17 @@ fn check(idp: &LocalIdp, form: &HostedForm) -> Result<AuthRequest, Box<Response>
 }
 
 /// Whether a form post came from a page allowed to send it. Browsers say where a post comes
-/// from in `Origin` (and `Sec-Fetch-Site`); programs send neither and cannot be made to post
-/// on someone's behalf, so they pass.
+/// from in `Origin` and `Sec-Fetch-Site`; programs send neither and cannot be made to post on
+/// someone's behalf, so they pass. `Origin: null` (a page under `no-referrer`, or a sandboxed
+/// frame) passes only when `Sec-Fetch-Site` vouches for it.
 fn from_allowed_page(idp: &LocalIdp, headers: &HeaderMap) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        return origin
-            .to_str()
-            .is_ok_and(|origin| idp.form_origin_allowed(origin));
+    let site = headers.get("sec-fetch-site").map(HeaderValue::as_bytes);
+    let same_site = |site: Option<&[u8]>| matches!(site, Some(b"same-origin" | b"none"));
+    match headers.get(header::ORIGIN).map(HeaderValue::as_bytes) {
+        Some(b"null") => same_site(site),
+        Some(origin) => std::str::from_utf8(origin).is_ok_and(|o| idp.form_origin_allowed(o)),
+        None => site.is_none() || same_site(site),
     }
-    headers
-        .get("sec-fetch-site")
-        .is_none_or(|site| matches!(site.as_bytes(), b"same-origin" | b"none"))
 }
 
 fn cross_site() -> Response {

@@ -238,9 +238,11 @@ pub fn respond(status: StatusCode, html: String) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // Nothing leaves for other origins; same-origin form posts keep their `Origin` (under
+    // `no-referrer` browsers send `Origin: null`, and the CSRF check could not tell them apart).
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     response
 }
