@@ -49,7 +49,7 @@ impl LocalIdp {
     /// Confirms a sign-up. With `auto_confirm` any code is accepted (clients may confirm
     /// unconditionally). A code dies after [`MAX_CODE_ATTEMPTS`] wrong guesses.
     pub(crate) fn confirm_sign_up(&self, email: &str, code: &str) -> Result<(), IdpError> {
-        let email = normalize_email(email).ok_or(IdpError::CodeMismatch)?;
+        let email = normalize_email(email).ok_or(IdpError::NotAuthorized(BAD_CREDENTIALS))?;
         let auto = self.config.auto_confirm;
         let outcome = self.users.update_user(&email, |user| {
             if auto || user.confirmed {

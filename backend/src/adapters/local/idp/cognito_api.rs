@@ -102,7 +102,7 @@ fn from_idp_error(err: IdpError) -> Response {
             let mut response = error(bad, "TooManyRequestsException", &err.to_string());
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response
         }
         IdpError::UnknownClient(_) => error(bad, "ResourceNotFoundException", &err.to_string()),

@@ -172,7 +172,7 @@ fn busy(page: String) -> Response {
     let mut response = pages::respond(StatusCode::SERVICE_UNAVAILABLE, page);
     response
         .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 
