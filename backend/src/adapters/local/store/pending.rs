@@ -117,3 +117,105 @@ impl LocalMetadataStore {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::{encode, file_key};
+    use super::*;
+    use crate::domain::{ContentType, FileId, FileName};
+    use crate::ports::{MetadataStore, Reservation};
+
+    #[tokio::test]
+    async fn a_database_from_before_the_index_gets_it_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.redb");
+        let now = OffsetDateTime::now_utc();
+        let owner = UserId::parse("owner-1").unwrap();
+        let stale = FileRecord {
+            owner: owner.clone(),
+            id: FileId::new(),
+            name: FileName::parse("old.bin").unwrap(),
+            size: 3,
+            content_type: ContentType::parse("application/octet-stream").unwrap(),
+            status: FileStatus::Pending,
+            created_at: now - Duration::from_secs(7200),
+            upload_expires_at: now - Duration::from_secs(3600),
+            sha256: None,
+            thumbnail_key: None,
+            multipart_upload_id: None,
+            part_size: None,
+        };
+        // Written the way earlier versions did: the file record only.
+        {
+            let db = redb::Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(FILES)
+                .unwrap()
+                .insert(
+                    file_key(&owner, &stale.id).as_str(),
+                    encode(&stale).unwrap().as_slice(),
+                )
+                .unwrap();
+            txn.commit().unwrap();
+        }
+
+        let store = LocalMetadataStore::open(&path).unwrap();
+        let found = store.stale_pending_files(now, 10).await.unwrap();
+        assert_eq!(found, vec![stale.clone()]);
+        // The old pending upload counts against the cap …
+        let bounds = Reservation {
+            quota: u64::MAX,
+            max_pending: 1,
+        };
+        let mut next = stale.clone();
+        next.id = FileId::new();
+        assert!(matches!(
+            store.reserve_pending_file(&next, bounds).await,
+            Err(MetadataError::TooManyPending { max: 1 })
+        ));
+        // … until it is settled.
+        store.mark_ready(&owner, &stale.id, None).await.unwrap();
+        store.reserve_pending_file(&next, bounds).await.unwrap();
+        // Opening again builds nothing twice.
+        drop(store);
+        let store = LocalMetadataStore::open(&path).unwrap();
+        let pending = store.pending_files(None, 10).await.unwrap().0;
+        assert_eq!(pending.iter().map(|f| f.id).collect::<Vec<_>>(), [next.id]);
+    }
+
+    #[tokio::test]
+    async fn pending_files_come_a_page_at_a_time_in_expiry_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalMetadataStore::open(&dir.path().join("meta.redb")).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let mut files = Vec::new();
+        for minutes in [30, 10, 20] {
+            let file = FileRecord {
+                owner: UserId::parse("owner-1").unwrap(),
+                id: FileId::new(),
+                name: FileName::parse("a.bin").unwrap(),
+                size: 1,
+                content_type: ContentType::parse("application/octet-stream").unwrap(),
+                status: FileStatus::Pending,
+                created_at: now,
+                upload_expires_at: now + Duration::from_secs(60 * minutes),
+                sha256: None,
+                thumbnail_key: None,
+                multipart_upload_id: None,
+                part_size: None,
+            };
+            store.insert_pending_file(&file, u64::MAX).await.unwrap();
+            files.push(file.id);
+        }
+        let (first, cursor) = store.pending_files(None, 2).await.unwrap();
+        assert_eq!(
+            first.iter().map(|f| f.id).collect::<Vec<_>>(),
+            [files[1], files[2]]
+        );
+        let (rest, cursor) = store.pending_files(cursor, 2).await.unwrap();
+        assert_eq!(rest.iter().map(|f| f.id).collect::<Vec<_>>(), [files[0]]);
+        assert_eq!(cursor, None);
+    }
+}
