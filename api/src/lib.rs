@@ -285,6 +285,8 @@ pub mod codes {
     pub const INVALID_SIZE: &str = "invalid_size";
     pub const FILE_TOO_LARGE: &str = "file_too_large";
     pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
+    /// The user has as many unfinished uploads as allowed (`FERRY_MAX_PENDING_UPLOADS`).
+    pub const TOO_MANY_PENDING_UPLOADS: &str = "too_many_pending_uploads";
     pub const INVALID_REQUEST: &str = "invalid_request";
     pub const INVALID_CONTENT_TYPE: &str = "invalid_content_type";
     pub const INVALID_EXPIRY: &str = "invalid_expiry";

@@ -99,7 +99,9 @@ pub async fn start(options: AwsServeOptions) -> anyhow::Result<AwsServer> {
     let config = site_config(&aws, &origin, &options.limits);
 
     let poller = aws.settings.events_queue_url.clone().map(|queue_url| {
-        let ctx = aws.event_context(Arc::new(options.limits.clone()));
+        let mut ctx = aws.event_context(Arc::new(options.limits.clone()));
+        // One process, one bound on image decoding: events and requests share it.
+        ctx.images = Arc::clone(&state.image_work);
         let handler = EventsFunction::new(ctx, Some(aws.meta.clone()));
         tracing::info!(%queue_url, "polling upload events");
         tokio::spawn(sqs::poll_forever(aws.sqs.clone(), queue_url, handler))

@@ -27,6 +27,9 @@ pub struct Limits {
     /// Files above this size upload in parts (`FERRY_MULTIPART_THRESHOLD`, default 64 MiB). The
     /// app reads it from `/config.json`; the API accepts either flow for any size.
     pub multipart_threshold: u64,
+    /// Uploads one user may have announced and not yet finished (`FERRY_MAX_PENDING_UPLOADS`,
+    /// default 100).
+    pub max_pending_uploads: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             max_share_ttl: Duration::from_secs(30 * 86_400),
             thumbnail_max_bytes: 20 << 20,
             multipart_threshold: 64 << 20,
+            max_pending_uploads: 100,
         }
     }
 }
@@ -65,6 +69,7 @@ pub const LIMIT_VARS: &[&str] = &[
     "FERRY_MAX_SHARE_TTL_SECS",
     "FERRY_THUMBNAIL_MAX_BYTES",
     "FERRY_MULTIPART_THRESHOLD",
+    "FERRY_MAX_PENDING_UPLOADS",
 ];
 
 impl Limits {
@@ -100,6 +105,7 @@ impl Limits {
             max_share_ttl: secs("FERRY_MAX_SHARE_TTL_SECS", d.max_share_ttl)?,
             thumbnail_max_bytes: num("FERRY_THUMBNAIL_MAX_BYTES", d.thumbnail_max_bytes)?,
             multipart_threshold: num("FERRY_MULTIPART_THRESHOLD", d.multipart_threshold)?,
+            max_pending_uploads: num("FERRY_MAX_PENDING_UPLOADS", d.max_pending_uploads)?,
         })
     }
 }
@@ -128,6 +134,7 @@ mod tests {
         assert_eq!(limits.max_file_size, 5 << 30);
         assert_eq!(limits.user_quota, 10 << 30);
         assert_eq!(limits.multipart_threshold, 64 << 20);
+        assert_eq!(limits.max_pending_uploads, 100);
     }
 
     #[test]

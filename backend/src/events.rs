@@ -11,6 +11,7 @@ use ferry_api::FileStatus;
 use crate::config::Limits;
 use crate::domain::{FileRecord, parse_file_object_key, thumbnail_object_key};
 use crate::ports::{MetadataError, MetadataStore, ObjectStore, StorageError, Transition};
+use crate::work_gate::WorkGate;
 
 /// The ports the event handlers need.
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct EventContext {
     pub objects: Arc<dyn ObjectStore>,
     pub meta: Arc<dyn MetadataStore>,
     pub limits: Arc<Limits>,
+    /// Thumbnail decodes of this process take turns here ([`WorkGate::for_images`]).
+    pub images: Arc<WorkGate>,
 }
 
 /// What handling one object-created event did.
@@ -87,6 +90,24 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Ev
     }
 }
 
+/// Runs the object-created handler for a `pending` file whose object is already stored in full,
+/// as when the event was lost (the local stack died between storing the object and handling its
+/// event) or has not arrived yet. Returns `None`, changing nothing, when the object is missing or
+/// not the announced size: an upload still in progress is never judged early.
+pub async fn settle_if_stored(
+    ctx: &EventContext,
+    file: &FileRecord,
+) -> Result<Option<Outcome>, EventError> {
+    if file.status != FileStatus::Pending {
+        return Ok(None);
+    }
+    let key = file.object_key();
+    match ctx.objects.head(&key).await? {
+        Some(object) if object.size == file.size => object_created(ctx, &key).await.map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// Removes every object a file owns: its bytes, its thumbnail, and the parts of a multipart
 /// upload still pending. Each step is idempotent, so a retry after a failure is harmless. Used by
 /// the API's delete, the sweeper and the stream handler of `ferry-events`.
@@ -108,6 +129,9 @@ pub async fn remove_file_objects(
 /// uploads and releasing their quota (the local stack's counterpart of DynamoDB TTL + the S3
 /// lifecycle rule). Returns how many were swept. One that cannot be removed now (storage
 /// refusing for a moment) is logged and left for the next sweep; it does not hold up the rest.
+///
+/// An upload whose bytes did arrive in full is not swept: its object-created event was lost, so
+/// the handler runs now and decides ([`settle_if_stored`]).
 pub async fn sweep_stale_uploads(
     ctx: &EventContext,
     now: time::OffsetDateTime,
@@ -115,6 +139,17 @@ pub async fn sweep_stale_uploads(
     let stale = ctx.meta.stale_pending_files(now, 100).await?;
     let mut swept = 0;
     for file in &stale {
+        match settle_if_stored(ctx, file).await {
+            Ok(None) => {}
+            Ok(Some(outcome)) => {
+                tracing::info!(file = %file.id, ?outcome, "stale upload was stored in full; settled");
+                continue;
+            }
+            Err(error) => {
+                tracing::warn!(file = %file.id, %error, "stale upload not checked; next time");
+                continue;
+            }
+        }
         let removed = match remove_file_objects(ctx.objects.as_ref(), file).await {
             Ok(()) => ctx
                 .meta

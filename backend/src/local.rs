@@ -26,7 +26,7 @@ use crate::adapters::local::store::LocalMetadataStore;
 use crate::adapters::s3::{S3ObjectStore, local_client};
 use crate::config::Limits;
 use crate::events::{self, EventContext};
-use crate::ports::{Clock, SystemClock};
+use crate::ports::{Clock, MetadataError, SystemClock};
 use crate::state::AppState;
 use crate::work_gate::WorkGate;
 
@@ -107,7 +107,21 @@ impl LocalStack {
 }
 
 /// Starts every part of the local stack and returns once all of them accept connections.
+///
+/// Before it returns, uploads left `pending` although their bytes are stored in full (the
+/// previous run stopped between storing an object and handling its event) are settled.
 pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
+    start_with(options, true).await
+}
+
+/// For tests only: [`start`], except that the embedded endpoint's object-created events are
+/// dropped, as when the process dies right after storing an object.
+#[doc(hidden)]
+pub async fn start_losing_object_events(options: LocalOptions) -> anyhow::Result<LocalStack> {
+    start_with(options, false).await
+}
+
+async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Result<LocalStack> {
     let data_dir = &options.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
@@ -131,6 +145,9 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
         Arc::new(move |key: String| {
             let events_ctx = Arc::clone(&events_ctx);
             Box::pin(async move {
+                if !deliver_events {
+                    return;
+                }
                 let Some(ctx) = events_ctx.get() else { return };
                 match events::object_created(ctx, &key).await {
                     Ok(outcome) => tracing::debug!(key, ?outcome, "object created"),
@@ -167,8 +184,15 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
         objects: objects.clone(),
         meta: meta.clone(),
         limits: limits.clone(),
+        images: Arc::new(WorkGate::for_images()),
     };
     let _ = events_ctx.set(ctx.clone());
+    match reconcile_pending_uploads(&ctx, &meta).await {
+        Ok(0) => {}
+        Ok(settled) => tracing::info!(settled, "uploads stored before a restart settled"),
+        Err(error) => tracing::warn!(%error, "pending uploads not reconciled; the sweeper retries"),
+    }
+    let sweeper_meta = Arc::clone(&meta);
 
     // One bound on password hashing for the whole process: sign-ins and share passwords.
     let password_work = Arc::new(WorkGate::for_passwords());
@@ -196,7 +220,7 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
     )?);
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let state = AppState {
+    let mut state = AppState {
         password_work,
         ..AppState::new(
             objects,
@@ -207,6 +231,8 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
             &origin,
         )
     };
+    // Decodes started by requests and by events take turns at the same gate.
+    state.image_work = Arc::clone(&ctx.images);
     let config = SiteConfig {
         api_base: "/api".to_owned(),
         cognito_region: LOCAL_REGION.to_owned(),
@@ -235,6 +261,9 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
         let mut every = tokio::time::interval(SWEEP_EVERY);
         loop {
             every.tick().await;
+            if let Err(error) = reconcile_pending_uploads(&ctx, &sweeper_meta).await {
+                tracing::warn!(%error, "reconciling pending uploads failed");
+            }
             if let Err(err) = events::sweep_stale_uploads(&ctx, clock.now()).await {
                 tracing::warn!(error = %err, "sweeping stale uploads failed");
             }
@@ -248,6 +277,35 @@ pub async fn start(options: LocalOptions) -> anyhow::Result<LocalStack> {
         server,
         sweeper,
     })
+}
+
+/// Runs the object-created handler for every pending upload whose object is stored in full: the
+/// embedded endpoint's events live only in memory, so those of a process that stopped are lost.
+/// Returns how many uploads were settled.
+async fn reconcile_pending_uploads(
+    ctx: &EventContext,
+    meta: &LocalMetadataStore,
+) -> Result<usize, MetadataError> {
+    const PAGE: usize = 100;
+    let mut after = None;
+    let mut settled = 0;
+    loop {
+        let (page, next) = meta.pending_files(after.take(), PAGE).await?;
+        for file in &page {
+            match events::settle_if_stored(ctx, file).await {
+                Ok(None) => {}
+                Ok(Some(outcome)) => {
+                    settled += 1;
+                    tracing::info!(file = %file.id, ?outcome, "stored upload settled");
+                }
+                Err(error) => tracing::warn!(file = %file.id, %error, "upload not reconciled"),
+            }
+        }
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(settled),
+        }
+    }
 }
 
 /// The whole web server: the API (and, locally, the identity provider), `/config.json`, and the

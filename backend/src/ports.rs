@@ -142,6 +142,9 @@ pub enum MetadataError {
     QuotaExceeded { used: u64, quota: u64 },
     #[error("item already exists")]
     AlreadyExists,
+    /// The owner already has `max` uploads announced and not yet finished.
+    #[error("too many pending uploads (at most {max})")]
+    TooManyPending { max: u64 },
     #[error("metadata store failed: {0}")]
     Backend(String),
 }
@@ -151,6 +154,15 @@ pub enum MetadataError {
 pub struct Usage {
     pub bytes_used: u64,
     pub file_count: u64,
+}
+
+/// What a new pending upload is checked against, atomically with recording it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    /// Bytes the owner may hold, pending uploads included.
+    pub quota: u64,
+    /// Uploads the owner may have announced and not yet finished.
+    pub max_pending: u64,
 }
 
 /// What a conditional state change did.
@@ -189,8 +201,26 @@ pub struct FileListing {
 pub trait MetadataStore: Send + Sync {
     /// Records a new `pending` file and reserves its size in the owner's usage, in one atomic
     /// step that fails with [`MetadataError::QuotaExceeded`] when `usage + size > quota`.
-    async fn insert_pending_file(&self, file: &FileRecord, quota: u64)
-    -> Result<(), MetadataError>;
+    async fn insert_pending_file(
+        &self,
+        file: &FileRecord,
+        quota: u64,
+    ) -> Result<(), MetadataError> {
+        let bounds = Reservation {
+            quota,
+            max_pending: u64::MAX,
+        };
+        self.reserve_pending_file(file, bounds).await
+    }
+
+    /// [`MetadataStore::insert_pending_file`] that also fails with
+    /// [`MetadataError::TooManyPending`] when the owner already has `max_pending` pending files;
+    /// both bounds are checked in the same atomic step as the insert.
+    async fn reserve_pending_file(
+        &self,
+        file: &FileRecord,
+        bounds: Reservation,
+    ) -> Result<(), MetadataError>;
 
     async fn file(&self, owner: &UserId, id: &FileId) -> Result<Option<FileRecord>, MetadataError>;
 

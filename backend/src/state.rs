@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::Limits;
+use crate::events::EventContext;
 use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
 use crate::routes::public::AttemptLimiter;
 use crate::work_gate::WorkGate;
@@ -21,6 +22,9 @@ pub struct AppState {
     /// Bounds concurrent password hashing (share passwords here; the local identity provider
     /// shares the same gate in `ferry serve`).
     pub password_work: Arc<WorkGate>,
+    /// Bounds concurrent thumbnail decoding when a request settles an upload itself; the local
+    /// stack shares it with its object-created events.
+    pub image_work: Arc<WorkGate>,
 }
 
 impl AppState {
@@ -41,6 +45,18 @@ impl AppState {
             public_base_url: public_base_url.trim_end_matches('/').into(),
             attempts: Arc::new(AttemptLimiter::default()),
             password_work: Arc::new(WorkGate::for_passwords()),
+            image_work: Arc::new(WorkGate::for_images()),
+        }
+    }
+
+    /// What the object-created handler needs, for requests that settle an upload whose event
+    /// was lost or is late.
+    pub fn event_context(&self) -> EventContext {
+        EventContext {
+            objects: Arc::clone(&self.objects),
+            meta: Arc::clone(&self.meta),
+            limits: Arc::clone(&self.limits),
+            images: Arc::clone(&self.image_work),
         }
     }
 }

@@ -3,8 +3,13 @@
 //! `thumbs/{sub}/{file_id}.webp`.
 //!
 //! A thumbnail is a nicety: failing to make one is logged and never fails the upload.
+//!
+//! Decoding is the expensive part, and a few hundred kilobytes of PNG can claim gigabytes of
+//! pixels. So the dimensions are read from the header and checked against a pixel budget before
+//! anything is decoded, decoding has an allocation limit, and the decodes of one process take
+//! turns through a [`WorkGate`](crate::work_gate::WorkGate).
 
-use image::{DynamicImage, ImageFormat, ImageReader};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use std::io::Cursor;
 
 use crate::domain::{FileRecord, thumbnail_object_key};
@@ -21,15 +26,21 @@ pub const IMAGE_TYPES: [&str; 5] = [
     "image/webp",
     "image/gif",
 ];
-/// Largest decoded image accepted (guards against decompression bombs): 24k × 24k pixels and
-/// 256 MiB of pixel memory.
-const MAX_DIMENSION: u32 = 24_000;
-const MAX_DECODE_ALLOC: u64 = 256 << 20;
+/// Largest image decoded, in pixels (a 40-megapixel camera's photos fit). Larger ones are
+/// refused from their header, before any pixel memory is allocated.
+pub const MAX_PIXELS: u64 = 40_000_000;
+/// Longest edge decoded, whatever the pixel count.
+const MAX_DIMENSION: u32 = 16_384;
+/// Pixel memory one decode may claim: 40 MP of 8-bit RGBA, not more.
+const MAX_DECODE_ALLOC: u64 = 160 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThumbnailError {
     #[error("not a supported image")]
     Unsupported,
+    /// Refused from its header: decoding it would cost more than [`MAX_PIXELS`].
+    #[error("image of {width} × {height} pixels is above the {MAX_PIXELS}-pixel budget")]
+    TooManyPixels { width: u32, height: u32 },
     #[error("image could not be decoded: {0}")]
     Decode(#[from] image::ImageError),
     #[error("image could not be read: {0}")]
@@ -47,20 +58,34 @@ pub fn wanted(file: &FileRecord, max_bytes: u64) -> bool {
     file.size > 0 && file.size <= max_bytes && IMAGE_TYPES.contains(&file.content_type.essence())
 }
 
+fn decode_limits() -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    limits
+}
+
 /// Decodes an image (format sniffed from the bytes, not taken from the name or declared type)
-/// and renders its thumbnail as lossless WebP.
+/// and renders its thumbnail as lossless WebP. Images above [`MAX_PIXELS`] are refused from
+/// their header, before decoding.
 pub fn render(bytes: &[u8]) -> Result<Vec<u8>, ThumbnailError> {
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format()?;
     match reader.format() {
         Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif) => {}
         _ => return Err(ThumbnailError::Unsupported),
     }
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_DIMENSION);
-    limits.max_image_height = Some(MAX_DIMENSION);
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
-    reader.limits(limits);
-    let image = reader.decode()?;
+    // Only the allocation limit while the header is read, so that an oversized image is
+    // reported by its pixel count; the dimension limits follow in `decode`.
+    let mut header_limits = image::Limits::default();
+    header_limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(header_limits);
+    let decoder = reader.into_decoder()?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(ThumbnailError::TooManyPixels { width, height });
+    }
+    let image = decode(decoder)?;
     let small = if image.width() > MAX_EDGE || image.height() > MAX_EDGE {
         image.thumbnail(MAX_EDGE, MAX_EDGE)
     } else {
@@ -77,6 +102,15 @@ pub fn render(bytes: &[u8]) -> Result<Vec<u8>, ThumbnailError> {
     Ok(out)
 }
 
+/// Decodes within [`decode_limits`]: the pixel buffer is reserved against the allocation limit
+/// before it exists, and the decoder keeps to the same limits for its own buffers.
+fn decode(mut decoder: impl ImageDecoder) -> Result<DynamicImage, ThumbnailError> {
+    let mut limits = decode_limits();
+    limits.reserve(decoder.total_bytes())?;
+    decoder.set_limits(limits)?;
+    Ok(DynamicImage::from_decoder(decoder)?)
+}
+
 /// Makes, stores and records the thumbnail of a ready file. Returns its key, or `None` when the
 /// file is not an image that gets one.
 pub async fn create(
@@ -86,6 +120,12 @@ pub async fn create(
     if !wanted(file, ctx.limits.thumbnail_max_bytes) {
         return Ok(None);
     }
+    // The turn comes before the bytes, so images waiting in line hold no memory.
+    let turn = ctx
+        .images
+        .enter()
+        .await
+        .map_err(|busy| ThumbnailError::Task(busy.to_string()))?;
     let Some(bytes) = ctx
         .objects
         .get(&file.object_key(), ctx.limits.thumbnail_max_bytes)
@@ -93,9 +133,14 @@ pub async fn create(
     else {
         return Ok(None);
     };
-    let webp = tokio::task::spawn_blocking(move || render(&bytes))
-        .await
-        .map_err(|e| ThumbnailError::Task(e.to_string()))??;
+    // The turn moves into the blocking job: it ends when the decode ends, even if this future
+    // is dropped meanwhile.
+    let webp = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        render(&bytes)
+    })
+    .await
+    .map_err(|e| ThumbnailError::Task(e.to_string()))??;
     let key = thumbnail_object_key(&file.owner, &file.id);
     ctx.objects.put(&key, webp.into(), "image/webp").await?;
     match ctx.meta.set_thumbnail(&file.owner, &file.id, &key).await? {
@@ -114,6 +159,7 @@ pub async fn create_logged(ctx: &EventContext, file: &FileRecord) {
     match create(ctx, file).await {
         Ok(Some(key)) => tracing::info!(file = %file.id, key, "thumbnail stored"),
         Ok(None) => {}
+        // Refused or undecodable images end here too: a retry would refuse them again.
         Err(err) => tracing::warn!(file = %file.id, error = %err, "no thumbnail"),
     }
 }
@@ -177,5 +223,58 @@ mod tests {
         let mut truncated = encoded(gradient(300, 300), ImageFormat::Png);
         truncated.truncate(truncated.len() / 2);
         assert!(render(&truncated).is_err());
+    }
+
+    /// A PNG claiming `width` × `height` 8-bit grey pixels whose image data is garbage: enough
+    /// for anything that reads the dimensions first, undecodable for anything else.
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut ihdr = Vec::new();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([8, 0, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in [
+            (b"IHDR", ihdr),
+            (b"IDAT", vec![0xFF; 16]),
+            (b"IEND", vec![]),
+        ] {
+            png.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
+            let chunk = [kind.as_slice(), &data].concat();
+            png.extend(&chunk);
+            png.extend(crc32(&chunk).to_be_bytes());
+        }
+        png
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn images_above_the_pixel_budget_are_refused_from_their_header() {
+        // 16000 × 16000 is 256 MP: refused before a single row is decoded (there are none).
+        let refused = render(&png_header(16_000, 16_000));
+        assert!(
+            matches!(
+                refused,
+                Err(ThumbnailError::TooManyPixels {
+                    width: 16_000,
+                    height: 16_000
+                })
+            ),
+            "{refused:?}"
+        );
+        // Within the budget, the same header gets as far as decoding (and fails there).
+        assert!(matches!(
+            render(&png_header(6_000, 6_000)),
+            Err(ThumbnailError::Decode(_) | ThumbnailError::Io(_))
+        ));
     }
 }

@@ -62,6 +62,12 @@ impl WorkGate {
         Self::new(cores, 4 * cores)
     }
 
+    /// Image decoding for thumbnails: two decodes at once (each may claim up to 160 MiB of
+    /// pixels), and an unbounded line: a thumbnail can wait, and a waiting job holds no image.
+    pub fn for_images() -> Self {
+        Self::new(2, usize::MAX)
+    }
+
     /// A slot to run one job: at once when one is free, after waiting when the line is short,
     /// or [`Busy`] when the line is full.
     pub async fn enter(&self) -> Result<WorkPermit, Busy> {

@@ -1042,3 +1042,51 @@ async fn multipart_uploads_validate_like_single_uploads_and_report_their_layout(
         (StatusCode::CONFLICT, "not_multipart")
     );
 }
+
+#[tokio::test]
+async fn unfinished_uploads_are_capped_per_user() {
+    let api = spawn_api_with(Limits {
+        max_pending_uploads: 2,
+        ..small_limits()
+    })
+    .await;
+    let announce = async |sub: &str, route: &str| {
+        api.as_user(
+            sub,
+            Method::POST,
+            route,
+            Some(json!({"name": "a.bin", "size": 1})),
+        )
+        .await
+    };
+    let first = announce(ALICE, "/api/uploads").await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(
+        announce(ALICE, "/api/uploads/multipart").await.status,
+        StatusCode::CREATED
+    );
+    for route in ["/api/uploads", "/api/uploads/multipart"] {
+        let refused = announce(ALICE, route).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{route}");
+        assert_eq!(refused.code(), "too_many_pending_uploads");
+        let message = refused.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("2 uploads"), "{message}");
+    }
+    let owner = UserId::parse(ALICE).unwrap();
+    assert_eq!(
+        api.meta.usage(&owner).await.unwrap().file_count,
+        2,
+        "refusals reserve nothing"
+    );
+    // Someone else is not held up, and a finished upload frees a place.
+    assert_eq!(
+        announce(BOB, "/api/uploads").await.status,
+        StatusCode::CREATED
+    );
+    let id = FileId::parse(first.body["file"]["id"].as_str().unwrap()).unwrap();
+    api.meta.mark_ready(&owner, &id, None).await.unwrap();
+    assert_eq!(
+        announce(ALICE, "/api/uploads").await.status,
+        StatusCode::CREATED
+    );
+}

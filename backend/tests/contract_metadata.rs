@@ -10,7 +10,7 @@ use aws_support::{Moto, unique_name};
 use ferry::adapters::aws::{DynamoMetadataStore, create_table};
 use ferry::adapters::local::store::LocalMetadataStore;
 use ferry::domain::{ContentType, FileId, FileName, FileRecord, ShareRecord, ShareToken, UserId};
-use ferry::ports::{DownloadCount, MetadataError, MetadataStore, Transition, Usage};
+use ferry::ports::{DownloadCount, MetadataError, MetadataStore, Reservation, Transition, Usage};
 use ferry_api::FileStatus;
 use time::OffsetDateTime;
 
@@ -602,6 +602,8 @@ async fn metadata_contract(store: Store) {
         other_owners_see_nothing,
         stale_pending_files_are_found,
         multipart_uploads_keep_their_id_and_checksum,
+        pending_uploads_are_capped_even_when_announced_at_once,
+        the_stale_index_follows_every_way_out_of_pending,
     );
 }
 
@@ -628,4 +630,107 @@ async fn dynamodb_store_meets_the_metadata_contract_on_moto() {
         "an existing one is left alone"
     );
     metadata_contract(Arc::new(DynamoMetadataStore::new(client, table))).await;
+}
+
+/// Announces `file` under a cap of `max_pending` unfinished uploads (and a roomy quota).
+async fn reserve(store: &Store, file: &FileRecord, max_pending: u64) -> Result<(), MetadataError> {
+    let bounds = Reservation {
+        quota: 1 << 40,
+        max_pending,
+    };
+    store.reserve_pending_file(file, bounds).await
+}
+
+async fn pending_uploads_are_capped_even_when_announced_at_once(store: &Store) {
+    const CAP: u64 = 3;
+    let owner = new_user();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, file) = (Arc::clone(store), pending_file(&owner, 1));
+            tokio::spawn(async move {
+                let outcome = reserve(&store, &file, CAP).await;
+                (file, outcome)
+            })
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (file, Ok(())) => accepted.push(file),
+            (_, Err(MetadataError::TooManyPending { max: CAP })) => {}
+            (_, Err(other)) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(accepted.len(), CAP as usize, "exactly the cap is accepted");
+    // Refused announcements reserved nothing.
+    assert_eq!(store.usage(&owner).await.unwrap().file_count, CAP);
+    let another = pending_file(&owner, 1);
+    assert!(matches!(
+        reserve(store, &another, CAP).await,
+        Err(MetadataError::TooManyPending { max: CAP })
+    ));
+
+    // Every way out of `pending` frees a place: ready, failed, deleted.
+    let [ready, failed, deleted] = [&accepted[0], &accepted[1], &accepted[2]];
+    store.mark_ready(&owner, &ready.id, None).await.unwrap();
+    reserve(store, &pending_file(&owner, 1), CAP).await.unwrap();
+    store.mark_failed(&owner, &failed.id).await.unwrap();
+    reserve(store, &pending_file(&owner, 1), CAP).await.unwrap();
+    store.delete_file(&owner, &deleted.id).await.unwrap();
+    reserve(store, &pending_file(&owner, 1), CAP).await.unwrap();
+    assert!(matches!(
+        reserve(store, &another, CAP).await,
+        Err(MetadataError::TooManyPending { max: CAP })
+    ));
+    // Deleting a file that is no longer pending frees nothing more.
+    store.delete_file(&owner, &ready.id).await.unwrap();
+    assert!(matches!(
+        reserve(store, &another, CAP).await,
+        Err(MetadataError::TooManyPending { max: CAP })
+    ));
+    // The cap is per user.
+    reserve(store, &pending_file(&new_user(), 1), CAP)
+        .await
+        .unwrap();
+}
+
+async fn the_stale_index_follows_every_way_out_of_pending(store: &Store) {
+    let owner = new_user();
+    let expired = OffsetDateTime::now_utc() - Duration::from_secs(60);
+    let mut stale = Vec::new();
+    for _ in 0..5 {
+        let mut file = pending_file(&owner, 5);
+        file.upload_expires_at = expired;
+        store.insert_pending_file(&file, 1 << 30).await.unwrap();
+        stale.push(file);
+    }
+    let stale_ids = async || {
+        let mut ids: Vec<FileId> = store
+            .stale_pending_files(OffsetDateTime::now_utc(), 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|f| f.owner == owner)
+            .map(|f| f.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(stale_ids().await.len(), 5);
+
+    store.mark_ready(&owner, &stale[0].id, None).await.unwrap();
+    store.mark_failed(&owner, &stale[1].id).await.unwrap();
+    store.delete_file(&owner, &stale[2].id).await.unwrap();
+    let mut left = vec![stale[3].id, stale[4].id];
+    left.sort();
+    assert_eq!(stale_ids().await, left);
+
+    // A repeated transition changes nothing, in the index either.
+    store.mark_ready(&owner, &stale[0].id, None).await.unwrap();
+    store.mark_failed(&owner, &stale[0].id).await.unwrap();
+    assert_eq!(stale_ids().await, left);
+
+    store.delete_file(&owner, &stale[3].id).await.unwrap();
+    store.mark_ready(&owner, &stale[4].id, None).await.unwrap();
+    assert!(stale_ids().await.is_empty());
 }

@@ -12,10 +12,12 @@ use ferry::adapters::s3::S3ObjectStore;
 use ferry::config::Limits;
 use ferry::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
 use ferry::events::{self, EventContext, Outcome};
+use ferry::lambda::events::EventsFunction;
 use ferry::ports::{
     MetadataStore, ObjectInfo, ObjectStore, PartToComplete, PresignedRequest, StorageError,
     StoredPart, Usage,
 };
+use ferry::work_gate::WorkGate;
 use ferry_api::FileStatus;
 use time::OffsetDateTime;
 
@@ -35,6 +37,7 @@ async fn harness() -> Harness {
         objects: objects.clone(),
         meta: meta.clone(),
         limits: Arc::new(Limits::default()),
+        images: Arc::new(WorkGate::for_images()),
     };
     Harness {
         ctx,
@@ -318,4 +321,199 @@ async fn one_upload_the_sweeper_cannot_remove_does_not_hold_up_the_others() {
     h.ctx.objects = h.objects.clone();
     assert_eq!(events::sweep_stale_uploads(&h.ctx, now).await.unwrap(), 1);
     assert_eq!(h.status(&stuck).await, None);
+}
+
+#[tokio::test]
+async fn the_sweeper_never_removes_an_upload_whose_bytes_are_all_stored() {
+    let h = harness().await;
+    let now = OffsetDateTime::now_utc();
+    // Stored in full, but its object-created event was lost (the process stopped in between).
+    let mut stored = pending("owner-1", 10, now - time::Duration::hours(3));
+    stored.upload_expires_at = now - time::Duration::hours(1);
+    h.meta.insert_pending_file(&stored, 1 << 30).await.unwrap();
+    h.store(&stored.object_key(), 10).await;
+
+    assert_eq!(events::sweep_stale_uploads(&h.ctx, now).await.unwrap(), 0);
+    assert_eq!(h.status(&stored).await, Some(FileStatus::Ready));
+    assert_eq!(
+        h.objects
+            .head(&stored.object_key())
+            .await
+            .unwrap()
+            .map(|o| o.size),
+        Some(10)
+    );
+    assert_eq!(
+        h.usage(&stored).await,
+        Usage {
+            bytes_used: 10,
+            file_count: 1
+        }
+    );
+}
+
+/// Packs bits the way DEFLATE does: fields from the least significant bit, Huffman codes from
+/// their most significant bit.
+#[derive(Default)]
+struct Bits {
+    out: Vec<u8>,
+    acc: u64,
+    len: u32,
+}
+
+impl Bits {
+    fn field(&mut self, value: u64, bits: u32) {
+        self.acc |= value << self.len;
+        self.len += bits;
+        while self.len >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.len -= 8;
+        }
+    }
+
+    fn code(&mut self, code: u64, bits: u32) {
+        let reversed = (0..bits).fold(0, |r, i| (r << 1) | ((code >> i) & 1));
+        self.field(reversed, bits);
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        if self.len > 0 {
+            self.out.push(self.acc as u8);
+        }
+        self.out
+    }
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+/// A valid `side` × `side` 8-bit grey PNG of black pixels, compressed to about 1/160 of a byte
+/// per pixel without ever holding the pixels: zlib with one fixed-Huffman block made of
+/// 258-byte back-references.
+fn png_bomb(side: u32) -> Vec<u8> {
+    let raw = u64::from(side) * (u64::from(side) + 1); // a filter byte per row, then the row
+    let literals = 1 + (raw - 1) % 258;
+    let mut bits = Bits::default();
+    bits.field(1, 1); // the last block
+    bits.field(1, 2); // fixed Huffman codes
+    for _ in 0..literals {
+        bits.code(0x30, 8); // literal 0
+    }
+    for _ in 0..(raw - literals) / 258 {
+        bits.code(0xC5, 8); // length 258
+        bits.code(0, 5); // distance 1
+    }
+    bits.code(0, 7); // end of block
+    let mut idat = vec![0x78, 0x01];
+    idat.extend(bits.finish());
+    let adler = ((raw % 65_521) << 16) | 1; // every byte is zero
+    idat.extend((adler as u32).to_be_bytes());
+
+    let mut ihdr = Vec::new();
+    ihdr.extend(side.to_be_bytes());
+    ihdr.extend(side.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [(b"IHDR", ihdr), (b"IDAT", idat), (b"IEND", Vec::new())] {
+        png.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
+        let chunk = [kind.as_slice(), &data].concat();
+        png.extend(&chunk);
+        png.extend(crc32(&chunk).to_be_bytes());
+    }
+    png
+}
+
+fn photo(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// An SQS message carrying S3's notification that `key` was created.
+fn sqs_message(id: &str, key: &str, size: usize) -> serde_json::Value {
+    let notification = serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-01-01T00:00:01.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:EXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.7"}, "responseElements": {},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "ferry-uploads",
+               "bucket": {"name": "ferry-files", "arn": "arn:aws:s3:::ferry-files"},
+               "object": {"key": key, "size": size}}
+    }]});
+    serde_json::json!({
+        "messageId": id, "receiptHandle": "handle", "body": notification.to_string(),
+        "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+        "md5OfBody": "00000000000000000000000000000000", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ferry-events",
+        "awsRegion": "us-east-1"
+    })
+}
+
+#[tokio::test]
+async fn an_image_bomb_gets_no_thumbnail_and_does_not_fail_its_batch() {
+    let h = harness().await;
+    let now = OffsetDateTime::now_utc();
+    let mut uploads = Vec::new();
+    for bytes in [png_bomb(16_000), photo(600, 400)] {
+        let file = FileRecord {
+            content_type: ContentType::parse("image/png").unwrap(),
+            ..pending("owner-1", bytes.len() as u64, now)
+        };
+        h.meta.insert_pending_file(&file, 1 << 30).await.unwrap();
+        h.objects
+            .put(&file.object_key(), Bytes::from(bytes), "image/png")
+            .await
+            .unwrap();
+        uploads.push(file);
+    }
+    let [bomb, good] = [&uploads[0], &uploads[1]];
+    assert!(
+        bomb.size < 2 << 20,
+        "the bomb is small: {} bytes",
+        bomb.size
+    );
+
+    let function = EventsFunction::new(h.ctx.clone(), None);
+    let batch = serde_json::json!({"Records": [
+        sqs_message("bomb", &bomb.object_key(), bomb.size as usize),
+        sqs_message("good", &good.object_key(), good.size as usize),
+    ]});
+    let response = function.handle(batch).await.unwrap();
+
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "nothing is retried: {:?}",
+        response.batch_item_failures
+    );
+    let good = h.meta.file(&good.owner, &good.id).await.unwrap().unwrap();
+    assert_eq!(good.status, FileStatus::Ready);
+    let thumbnail = good.thumbnail_key.expect("the good image has a thumbnail");
+    assert!(h.objects.head(&thumbnail).await.unwrap().is_some());
+    let bomb = h.meta.file(&bomb.owner, &bomb.id).await.unwrap().unwrap();
+    assert_eq!(bomb.status, FileStatus::Ready, "the upload itself is fine");
+    assert_eq!(bomb.thumbnail_key, None, "refused without decoding");
+}
+
+#[test]
+fn the_test_bomb_is_a_real_png_of_the_claimed_size() {
+    // Decoded only at a modest size: the 16000 × 16000 one would take 256 MB.
+    let image = image::load_from_memory(&png_bomb(300)).unwrap();
+    assert_eq!((image.width(), image.height()), (300, 300));
+    assert!(image.to_luma8().pixels().all(|p| p.0 == [0]));
+    let header = image::ImageReader::new(std::io::Cursor::new(png_bomb(16_000)))
+        .with_guessed_format()
+        .unwrap()
+        .into_dimensions()
+        .unwrap();
+    assert_eq!(header, (16_000, 16_000));
 }

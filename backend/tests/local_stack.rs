@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry::config::Limits;
-use ferry::local::LocalStack;
+use ferry::local::{self, LocalStack};
 use local_support::{
     Api, PASSWORD, cognito, http, presigned, sample, sign_in, sign_up_and_in, start_in,
 };
@@ -546,4 +546,80 @@ async fn trunks_dev_port_is_trusted_only_with_the_dev_flag() {
         }
         stack.shutdown().await;
     }
+}
+
+fn options_in(dir: &std::path::Path) -> local::LocalOptions {
+    local::LocalOptions {
+        port: 0,
+        s3_port: 0,
+        data_dir: dir.to_path_buf(),
+        site_dir: dir.join("site"),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn uploads_stored_just_before_a_crash_are_ready_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // Dies, in effect, right after each PUT is stored: its object-created event never runs.
+    let stack = local::start_losing_object_events(options_in(dir.path()))
+        .await
+        .unwrap();
+    let api = Api {
+        stack: &stack,
+        token: sign_up_and_in(&stack, "crash@example.com").await,
+    };
+    let bytes = sample(3000);
+    let (id, res) = api.upload("survivor.bin", &bytes).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // (The listing does not settle uploads; only the restart below may.)
+    let (_, files) = api.call(reqwest::Method::GET, "/api/files", None).await;
+    assert_eq!(files["items"][0]["status"], "pending");
+    stack.shutdown().await;
+
+    let stack = local::start(options_in(dir.path())).await.unwrap();
+    let api = Api {
+        stack: &stack,
+        token: sign_in(&stack, "crash@example.com").await,
+    };
+    let (_, files) = api.call(reqwest::Method::GET, "/api/files", None).await;
+    assert_eq!(files["items"][0]["id"], id.as_str());
+    assert_eq!(files["items"][0]["status"], "ready", "settled at start");
+    let (status, grant) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/files/{id}/download"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{grant}");
+    let got = http()
+        .get(grant["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&got[..], &bytes[..], "the bytes were kept");
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_status_check_settles_an_upload_whose_event_was_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = local::start_losing_object_events(options_in(dir.path()))
+        .await
+        .unwrap();
+    let api = Api {
+        stack: &stack,
+        token: sign_up_and_in(&stack, "poll@example.com").await,
+    };
+    let (id, res) = api.upload("polled.bin", &sample(500)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (status, file) = api
+        .call(reqwest::Method::GET, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!((status, &file["status"]), (StatusCode::OK, &json!("ready")));
+    stack.shutdown().await;
 }

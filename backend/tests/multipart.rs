@@ -644,3 +644,38 @@ async fn single_put_uploads_can_carry_a_checksum() {
     );
     stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn completing_again_settles_an_upload_whose_event_was_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    // The process that assembled the object stopped before handling its object-created event.
+    let stack = ferry::local::start_losing_object_events(ferry::local::LocalOptions {
+        port: 0,
+        s3_port: 0,
+        data_dir: dir.path().to_path_buf(),
+        site_dir: dir.path().join("site"),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let api = Api {
+        stack: &stack,
+        token: sign_up_and_in(&stack, "lost@example.com").await,
+    };
+    let bytes = sample(FILE_LEN);
+    let (id, part_size) = api.start("big.bin", bytes.len()).await;
+    let uploader = Uploader::new(&bytes, part_size);
+    let sent = uploader.send(&api, &id, &[1, 2, 3]).await;
+    let (status, file) = api.complete(&id, &sent).await;
+    assert_eq!(
+        (status, &file["status"]),
+        (StatusCode::OK, &json!("pending"))
+    );
+
+    // The client did not hear back and completes again: the object is there, so the handler
+    // runs and the answer is the settled file.
+    let (status, file) = api.complete(&id, &sent).await;
+    assert_eq!((status, &file["status"]), (StatusCode::OK, &json!("ready")));
+    assert!(api.download(&id).await == bytes, "downloaded bytes differ");
+    stack.shutdown().await;
+}

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::auth::CurrentUser;
 use crate::domain::{FileId, FileRecord, UserId, content_disposition};
 use crate::error::{ApiError, rejection};
-use crate::events::remove_file_objects;
+use crate::events::{remove_file_objects, settle_if_stored};
 use crate::state::AppState;
 
 use super::{rfc3339, wire_file};
@@ -106,7 +106,30 @@ pub(crate) async fn get_file(
     Path(id): Path<String>,
 ) -> Result<Json<ferry_api::File>, ApiError> {
     let file = owned_file(&state, &me.user, &id).await?;
+    let file = settled(&state, file).await?;
     Ok(Json(wire_file(&state, &file).await))
+}
+
+/// A pending file as it stands once its stored bytes are accounted for: clients poll a pending
+/// file until it is ready, so an object-created event that was lost (or is late) does not leave
+/// a fully uploaded file pending.
+pub(crate) async fn settled(state: &AppState, file: FileRecord) -> Result<FileRecord, ApiError> {
+    match settle_if_stored(&state.event_context(), &file).await {
+        Ok(None) => Ok(file),
+        Ok(Some(outcome)) => {
+            tracing::info!(file = %file.id, ?outcome, "upload settled on a status check");
+            state
+                .meta
+                .file(&file.owner, &file.id)
+                .await?
+                .ok_or(ApiError::NotFound("file"))
+        }
+        // The event handler will try again; the file is still what it was.
+        Err(error) => {
+            tracing::warn!(file = %file.id, %error, "could not settle the upload");
+            Ok(file)
+        }
+    }
 }
 
 #[utoipa::path(

@@ -23,7 +23,7 @@ use crate::error::{ApiError, rejection};
 use crate::ports::{PartToComplete, StorageError, StoredPart};
 use crate::state::AppState;
 
-use super::files::owned_file;
+use super::files::{owned_file, settled};
 use super::uploads::invalid_checksum;
 use super::{rfc3339, wire_file};
 
@@ -312,6 +312,22 @@ async fn current(state: &AppState, file: &FileRecord) -> Result<Json<ferry_api::
     Ok(Json(wire_file(state, &file).await))
 }
 
+/// A completion repeated after object storage assembled the object: the object-created event of
+/// the first one may have been lost (the local stack stopped in between), so the handler runs
+/// again here; it is idempotent.
+async fn completed_again(
+    state: &AppState,
+    file: &FileRecord,
+) -> Result<Json<ferry_api::File>, ApiError> {
+    let file = state
+        .meta
+        .file(&file.owner, &file.id)
+        .await?
+        .ok_or(ApiError::NotFound("file"))?;
+    let file = settled(state, file).await?;
+    Ok(Json(wire_file(state, &file).await))
+}
+
 #[utoipa::path(
     post, path = "/api/files/{id}/complete", tag = "files",
     request_body = CompleteUpload,
@@ -345,7 +361,7 @@ pub(crate) async fn complete_upload(
         Ok(stored) => stored,
         Err(err) => {
             return if already_completed(&state, &upload.file).await? {
-                current(&state, &upload.file).await
+                completed_again(&state, &upload.file).await
             } else {
                 Err(err)
             };
@@ -369,7 +385,7 @@ pub(crate) async fn complete_upload(
             ));
         }
         Err(StorageError::NoSuchUpload) if already_completed(&state, &upload.file).await? => {
-            return current(&state, &upload.file).await;
+            return completed_again(&state, &upload.file).await;
         }
         Err(StorageError::NoSuchUpload) => return Err(expired()),
         Err(err) => return Err(err.into()),

@@ -12,7 +12,7 @@ use crate::auth::CurrentUser;
 use crate::domain::parts::{PartLayout, decode_sha256};
 use crate::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
 use crate::error::{ApiError, rejection};
-use crate::ports::MetadataError;
+use crate::ports::{MetadataError, Reservation};
 use crate::state::AppState;
 
 use super::{wire_file, wire_request};
@@ -87,6 +87,16 @@ fn quota_exceeded(size: u64, used: u64, quota: u64) -> ApiError {
     }
 }
 
+fn too_many_pending(max: u64) -> ApiError {
+    ApiError::Conflict {
+        code: codes::TOO_MANY_PENDING_UPLOADS,
+        message: format!(
+            "You have {max} uploads that have not finished. Let them finish, or delete the ones \
+             you no longer need, then try again."
+        ),
+    }
+}
+
 /// Records the `pending` file and reserves its size in the owner's quota, atomically.
 async fn reserve(
     state: &AppState,
@@ -110,15 +120,16 @@ async fn reserve(
         multipart_upload_id: multipart.map(|(upload_id, _)| upload_id.to_owned()),
         part_size: multipart.map(|(_, layout)| layout.part_size),
     };
-    match state
-        .meta
-        .insert_pending_file(&record, state.limits.user_quota)
-        .await
-    {
+    let bounds = Reservation {
+        quota: state.limits.user_quota,
+        max_pending: state.limits.max_pending_uploads,
+    };
+    match state.meta.reserve_pending_file(&record, bounds).await {
         Ok(()) => Ok(record),
         Err(MetadataError::QuotaExceeded { used, quota }) => {
             Err(quota_exceeded(record.size, used, quota))
         }
+        Err(MetadataError::TooManyPending { max }) => Err(too_many_pending(max)),
         Err(err) => Err(err.into()),
     }
 }
@@ -137,6 +148,8 @@ pub(crate) fn invalid_checksum(what: &str) -> ApiError {
         (status = 201, body = UploadTicket, description = "Pending file and presigned PUT"),
         (status = 400, body = ferry_api::ErrorBody), (status = 401, body = ferry_api::ErrorBody),
         (status = 403, body = ferry_api::ErrorBody, description = "Quota exceeded"),
+        (status = 409, body = ferry_api::ErrorBody,
+         description = "too_many_pending_uploads: too many unfinished uploads"),
         (status = 413, body = ferry_api::ErrorBody, description = "File too large"),
     ),
     security(("bearer" = []))
@@ -194,6 +207,8 @@ pub(crate) async fn create_upload(
          description = "Pending file and its part layout; ask for part URLs next"),
         (status = 400, body = ferry_api::ErrorBody), (status = 401, body = ferry_api::ErrorBody),
         (status = 403, body = ferry_api::ErrorBody, description = "Quota exceeded"),
+        (status = 409, body = ferry_api::ErrorBody,
+         description = "too_many_pending_uploads: too many unfinished uploads"),
         (status = 413, body = ferry_api::ErrorBody, description = "File too large"),
     ),
     security(("bearer" = []))

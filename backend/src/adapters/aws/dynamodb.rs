@@ -22,7 +22,9 @@ use super::items::{
 };
 use crate::domain::share::{ShareState, state_at};
 use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
-use crate::ports::{DownloadCount, FileListing, MetadataError, MetadataStore, Transition, Usage};
+use crate::ports::{
+    DownloadCount, FileListing, MetadataError, MetadataStore, Reservation, Transition, Usage,
+};
 
 /// Items in one `TransactWriteItems` call (DynamoDB's limit).
 const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -32,6 +34,8 @@ const MAX_BATCH_GET: usize = 100;
 const CONFLICT_RETRIES: u32 = 8;
 /// How long the marker that an expired upload's bytes were released is kept.
 const RELEASE_MARKER_TTL: Duration = Duration::from_secs(7 * 86_400);
+/// Scan pages (up to 1 MB each) one [`MetadataStore::stale_pending_files`] call reads at most.
+const MAX_STALE_SCAN_PAGES: usize = 16;
 
 /// File, share and usage records in one DynamoDB table.
 #[derive(Clone, Debug)]
@@ -124,28 +128,32 @@ impl DynamoMetadataStore {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
-    /// Adds `bytes` and `files` (either may be negative) to the owner's usage item.
+    /// Adds `bytes`, `files` and `pending` uploads (any may be negative) to the owner's usage
+    /// item, if `condition` (an expression and its values) holds.
     fn usage_change(
         &self,
         owner: &UserId,
         bytes: i128,
         files: i64,
-        condition: Option<(&str, AttributeValue)>,
+        pending: i64,
+        condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
     ) -> Result<TransactWriteItem, MetadataError> {
         let mut vals = values(vec![
             (":zero", n(0)),
             (":bytes", n(bytes)),
             (":files", n(files)),
+            (":pending", n(pending)),
         ]);
         let mut builder = Update::builder()
             .table_name(&self.table)
             .set_key(Some(usage_key(owner)))
             .update_expression(
                 "SET bytes_used = if_not_exists(bytes_used, :zero) + :bytes, \
-                 file_count = if_not_exists(file_count, :zero) + :files",
+                 file_count = if_not_exists(file_count, :zero) + :files, \
+                 pending_uploads = if_not_exists(pending_uploads, :zero) + :pending",
             );
-        if let Some((expression, max)) = condition {
-            vals.insert(":max".to_owned(), max);
+        if let Some((expression, condition_values)) = condition {
+            vals.extend(values(condition_values));
             builder = builder.condition_expression(expression);
         }
         let update = builder
@@ -331,7 +339,13 @@ impl DynamoMetadataStore {
         marker.insert("ttl".to_owned(), items::epoch_seconds(expires));
         let writes = vec![
             self.put(marker, Some("attribute_not_exists(PK)"))?,
-            self.usage_change(&file.owner, -i128::from(file.size), -1, None)?,
+            self.usage_change(
+                &file.owner,
+                -i128::from(file.size),
+                -1,
+                pending_delta(file),
+                None,
+            )?,
         ];
         match self.transact(writes).await {
             Ok(()) => Ok(true),
@@ -343,17 +357,33 @@ impl DynamoMetadataStore {
 
 #[async_trait]
 impl MetadataStore for DynamoMetadataStore {
-    async fn insert_pending_file(
+    async fn reserve_pending_file(
         &self,
         file: &FileRecord,
-        quota: u64,
+        bounds: Reservation,
     ) -> Result<(), MetadataError> {
-        let quota_exceeded = async || {
+        let Reservation { quota, max_pending } = bounds;
+        // Which bound refused: the counts are read again after the transaction said no.
+        let refused = async || {
             let used = self.usage(&file.owner).await?.bytes_used;
+            if used.saturating_add(file.size) <= quota {
+                return Err(MetadataError::TooManyPending { max: max_pending });
+            }
             Err(MetadataError::QuotaExceeded { used, quota })
         };
         let Some(max_before) = quota.checked_sub(file.size) else {
-            return quota_exceeded().await;
+            return refused().await;
+        };
+        let pending = -pending_delta(file);
+        let within_quota = "attribute_not_exists(bytes_used) OR bytes_used <= :max";
+        let condition = if pending > 0 {
+            (
+                "(attribute_not_exists(bytes_used) OR bytes_used <= :max) AND \
+                 (attribute_not_exists(pending_uploads) OR pending_uploads < :max_pending)",
+                vec![(":max", n(max_before)), (":max_pending", n(max_pending))],
+            )
+        } else {
+            (within_quota, vec![(":max", n(max_before))])
         };
         let writes = vec![
             self.put(items::file_item(file), Some("attribute_not_exists(PK)"))?,
@@ -361,16 +391,14 @@ impl MetadataStore for DynamoMetadataStore {
                 &file.owner,
                 i128::from(file.size),
                 1,
-                Some((
-                    "attribute_not_exists(bytes_used) OR bytes_used <= :max",
-                    n(max_before),
-                )),
+                pending,
+                Some(condition),
             )?,
         ];
         match self.transact(writes).await {
             Ok(()) => Ok(()),
             Err(e) if e.condition_failed(0) => Err(MetadataError::AlreadyExists),
-            Err(e) if e.condition_failed(1) => quota_exceeded().await,
+            Err(e) if e.condition_failed(1) => refused().await,
             Err(e) => Err(e.into_error("insert pending file")),
         }
     }
@@ -441,22 +469,32 @@ impl MetadataStore for DynamoMetadataStore {
             (":ready", status_value(FileStatus::Ready)),
             (":pending", status_value(FileStatus::Pending)),
         ];
-        let update = match sha256 {
+        let expression = match sha256 {
             Some(sha) => {
                 vals.push((":sha", s(sha)));
                 "SET #status = :ready, sha256 = :sha REMOVE #ttl"
             }
             None => "SET #status = :ready REMOVE #ttl",
         };
-        self.update_file(
-            owner,
-            id,
-            update,
-            "#status = :pending",
-            &[("#status", "status"), ("#ttl", "ttl")],
-            vals,
-        )
-        .await
+        // The file leaves `pending` and the owner's pending count with it, in one transaction.
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(file_key(owner, id)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(PK) AND #status = :pending")
+            .set_expression_attribute_names(Some(names(&[("#status", "status"), ("#ttl", "ttl")])))
+            .set_expression_attribute_values(Some(values(vals)))
+            .build()
+            .map_err(build_error)?;
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.usage_change(owner, 0, 0, -1, None)?,
+        ];
+        match self.transact(writes).await {
+            Ok(()) => Ok(Transition::Applied),
+            Err(e) if e.condition_failed(0) => self.missing_or_unchanged(owner, id).await,
+            Err(e) => Err(e.into_error("mark ready")),
+        }
     }
 
     async fn set_sha256(
@@ -503,7 +541,7 @@ impl MetadataStore for DynamoMetadataStore {
             .map_err(build_error)?;
         let writes = vec![
             TransactWriteItem::builder().update(update).build(),
-            self.usage_change(owner, -i128::from(file.size), -1, None)?,
+            self.usage_change(owner, -i128::from(file.size), -1, -1, None)?,
         ];
         match self.transact(writes).await {
             Ok(()) => Ok(Transition::Applied),
@@ -579,7 +617,13 @@ impl MetadataStore for DynamoMetadataStore {
                 .map_err(build_error)?;
             let mut writes = vec![TransactWriteItem::builder().delete(file_delete).build()];
             if file.holds_quota() {
-                writes.push(self.usage_change(owner, -i128::from(file.size), -1, None)?);
+                writes.push(self.usage_change(
+                    owner,
+                    -i128::from(file.size),
+                    -1,
+                    pending_delta(&file),
+                    None,
+                )?);
             }
             writes.extend(share_writes);
             match self.transact(writes).await {
@@ -603,8 +647,10 @@ impl MetadataStore for DynamoMetadataStore {
         })
     }
 
-    /// A filtered Scan: fine for an occasional sweeper (DynamoDB's TTL does the real work on
-    /// AWS), too costly for anything on a request path.
+    /// A filtered Scan of at most [`MAX_STALE_SCAN_PAGES`] pages, so one call costs a bounded
+    /// amount whatever the table's size. Nothing on AWS depends on it: DynamoDB's TTL removes
+    /// stale pending items and the stream handler releases their quota. It serves tools and the
+    /// contract tests, and may miss stale files beyond the pages it reads.
     async fn stale_pending_files(
         &self,
         before: OffsetDateTime,
@@ -612,7 +658,10 @@ impl MetadataStore for DynamoMetadataStore {
     ) -> Result<Vec<FileRecord>, MetadataError> {
         let mut stale = Vec::new();
         let mut start: Option<Item> = None;
-        while stale.len() < limit {
+        for _ in 0..MAX_STALE_SCAN_PAGES {
+            if stale.len() >= limit {
+                break;
+            }
             let out = self
                 .client
                 .scan()
@@ -748,6 +797,15 @@ impl MetadataStore for DynamoMetadataStore {
             }),
             Err(err) => Err(backend("UpdateItem", &err)),
         }
+    }
+}
+
+/// How a file's removal or settling changes its owner's count of pending uploads.
+fn pending_delta(file: &FileRecord) -> i64 {
+    if file.status == FileStatus::Pending {
+        -1
+    } else {
+        0
     }
 }
 

@@ -168,6 +168,7 @@ impl AwsAdapters {
             objects: self.objects.clone(),
             meta: self.meta.clone(),
             limits,
+            images: Arc::new(crate::work_gate::WorkGate::for_images()),
         }
     }
 

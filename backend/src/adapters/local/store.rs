@@ -16,7 +16,9 @@ use time::OffsetDateTime;
 
 use crate::domain::share::{ShareState, state_at};
 use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
-use crate::ports::{DownloadCount, FileListing, MetadataError, MetadataStore, Transition, Usage};
+use crate::ports::{
+    DownloadCount, FileListing, MetadataError, MetadataStore, Reservation, Transition, Usage,
+};
 
 /// `{owner}/{file_id}` → file record (JSON). File ids are UUIDv7, so keys sort by creation time.
 const FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("files");
@@ -26,6 +28,10 @@ const SHARES: TableDefinition<&str, &[u8]> = TableDefinition::new("shares");
 const USER_SHARES: TableDefinition<&str, ()> = TableDefinition::new("user_shares");
 /// `{owner}` → usage (JSON).
 const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
+
+mod pending;
+
+use pending::{PENDING_BY_EXPIRY, build_pending_index, indexed_file, no_longer_pending};
 
 macro_rules! backend_errors {
     ($($ty:ty),*) => {$(
@@ -49,6 +55,9 @@ backend_errors!(
 struct StoredUsage {
     bytes_used: u64,
     file_count: u64,
+    /// Files still `pending` (absent in databases from before it was counted).
+    #[serde(default)]
+    pending_uploads: u64,
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, MetadataError> {
@@ -85,7 +94,9 @@ impl LocalMetadataStore {
             txn.open_table(SHARES)?;
             txn.open_table(USER_SHARES)?;
             txn.open_table(USAGE)?;
+            txn.open_table(PENDING_BY_EXPIRY)?;
         }
+        build_pending_index(&txn)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -166,12 +177,13 @@ fn transition(
 
 #[async_trait]
 impl MetadataStore for LocalMetadataStore {
-    async fn insert_pending_file(
+    async fn reserve_pending_file(
         &self,
         file: &FileRecord,
-        quota: u64,
+        bounds: Reservation,
     ) -> Result<(), MetadataError> {
         let file = file.clone();
+        let Reservation { quota, max_pending } = bounds;
         self.write(move |txn| {
             let mut files = txn.open_table(FILES)?;
             let key = file_key(&file.owner, &file.id);
@@ -188,10 +200,19 @@ impl MetadataStore for LocalMetadataStore {
                     quota,
                 });
             }
+            let pending = file.status == FileStatus::Pending;
+            if pending && usage.pending_uploads >= max_pending {
+                return Err(MetadataError::TooManyPending { max: max_pending });
+            }
             files.insert(key.as_str(), encode(&file)?.as_slice())?;
+            if pending {
+                txn.open_table(PENDING_BY_EXPIRY)?
+                    .insert(pending::key(&file).as_str(), ())?;
+            }
             adjust_usage(txn, &file.owner, |u| {
                 u.bytes_used += file.size;
                 u.file_count += 1;
+                u.pending_uploads += u64::from(pending);
             })
         })
         .await
@@ -242,7 +263,7 @@ impl MetadataStore for LocalMetadataStore {
     ) -> Result<Transition, MetadataError> {
         let (owner, id, sha256) = (owner.clone(), *id, sha256.map(str::to_owned));
         self.write(move |txn| {
-            let (outcome, _) = transition(
+            let (outcome, file) = transition(
                 txn,
                 &owner,
                 &id,
@@ -254,6 +275,9 @@ impl MetadataStore for LocalMetadataStore {
                     }
                 },
             )?;
+            if let (Transition::Applied, Some(file)) = (outcome, file) {
+                no_longer_pending(txn, &file)?;
+            }
             Ok(outcome)
         })
         .await
@@ -291,6 +315,7 @@ impl MetadataStore for LocalMetadataStore {
             )?;
             if let (Transition::Applied, Some(file)) = (outcome, file) {
                 adjust_usage(txn, &owner, |u| release(u, &file))?;
+                no_longer_pending(txn, &file)?;
             }
             Ok(outcome)
         })
@@ -336,6 +361,9 @@ impl MetadataStore for LocalMetadataStore {
             if file.holds_quota() {
                 adjust_usage(txn, &owner, |u| release(u, &file))?;
             }
+            if file.status == FileStatus::Pending {
+                no_longer_pending(txn, &file)?;
+            }
             // Cascade to the file's shares so its links die with it.
             let mut shares = txn.open_table(SHARES)?;
             let mut user_shares = txn.open_table(USER_SHARES)?;
@@ -378,16 +406,16 @@ impl MetadataStore for LocalMetadataStore {
         before: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<FileRecord>, MetadataError> {
+        // Index keys of files expiring before `before` sort before its bound: the stale ones
+        // are a prefix of the index, read without touching any other file.
+        let bound = pending::bound(before);
         self.read(move |txn| {
+            let index = txn.open_table(PENDING_BY_EXPIRY)?;
             let files = txn.open_table(FILES)?;
             let mut stale = Vec::new();
-            for entry in files.iter()? {
-                let (_, value) = entry?;
-                let file: FileRecord = decode(value.value())?;
-                if stale.len() >= limit {
-                    break;
-                }
-                if file.status == FileStatus::Pending && file.upload_expires_at < before {
+            for entry in index.range(..bound.as_str())?.take(limit) {
+                let (key, _) = entry?;
+                if let Some(file) = indexed_file(&files, key.value())? {
                     stale.push(file);
                 }
             }
