@@ -28,7 +28,7 @@ test("a link with a download limit of 1 and a password: wrong password refused, 
   const viewed = visitor.waitForResponse((r) => r.url().endsWith(`/api/public/shares/${token}`));
   await visitor.goto(url);
   expect(await (await viewed).json()).toEqual({ expires_at: expect.any(String), requires_password: true });
-  await expect(visitor.getByRole("heading", { level: 1, name: "Password-protected file" })).toBeVisible();
+  await expect(visitor.getByRole("heading", { level: 1, name: "This file is protected" })).toBeVisible();
   await expect(visitor.getByText("Password protected")).toBeVisible();
   await expect(visitor.locator("body")).not.toContainText("quarterly-report");
   await expect(visitor.locator("body")).not.toContainText(/1\.2 MB|download left|SHA-256/);

@@ -216,7 +216,7 @@ fn ShareCard(
         None => view! {
             <span class="thumb badge large" aria-hidden="true">{icons::lock()}</span>
             <div>
-                <h1 id="shared-name" class="share-name">"Password-protected file"</h1>
+                <h1 id="shared-name" class="share-name">"This file is protected"</h1>
                 <p class="file-meta">"Enter the password to see the file and download it."</p>
             </div>
         }
