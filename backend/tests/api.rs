@@ -1115,6 +1115,8 @@ async fn concurrent_password_guesses_get_five_checks_and_the_rest_wait() {
             (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             "{path}"
         );
+        // The window opened with the guesses, on the test's clock: 5 minutes to wait.
+        assert_eq!(reply.headers["retry-after"], "300", "{path}");
     }
     api.advance(time::Duration::minutes(5));
     let reply = api.send(Method::POST, &uri, None, Some(right)).await;

@@ -97,7 +97,12 @@ async fn check_password(
         .await?
     {
         AttemptReservation::Granted { window } => window,
-        AttemptReservation::Refused { .. } => return Err(ApiError::TooManyAttempts),
+        AttemptReservation::Refused { retry_at } => {
+            let wait = (retry_at - now).whole_seconds().max(1);
+            return Err(ApiError::TooManyAttempts {
+                retry_after_secs: u64::try_from(wait).unwrap_or(1),
+            });
+        }
         AttemptReservation::NotFound => return Err(not_found()),
     };
     let verdict = state
