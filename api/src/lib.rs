@@ -192,7 +192,9 @@ pub struct CreateShare {
     pub expires_in_seconds: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_downloads: Option<u32>,
+    /// 8 to 128 characters; absent or empty for a link without a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub password: Option<String>,
 }
 
@@ -221,15 +223,23 @@ pub struct ShareList {
     pub items: Vec<Share>,
 }
 
-/// `GET /api/public/shares/{token}`: what anyone with the link may see.
+/// What anyone with the link may see: `GET /api/public/shares/{token}`, and
+/// `POST /api/public/shares/{token}/unlock` once the password is right.
+///
+/// For a password-protected link, `GET` tells only that a password is needed and when the link
+/// expires: the file's name, size, type and checksum, and the downloads left, are absent until
+/// the password is given to `unlock`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PublicShare {
-    pub name: String,
-    pub size: u64,
-    pub content_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
     pub expires_at: String,
-    /// `None` when the link has no download limit.
+    /// Absent when the link has no download limit (or is still locked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downloads_left: Option<u32>,
     pub requires_password: bool,
@@ -243,6 +253,14 @@ pub struct PublicShare {
     /// composite checksum are cut at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part_size: Option<u64>,
+}
+
+/// `POST /api/public/shares/{token}/unlock` body: the link's password. Checking it counts as a
+/// password attempt (a right one is given back) but never as a download.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UnlockShare {
+    pub password: String,
 }
 
 /// `POST /api/public/shares/{token}/download` body.

@@ -3,8 +3,8 @@
 
 use ferry_api::{
     CompleteUpload, CreateShare, DownloadUrl, ErrorBody, FilePage, MultipartTicket, PartUrls,
-    PartUrlsRequest, PublicDownload, PublicShare, Share, ShareList, UploadTicket, UploadedParts,
-    codes,
+    PartUrlsRequest, PublicDownload, PublicShare, Share, ShareList, UnlockShare, UploadTicket,
+    UploadedParts, codes,
 };
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -300,6 +300,23 @@ impl Api {
     pub async fn public_share(&self, token: &str) -> Result<PublicShare, ApiError> {
         let url = self.url(&format!("/public/shares/{}", seg(token)));
         let response = Request::get(&url).send().await.map_err(ApiError::network)?;
+        read(response).await
+    }
+
+    /// Checks a protected link's password and returns what the link shows (its file's name,
+    /// size, checksum); never counts a download.
+    pub async fn unlock_share(
+        &self,
+        token: &str,
+        password: String,
+    ) -> Result<PublicShare, ApiError> {
+        let url = self.url(&format!("/public/shares/{}/unlock", seg(token)));
+        let response = Request::post(&url)
+            .json(&UnlockShare { password })
+            .map_err(ApiError::network)?
+            .send()
+            .await
+            .map_err(ApiError::network)?;
         read(response).await
     }
 

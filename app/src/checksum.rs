@@ -91,6 +91,40 @@ pub fn parse(value: &str) -> Checksum<'_> {
     }
 }
 
+/// How a recipient can recompute `sum` for the file `name` (cut at `part_size` when it was
+/// uploaded in parts): a label for the checksum and a line of text with a shell command. The
+/// name is quoted as one shell word, or replaced by a placeholder when it cannot be shown.
+pub fn verify_hint(sum: &str, part_size: Option<u64>, name: &str) -> (String, String) {
+    use crate::shell::{FILE_PLACEHOLDER, file_argument};
+    let (file, note) = match file_argument(name) {
+        Some(word) => (word, String::new()),
+        None => (
+            FILE_PLACEHOLDER.to_owned(),
+            format!(" (replace {FILE_PLACEHOLDER} with the downloaded file)"),
+        ),
+    };
+    match parse(sum) {
+        Checksum::Whole(_) => (
+            "SHA-256".to_owned(),
+            format!(
+                "Base64 of the file's SHA-256: openssl dgst -sha256 -binary {file} | base64{note}"
+            ),
+        ),
+        Checksum::Composite { parts, .. } => {
+            let what = "the base64 SHA-256 of the parts' SHA-256 digests";
+            let hint = match part_size.map(|bytes| bytes >> 20).filter(|mib| *mib > 0) {
+                Some(mib) => format!(
+                    "Uploaded in {parts} parts of {mib} MiB: {what}, then -{parts}. split -b \
+                     {mib}M {file} part. && for p in part.*; do openssl dgst -sha256 -binary \
+                     \"$p\"; done | openssl dgst -sha256 -binary | base64{note}"
+                ),
+                None => format!("Uploaded in {parts} parts: {what}, then -{parts}."),
+            };
+            ("Composite SHA-256 (multipart)".to_owned(), hint)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +152,39 @@ mod tests {
         );
         assert_eq!(parse("abc-"), Checksum::Whole("abc-"));
         assert_eq!(parse("abc-x1"), Checksum::Whole("abc-x1"));
+    }
+
+    const SUM: &str = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+
+    #[test]
+    fn hints_quote_the_name_as_one_shell_word() {
+        let (label, hint) = verify_hint(SUM, None, "report'$(id>pwned)'.txt");
+        assert_eq!(label, "SHA-256");
+        assert_eq!(
+            hint,
+            r"Base64 of the file's SHA-256: openssl dgst -sha256 -binary 'report'\''$(id>pwned)'\''.txt' | base64"
+        );
+        let (_, hint) = verify_hint(SUM, None, "-n `reboot`");
+        assert!(hint.contains("-binary './-n `reboot`' | base64"), "{hint}");
+        let (label, hint) = verify_hint("abc=-3", Some(8 << 20), "it's.iso");
+        assert_eq!(label, "Composite SHA-256 (multipart)");
+        assert!(
+            hint.contains(r"split -b 8M 'it'\''s.iso' part. && for p in part.*;"),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn hints_use_a_placeholder_for_names_that_cannot_be_shown() {
+        let (_, hint) = verify_hint(SUM, None, "a\n$(reboot)\n.txt");
+        assert_eq!(
+            hint,
+            "Base64 of the file's SHA-256: openssl dgst -sha256 -binary FILE | base64 \
+             (replace FILE with the downloaded file)"
+        );
+        assert!(!hint.contains("reboot"));
+        let (_, hint) = verify_hint("abc=-3", Some(8 << 20), "x\u{202E}gpj.exe");
+        assert!(hint.contains("split -b 8M FILE part."), "{hint}");
+        assert!(hint.ends_with("(replace FILE with the downloaded file)"));
     }
 }

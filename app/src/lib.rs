@@ -13,6 +13,7 @@ pub mod format;
 pub mod multipart;
 pub mod pages;
 pub mod resume;
+pub mod shell;
 pub mod transfer;
 pub mod upload;
 

@@ -29,8 +29,9 @@ pub enum ApiError {
     Forbidden { code: &'static str, message: String },
     #[error("{message}")]
     Gone { code: &'static str, message: String },
+    /// 429 with `Retry-After`: the seconds until another attempt may be made.
     #[error("too many attempts")]
-    TooManyAttempts,
+    TooManyAttempts { retry_after_secs: u64 },
     /// A bound on expensive work is reached ([`crate::work_gate::Busy`]): 503 with `Retry-After`.
     #[error("busy")]
     Busy,
@@ -67,7 +68,7 @@ impl ApiError {
             }
             Self::Forbidden { code, message } => (StatusCode::FORBIDDEN, code, message.clone()),
             Self::Gone { code, message } => (StatusCode::GONE, code, message.clone()),
-            Self::TooManyAttempts => (
+            Self::TooManyAttempts { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 codes::TOO_MANY_ATTEMPTS,
                 "Too many wrong passwords. Wait a few minutes and try again.".to_owned(),
@@ -103,6 +104,12 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(
                 http::header::RETRY_AFTER,
                 http::HeaderValue::from_static("1"),
+            );
+        }
+        if let Self::TooManyAttempts { retry_after_secs } = self {
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from(retry_after_secs.max(1)),
             );
         }
         if status == StatusCode::UNAUTHORIZED {

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+use crate::domain::share::AttemptPolicy;
 use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
 
 /// A request that a client sends straight to object storage (presigned).
@@ -187,6 +188,20 @@ pub enum DownloadCount {
     Exhausted,
 }
 
+/// The outcome of reserving one password attempt on a share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptReservation {
+    /// Reserved in the window that started at `window` (what a refund names).
+    Granted {
+        window: OffsetDateTime,
+    },
+    /// The current window's attempts are used up until `retry_at`.
+    Refused {
+        retry_at: OffsetDateTime,
+    },
+    NotFound,
+}
+
 /// One page of a user's files, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FileListing {
@@ -297,6 +312,23 @@ pub trait MetadataStore: Send + Sync {
         token: &ShareToken,
         now: OffsetDateTime,
     ) -> Result<DownloadCount, MetadataError>;
+
+    /// Atomically takes one password attempt on the share under `policy`, before the password
+    /// is checked, so concurrent guesses on every instance share one count.
+    async fn reserve_password_attempt(
+        &self,
+        token: &ShareToken,
+        now: OffsetDateTime,
+        policy: AttemptPolicy,
+    ) -> Result<AttemptReservation, MetadataError>;
+
+    /// Gives back an attempt taken in the window that started at `window` (the password was
+    /// right, or was never checked); does nothing once that window has been replaced.
+    async fn refund_password_attempt(
+        &self,
+        token: &ShareToken,
+        window: OffsetDateTime,
+    ) -> Result<(), MetadataError>;
 }
 
 /// Who a verified access token belongs to.

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use crate::config::Limits;
 use crate::events::EventContext;
 use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
-use crate::routes::public::AttemptLimiter;
 use crate::work_gate::WorkGate;
 
 /// Cheap to clone: everything is behind an `Arc`.
@@ -18,9 +17,9 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Origin of the site, for share links: `{public_base_url}/s/{token}`.
     pub public_base_url: Arc<str>,
-    pub attempts: Arc<AttemptLimiter>,
     /// Bounds concurrent password hashing (share passwords here; the local identity provider
-    /// shares the same gate in `ferry serve`).
+    /// shares the same gate in `ferry serve`). Replace it after [`AppState::new`] for another
+    /// bound (tests use a tiny one).
     pub password_work: Arc<WorkGate>,
     /// Bounds concurrent thumbnail decoding when a request settles an upload itself; the local
     /// stack shares it with its object-created events.
@@ -43,7 +42,6 @@ impl AppState {
             clock,
             limits: Arc::new(limits),
             public_base_url: public_base_url.trim_end_matches('/').into(),
-            attempts: Arc::new(AttemptLimiter::default()),
             password_work: Arc::new(WorkGate::for_passwords()),
             image_work: Arc::new(WorkGate::for_images()),
         }

@@ -16,6 +16,7 @@ use ferry::adapters::local::store::LocalMetadataStore;
 use ferry::config::Limits;
 use ferry::domain::{FileId, UserId};
 use ferry::ports::{Clock, MetadataStore};
+use ferry::work_gate::WorkGate;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -69,6 +70,11 @@ async fn spawn_api() -> TestApi {
 }
 
 async fn spawn_api_with(limits: Limits) -> TestApi {
+    spawn_api_tuned(limits, |_| {}).await
+}
+
+/// Like [`spawn_api_with`], with a last change to the state (e.g. a smaller work gate).
+async fn spawn_api_tuned(limits: Limits, tune: impl FnOnce(&mut AppState)) -> TestApi {
     let dir = tempfile::tempdir().unwrap();
     let (s3, objects) = embedded_s3::start(dir.path().join("s3")).await;
     let meta = Arc::new(LocalMetadataStore::open(&dir.path().join("meta.redb")).unwrap());
@@ -85,7 +91,7 @@ async fn spawn_api_with(limits: Limits) -> TestApi {
     .unwrap();
     let tokens = Arc::new(JwksVerifier::from_jwks(ISSUER, CLIENT, idp.jwks()).unwrap());
     let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
-    let state = AppState::new(
+    let mut state = AppState::new(
         objects,
         meta.clone(),
         tokens,
@@ -93,6 +99,7 @@ async fn spawn_api_with(limits: Limits) -> TestApi {
         limits,
         "https://ferry.test",
     );
+    tune(&mut state);
     TestApi {
         router: ferry::router(state),
         idp,
@@ -638,6 +645,7 @@ async fn shares_validate_their_terms() {
         (json!({"expires_in_seconds": 31 * 86400}), "invalid_expiry"),
         (json!({"max_downloads": 0}), "invalid_max_downloads"),
         (json!({"password": "abc"}), "invalid_password"),
+        (json!({"password": "seven 7"}), "invalid_password"),
         (json!({"max_downloads": "five"}), "invalid_request"),
     ] {
         let reply = api
@@ -683,12 +691,25 @@ async fn shares_validate_their_terms() {
         )
         .await;
     assert_eq!(public.status, StatusCode::OK);
-    assert_eq!(public.body["name"], "a.txt");
-    assert_eq!(public.body["size"], 5);
-    assert_eq!(public.body["downloads_left"], 3);
     assert_eq!(public.body["requires_password"], true);
+    let unlocked = api
+        .send(
+            Method::POST,
+            &format!("/api/public/shares/{token}/unlock"),
+            None,
+            Some(json!({"password": "hunter22"})),
+        )
+        .await;
+    assert_eq!(unlocked.status, StatusCode::OK, "{:?}", unlocked.body);
+    assert_eq!(unlocked.body["name"], "a.txt");
+    assert_eq!(unlocked.body["size"], 5);
+    assert_eq!(unlocked.body["downloads_left"], 3);
     // One PUT, no parts to speak of.
-    assert!(public.body.get("part_size").is_none(), "{:?}", public.body);
+    assert!(
+        unlocked.body.get("part_size").is_none(),
+        "{:?}",
+        unlocked.body
+    );
 }
 
 #[tokio::test]
@@ -1089,4 +1110,238 @@ async fn unfinished_uploads_are_capped_per_user() {
         announce(ALICE, "/api/uploads").await.status,
         StatusCode::CREATED
     );
+}
+
+// ---- share passwords: attempts, bounded hashing, nothing shown before the password ---------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_password_guesses_get_five_checks_and_the_rest_wait() {
+    let api = Arc::new(
+        spawn_api_tuned(small_limits(), |state| {
+            // Room for every guess at once: only the attempt limit may refuse them.
+            state.password_work = Arc::new(WorkGate::new(4, 64));
+        })
+        .await,
+    );
+    let id = api.ready_file(ALICE, "secret.txt", 5).await;
+    let token = api
+        .share(ALICE, &id, json!({"password": "correct horse"}))
+        .await;
+    let uri = format!("/api/public/shares/{token}/download");
+    let guesses: Vec<_> = (0..24)
+        .map(|i| {
+            let (api, uri) = (Arc::clone(&api), uri.clone());
+            tokio::spawn(async move {
+                let guess = json!({"password": format!("guess number {i}")});
+                api.send(Method::POST, &uri, None, Some(guess)).await
+            })
+        })
+        .collect();
+    let (mut wrong, mut limited) = (0, 0);
+    for guess in guesses {
+        let reply = guess.await.unwrap();
+        match (reply.status, reply.code()) {
+            (StatusCode::FORBIDDEN, "wrong_password") => wrong += 1,
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts") => limited += 1,
+            other => panic!("unexpected {other:?}: {:?}", reply.body),
+        }
+    }
+    assert_eq!((wrong, limited), (5, 19), "only 5 guesses were checked");
+    // The limit holds for the right password too, and for unlocking, until the window passes.
+    let right = json!({"password": "correct horse"});
+    for path in ["download", "unlock"] {
+        let reply = api
+            .send(
+                Method::POST,
+                &format!("/api/public/shares/{token}/{path}"),
+                None,
+                Some(right.clone()),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            "{path}"
+        );
+        // The window opened with the guesses, on the test's clock: 5 minutes to wait.
+        assert_eq!(reply.headers["retry-after"], "300", "{path}");
+    }
+    api.advance(time::Duration::minutes(5));
+    let reply = api.send(Method::POST, &uri, None, Some(right)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+}
+
+#[tokio::test]
+async fn a_full_password_gate_answers_busy_and_nothing_else_breaks() {
+    let gate = Arc::new(WorkGate::new(1, 0));
+    let api = Arc::new(
+        spawn_api_tuned(small_limits(), {
+            let gate = Arc::clone(&gate);
+            move |state| state.password_work = gate
+        })
+        .await,
+    );
+    let id = api.ready_file(ALICE, "a.txt", 5).await;
+    let token = api
+        .share(ALICE, &id, json!({"password": "correct horse"}))
+        .await;
+    // Another job holds the only slot, and the line has no room.
+    let held = gate.enter().await.unwrap();
+    // Two waves of new protected links and password checks: 8 checks in all, more than the
+    // link's 5 attempts, at most 4 at once.
+    for _ in 0..2 {
+        let flood: Vec<_> = (0..8)
+            .map(|i| {
+                let (api, token, id) = (Arc::clone(&api), token.clone(), id.clone());
+                tokio::spawn(async move {
+                    if i % 2 == 0 {
+                        let body = json!({"password": format!("new password {i}")});
+                        let uri = format!("/api/files/{id}/shares");
+                        api.as_user(ALICE, Method::POST, &uri, Some(body)).await
+                    } else {
+                        let body = json!({"password": "correct horse"});
+                        let uri = format!("/api/public/shares/{token}/download");
+                        api.send(Method::POST, &uri, None, Some(body)).await
+                    }
+                })
+            })
+            .collect();
+        for reply in futures::future::join_all(flood).await {
+            let reply = reply.unwrap();
+            assert_eq!(
+                (reply.status, reply.code()),
+                (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+                "{:?}",
+                reply.body
+            );
+            let retry_after = reply.headers["retry-after"].to_str().unwrap();
+            assert!(retry_after.parse::<u32>().unwrap() >= 1, "{retry_after}");
+        }
+    }
+    // What needs no hashing goes on.
+    let open = api.share(ALICE, &id, json!({})).await;
+    let view = api
+        .send(
+            Method::GET,
+            &format!("/api/public/shares/{open}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(view.status, StatusCode::OK);
+    drop(held);
+    // The busy answers used none of the link's 5 password attempts: the password still works.
+    let reply = api
+        .send(
+            Method::POST,
+            &format!("/api/public/shares/{token}/download"),
+            None,
+            Some(json!({"password": "correct horse"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    api.share(ALICE, &id, json!({"password": "another one"}))
+        .await;
+    assert_eq!(gate.available(), 1, "every slot was given back");
+}
+
+#[tokio::test]
+async fn a_protected_link_shows_its_file_only_after_the_password() {
+    let api = spawn_api().await;
+    let id = api.ready_file(ALICE, "tax return 2025.pdf", 5).await;
+    let sha = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    api.meta
+        .set_sha256(
+            &UserId::parse(ALICE).unwrap(),
+            &FileId::parse(&id).unwrap(),
+            sha,
+        )
+        .await
+        .unwrap();
+    let token = api
+        .share(
+            ALICE,
+            &id,
+            json!({"password": "open sesame", "max_downloads": 2}),
+        )
+        .await;
+    let view = api
+        .send(
+            Method::GET,
+            &format!("/api/public/shares/{token}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(view.status, StatusCode::OK);
+    let mut shown: Vec<_> = view.body.as_object().unwrap().keys().cloned().collect();
+    shown.sort();
+    assert_eq!(shown, ["expires_at", "requires_password"], "{}", view.body);
+    assert_eq!(view.body["requires_password"], true);
+
+    let unlock = format!("/api/public/shares/{token}/unlock");
+    for (body, status, code) in [
+        (None, StatusCode::BAD_REQUEST, "invalid_request"),
+        (
+            Some(json!({"password": ""})),
+            StatusCode::FORBIDDEN,
+            "password_required",
+        ),
+        (
+            Some(json!({"password": "open says me"})),
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+        ),
+    ] {
+        let reply = api.send(Method::POST, &unlock, None, body.clone()).await;
+        assert_eq!((reply.status, reply.code()), (status, code), "{body:?}");
+        assert!(!reply.body.to_string().contains("tax return"));
+    }
+    for _ in 0..2 {
+        let reply = api
+            .send(
+                Method::POST,
+                &unlock,
+                None,
+                Some(json!({"password": "open sesame"})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(reply.body["name"], "tax return 2025.pdf");
+        assert_eq!(reply.body["size"], 5);
+        assert_eq!(reply.body["content_type"], "application/octet-stream");
+        assert_eq!(reply.body["sha256"], sha);
+        assert_eq!(reply.body["requires_password"], true);
+        assert_eq!(reply.body["downloads_left"], 2, "unlocking is no download");
+    }
+    // An open link shows everything at once, and unlocking it needs nothing.
+    let open = api.share(ALICE, &id, json!({})).await;
+    let view = api
+        .send(
+            Method::GET,
+            &format!("/api/public/shares/{open}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(view.body["name"], "tax return 2025.pdf");
+    assert_eq!(view.body["sha256"], sha);
+    let reply = api
+        .send(
+            Method::POST,
+            &format!("/api/public/shares/{open}/unlock"),
+            None,
+            Some(json!({"password": "anything"})),
+        )
+        .await;
+    assert_eq!(reply.body, view.body);
+
+    let doc = api.send(Method::GET, "/api/openapi.json", None, None).await;
+    assert!(
+        doc.body["paths"]["/api/public/shares/{token}/unlock"]["post"].is_object(),
+        "openapi lacks unlock"
+    );
+    let password = &doc.body["components"]["schemas"]["CreateShare"]["properties"]["password"];
+    assert_eq!(password["minLength"], 8, "{password}");
+    assert_eq!(password["maxLength"], 128, "{password}");
 }

@@ -9,8 +9,11 @@ use std::time::Duration;
 use aws_support::{Moto, unique_name};
 use ferry::adapters::aws::{DynamoMetadataStore, create_table};
 use ferry::adapters::local::store::LocalMetadataStore;
+use ferry::domain::share::AttemptPolicy;
 use ferry::domain::{ContentType, FileId, FileName, FileRecord, ShareRecord, ShareToken, UserId};
-use ferry::ports::{DownloadCount, MetadataError, MetadataStore, Reservation, Transition, Usage};
+use ferry::ports::{
+    AttemptReservation, DownloadCount, MetadataError, MetadataStore, Reservation, Transition, Usage,
+};
 use ferry_api::FileStatus;
 use time::OffsetDateTime;
 
@@ -604,6 +607,7 @@ async fn metadata_contract(store: Store) {
         multipart_uploads_keep_their_id_and_checksum,
         pending_uploads_are_capped_even_when_announced_at_once,
         the_stale_index_follows_every_way_out_of_pending,
+        password_attempts_are_reserved_atomically,
     );
 }
 
@@ -733,4 +737,99 @@ async fn the_stale_index_follows_every_way_out_of_pending(store: &Store) {
     store.delete_file(&owner, &stale[3].id).await.unwrap();
     store.mark_ready(&owner, &stale[4].id, None).await.unwrap();
     assert!(stale_ids().await.is_empty());
+}
+
+async fn password_attempts_are_reserved_atomically(store: &Store) {
+    let policy = AttemptPolicy {
+        max: 5,
+        window: Duration::from_secs(300),
+    };
+    let owner = new_user();
+    let file = ready_file(store, &owner, 10).await;
+    let share = ShareRecord {
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
+        ..share_of(&file, Some(3))
+    };
+    store.insert_share(&share).await.unwrap();
+    let token = share.token.clone();
+    let reserve = |at: OffsetDateTime| {
+        let (store, token) = (Arc::clone(store), token.clone());
+        async move {
+            store
+                .reserve_password_attempt(&token, at, policy)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Concurrent guesses: exactly `max` get through, all in one window.
+    let now = OffsetDateTime::now_utc();
+    let results = futures::future::join_all((0..24).map(|_| tokio::spawn(reserve(now)))).await;
+    let results: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    let granted = AttemptReservation::Granted { window: now };
+    let refused = AttemptReservation::Refused {
+        retry_at: now + Duration::from_secs(300),
+    };
+    assert_eq!(
+        results.iter().filter(|r| **r == granted).count(),
+        5,
+        "{results:?}"
+    );
+    assert_eq!(
+        results.iter().filter(|r| **r == refused).count(),
+        19,
+        "{results:?}"
+    );
+    assert_eq!(
+        store.share(&token).await.unwrap().as_ref(),
+        Some(&share),
+        "the share itself is unchanged"
+    );
+
+    // A refund gives one attempt back, in its own window only.
+    let soon = now + Duration::from_secs(10);
+    store.refund_password_attempt(&token, now).await.unwrap();
+    assert_eq!(reserve(soon).await, granted);
+    assert_eq!(reserve(soon).await, refused);
+    store
+        .refund_password_attempt(&token, now - Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(reserve(soon).await, refused, "a refund of another window");
+
+    // When the window closes, the next attempt opens a new one; old refunds do not reach it.
+    let later = now + Duration::from_secs(300);
+    let next = AttemptReservation::Granted { window: later };
+    assert_eq!(reserve(later).await, next);
+    store.refund_password_attempt(&token, now).await.unwrap();
+    for _ in 0..4 {
+        assert_eq!(reserve(later).await, next);
+    }
+    assert_eq!(
+        reserve(later).await,
+        AttemptReservation::Refused {
+            retry_at: later + Duration::from_secs(300)
+        }
+    );
+
+    // Each link counts alone; unknown links are not found, and a refund creates nothing.
+    let other = share_of(&file, None);
+    store.insert_share(&other).await.unwrap();
+    assert_eq!(
+        store
+            .reserve_password_attempt(&other.token, soon, policy)
+            .await
+            .unwrap(),
+        AttemptReservation::Granted { window: soon }
+    );
+    let unknown = ShareToken::generate();
+    assert_eq!(
+        store
+            .reserve_password_attempt(&unknown, now, policy)
+            .await
+            .unwrap(),
+        AttemptReservation::NotFound
+    );
+    store.refund_password_attempt(&unknown, now).await.unwrap();
+    assert_eq!(store.share(&unknown).await.unwrap(), None);
 }

@@ -52,6 +52,9 @@ pub fn CopyButton(#[prop(into)] text: String, #[prop(optional)] small: bool) -> 
     }
 }
 
+/// Accepted share password lengths, in characters (the API refuses others).
+const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
+
 #[component]
 pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let api = expect_context::<Api>();
@@ -83,8 +86,8 @@ pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl Int
             None
         };
         let pw = password.get_untracked();
-        if !pw.is_empty() && !(4..=128).contains(&pw.chars().count()) {
-            error.set(Some("A password needs 4 to 128 characters.".to_owned()));
+        if !pw.is_empty() && !PASSWORD_CHARS.contains(&pw.chars().count()) {
+            error.set(Some("A password needs 8 to 128 characters.".to_owned()));
             return;
         }
         let request = CreateShare {
@@ -159,9 +162,11 @@ pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl Int
                             type="password"
                             autocomplete="new-password"
                             placeholder="Anyone with the link can download"
+                            aria-describedby="share-password-hint"
                             prop:value=move || password.get()
                             on:input=move |ev| password.set(event_target_value(&ev))
                         />
+                        <p id="share-password-hint" class="muted small">"At least 8 characters."</p>
                     </div>
                     <Show when=move || error.with(Option::is_some)>
                         <p class="form-error" role="alert">{move || error.get()}</p>

@@ -1,5 +1,6 @@
 //! `/s/{token}`: the page anyone with a link sees. Opening it never uses a download; only the
-//! Download button asks the API for the one-time URL.
+//! Download button asks the API for the one-time URL. A password-protected link shows nothing
+//! about its file until the password is given (the API's `unlock`).
 
 use ferry_api::{PublicShare, codes};
 use leptos::prelude::*;
@@ -7,7 +8,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 use crate::api_client::{Api, ApiError};
-use crate::checksum::{self, Checksum};
+use crate::checksum;
 use crate::components::Now;
 use crate::components::file_list::type_badge;
 use crate::components::icons;
@@ -67,7 +68,7 @@ pub fn PublicSharePage() -> impl IntoView {
     };
     load();
     use_title(move || match info.get() {
-        Some(Ok(share)) => share.name,
+        Some(Ok(share)) => share.name.unwrap_or_else(|| "Shared file".to_owned()),
         Some(Err(_)) => "Link unavailable".to_owned(),
         None => "Shared file".to_owned(),
     });
@@ -117,16 +118,28 @@ fn ShareCard(
 ) -> impl IntoView {
     let api = expect_context::<Api>();
     let now = expect_context::<Now>();
+    let needs_password = share.requires_password;
+    // What the link shows about its file: at once for an open link, after `unlock` for a
+    // protected one.
+    let details = RwSignal::new(share.name.is_some().then(|| share.clone()));
+    let locked = move || details.with(Option::is_none);
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let started = RwSignal::new(false);
     let downloads_left = RwSignal::new(share.downloads_left);
     let token = StoredValue::new(token);
-    let needs_password = share.requires_password;
     let expires_ms = parse_rfc3339(&share.expires_at);
 
-    let download = move |ev: leptos::ev::SubmitEvent| {
+    let failed = move |err: ApiError| {
+        busy.set(false);
+        if is_unusable(&err) {
+            info.set(Some(Err(err)));
+        } else {
+            error.set(Some(err.message));
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if busy.get_untracked() {
             return;
@@ -138,9 +151,22 @@ fn ShareCard(
         }
         busy.set(true);
         error.set(None);
+        let unlocking = details.with_untracked(Option::is_none);
         spawn_local(async move {
+            let token = token.get_value();
+            if unlocking {
+                match api.unlock_share(&token, pw).await {
+                    Ok(full) => {
+                        downloads_left.set(full.downloads_left);
+                        details.set(Some(full));
+                        busy.set(false);
+                    }
+                    Err(err) => failed(err),
+                }
+                return;
+            }
             match api
-                .public_download(&token.get_value(), needs_password.then_some(pw))
+                .public_download(&token, needs_password.then_some(pw))
                 .await
             {
                 Ok(link) => {
@@ -150,12 +176,11 @@ fn ShareCard(
                             *n = n.saturating_sub(1);
                         }
                     });
+                    busy.set(false);
                     let _ = window().location().assign(&link.url);
                 }
-                Err(err) if is_unusable(&err) => info.set(Some(Err(err))),
-                Err(err) => error.set(Some(err.message)),
+                Err(err) => failed(err),
             }
-            busy.set(false);
         });
     };
 
@@ -171,24 +196,51 @@ fn ShareCard(
         Some(n) => Some(format!("{n} downloads left")),
     };
     let no_more = move || downloads_left.get() == Some(0);
+    let heading = move || match details.get() {
+        Some(file) => {
+            let name = file.name.unwrap_or_default();
+            let meta = [file.size.map(human_size), file.content_type]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+            view! {
+                <span class="thumb badge large" aria-hidden="true">{type_badge(&name)}</span>
+                <div>
+                    <h1 id="shared-name" class="share-name">{name}</h1>
+                    <p class="file-meta">{meta}</p>
+                </div>
+            }
+            .into_any()
+        }
+        None => view! {
+            <span class="thumb badge large" aria-hidden="true">{icons::lock()}</span>
+            <div>
+                <h1 id="shared-name" class="share-name">"This file is protected"</h1>
+                <p class="file-meta">"Enter the password to see the file and download it."</p>
+            </div>
+        }
+        .into_any(),
+    };
+    let verify = move || {
+        details.get().and_then(|file| {
+            let name = file.name.unwrap_or_default();
+            file.sha256
+                .map(|sum| checksum_view(&sum, file.part_size, &name))
+        })
+    };
 
     view! {
         <section class="share-card" aria-labelledby="shared-name">
             <p class="eyebrow">"Someone shared a file with you"</p>
-            <div class="share-file">
-                <span class="thumb badge large" aria-hidden="true">{type_badge(&share.name)}</span>
-                <div>
-                    <h1 id="shared-name" class="share-name">{share.name.clone()}</h1>
-                    <p class="file-meta">{human_size(share.size)} " · " {share.content_type.clone()}</p>
-                </div>
-            </div>
+            <div class="share-file">{heading}</div>
             <ul class="share-facts">
                 <li>{icons::clock()}<span>{expiry}</span></li>
                 {move || left().map(|text| view! { <li>{icons::download()}<span>{text}</span></li> })}
                 {needs_password.then(|| view! { <li>{icons::lock()}<span>"Password protected"</span></li> })}
             </ul>
-            <form class="download-form" on:submit=download>
-                {needs_password.then(|| view! {
+            <form class="download-form" on:submit=submit>
+                <Show when=locked>
                     <div class="field">
                         <label for="share-password">"Password"</label>
                         <input
@@ -201,13 +253,18 @@ fn ShareCard(
                             on:input=move |ev| password.set(event_target_value(&ev))
                         />
                     </div>
-                })}
+                </Show>
                 <Show when=move || error.with(Option::is_some)>
                     <p class="form-error" role="alert">{move || error.get()}</p>
                 </Show>
                 <button class="button primary large full" type="submit" disabled=move || busy.get() || (started.get() && no_more())>
-                    {icons::download()}
-                    {move || if busy.get() { "Preparing…" } else { "Download" }}
+                    {move || if locked() { icons::lock().into_any() } else { icons::download().into_any() }}
+                    {move || match (locked(), busy.get()) {
+                        (true, true) => "Checking…",
+                        (true, false) => "Unlock",
+                        (false, true) => "Preparing…",
+                        (false, false) => "Download",
+                    }}
                 </button>
                 <p class="muted small" aria-live="polite">
                     {move || started.get().then(|| if no_more() {
@@ -217,31 +274,14 @@ fn ShareCard(
                     })}
                 </p>
             </form>
-            {share.sha256.clone().map(|sum| checksum_view(&sum, share.part_size, &share.name))}
+            {verify}
         </section>
     }
 }
 
 /// The checksum object storage verified, labelled by kind, with how to recompute it.
 fn checksum_view(sum: &str, part_size: Option<u64>, name: &str) -> impl IntoView + use<> {
-    let (label, hint) = match checksum::parse(sum) {
-        Checksum::Whole(_) => (
-            "SHA-256".to_owned(),
-            format!("Base64 of the file's SHA-256: openssl dgst -sha256 -binary '{name}' | base64"),
-        ),
-        Checksum::Composite { parts, .. } => {
-            let what = "the base64 SHA-256 of the parts' SHA-256 digests";
-            let hint = match part_size.map(|bytes| bytes >> 20).filter(|mib| *mib > 0) {
-                Some(mib) => format!(
-                    "Uploaded in {parts} parts of {mib} MiB: {what}, then -{parts}. split -b \
-                     {mib}M '{name}' part. && for p in part.*; do openssl dgst -sha256 -binary \
-                     \"$p\"; done | openssl dgst -sha256 -binary | base64"
-                ),
-                None => format!("Uploaded in {parts} parts: {what}, then -{parts}."),
-            };
-            ("Composite SHA-256 (multipart)".to_owned(), hint)
-        }
-    };
+    let (label, hint) = checksum::verify_hint(sum, part_size, name);
     view! {
         <details class="checksum">
             <summary>"Verify the download"</summary>

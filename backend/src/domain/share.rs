@@ -1,16 +1,18 @@
-//! Share policy: how long links live, how downloads are limited, how passwords are kept.
+//! Share policy: how long links live, how downloads are limited, how passwords are kept and how
+//! often they may be tried.
 
 use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::ShareRecord;
 
 /// Shortest and longest accepted share password, in characters.
-pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 4..=128;
+pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
 /// Highest accepted download limit.
 pub const MAX_DOWNLOADS: u32 = 10_000;
 
@@ -20,7 +22,7 @@ pub enum SharePolicyError {
     Expiry { max_days: u64 },
     #[error("The download limit must be between 1 and {MAX_DOWNLOADS}.")]
     MaxDownloads,
-    #[error("The password must be 4 to 128 characters long.")]
+    #[error("The password must be 8 to 128 characters long.")]
     Password,
 }
 
@@ -97,6 +99,66 @@ pub fn downloads_left(share: &ShareRecord) -> Option<u32> {
         .map(|max| max.saturating_sub(share.downloads))
 }
 
+/// Password attempts allowed on one link per window, counted in the metadata store so that every
+/// instance of the API shares the count.
+pub const PASSWORD_ATTEMPTS: AttemptPolicy = AttemptPolicy {
+    max: 5,
+    window: Duration::from_secs(5 * 60),
+};
+
+/// At most `max` attempts in a window of `window` that starts with the first attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptPolicy {
+    pub max: u32,
+    pub window: Duration,
+}
+
+/// The attempts made on a link in the window that started `since`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptWindow {
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+    pub count: u32,
+}
+
+impl AttemptPolicy {
+    /// The window after taking one more attempt at `now`, or, while the current window is
+    /// full, the instant it ends.
+    pub fn reserve(
+        &self,
+        current: Option<AttemptWindow>,
+        now: OffsetDateTime,
+    ) -> Result<AttemptWindow, OffsetDateTime> {
+        match current {
+            Some(w) if now < w.since + self.window => {
+                if w.count < self.max {
+                    Ok(AttemptWindow {
+                        since: w.since,
+                        count: w.count + 1,
+                    })
+                } else {
+                    Err(w.since + self.window)
+                }
+            }
+            _ => Ok(AttemptWindow {
+                since: now,
+                count: 1,
+            }),
+        }
+    }
+
+    /// The window after giving back an attempt taken in the window that started `since`:
+    /// nothing changes once that window has been replaced.
+    pub fn refund(current: Option<AttemptWindow>, since: OffsetDateTime) -> Option<AttemptWindow> {
+        current
+            .filter(|w| w.since == since && w.count > 0)
+            .map(|w| AttemptWindow {
+                since,
+                count: w.count - 1,
+            })
+    }
+}
+
 /// Hashes a share password with Argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let mut salt = [0u8; 16];
@@ -157,6 +219,11 @@ mod tests {
             ShareTerms::parse(None, None, Some("abc".into()), DAY, DAY).unwrap_err(),
             SharePolicyError::Password
         );
+        assert_eq!(
+            ShareTerms::parse(None, None, Some("7 chars".into()), DAY, DAY).unwrap_err(),
+            SharePolicyError::Password
+        );
+        assert!(ShareTerms::parse(None, None, Some("8 chars!".into()), DAY, DAY).is_ok());
         let t = ShareTerms::parse(None, Some(1), Some(String::new()), DAY, DAY).unwrap();
         assert_eq!(t.password, None, "an empty password means no password");
     }
@@ -181,5 +248,51 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong", &hash));
         assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn attempts_fill_a_window_then_wait_for_the_next() {
+        let policy = AttemptPolicy {
+            max: 2,
+            window: Duration::from_secs(60),
+        };
+        let t0 = OffsetDateTime::now_utc();
+        let first = policy.reserve(None, t0).unwrap();
+        assert_eq!(
+            first,
+            AttemptWindow {
+                since: t0,
+                count: 1
+            }
+        );
+        let later = t0 + time::Duration::seconds(10);
+        let second = policy.reserve(Some(first), later).unwrap();
+        assert_eq!(
+            second,
+            AttemptWindow {
+                since: t0,
+                count: 2
+            }
+        );
+        let ends = t0 + time::Duration::seconds(60);
+        assert_eq!(policy.reserve(Some(second), later), Err(ends));
+        assert_eq!(
+            policy.reserve(Some(second), ends),
+            Ok(AttemptWindow {
+                since: ends,
+                count: 1
+            }),
+            "a new window starts when the old one ends"
+        );
+        // A refund gives back one attempt of its own window only.
+        assert_eq!(
+            AttemptPolicy::refund(Some(second), t0),
+            Some(AttemptWindow {
+                since: t0,
+                count: 1
+            })
+        );
+        assert_eq!(AttemptPolicy::refund(Some(second), later), None);
+        assert_eq!(AttemptPolicy::refund(None, t0), None);
     }
 }

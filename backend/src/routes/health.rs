@@ -58,6 +58,7 @@ impl Modify for BearerAuth {
         super::shares::list_shares,
         super::shares::revoke_share,
         super::public::view_share,
+        super::public::unlock_share,
         super::public::download_share,
     ),
     modifiers(&BearerAuth)

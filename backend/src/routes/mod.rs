@@ -4,7 +4,7 @@
 mod files;
 mod health;
 mod parts;
-pub(crate) mod public;
+mod public;
 mod shares;
 mod uploads;
 

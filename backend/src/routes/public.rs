@@ -1,23 +1,25 @@
 //! `/api/public/shares/{token}`: what anyone holding a link may see and download.
 //!
 //! Viewing never consumes a download (link previews and scanners fetch pages); only the explicit
-//! download request counts, atomically, in the metadata store.
+//! download request counts, atomically, in the metadata store. A password-protected link shows
+//! its file only to `unlock` with the right password; every password check is throttled per link
+//! in the metadata store and bounded per process by the password work gate.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use ferry_api::{DownloadUrl, PublicDownload, PublicShare, codes};
+use ferry_api::{DownloadUrl, PublicDownload, PublicShare, UnlockShare, codes};
 
-use crate::domain::share::{ShareState, downloads_left, state_at, verify_password};
+use crate::domain::share::{
+    PASSWORD_ATTEMPTS, ShareState, downloads_left, state_at, verify_password,
+};
 use crate::domain::{FileRecord, ShareRecord, ShareToken};
 use crate::error::{ApiError, rejection};
-use crate::ports::DownloadCount;
+use crate::ports::{AttemptReservation, DownloadCount};
 use crate::state::AppState;
+use crate::work_gate::GateError;
 
 use super::files::download_url;
 use super::rfc3339;
@@ -25,37 +27,8 @@ use super::rfc3339;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/public/shares/{token}", get(view_share))
+        .route("/public/shares/{token}/unlock", post(unlock_share))
         .route("/public/shares/{token}/download", post(download_share))
-}
-
-/// Wrong passwords allowed per link within [`AttemptLimiter::WINDOW`].
-const MAX_FAILURES: u32 = 5;
-
-/// Throttles password guessing per share link (per process: each Lambda instance keeps its own,
-/// which still bounds guesses to a few per instance per window).
-#[derive(Default)]
-pub struct AttemptLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl AttemptLimiter {
-    const WINDOW: Duration = Duration::from_secs(5 * 60);
-
-    fn blocked(&self, token: &ShareToken) -> bool {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
-        failures
-            .get(token.as_str())
-            .is_some_and(|(n, _)| *n >= MAX_FAILURES)
-    }
-
-    fn record_failure(&self, token: &ShareToken) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = failures
-            .entry(token.as_str().to_owned())
-            .or_insert((0, Instant::now()));
-        entry.0 += 1;
-    }
 }
 
 /// Unknown, malformed and deleted links all answer the same.
@@ -100,8 +73,77 @@ async fn live_share(state: &AppState, raw: &str) -> Result<(ShareRecord, FileRec
     Ok((share, file))
 }
 
+/// Checks the password of a protected link (links without one pass). One attempt is taken from
+/// the link's limit in the metadata store *before* the slow check, so concurrent guesses on every
+/// instance share the limit; a right password, or one never checked, gives its attempt back.
+async fn check_password(
+    state: &AppState,
+    share: &ShareRecord,
+    password: Option<String>,
+) -> Result<(), ApiError> {
+    let Some(hash) = share.password_hash.clone() else {
+        return Ok(());
+    };
+    let Some(password) = password.filter(|p| !p.is_empty()) else {
+        return Err(ApiError::Forbidden {
+            code: codes::PASSWORD_REQUIRED,
+            message: "This link is protected by a password.".to_owned(),
+        });
+    };
+    let now = state.clock.now();
+    let window = match state
+        .meta
+        .reserve_password_attempt(&share.token, now, PASSWORD_ATTEMPTS)
+        .await?
+    {
+        AttemptReservation::Granted { window } => window,
+        AttemptReservation::Refused { retry_at } => {
+            let wait = (retry_at - now).whole_seconds().max(1);
+            return Err(ApiError::TooManyAttempts {
+                retry_after_secs: u64::try_from(wait).unwrap_or(1),
+            });
+        }
+        AttemptReservation::NotFound => return Err(not_found()),
+    };
+    let verdict = state
+        .password_work
+        .run_blocking(move || verify_password(&password, &hash))
+        .await;
+    if matches!(verdict, Ok(true) | Err(GateError::Busy(_)))
+        && let Err(err) = state
+            .meta
+            .refund_password_attempt(&share.token, window)
+            .await
+    {
+        tracing::warn!(error = %err, "could not give back a password attempt");
+    }
+    match verdict? {
+        true => Ok(()),
+        false => Err(ApiError::Forbidden {
+            code: codes::WRONG_PASSWORD,
+            message: "That password is not right.".to_owned(),
+        }),
+    }
+}
+
+/// What the link shows; a protected link shows its file only once the password was given.
+fn public_share(share: &ShareRecord, file: &FileRecord, unlocked: bool) -> PublicShare {
+    let show = unlocked || share.password_hash.is_none();
+    PublicShare {
+        name: show.then(|| file.name.to_string()),
+        size: show.then_some(file.size),
+        content_type: show.then(|| file.content_type.as_str().to_owned()),
+        expires_at: rfc3339(share.expires_at),
+        downloads_left: downloads_left(share).filter(|_| show),
+        requires_password: share.password_hash.is_some(),
+        sha256: file.sha256.clone().filter(|_| show),
+        part_size: file.part_size.filter(|_| show),
+    }
+}
+
 #[utoipa::path(
     get, path = "/api/public/shares/{token}", tag = "public",
+    description = "What the link shows. For a password-protected link only `requires_password` and `expires_at`: the file's details come from `unlock`.",
     responses((status = 200, body = PublicShare), (status = 404, body = ferry_api::ErrorBody),
               (status = 410, body = ferry_api::ErrorBody, description = "Expired, revoked or used up"))
 )]
@@ -110,23 +152,37 @@ pub(crate) async fn view_share(
     Path(token): Path<String>,
 ) -> Result<Json<PublicShare>, ApiError> {
     let (share, file) = live_share(&state, &token).await?;
-    Ok(Json(PublicShare {
-        name: file.name.to_string(),
-        size: file.size,
-        content_type: file.content_type.as_str().to_owned(),
-        expires_at: rfc3339(share.expires_at),
-        downloads_left: downloads_left(&share),
-        requires_password: share.password_hash.is_some(),
-        sha256: file.sha256.clone(),
-        part_size: file.part_size,
-    }))
+    Ok(Json(public_share(&share, &file, false)))
+}
+
+#[utoipa::path(
+    post, path = "/api/public/shares/{token}/unlock", tag = "public", request_body = UnlockShare,
+    description = "Checks the link's password and answers with everything the link shows (never counts a download). Each check takes one of the link's few password attempts; a right one is given back.",
+    responses((status = 200, body = PublicShare),
+              (status = 400, body = ferry_api::ErrorBody),
+              (status = 403, body = ferry_api::ErrorBody, description = "`password_required` or `wrong_password`"),
+              (status = 404, body = ferry_api::ErrorBody), (status = 410, body = ferry_api::ErrorBody),
+              (status = 429, body = ferry_api::ErrorBody, description = "Too many password attempts on this link for now"),
+              (status = 503, body = ferry_api::ErrorBody, description = "Too many password checks in progress; see `Retry-After`"))
+)]
+pub(crate) async fn unlock_share(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    body: Result<Json<UnlockShare>, JsonRejection>,
+) -> Result<Json<PublicShare>, ApiError> {
+    let Json(req) = body.map_err(rejection)?;
+    let (share, file) = live_share(&state, &raw).await?;
+    check_password(&state, &share, Some(req.password)).await?;
+    Ok(Json(public_share(&share, &file, true)))
 }
 
 #[utoipa::path(
     post, path = "/api/public/shares/{token}/download", tag = "public", request_body = PublicDownload,
-    responses((status = 200, body = DownloadUrl), (status = 403, body = ferry_api::ErrorBody),
+    responses((status = 200, body = DownloadUrl), (status = 400, body = ferry_api::ErrorBody),
+              (status = 403, body = ferry_api::ErrorBody, description = "`password_required` or `wrong_password`"),
               (status = 404, body = ferry_api::ErrorBody), (status = 410, body = ferry_api::ErrorBody),
-              (status = 429, body = ferry_api::ErrorBody))
+              (status = 429, body = ferry_api::ErrorBody, description = "Too many password attempts on this link for now"),
+              (status = 503, body = ferry_api::ErrorBody, description = "Too many password checks in progress; see `Retry-After`"))
 )]
 pub(crate) async fn download_share(
     State(state): State<AppState>,
@@ -142,27 +198,7 @@ pub(crate) async fn download_share(
             .password
     };
     let (share, file) = live_share(&state, &raw).await?;
-    if let Some(hash) = share.password_hash.clone() {
-        if state.attempts.blocked(&share.token) {
-            return Err(ApiError::TooManyAttempts);
-        }
-        let Some(password) = password.filter(|p| !p.is_empty()) else {
-            return Err(ApiError::Forbidden {
-                code: codes::PASSWORD_REQUIRED,
-                message: "This link is protected by a password.".to_owned(),
-            });
-        };
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(anyhow::Error::new)?;
-        if !matches {
-            state.attempts.record_failure(&share.token);
-            return Err(ApiError::Forbidden {
-                code: codes::WRONG_PASSWORD,
-                message: "That password is not right.".to_owned(),
-            });
-        }
-    }
+    check_password(&state, &share, password).await?;
     match state
         .meta
         .count_download(&share.token, state.clock.now())

@@ -42,7 +42,8 @@ pub(crate) fn wire_share(state: &AppState, share: &ShareRecord) -> ferry_api::Sh
 #[utoipa::path(
     post, path = "/api/files/{id}/shares", tag = "shares", request_body = CreateShare,
     responses((status = 201, body = ferry_api::Share), (status = 400, body = ferry_api::ErrorBody),
-              (status = 404, body = ferry_api::ErrorBody), (status = 409, body = ferry_api::ErrorBody)),
+              (status = 404, body = ferry_api::ErrorBody), (status = 409, body = ferry_api::ErrorBody),
+              (status = 503, body = ferry_api::ErrorBody, description = "Too many password hashes in progress; see `Retry-After`")),
     security(("bearer" = []))
 )]
 pub(crate) async fn create_share(
@@ -75,11 +76,13 @@ pub(crate) async fn create_share(
         ApiError::bad_request(code, err.to_string())
     })?;
     let password_hash = match terms.password {
-        // Argon2 is deliberately slow: keep it off the async worker threads.
+        // Argon2 is deliberately slow and memory-hungry: off the async worker threads, and only
+        // a bounded number at once (503 `busy` beyond).
         Some(password) => Some(
-            tokio::task::spawn_blocking(move || hash_password(&password))
-                .await
-                .map_err(anyhow::Error::new)?
+            state
+                .password_work
+                .run_blocking(move || hash_password(&password))
+                .await?
                 .map_err(|e| anyhow::anyhow!("hashing share password: {e}"))?,
         ),
         None => None,

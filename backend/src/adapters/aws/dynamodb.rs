@@ -20,11 +20,14 @@ use super::items::{
     self, FILE_PREFIX, Item, PK, SHARE_INDEX_PREFIX, SK, decode_file, decode_share, file_key, n,
     nanos, req_str, s, share_key, status_value, usage_key, user_pk,
 };
-use crate::domain::share::{ShareState, state_at};
+use crate::domain::share::{AttemptPolicy, ShareState, state_at};
 use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
 use crate::ports::{
-    DownloadCount, FileListing, MetadataError, MetadataStore, Reservation, Transition, Usage,
+    AttemptReservation, DownloadCount, FileListing, MetadataError, MetadataStore, Reservation,
+    Transition, Usage,
 };
+
+mod password_attempts;
 
 /// Items in one `TransactWriteItems` call (DynamoDB's limit).
 const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -797,6 +800,23 @@ impl MetadataStore for DynamoMetadataStore {
             }),
             Err(err) => Err(backend("UpdateItem", &err)),
         }
+    }
+
+    async fn reserve_password_attempt(
+        &self,
+        token: &ShareToken,
+        now: OffsetDateTime,
+        policy: AttemptPolicy,
+    ) -> Result<AttemptReservation, MetadataError> {
+        self.reserve_attempt(token, now, policy).await
+    }
+
+    async fn refund_password_attempt(
+        &self,
+        token: &ShareToken,
+        window: OffsetDateTime,
+    ) -> Result<(), MetadataError> {
+        self.refund_attempt(token, window).await
     }
 }
 

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use ferry_api::FileStatus;
 use time::OffsetDateTime;
 
+use crate::domain::share::AttemptWindow;
 use crate::domain::{ContentType, FileId, FileName, FileRecord, ShareRecord, ShareToken, UserId};
 use crate::ports::MetadataError;
 
@@ -246,6 +247,23 @@ pub fn decode_share(item: &Item) -> Result<ShareRecord, MetadataError> {
         password_hash: opt_str(item, "password_hash")?.map(str::to_owned),
         revoked: req_bool(item, "revoked")?,
     })
+}
+
+/// On a share item: when the current window of password attempts started (nanoseconds), and
+/// how many attempts it holds. Absent until the first attempt; never part of [`ShareRecord`].
+pub const ATTEMPTS_SINCE: &str = "attempts_since";
+pub const ATTEMPTS: &str = "attempts";
+
+/// The attempt window a share item holds, if any.
+pub fn decode_attempts(item: &Item) -> Result<Option<AttemptWindow>, MetadataError> {
+    let Some(since) = opt_num::<i128>(item, ATTEMPTS_SINCE)? else {
+        return Ok(None);
+    };
+    Ok(Some(AttemptWindow {
+        since: OffsetDateTime::from_unix_timestamp_nanos(since)
+            .map_err(|e| corrupt(ATTEMPTS_SINCE, e))?,
+        count: opt_num(item, ATTEMPTS)?.unwrap_or(0),
+    }))
 }
 
 #[cfg(test)]

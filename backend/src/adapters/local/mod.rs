@@ -5,4 +5,5 @@ pub mod idp;
 mod part_files;
 mod part_ledger;
 pub mod s3_endpoint;
+mod share_attempts;
 pub mod store;

@@ -14,10 +14,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::domain::share::{ShareState, state_at};
+use super::share_attempts;
+use crate::domain::share::{AttemptPolicy, ShareState, state_at};
 use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
 use crate::ports::{
-    DownloadCount, FileListing, MetadataError, MetadataStore, Reservation, Transition, Usage,
+    AttemptReservation, DownloadCount, FileListing, MetadataError, MetadataStore, Reservation,
+    Transition, Usage,
 };
 
 /// `{owner}/{file_id}` → file record (JSON). File ids are UUIDv7, so keys sort by creation time.
@@ -97,6 +99,7 @@ impl LocalMetadataStore {
             txn.open_table(PENDING_BY_EXPIRY)?;
         }
         build_pending_index(&txn)?;
+        share_attempts::create(&txn)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(db) })
     }
@@ -382,6 +385,7 @@ impl MetadataStore for LocalMetadataStore {
             for (index_key, token) in doomed {
                 user_shares.remove(index_key.as_str())?;
                 shares.remove(token.as_str())?;
+                share_attempts::forget(txn, &token)?;
             }
             Ok(Some(file))
         })
@@ -517,6 +521,32 @@ impl MetadataStore for LocalMetadataStore {
             Ok(DownloadCount::Counted(share))
         })
         .await
+    }
+
+    async fn reserve_password_attempt(
+        &self,
+        token: &ShareToken,
+        now: OffsetDateTime,
+        policy: AttemptPolicy,
+    ) -> Result<AttemptReservation, MetadataError> {
+        let token = token.clone();
+        self.write(move |txn| {
+            if txn.open_table(SHARES)?.get(token.as_str())?.is_none() {
+                return Ok(AttemptReservation::NotFound);
+            }
+            share_attempts::reserve(txn, &token, now, policy)
+        })
+        .await
+    }
+
+    async fn refund_password_attempt(
+        &self,
+        token: &ShareToken,
+        window: OffsetDateTime,
+    ) -> Result<(), MetadataError> {
+        let token = token.clone();
+        self.write(move |txn| share_attempts::refund(txn, &token, window))
+            .await
     }
 }
 
