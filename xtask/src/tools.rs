@@ -157,9 +157,14 @@ fn apt_install(packages: &[&str]) -> Result {
         .args(packages))
 }
 
-/// The emulators and template linters the tests use: a Python virtualenv (moto, linters) and
-/// DynamoDB Local.
+/// The checkers and emulators the tests use: rustfmt and clippy, a Python virtualenv (moto,
+/// template linters) and DynamoDB Local.
 pub fn ensure_test_tools() -> Result {
+    for (component, probe) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
+        if output_of("cargo", &[probe, "--version"]).is_none() {
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
     let venv = tools_dir().join("venv");
     let python = venv.join("bin/python");
     if !python.exists() {
