@@ -50,6 +50,35 @@ fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
+/// `unshare --net` with what this user needs: without root, a user namespace of one's own
+/// grants the right to make a network one.
+fn unshare_net() -> std::process::Command {
+    let mut unshare = std::process::Command::new("unshare");
+    if !is_root() {
+        unshare.arg("--map-root-user");
+    }
+    unshare.arg("--net");
+    unshare
+}
+
+/// Whether this machine lets the test make a network namespace (a container may not).
+fn can_unshare_net() -> Result<(), String> {
+    let out = unshare_net()
+        .arg("true")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("unshare (util-linux) cannot be started: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`unshare --net` is not allowed here ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
 impl DynamoDbLocal {
     /// Starts DynamoDB Local, or returns `None` when it is not installed and the emulator tests
     /// are skipped on purpose (see [`missing_emulator`]).
@@ -63,18 +92,17 @@ impl DynamoDbLocal {
             );
             return None;
         };
+        if let Err(why) = can_unshare_net() {
+            // DynamoDB Local would listen on every interface of the machine: not outside one.
+            missing_emulator(test, &why);
+            return None;
+        }
         let dir = tempfile::tempdir().expect("a temporary directory");
         let socket = dir.path().join("dynamodb.sock");
         let log = dir.path().join("dynamodb-local.log");
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/aws_support/dynamodb_local.py");
-        let mut unshare = Command::new("unshare");
-        if !is_root() {
-            // Without root, a user namespace of one's own grants the right to make a network one.
-            unshare.arg("--map-root-user");
-        }
-        let mut child = unshare
-            .arg("--net")
+        let mut child = Command::from(unshare_net())
             .arg("python3")
             .args([&script, &jar, &socket, &log])
             .stdin(Stdio::null())

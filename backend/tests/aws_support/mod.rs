@@ -32,7 +32,10 @@ pub const SKIP_EMULATOR_TESTS: &str = "FERRY_SKIP_EMULATOR_TESTS";
 /// say clearly that it is skipped (and the caller returns without testing anything).
 pub fn missing_emulator(test: &str, why: &str) {
     if std::env::var(SKIP_EMULATOR_TESTS).as_deref() == Ok("1") {
-        eprintln!("SKIPPED {test}: {why} ({SKIP_EMULATOR_TESTS}=1)");
+        // Straight to stderr rather than through `eprintln!`, which libtest captures and hides
+        // for a test that passes.
+        let line = format!("SKIPPED {test}: {why} ({SKIP_EMULATOR_TESTS}=1)\n");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     } else {
         panic!(
             "{test} cannot run: {why}. `cargo xtask setup` installs the emulators; \
