@@ -6,7 +6,7 @@ mod aws_support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use aws_support::{Moto, REGION, sign_in, unique_name, user_pool};
+use aws_support::{Moto, REGION, SKIP_EMULATOR_TESTS, sign_in, unique_name, user_pool};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -211,4 +211,89 @@ async fn the_whole_flow_runs_on_aws_services_in_moto() {
         .await
         .unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+/// moto runs DynamoDB's requests one at a time (serial_moto.py), but nothing else: the events
+/// poller keeps an SQS long poll open all the time, and it must not hold back the other
+/// requests of the whole flow above for up to 20 s each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_answers_other_requests_while_an_sqs_long_poll_waits() {
+    let Some(moto) = Moto::start("moto_answers_other_requests_while_an_sqs_long_poll_waits").await
+    else {
+        return;
+    };
+    let sqs = moto.sqs().await;
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique_name("events"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .expect("a queue URL");
+    let long_poll = tokio::spawn({
+        let (sqs, queue) = (sqs.clone(), queue.clone());
+        async move {
+            sqs.receive_message()
+                .queue_url(queue)
+                .wait_time_seconds(20)
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+
+    moto.dynamodb().await.list_tables().send().await.unwrap();
+    moto.s3().await.list_buckets().send().await.unwrap();
+    assert!(
+        !long_poll.is_finished(),
+        "DynamoDB and S3 answered while the long poll was waiting"
+    );
+    // The poll is still open, so it receives what is sent now (rather than timing out empty
+    // after the message waited behind it).
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body("wake up")
+        .send()
+        .await
+        .unwrap();
+    let received = long_poll.await.unwrap();
+    let bodies: Vec<_> = received
+        .messages()
+        .iter()
+        .filter_map(|m| m.body())
+        .collect();
+    assert_eq!(bodies, ["wake up"]);
+}
+
+/// A moto-backed test that cannot run because moto is missing fails; it passes without running
+/// only when skipping is asked for, and then says so.
+#[test]
+fn a_moto_test_without_moto_fails_unless_skipping_is_asked_for() {
+    let run = |skip: bool| {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "--exact",
+            "moto_answers_other_requests_while_an_sqs_long_poll_waits",
+            "--nocapture",
+        ])
+        .env("FERRY_MOTO_SERVER", "/nonexistent/moto_server")
+        .env_remove(SKIP_EMULATOR_TESTS)
+        .env_remove("CI");
+        if skip {
+            cmd.env(SKIP_EMULATOR_TESTS, "1");
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.success(), stderr)
+    };
+    let (passed, stderr) = run(false);
+    assert!(!passed, "without moto the test fails: {stderr}");
+    assert!(stderr.contains("cannot run"), "{stderr}");
+    let (passed, stderr) = run(true);
+    assert!(passed, "skipping is allowed when asked for: {stderr}");
+    assert!(
+        stderr.contains("SKIPPED moto_answers_other_requests_while_an_sqs_long_poll_waits"),
+        "{stderr}"
+    );
 }

@@ -1,11 +1,13 @@
 //! The [`MetadataStore`] contract: one suite, run against the embedded store and against the
-//! DynamoDB adapter on moto. Each behaviour uses its own users, so they can share one store.
+//! DynamoDB adapter on moto and on AWS's DynamoDB Local (the real engine's conditional writes and
+//! transactions). Each behaviour uses its own users, so they can share one store.
 
 mod aws_support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_support::dynamodb_local::DynamoDbLocal;
 use aws_support::{Moto, unique_name};
 use ferry::adapters::aws::{DynamoMetadataStore, create_table};
 use ferry::adapters::local::store::LocalMetadataStore;
@@ -832,4 +834,24 @@ async fn password_attempts_are_reserved_atomically(store: &Store) {
     );
     store.refund_password_attempt(&unknown, now).await.unwrap();
     assert_eq!(store.share(&unknown).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_store_meets_the_metadata_contract_on_dynamodb_local() {
+    let Some(local) =
+        DynamoDbLocal::start("dynamodb_store_meets_the_metadata_contract_on_dynamodb_local").await
+    else {
+        return;
+    };
+    let client = local.dynamodb().await;
+    let table = unique_name("ferry");
+    assert!(
+        create_table(&client, &table).await.unwrap(),
+        "a new table is created"
+    );
+    assert!(
+        !create_table(&client, &table).await.unwrap(),
+        "an existing one is left alone"
+    );
+    metadata_contract(Arc::new(DynamoMetadataStore::new(client, table))).await;
 }

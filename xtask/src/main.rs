@@ -89,6 +89,14 @@ fn test() -> Result {
     tools::ensure_site_tools()?;
     tools::ensure_test_tools()?;
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    run(Command::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     // The release site: proves the app builds for the browser and feeds the browser tests.
     build_site(true)?;
     run(Command::new("cargo").args([

