@@ -878,6 +878,9 @@ fn the_files_bucket_lets_browsers_send_the_headers_presigned_puts_sign() {
     // A presigned PUT signs content-type, the checksum and the create-only condition; the
     // browser's preflight must be allowed to send each.
     for header in ["content-type", "if-none-match", "x-amz-*"] {
-        assert!(allowed.iter().any(|h| h == header), "{header} not in {allowed:?}");
+        assert!(
+            allowed.iter().any(|h| h == header),
+            "{header} not in {allowed:?}"
+        );
     }
 }

@@ -551,7 +551,7 @@ async fn the_s3_key_pair_is_random_per_data_dir_private_and_kept() {
         assert!(
             matches!(
                 aws_sdk_s3::error::ProvideErrorMetadata::code(&refused),
-                Some("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied")
+                Some("NotSignedUp" | "InvalidAccessKeyId" | "SignatureDoesNotMatch")
             ),
             "{refused:?}"
         );

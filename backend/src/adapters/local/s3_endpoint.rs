@@ -820,7 +820,7 @@ impl S3 for FerryS3 {
                     patches,
                     size,
                     placed_until,
-                    object_path,
+                    object_path.clone(),
                 )
                 .await
                 .map_err(io_error)?;
@@ -829,7 +829,7 @@ impl S3 for FerryS3 {
             None => {
                 let pieces = held.iter().map(|p| self.piece(&upload_id, p)).collect();
                 let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
-                part_files::assemble(pieces, tmp, object_path)
+                part_files::assemble(pieces, tmp, object_path.clone())
                     .await
                     .map_err(io_error)?;
                 false
@@ -850,7 +850,7 @@ impl S3 for FerryS3 {
             (_, true) => Some((Algorithm::Sha256, composite_sha256(&digests))),
             (Some(alg), _) if upload.full_object => Some((
                 alg,
-                s3_checksums::of_file(alg, object_path.clone())
+                s3_checksums::of_file(alg, object_path)
                     .await
                     .map_err(io_error)?,
             )),

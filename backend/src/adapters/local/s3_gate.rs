@@ -90,10 +90,10 @@ pub enum Outcome {
 
 pub fn classify(status: StatusCode) -> Option<Outcome> {
     // An operation the endpoint does not implement is the client's request, not a fault.
-    if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
-        Some(Outcome::Failed)
-    } else if status.is_client_error() {
+    if status == StatusCode::NOT_IMPLEMENTED || status.is_client_error() {
         Some(Outcome::Refused)
+    } else if status.is_server_error() {
+        Some(Outcome::Failed)
     } else {
         None
     }
