@@ -1713,3 +1713,35 @@ async fn refused_requests_log_one_debug_line_and_no_error() {
         "{refusals:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_put_whose_checksum_does_not_match_stores_nothing() {
+    let s3 = spawn_s3().await;
+    for (key, request) in [
+        (
+            "files/u1/bad-crc",
+            s3.client.put_object().checksum_crc32("AAAAAA=="),
+        ),
+        (
+            "files/u1/bad-md5",
+            s3.client
+                .put_object()
+                .content_md5("AAAAAAAAAAAAAAAAAAAAAA=="),
+        ),
+    ] {
+        let refused = request
+            .bucket(BUCKET)
+            .key(key)
+            .body(ByteStream::from_static(b"some bytes"))
+            .send()
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::code(&refused),
+            Some("BadDigest"),
+            "{key}"
+        );
+        assert!(!s3.object_path(key).exists(), "{key} was stored");
+        assert!(s3.store.head(key).await.expect("head").is_none(), "{key}");
+    }
+}

@@ -7,13 +7,16 @@
 
 use std::io::Read as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use futures::TryStreamExt as _;
+use futures::{StreamExt as _, TryStreamExt as _};
 use http::HeaderMap;
+use s3s::TrailingHeaders;
 use s3s::checksum::ChecksumHasher;
+use s3s::crypto::Md5;
 use s3s::crypto::{Checksum as _, Crc32, Crc32c, Crc64Nvme, Sha1, Sha256};
 use s3s::dto::{ChecksumAlgorithm, ChecksumType, StreamingBlob};
 
@@ -198,6 +201,113 @@ impl Tap {
             .into_iter()
             .filter_map(|alg| checksum_field!(alg, sums).clone().map(|sum| (alg, sum)))
             .collect()
+    }
+}
+
+/// The algorithms a request announces for its trailer (`x-amz-trailer: x-amz-checksum-crc32`).
+pub fn announced_in(headers: &HeaderMap) -> Vec<Algorithm> {
+    headers
+        .get_all("x-amz-trailer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| name.trim().strip_prefix("x-amz-checksum-"))
+        .filter_map(Algorithm::from_name)
+        .collect()
+}
+
+/// What [`verify_at_end`] found.
+#[derive(Clone, Default)]
+pub struct Verdict {
+    /// A checksum (or `Content-MD5`) differed: the body ended in an error instead.
+    pub mismatch: Arc<AtomicBool>,
+    /// The trailer's checksums, once verified.
+    pub from_trailer: Arc<Mutex<Vec<(Algorithm, String)>>>,
+}
+
+struct EndCheck {
+    body: StreamingBlob,
+    hasher: ChecksumHasher,
+    md5: Option<(Md5, Vec<u8>)>,
+    claims: Vec<(Algorithm, String)>,
+    trailers: Option<TrailingHeaders>,
+    verdict: Verdict,
+}
+
+/// `body`, with the checksums the request claims (in headers, `Content-MD5`, or the trailer of
+/// an `aws-chunked` body, whose algorithms are `announced`) checked when it ends: on a mismatch
+/// it ends in an error instead of ending, so whoever writes it out (s3s-fs, which checks only
+/// after it has put the object in place) never commits the bytes.
+pub fn verify_at_end(
+    body: StreamingBlob,
+    claims: Vec<(Algorithm, String)>,
+    announced: &[Algorithm],
+    content_md5: Option<Vec<u8>>,
+    trailers: Option<TrailingHeaders>,
+) -> (StreamingBlob, Verdict) {
+    let verdict = Verdict::default();
+    let mut hasher = ChecksumHasher::default();
+    for alg in claims.iter().map(|(alg, _)| alg).chain(announced) {
+        alg.enable(&mut hasher);
+    }
+    let state = EndCheck {
+        body,
+        hasher,
+        md5: content_md5.map(|expected| (Md5::new(), expected)),
+        claims,
+        trailers,
+        verdict: verdict.clone(),
+    };
+    let stream = futures::stream::unfold(Some(state), |state| async move {
+        let mut state = state?;
+        match state.body.next().await {
+            Some(Ok(chunk)) => {
+                state.hasher.update(&chunk);
+                if let Some((md5, _)) = &mut state.md5 {
+                    md5.update(&chunk);
+                }
+                Some((Ok(chunk), Some(state)))
+            }
+            Some(Err(e)) => Some((Err(std::io::Error::other(e)), None)),
+            None => state.finish().map(|e| (Err(e), None)),
+        }
+    });
+    (StreamingBlob::wrap(stream), verdict)
+}
+
+impl EndCheck {
+    /// `None` when every claim holds, else the error the body ends with.
+    fn finish(mut self) -> Option<std::io::Error> {
+        let from_trailer = self
+            .trailers
+            .and_then(|t| t.take())
+            .map(|t| in_trailers(&t))
+            .unwrap_or_default();
+        let sums = std::mem::take(&mut self.hasher).finalize();
+        let md5_holds = self
+            .md5
+            .is_none_or(|(md5, expected)| md5.finalize().as_ref() == expected.as_slice());
+        let holds = md5_holds
+            && self
+                .claims
+                .iter()
+                .chain(&from_trailer)
+                .all(|(alg, claimed)| {
+                    checksum_field!(*alg, sums).as_deref() == Some(claimed.trim())
+                });
+        if holds {
+            *self
+                .verdict
+                .from_trailer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = from_trailer;
+            None
+        } else {
+            self.verdict.mismatch.store(true, Ordering::Release);
+            Some(std::io::Error::other(
+                "the body does not match its checksum",
+            ))
+        }
     }
 }
 

@@ -368,15 +368,71 @@ impl S3 for FerryS3 {
             Some(condition) if condition.is_any() => Some(self.key_lock(&key).lock_owned().await),
             _ => None,
         };
-        let (body, broke_off) = part_files::watch(req.input.body.take());
+        // s3s-fs checks checksums only once the object is in place: check them on the way in,
+        // so a body that does not match is never stored.
+        let claims: Vec<(Algorithm, String)> = Algorithm::ALL
+            .into_iter()
+            .filter_map(|alg| checksum_field!(alg, req.input).clone().map(|v| (alg, v)))
+            .collect();
+        let mut announced = s3_checksums::announced_in(&req.headers);
+        announced.extend(
+            req.input
+                .checksum_algorithm
+                .as_ref()
+                .and_then(|alg| Algorithm::from_name(alg.as_str())),
+        );
+        let content_md5 = match &req.input.content_md5 {
+            Some(value) => Some(decode_md5(value).ok_or_else(|| {
+                s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")
+            })?),
+            None => None,
+        };
+        let trailers = req.trailing_headers.take();
+        if trailers.is_some() {
+            // The trailer is checked here; s3s-fs would look for it after taking the object.
+            req.input.checksum_algorithm = None;
+        }
+        let body = req.input.body.take().map(|body| {
+            s3_checksums::verify_at_end(
+                body,
+                claims,
+                &announced,
+                content_md5.map(Vec::from),
+                trailers,
+            )
+        });
+        let (body, verdict) = match body {
+            Some((body, verdict)) => (Some(body), verdict),
+            None => (None, s3_checksums::Verdict::default()),
+        };
+        let (body, broke_off) = part_files::watch(body);
         req.input.body = body;
-        let response = match self.fs.put_object(req).await {
+        let mut response = match self.fs.put_object(req).await {
             Ok(response) => response,
+            Err(_) if verdict.mismatch.load(std::sync::atomic::Ordering::Acquire) => {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The checksum you specified did not match the calculated checksum."
+                ));
+            }
             Err(e) if broke_off.load(std::sync::atomic::Ordering::Acquire) => {
                 return Err(body_broke_off(&e));
             }
             Err(e) => return Err(e),
         };
+        let from_trailer = verdict
+            .from_trailer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if !from_trailer.is_empty() {
+            self.store_object_checksums(&bucket, &key, &from_trailer)
+                .await
+                .map_err(io_error)?;
+            for (alg, sum) in from_trailer {
+                *checksum_field_mut!(alg, response.output) = Some(sum);
+            }
+        }
         self.object_created(&bucket, key);
         Ok(response)
     }
@@ -1092,7 +1148,7 @@ impl FerryS3 {
         }
         if upload.sha256 {
             let checksum = composite_sha256(&digests);
-            self.store_object_checksum(&bucket, &key, &checksum)
+            self.store_object_checksums(&bucket, &key, &[(Algorithm::Sha256, checksum.clone())])
                 .await
                 .map_err(io_error)?;
             response.output.checksum_sha256 = Some(checksum);
@@ -1169,13 +1225,14 @@ impl FerryS3 {
             .collect()
     }
 
-    /// Puts the object's checksum where s3s-fs keeps object metadata, so HeadObject and
-    /// GetObject report it (s3s-fs writes that file itself only for PutObject).
-    async fn store_object_checksum(
+    /// Puts the object's checksums where s3s-fs keeps object metadata, so HeadObject and
+    /// GetObject report them (s3s-fs writes that file itself only for PutObject, and without
+    /// the checksums of a trailer it did not see).
+    async fn store_object_checksums(
         &self,
         bucket: &str,
         key: &str,
-        checksum: &str,
+        sums: &[(Algorithm, String)],
     ) -> std::io::Result<()> {
         let path = self.root.join(format!(
             "{}.internal.json",
@@ -1187,7 +1244,9 @@ impl FerryS3 {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
                 Err(e) => return Err(e),
             };
-        info.insert("checksum_sha256".to_owned(), checksum.into());
+        for (alg, sum) in sums {
+            info.insert(alg.info_key(), sum.as_str().into());
+        }
         let tmp = path.with_extension(format!("tmp{}", rand::random::<u64>()));
         tokio::fs::write(&tmp, serde_json::to_vec(&info)?).await?;
         tokio::fs::rename(&tmp, &path).await
