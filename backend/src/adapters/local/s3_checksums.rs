@@ -14,7 +14,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use futures::{StreamExt as _, TryStreamExt as _};
 use http::HeaderMap;
-use s3s::TrailingHeaders;
+use s3s::dto::{CompletedPart, CreateMultipartUploadInput, PutObjectInput, UploadPartInput};
+use s3s::{S3Request, S3Result, TrailingHeaders, s3_error};
+
+use crate::domain::parts::decode_sha256;
 use s3s::checksum::ChecksumHasher;
 use s3s::crypto::Md5;
 use s3s::crypto::{Checksum as _, Crc32, Crc32c, Crc64Nvme, Sha1, Sha256};
@@ -132,7 +135,7 @@ macro_rules! checksum_field_mut {
     };
 }
 
-pub(crate) use {checksum_field, checksum_field_mut};
+pub(crate) use checksum_field_mut;
 
 /// The checksum type of a new multipart upload with `alg`: as asked, else S3's default
 /// (composite, but full-object for CRC64NVME). `None`: a combination S3 refuses.
@@ -308,6 +311,181 @@ impl EndCheck {
                 "the body does not match its checksum",
             ))
         }
+    }
+}
+
+impl Verdict {
+    pub fn mismatched(&self) -> bool {
+        self.mismatch.load(Ordering::Acquire)
+    }
+
+    pub fn from_trailer(&self) -> Vec<(Algorithm, String)> {
+        self.from_trailer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+pub fn bad_digest() -> s3s::S3Error {
+    s3_error!(
+        BadDigest,
+        "The checksum you specified did not match the calculated checksum."
+    )
+}
+
+/// A `Content-MD5` header's digest.
+pub fn decode_md5(value: &str) -> Option<[u8; 16]> {
+    let bytes = STANDARD.decode(value.trim()).ok()?;
+    bytes.try_into().ok()
+}
+
+/// The checksums a DTO's headers claim.
+fn header_claims<T>(fields: [(Algorithm, &Option<T>); 5]) -> Vec<(Algorithm, String)>
+where
+    T: AsRef<str>,
+{
+    fields
+        .into_iter()
+        .filter_map(|(alg, value)| value.as_ref().map(|v| (alg, v.as_ref().to_owned())))
+        .collect()
+}
+
+macro_rules! all_fields {
+    ($dto:expr) => {
+        Algorithm::ALL.map(|alg| (alg, checksum_field!(alg, $dto)))
+    };
+}
+
+/// Wraps a PutObject's body so its checksums (headers, `Content-MD5`, trailer) are checked
+/// before s3s-fs, which checks only after it has put the object in place, can store it.
+pub fn check_put_body(req: &mut S3Request<PutObjectInput>) -> S3Result<Verdict> {
+    let claims = header_claims(all_fields!(req.input));
+    let mut announced = announced_in(&req.headers);
+    announced.extend(
+        req.input
+            .checksum_algorithm
+            .as_ref()
+            .and_then(|alg| Algorithm::from_name(alg.as_str())),
+    );
+    let content_md5 = match &req.input.content_md5 {
+        Some(value) => Some(decode_md5(value).ok_or_else(|| {
+            s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")
+        })?),
+        None => None,
+    };
+    let trailers = req.trailing_headers.take();
+    if trailers.is_some() {
+        // The trailer is checked here; s3s-fs would want it after it has taken the object.
+        req.input.checksum_algorithm = None;
+    }
+    let Some(body) = req.input.body.take() else {
+        return Ok(Verdict::default());
+    };
+    let (body, verdict) = verify_at_end(
+        body,
+        claims,
+        &announced,
+        content_md5.map(Vec::from),
+        trailers,
+    );
+    req.input.body = Some(body);
+    Ok(verdict)
+}
+
+/// The checksum algorithm and type (`true`: full object) of a new multipart upload, as S3
+/// allows them.
+pub fn for_new_upload(input: &CreateMultipartUploadInput) -> S3Result<(Option<Algorithm>, bool)> {
+    let Some(asked) = &input.checksum_algorithm else {
+        return Ok((None, false));
+    };
+    let alg = Algorithm::from_name(asked.as_str())
+        .ok_or_else(|| s3_error!(InvalidRequest, "Unsupported checksum algorithm."))?;
+    let full_object = upload_type(alg, input.checksum_type.as_ref()).ok_or_else(|| {
+        s3_error!(
+            InvalidRequest,
+            "The checksum type is not supported with the {} checksum algorithm.",
+            alg.name()
+        )
+    })?;
+    Ok((Some(alg), full_object))
+}
+
+/// The checksums a part's headers claim, and the algorithms to compute while it streams in
+/// (SHA-256 is computed anyway): those, the upload's, and one announced for a trailer.
+pub fn part_claims(
+    input: &UploadPartInput,
+    upload_alg: Option<Algorithm>,
+) -> (Vec<(Algorithm, String)>, Vec<Algorithm>) {
+    let claims = header_claims(all_fields!(input));
+    let mut tapped: Vec<Algorithm> = claims.iter().map(|(alg, _)| *alg).collect();
+    tapped.extend(upload_alg);
+    tapped.extend(
+        input
+            .checksum_algorithm
+            .as_ref()
+            .and_then(|alg| Algorithm::from_name(alg.as_str())),
+    );
+    tapped.retain(|alg| *alg != Algorithm::Sha256);
+    tapped.sort_by_key(|alg| alg.name());
+    tapped.dedup();
+    (claims, tapped)
+}
+
+/// Checks a received part against every checksum claimed for it (headers, then its trailer);
+/// returns the claims, verified.
+pub fn verify_part(
+    mut claims: Vec<(Algorithm, String)>,
+    trailers: Option<TrailingHeaders>,
+    computed: Vec<(Algorithm, String)>,
+    sha256: &[u8; 32],
+) -> S3Result<Vec<(Algorithm, String)>> {
+    if let Some(trailers) = trailers.and_then(|t| t.take()) {
+        claims.extend(in_trailers(&trailers));
+    }
+    for (_, claimed) in &mut claims {
+        *claimed = claimed.trim().to_owned();
+    }
+    for (alg, claimed) in &claims {
+        let matches = match alg {
+            Algorithm::Sha256 => decode_sha256(claimed).as_ref() == Some(sha256),
+            _ => computed
+                .iter()
+                .any(|(done, sum)| done == alg && sum == claimed),
+        };
+        if !matches {
+            return Err(s3_error!(
+                BadDigest,
+                "The {} you specified did not match the calculated checksum.",
+                alg.name()
+            ));
+        }
+    }
+    Ok(claims)
+}
+
+/// Checks a part listed in CompleteMultipartUpload against the checksum it was received with,
+/// for an upload created with `alg` (not SHA-256, which the caller checks itself).
+pub fn check_listed_part(
+    alg: Algorithm,
+    full_object: bool,
+    part: &CompletedPart,
+    held: Option<&str>,
+    number: i32,
+) -> S3Result<()> {
+    match (checksum_field!(alg, part), held) {
+        (Some(given), Some(held)) if given.trim() != held => Err(s3_error!(
+            BadDigest,
+            "The {} you specified for part {number} did not match what we received.",
+            alg.name()
+        )),
+        // A full-object checksum does not need the parts' own.
+        (None, _) if !full_object => Err(s3_error!(
+            InvalidRequest,
+            "The upload was created using a {} checksum. The complete request must include the checksum for each part.",
+            alg.name()
+        )),
+        _ => Ok(()),
     }
 }
 

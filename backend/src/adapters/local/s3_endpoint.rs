@@ -48,7 +48,7 @@ use uuid::Uuid;
 
 use super::part_files::{self, Destination, Piece, ReceiveError, TempFile};
 use super::part_ledger::{PartEntry, PartLedger, UploadEntry};
-use super::s3_checksums::{self, Algorithm, Tap, checksum_field, checksum_field_mut};
+use super::s3_checksums::{self, Algorithm, Tap, checksum_field_mut, decode_md5};
 use super::s3_gate::{self, AllowedHosts};
 use crate::domain::parts::{composite_sha256, decode_sha256};
 use crate::serve_loop::{self, ServeLimits, Server};
@@ -368,63 +368,18 @@ impl S3 for FerryS3 {
             Some(condition) if condition.is_any() => Some(self.key_lock(&key).lock_owned().await),
             _ => None,
         };
-        // s3s-fs checks checksums only once the object is in place: check them on the way in,
-        // so a body that does not match is never stored.
-        let claims: Vec<(Algorithm, String)> = Algorithm::ALL
-            .into_iter()
-            .filter_map(|alg| checksum_field!(alg, req.input).clone().map(|v| (alg, v)))
-            .collect();
-        let mut announced = s3_checksums::announced_in(&req.headers);
-        announced.extend(
-            req.input
-                .checksum_algorithm
-                .as_ref()
-                .and_then(|alg| Algorithm::from_name(alg.as_str())),
-        );
-        let content_md5 = match &req.input.content_md5 {
-            Some(value) => Some(decode_md5(value).ok_or_else(|| {
-                s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")
-            })?),
-            None => None,
-        };
-        let trailers = req.trailing_headers.take();
-        if trailers.is_some() {
-            // The trailer is checked here; s3s-fs would look for it after taking the object.
-            req.input.checksum_algorithm = None;
-        }
-        let body = req.input.body.take().map(|body| {
-            s3_checksums::verify_at_end(
-                body,
-                claims,
-                &announced,
-                content_md5.map(Vec::from),
-                trailers,
-            )
-        });
-        let (body, verdict) = match body {
-            Some((body, verdict)) => (Some(body), verdict),
-            None => (None, s3_checksums::Verdict::default()),
-        };
-        let (body, broke_off) = part_files::watch(body);
+        let verdict = s3_checksums::check_put_body(&mut req)?;
+        let (body, broke_off) = part_files::watch(req.input.body.take());
         req.input.body = body;
         let mut response = match self.fs.put_object(req).await {
             Ok(response) => response,
-            Err(_) if verdict.mismatch.load(std::sync::atomic::Ordering::Acquire) => {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The checksum you specified did not match the calculated checksum."
-                ));
-            }
+            Err(_) if verdict.mismatched() => return Err(s3_checksums::bad_digest()),
             Err(e) if broke_off.load(std::sync::atomic::Ordering::Acquire) => {
                 return Err(body_broke_off(&e));
             }
             Err(e) => return Err(e),
         };
-        let from_trailer = verdict
-            .from_trailer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let from_trailer = verdict.from_trailer();
         if !from_trailer.is_empty() {
             self.store_object_checksums(&bucket, &key, &from_trailer)
                 .await
@@ -462,22 +417,7 @@ impl S3 for FerryS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        let (algorithm, full_object) = match req.input.checksum_algorithm.as_ref() {
-            None => (None, false),
-            Some(asked) => {
-                let alg = Algorithm::from_name(asked.as_str())
-                    .ok_or_else(|| s3_error!(InvalidRequest, "Unsupported checksum algorithm."))?;
-                let full_object = s3_checksums::upload_type(alg, req.input.checksum_type.as_ref())
-                    .ok_or_else(|| {
-                        s3_error!(
-                            InvalidRequest,
-                            "The checksum type is not supported with the {} checksum algorithm.",
-                            alg.name()
-                        )
-                    })?;
-                (Some(alg), full_object)
-            }
-        };
+        let (algorithm, full_object) = s3_checksums::for_new_upload(&req.input)?;
         let sha256 = algorithm == Some(Algorithm::Sha256);
         let entry = UploadEntry {
             bucket: req.input.bucket.clone(),
@@ -538,24 +478,8 @@ impl S3 for FerryS3 {
                 "Value for x-amz-checksum-sha256 header is invalid."
             ));
         }
-        // Checksums come in headers, or in the trailer of an `aws-chunked` body (announced by
-        // `x-amz-sdk-checksum-algorithm`); SHA-256 is computed anyway, the others on request.
         let upload_alg = upload.algorithm.as_deref().and_then(Algorithm::from_name);
-        let header_claims: Vec<(Algorithm, String)> = Algorithm::ALL
-            .into_iter()
-            .filter_map(|alg| checksum_field!(alg, input).clone().map(|v| (alg, v)))
-            .collect();
-        let mut tapped: Vec<Algorithm> = header_claims.iter().map(|(alg, _)| *alg).collect();
-        tapped.extend(upload_alg);
-        tapped.extend(
-            input
-                .checksum_algorithm
-                .as_ref()
-                .and_then(|alg| Algorithm::from_name(alg.as_str())),
-        );
-        tapped.retain(|alg| *alg != Algorithm::Sha256);
-        tapped.sort_by_key(|alg| alg.name());
-        tapped.dedup();
+        let (header_claims, tapped) = s3_checksums::part_claims(input, upload_alg);
         let trailers = req.trailing_headers.take();
         let content_md5 = match &input.content_md5 {
             Some(value) => Some(decode_md5(value).ok_or_else(|| {
@@ -633,31 +557,13 @@ impl S3 for FerryS3 {
             }
             Err(ReceiveError::Io(e)) => return Err(io_error(e)),
         };
-        let mut claims = header_claims;
-        if let Some(trailers) = trailers.and_then(|t| t.take()) {
-            claims.extend(s3_checksums::in_trailers(&trailers));
-        }
-        let computed = tap.finish();
-        for (alg, claimed) in &claims {
-            let matches = match alg {
-                Algorithm::Sha256 => decode_sha256(claimed) == Some(received.sha256),
-                _ => computed
-                    .iter()
-                    .any(|(done, sum)| done == alg && sum == claimed.trim()),
-            };
-            if !matches {
-                return Err(s3_error!(
-                    BadDigest,
-                    "The {} you specified did not match the calculated checksum.",
-                    alg.name()
-                ));
-            }
-        }
+        let claims =
+            s3_checksums::verify_part(header_claims, trailers, tap.finish(), &received.sha256)?;
         let claimed = |wanted: Algorithm| {
             claims
                 .iter()
                 .find(|(alg, _)| *alg == wanted)
-                .map(|(_, v)| v.trim().to_owned())
+                .map(|(_, v)| v.clone())
         };
         let sha256 = claimed(Algorithm::Sha256);
         let checksum = upload_alg.and_then(claimed);
@@ -996,15 +902,6 @@ fn upload_algorithm(upload: &UploadEntry) -> Option<Algorithm> {
         return Some(Algorithm::Sha256);
     }
     upload.algorithm.as_deref().and_then(Algorithm::from_name)
-}
-
-/// A `Content-MD5` header's digest.
-fn decode_md5(value: &str) -> Option<[u8; 16]> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value.trim())
-        .ok()?;
-    bytes.try_into().ok()
 }
 
 impl FerryS3 {
@@ -1346,23 +1243,13 @@ fn check_completion(
             digests.push(decode_sha256(held_sha).ok_or_else(invalid)?);
         }
         if let Some(alg) = upload.algorithm.as_deref().and_then(Algorithm::from_name) {
-            match (checksum_field!(alg, part), &held.checksum) {
-                (Some(given), Some(held)) if given.trim() != held.as_str() => {
-                    return Err(s3_error!(
-                        BadDigest,
-                        "The {} you specified for part {expected_number} did not match what we received.",
-                        alg.name()
-                    ));
-                }
-                (None, _) if !upload.full_object => {
-                    return Err(s3_error!(
-                        InvalidRequest,
-                        "The upload was created using a {} checksum. The complete request must include the checksum for each part.",
-                        alg.name()
-                    ));
-                }
-                _ => {}
-            }
+            s3_checksums::check_listed_part(
+                alg,
+                upload.full_object,
+                part,
+                held.checksum.as_deref(),
+                expected_number,
+            )?;
         }
     }
     Ok(digests)
