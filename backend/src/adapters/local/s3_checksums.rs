@@ -319,7 +319,7 @@ impl Verdict {
         self.mismatch.load(Ordering::Acquire)
     }
 
-    pub fn from_trailer(&self) -> Vec<(Algorithm, String)> {
+    pub fn trailer_sums(&self) -> Vec<(Algorithm, String)> {
         self.from_trailer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

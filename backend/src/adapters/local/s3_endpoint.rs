@@ -379,7 +379,7 @@ impl S3 for FerryS3 {
             }
             Err(e) => return Err(e),
         };
-        let from_trailer = verdict.from_trailer();
+        let from_trailer = verdict.trailer_sums();
         if !from_trailer.is_empty() {
             self.store_object_checksums(&bucket, &key, &from_trailer)
                 .await
