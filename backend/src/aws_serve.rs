@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use ferry_api::SiteConfig;
+use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -16,6 +17,7 @@ use crate::adapters::aws::sqs;
 use crate::config::Limits;
 use crate::lambda::events::EventsFunction;
 use crate::local::site_app;
+use crate::serve_loop::{self, ServeLimits, Server};
 
 #[derive(Clone, Debug)]
 pub struct AwsServeOptions {
@@ -29,7 +31,7 @@ pub struct AwsServeOptions {
 pub struct AwsServer {
     pub addr: SocketAddr,
     pub config: SiteConfig,
-    server: JoinHandle<()>,
+    server: Server,
     poller: Option<JoinHandle<()>>,
 }
 
@@ -39,11 +41,10 @@ impl AwsServer {
     }
 
     pub async fn shutdown(self) {
-        self.server.abort();
         if let Some(poller) = self.poller {
             poller.abort();
         }
-        let _ = self.server.await;
+        self.server.shutdown().await;
     }
 
     pub async fn run_until_ctrl_c(self) -> anyhow::Result<()> {
@@ -113,11 +114,12 @@ pub async fn start(options: AwsServeOptions) -> anyhow::Result<AwsServer> {
         &options.site_dir,
         None,
     );
-    let server = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, app).await {
-            tracing::error!(error = %err, "server stopped");
-        }
-    });
+    let server = serve_loop::spawn(
+        "site",
+        listener,
+        app.into_service::<Incoming>(),
+        ServeLimits::default(),
+    );
     Ok(AwsServer {
         addr,
         config,

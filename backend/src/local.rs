@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::routing::{get, get_service};
 use ferry_api::SiteConfig;
+use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tower_http::services::{ServeDir, ServeFile};
@@ -21,23 +22,36 @@ use tower_http::trace::TraceLayer;
 
 use crate::adapters::jwks::JwksVerifier;
 use crate::adapters::local::idp::{IdpConfig, IdpShared, LocalIdp};
+use crate::adapters::local::s3_credentials;
 use crate::adapters::local::s3_endpoint::{self, ObjectCreatedHook, S3Endpoint, S3EndpointConfig};
 use crate::adapters::local::store::LocalMetadataStore;
 use crate::adapters::s3::{S3ObjectStore, local_client};
 use crate::config::Limits;
 use crate::events::{self, EventContext};
 use crate::ports::{Clock, MetadataError, SystemClock};
+use crate::serve_loop::{self, ServeLimits, Server};
 use crate::state::AppState;
 use crate::work_gate::WorkGate;
 
-/// The local key pair the embedded S3 endpoint accepts. Not a secret: it only opens a loopback
-/// endpoint on a developer's machine.
-pub const LOCAL_ACCESS_KEY: &str = "FERRYLOCALACCESSKEY0";
-pub const LOCAL_SECRET_KEY: &str = "ferry-local-secret-key-not-for-production";
 pub const LOCAL_BUCKET: &str = "ferry-files";
 pub const LOCAL_REGION: &str = "us-east-1";
 pub const LOCAL_USER_POOL_ID: &str = "us-east-1_ferrylocal";
 pub const LOCAL_CLIENT_ID: &str = "ferry-local-client";
+
+/// The log filter of `ferry`: `RUST_LOG` (or `info,tower_http=warn`), with s3s silenced unless
+/// `RUST_LOG` names it. s3s logs every refused request at ERROR, twice; the S3 endpoint logs
+/// each refused request once itself, at a level that says whose fault it was.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    let given = rust_log.filter(|v| !v.trim().is_empty());
+    let filter = given
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new("info,tower_http=warn"));
+    match "s3s=off".parse::<tracing_subscriber::filter::Directive>() {
+        Ok(silenced) if !given.is_some_and(|v| v.contains("s3s")) => filter.add_directive(silenced),
+        _ => filter,
+    }
+}
 
 /// How often the sweeper looks for abandoned uploads.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -56,6 +70,8 @@ pub struct LocalOptions {
     pub require_confirmation: bool,
     /// Development: also accept trunk's dev server on port 8081 as an origin and redirect URI.
     pub dev: bool,
+    /// Connection cap and header deadline of each port.
+    pub serve_limits: ServeLimits,
 }
 
 impl Default for LocalOptions {
@@ -69,6 +85,7 @@ impl Default for LocalOptions {
             limits: Limits::default(),
             require_confirmation: false,
             dev: false,
+            serve_limits: ServeLimits::default(),
         }
     }
 }
@@ -78,7 +95,7 @@ pub struct LocalStack {
     pub app_addr: SocketAddr,
     pub s3_endpoint: S3Endpoint,
     pub config: SiteConfig,
-    server: JoinHandle<()>,
+    server: Server,
     sweeper: JoinHandle<()>,
 }
 
@@ -89,9 +106,8 @@ impl LocalStack {
     }
 
     pub async fn shutdown(self) {
-        self.server.abort();
         self.sweeper.abort();
-        let _ = self.server.await;
+        self.server.shutdown().await;
         self.s3_endpoint.shutdown().await;
     }
 
@@ -104,6 +120,12 @@ impl LocalStack {
         self.shutdown().await;
         Ok(())
     }
+}
+
+/// The key pair of the S3 endpoint of the stack kept in `data_dir` (made now if it has none),
+/// for S3 clients such as the AWS CLI.
+pub fn s3_credentials(data_dir: &Path) -> anyhow::Result<s3_credentials::S3Credentials> {
+    s3_credentials::load_or_create(data_dir)
 }
 
 /// Starts every part of the local stack and returns once all of them accept connections.
@@ -125,6 +147,7 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
     let data_dir = &options.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+    let credentials = s3_credentials::load_or_create(data_dir)?;
 
     let listener = TcpListener::bind((options.host, options.port))
         .await
@@ -163,9 +186,10 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
             addr: SocketAddr::new(options.host, options.s3_port),
             root: data_dir.join("s3"),
             bucket: LOCAL_BUCKET.to_owned(),
-            access_key: LOCAL_ACCESS_KEY.to_owned(),
-            secret_key: LOCAL_SECRET_KEY.to_owned(),
+            access_key: credentials.access_key.clone(),
+            secret_key: credentials.secret_key.clone(),
             allowed_origins: allowed_origins(&app_addr, options.dev),
+            limits: options.serve_limits,
         },
         hook,
     )
@@ -174,8 +198,8 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
 
     let client = local_client(
         &s3_endpoint.url(),
-        LOCAL_ACCESS_KEY,
-        LOCAL_SECRET_KEY,
+        &credentials.access_key,
+        &credentials.secret_key,
         LOCAL_REGION,
     );
     let objects = Arc::new(S3ObjectStore::new(client, LOCAL_BUCKET));
@@ -251,11 +275,12 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         &options.site_dir,
         Some(idp.router()),
     );
-    let server = tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, app).await {
-            tracing::error!(error = %err, "local server stopped");
-        }
-    });
+    let server = serve_loop::spawn(
+        "site",
+        listener,
+        app.into_service::<Incoming>(),
+        options.serve_limits,
+    );
 
     let sweeper = tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);

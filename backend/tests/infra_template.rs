@@ -864,3 +864,23 @@ fn functions_get_exactly_the_environment_their_code_reads() {
             .remove("FERRY_TABLE");
     });
 }
+
+#[test]
+fn the_files_bucket_lets_browsers_send_the_headers_presigned_puts_sign() {
+    let (template, _) = Template::load();
+    let allowed: Vec<String> = template
+        .resources_of("AWS::S3::Bucket")
+        .into_iter()
+        .flat_map(|(_, props)| list(field(field(props, "CorsConfiguration"), "CorsRules")))
+        .flat_map(|rule| list(field(rule, "AllowedHeaders")))
+        .filter_map(|h| h.as_str().map(str::to_ascii_lowercase))
+        .collect();
+    // A presigned PUT signs content-type, the checksum and the create-only condition; the
+    // browser's preflight must be allowed to send each.
+    for header in ["content-type", "if-none-match", "x-amz-*"] {
+        assert!(
+            allowed.iter().any(|h| h == header),
+            "{header} not in {allowed:?}"
+        );
+    }
+}

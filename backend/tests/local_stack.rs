@@ -623,3 +623,155 @@ async fn a_status_check_settles_an_upload_whose_event_was_lost() {
     assert_eq!((status, &file["status"]), (StatusCode::OK, &json!("ready")));
     stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_s3_key_pair_is_random_per_data_dir_private_and_kept() {
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = ferry::local::s3_credentials(one.path()).unwrap();
+    let again = ferry::local::s3_credentials(one.path()).unwrap();
+    let other = ferry::local::s3_credentials(two.path()).unwrap();
+    assert_eq!(first, again, "stable across starts");
+    assert_ne!(first.access_key, other.access_key);
+    assert_ne!(first.secret_key, other.secret_key);
+    assert_ne!(first.access_key, "FERRYLOCALACCESSKEY0");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let file = one
+            .path()
+            .join(ferry::adapters::local::s3_credentials::FILE_NAME);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    // The stack serves the data dir's pair, and only that one.
+    let stack = start_in(one.path(), Limits::default()).await;
+    let endpoint = stack.s3_endpoint.url();
+    let client = |access: &str, secret: &str| {
+        ferry::adapters::s3::local_client(&endpoint, access, secret, "us-east-1")
+    };
+    client(&first.access_key, &first.secret_key)
+        .list_objects_v2()
+        .bucket("ferry-files")
+        .send()
+        .await
+        .expect("the data dir's pair lists the bucket");
+    for (access, secret) in [
+        (
+            "FERRYLOCALACCESSKEY0",
+            "ferry-local-secret-key-not-for-production",
+        ),
+        (other.access_key.as_str(), other.secret_key.as_str()),
+    ] {
+        let refused = client(access, secret)
+            .list_objects_v2()
+            .bucket("ferry-files")
+            .send()
+            .await
+            .expect_err("another pair is refused");
+        assert!(
+            matches!(
+                aws_sdk_s3::error::ProvideErrorMetadata::code(&refused),
+                Some("NotSignedUp" | "InvalidAccessKeyId" | "SignatureDoesNotMatch")
+            ),
+            "{refused:?}"
+        );
+    }
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_app_port_closes_a_half_sent_request_header() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = tempfile::tempdir().unwrap();
+    let stack = ferry::local::start(ferry::local::LocalOptions {
+        port: 0,
+        s3_port: 0,
+        data_dir: dir.path().to_path_buf(),
+        site_dir: dir.path().join("site"),
+        serve_limits: ferry::serve_loop::ServeLimits {
+            header_read_timeout: Duration::from_millis(300),
+            ..Default::default()
+        },
+        ..ferry::local::LocalOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut socket = tokio::net::TcpStream::connect(stack.app_addr)
+        .await
+        .unwrap();
+    socket
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // The server ends the connection by itself; the bound only keeps a broken build from hanging.
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(60), socket.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "the app port kept a half-sent request open");
+    // A whole request on a fresh connection is still served.
+    let health = http()
+        .get(format!("{}/api/health", stack.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    stack.shutdown().await;
+}
+
+#[tokio::test]
+async fn replaying_the_upload_url_of_a_ready_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    let api = Api {
+        stack: &stack,
+        token: sign_up_and_in(&stack, "replay@example.com").await,
+    };
+    let bytes = sample(4096);
+    let (status, ticket) = api
+        .call(
+            reqwest::Method::POST,
+            "/api/uploads",
+            Some(json!({"name": "r.bin", "size": bytes.len(), "content_type": "application/octet-stream"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let id = ticket["file"]["id"].as_str().unwrap().to_owned();
+    let put = presigned(&ticket["upload"])
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    api.wait_until(&id, "ready").await;
+
+    let forged = vec![0xAA; bytes.len()];
+    let replay = presigned(&ticket["upload"])
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), StatusCode::PRECONDITION_FAILED);
+
+    let (status, grant) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/files/{id}/download"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{grant}");
+    let downloaded = http()
+        .get(grant["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        downloaded.as_ref(),
+        bytes.as_slice(),
+        "the stored bytes are unchanged"
+    );
+    stack.shutdown().await;
+}

@@ -52,6 +52,7 @@ async fn spawn_s3_in(dir: tempfile::TempDir) -> TestS3 {
             access_key: ACCESS_KEY.to_owned(),
             secret_key: SECRET_KEY.to_owned(),
             allowed_origins: vec![ORIGIN.to_owned()],
+            limits: Default::default(),
         },
         hook,
     )
@@ -137,8 +138,11 @@ async fn presigned_put_stores_the_object_and_reports_it() {
     assert_eq!(upload.method, "PUT");
     assert_eq!(
         upload.headers,
-        vec![("content-type".to_owned(), "text/plain".to_owned())],
-        "only content-type is left for the client to set"
+        vec![
+            ("content-type".to_owned(), "text/plain".to_owned()),
+            ("if-none-match".to_owned(), "*".to_owned()),
+        ],
+        "only content-type and the create-only condition are left for the client to set"
     );
     assert!(
         upload
@@ -148,7 +152,7 @@ async fn presigned_put_stores_the_object_and_reports_it() {
     assert!(
         upload
             .url
-            .contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost")
+            .contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost%3Bif-none-match")
     );
     let remaining = upload.expires_at - time::OffsetDateTime::now_utc();
     assert!(remaining > time::Duration::seconds(50) && remaining <= time::Duration::seconds(60));
@@ -305,6 +309,7 @@ async fn tampered_presigned_urls_are_refused() {
         .http
         .put(&upload.url)
         .header("content-type", "text/plain")
+        .header("if-none-match", "*")
         .header("x-amz-meta-owner", "someone-else")
         .body(&b"hello"[..])
         .send()
@@ -673,6 +678,7 @@ async fn cors_preflight_allows_the_site_and_exposes_etag() {
         .put(&upload.url)
         .header("origin", ORIGIN)
         .header("content-type", "text/plain")
+        .header("if-none-match", "*")
         .body(&b"hi"[..])
         .send()
         .await
@@ -710,6 +716,7 @@ async fn shutdown_stops_listening_and_data_survives_a_restart() {
         access_key: ACCESS_KEY.to_owned(),
         secret_key: SECRET_KEY.to_owned(),
         allowed_origins: vec![],
+        limits: Default::default(),
     };
     let ignore: ObjectCreatedHook = Arc::new(|_key| Box::pin(async {}));
 
@@ -1245,7 +1252,7 @@ async fn a_conditional_completion_reads_the_parts_out_of_their_slots() {
             .checksum_sha256(sha256_b64(bytes))
             .build()
     };
-    // Only if nothing is at the key yet (S3's conditional write; s3s-fs implements it).
+    // Only if nothing is at the key yet (S3's conditional write).
     s3.client
         .complete_multipart_upload()
         .bucket(BUCKET)
@@ -1270,4 +1277,471 @@ async fn a_conditional_completion_reads_the_parts_out_of_their_slots() {
         "{:?}",
         s3.upload_files(&upload_id)
     );
+}
+
+/// An endpoint over a fresh directory with `limits` instead of the defaults.
+async fn spawn_s3_with(limits: ferry::serve_loop::ServeLimits) -> (S3Endpoint, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let endpoint = s3_endpoint::start(
+        S3EndpointConfig {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            root: dir.path().to_path_buf(),
+            bucket: BUCKET.to_owned(),
+            access_key: ACCESS_KEY.to_owned(),
+            secret_key: SECRET_KEY.to_owned(),
+            allowed_origins: vec![],
+            limits,
+        },
+        Arc::new(|_key| Box::pin(async {})),
+    )
+    .await
+    .expect("endpoint starts");
+    (endpoint, dir)
+}
+
+#[tokio::test]
+async fn a_host_other_than_the_endpoints_address_is_refused() {
+    let s3 = spawn_s3().await;
+    let addr = s3.endpoint.local_addr();
+    let port = addr.port();
+    // A page whose DNS name was rebound to 127.0.0.1 sends its own name as Host.
+    for host in [
+        format!("rebound.example:{port}"),
+        format!("127.0.0.1:{}", port ^ 1),
+    ] {
+        let answer = raw_exchange(
+            addr,
+            &format!(
+                "GET /{BUCKET}?list-type=2 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        assert!(answer.contains("<Code>AccessDenied</Code>"), "{answer}");
+        assert!(answer.contains("Host header"), "{answer}");
+    }
+    // The endpoint's own address, spelled either way, reaches S3 (unsigned, so refused there).
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        let answer = raw_exchange(
+            addr,
+            &format!(
+                "GET /{BUCKET}?list-type=2 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await;
+        assert!(!answer.contains("Host header"), "{answer}");
+    }
+    // SDK clients and presigned URLs name the endpoint as it is bound.
+    let localhost = local_client(
+        &format!("http://localhost:{port}"),
+        ACCESS_KEY,
+        SECRET_KEY,
+        REGION,
+    );
+    localhost
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("list through localhost");
+}
+
+#[tokio::test]
+async fn a_half_sent_request_header_is_closed_after_the_deadline() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let (endpoint, _dir) = spawn_s3_with(ferry::serve_loop::ServeLimits {
+        header_read_timeout: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let mut socket = tokio::net::TcpStream::connect(endpoint.local_addr())
+        .await
+        .expect("connect");
+    socket
+        .write_all(b"GET /ferry-files HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .expect("write");
+    // The server ends the connection by itself; the bound only keeps a broken build from hanging.
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(60), socket.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "the server kept a half-sent request open");
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_answered_503_and_closed() {
+    use tokio::io::AsyncReadExt as _;
+    let (endpoint, _dir) = spawn_s3_with(ferry::serve_loop::ServeLimits {
+        max_connections: 1,
+        ..Default::default()
+    })
+    .await;
+    let addr = endpoint.local_addr();
+    let _held = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut over = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), over.read_to_end(&mut answer))
+        .await
+        .expect("answered")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Retry-After: 1"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_replayed_presigned_put_cannot_replace_a_stored_object() {
+    let mut s3 = spawn_s3().await;
+    let key = "files/u1/once";
+    let upload = s3
+        .store
+        .presign_put(key, 5, "text/plain", None, MINUTE)
+        .await
+        .expect("presign");
+    assert_eq!(s3.send(&upload, b"first").await.status(), StatusCode::OK);
+    assert_eq!(s3.next_created().await, key);
+
+    let replay = s3.send(&upload, b"other").await;
+    assert_eq!(
+        error_code(replay).await,
+        (
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed".to_owned()
+        )
+    );
+    assert_eq!(
+        std::fs::read(s3.object_path(key)).expect("object"),
+        b"first"
+    );
+    // Without the signed condition the URL does not verify at all.
+    let mut stripped = upload.clone();
+    stripped.headers.retain(|(name, _)| name != "if-none-match");
+    let (status, _) = error_code(s3.send(&stripped, b"other").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        std::fs::read(s3.object_path(key)).expect("object"),
+        b"first"
+    );
+
+    // A create-only completion of a multipart upload to a key that exists changes nothing.
+    let upload_id = s3
+        .store
+        .create_multipart_upload(key, "text/plain")
+        .await
+        .expect("create");
+    let etag = s3.put_part(key, &upload_id, 1, b"third").await;
+    let refused = s3
+        .client
+        .complete_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(&upload_id)
+        .if_none_match("*")
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(&etag)
+                        .checksum_sha256(sha256_b64(b"third"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&refused),
+        Some("PreconditionFailed")
+    );
+    assert_eq!(
+        std::fs::read(s3.object_path(key)).expect("object"),
+        b"first"
+    );
+}
+
+#[tokio::test]
+async fn multipart_uploads_take_every_checksum_algorithm_s3_does() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    use base64::Engine as _;
+    let mut s3 = spawn_s3().await;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    // Ferry's own client sends checksums only when told to; this one computes them as the SDK
+    // does by default (in an `aws-chunked` trailer).
+    let client = aws_sdk_s3::Client::from_conf(
+        s3.client
+            .config()
+            .to_builder()
+            .request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenSupported,
+            )
+            .build(),
+    );
+    let (one, two) = (part_bytes(7, SLOT), part_bytes(8, 1234));
+    let cases = [
+        (ChecksumAlgorithm::Crc32, None),
+        (ChecksumAlgorithm::Crc32C, Some(ChecksumType::FullObject)),
+        (ChecksumAlgorithm::Crc64Nvme, None),
+        (ChecksumAlgorithm::Sha1, None),
+        (ChecksumAlgorithm::Sha256, None),
+    ];
+    for (algorithm, checksum_type) in cases {
+        let key = format!("files/u1/{}", algorithm.as_str());
+        let created = s3
+            .client
+            .create_multipart_upload()
+            .bucket(BUCKET)
+            .key(&key)
+            .checksum_algorithm(algorithm.clone())
+            .set_checksum_type(checksum_type.clone())
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(created.checksum_algorithm(), Some(&algorithm));
+        let upload_id = created.upload_id().expect("upload id");
+        let mut completed = CompletedMultipartUpload::builder();
+        for (number, bytes) in [(1, &one), (2, &two)] {
+            // The SDK computes the part's checksum and sends it (a header, or a trailer).
+            let part = client
+                .upload_part()
+                .bucket(BUCKET)
+                .key(&key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .checksum_algorithm(algorithm.clone())
+                .body(ByteStream::from(bytes.clone()))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{algorithm:?} part {number}: {e:?}"));
+            completed = completed.parts(
+                CompletedPart::builder()
+                    .part_number(number)
+                    .e_tag(part.e_tag().expect("etag"))
+                    .set_checksum_crc32(part.checksum_crc32().map(str::to_owned))
+                    .set_checksum_crc32_c(part.checksum_crc32_c().map(str::to_owned))
+                    .set_checksum_crc64_nvme(part.checksum_crc64_nvme().map(str::to_owned))
+                    .set_checksum_sha1(part.checksum_sha1().map(str::to_owned))
+                    .set_checksum_sha256(part.checksum_sha256().map(str::to_owned))
+                    .build(),
+            );
+        }
+        let done = s3
+            .client
+            .complete_multipart_upload()
+            .bucket(BUCKET)
+            .key(&key)
+            .upload_id(upload_id)
+            .multipart_upload(completed.build())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{algorithm:?} complete: {e:?}"));
+        assert_eq!(s3.next_created().await, key);
+        let head = s3
+            .client
+            .head_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .expect("head");
+        let reported = [
+            head.checksum_crc32(),
+            head.checksum_crc32_c(),
+            head.checksum_crc64_nvme(),
+            head.checksum_sha1(),
+            head.checksum_sha256(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
+        assert_eq!(reported.len(), 1, "{algorithm:?}: {reported:?}");
+        let completed_sums = [
+            done.checksum_crc32(),
+            done.checksum_crc32_c(),
+            done.checksum_crc64_nvme(),
+            done.checksum_sha1(),
+            done.checksum_sha256(),
+        ];
+        assert!(completed_sums.contains(&Some(reported[0])), "{algorithm:?}");
+        let full_object = matches!(
+            algorithm,
+            ChecksumAlgorithm::Crc64Nvme | ChecksumAlgorithm::Crc32C
+        );
+        if full_object {
+            assert_eq!(done.checksum_type(), Some(&ChecksumType::FullObject));
+            assert!(!reported[0].contains('-'), "{algorithm:?}: {reported:?}");
+        } else {
+            assert_eq!(done.checksum_type(), Some(&ChecksumType::Composite));
+            assert!(reported[0].ends_with("-2"), "{algorithm:?}: {reported:?}");
+        }
+        let whole = [one.clone(), two.clone()].concat();
+        assert_eq!(std::fs::read(s3.object_path(&key)).expect("object"), whole);
+        if algorithm == ChecksumAlgorithm::Crc64Nvme {
+            // CRC-64/NVME of the whole object, as S3 reports it.
+            let expected = crc64nvme(&whole);
+            assert_eq!(reported[0], b64(&expected.to_be_bytes()));
+        }
+    }
+}
+
+/// CRC-64/NVME, bit by bit: slow and obviously right.
+fn crc64nvme(data: &[u8]) -> u64 {
+    const POLY: u64 = 0x9a6c_9329_ac4b_c9b5; // reflected 0xad93d23594c93659
+    let mut crc = u64::MAX;
+    for byte in data {
+        crc ^= u64::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ POLY
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[tokio::test]
+async fn a_part_whose_crc32_does_not_match_is_refused() {
+    let s3 = spawn_s3().await;
+    let key = "files/u1/crc";
+    let created = s3
+        .client
+        .create_multipart_upload()
+        .bucket(BUCKET)
+        .key(key)
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .expect("create");
+    let refused = s3
+        .client
+        .upload_part()
+        .bucket(BUCKET)
+        .key(key)
+        .upload_id(created.upload_id().expect("id"))
+        .part_number(1)
+        .checksum_crc32("AAAAAA==")
+        .body(ByteStream::from_static(b"some bytes"))
+        .send()
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&refused),
+        Some("BadDigest")
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn refused_requests_log_one_debug_line_and_no_error() {
+    use std::sync::Mutex;
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    // `ferry`'s own filter, at debug, so the refusal line itself is visible.
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(ferry::local::log_filter(Some("debug")))
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let s3 = spawn_s3().await;
+    let upload = s3
+        .store
+        .presign_put("files/u1/logged", 3, "text/plain", None, MINUTE)
+        .await
+        .expect("presign");
+    let (_, signature) = upload
+        .url
+        .split_once("X-Amz-Signature=")
+        .expect("signature");
+    let flipped = if signature.starts_with('0') { "1" } else { "0" };
+    let tampered = PresignedRequest {
+        url: replace_once(
+            &upload.url,
+            &format!("X-Amz-Signature={}", &signature[..1]),
+            &format!("X-Amz-Signature={flipped}"),
+        ),
+        ..upload.clone()
+    };
+    let (status, code) = error_code(s3.send(&tampered, b"abc").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "SignatureDoesNotMatch")
+    );
+    let missing = s3
+        .client
+        .get_object()
+        .bucket(BUCKET)
+        .key("files/u1/none")
+        .send()
+        .await
+        .expect_err("no such key");
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&missing),
+        Some("NoSuchKey")
+    );
+    drop(_guard);
+
+    let logged = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let logged: Vec<&str> = logged.lines().filter(|l| !l.contains("aws_")).collect();
+    assert!(
+        !logged
+            .iter()
+            .any(|l| l.contains("ERROR") || l.contains("WARN")),
+        "{logged:#?}"
+    );
+    let refusals: Vec<&&str> = logged
+        .iter()
+        .filter(|l| l.contains("s3 request refused"))
+        .collect();
+    assert_eq!(refusals.len(), 2, "{logged:#?}");
+    assert!(
+        refusals.iter().all(|l| l.contains("DEBUG")),
+        "{refusals:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_put_whose_checksum_does_not_match_stores_nothing() {
+    let s3 = spawn_s3().await;
+    for (key, request) in [
+        (
+            "files/u1/bad-crc",
+            s3.client.put_object().checksum_crc32("AAAAAA=="),
+        ),
+        (
+            "files/u1/bad-md5",
+            s3.client
+                .put_object()
+                .content_md5("AAAAAAAAAAAAAAAAAAAAAA=="),
+        ),
+    ] {
+        let refused = request
+            .bucket(BUCKET)
+            .key(key)
+            .body(ByteStream::from_static(b"some bytes"))
+            .send()
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::code(&refused),
+            Some("BadDigest"),
+            "{key}"
+        );
+        assert!(!s3.object_path(key).exists(), "{key} was stored");
+        assert!(s3.store.head(key).await.expect("head").is_none(), "{key}");
+    }
 }

@@ -174,7 +174,8 @@ impl ObjectStore for S3ObjectStore {
         let length = length(content_length)?;
         let (config, expires_at) = presigning(expires_in)?;
         // Setting these makes the presigner put them in X-Amz-SignedHeaders: S3 then refuses a
-        // body of any other length, type or checksum.
+        // body of any other length, type or checksum. `If-None-Match: *` makes the URL create
+        // the object only: replayed once the file is stored, it answers 412 and changes nothing.
         let request = self
             .client
             .put_object()
@@ -182,6 +183,7 @@ impl ObjectStore for S3ObjectStore {
             .key(key)
             .content_length(length)
             .content_type(content_type)
+            .if_none_match("*")
             .set_checksum_sha256(sha256.map(str::to_owned))
             .presigned(config)
             .await
@@ -427,6 +429,8 @@ impl ObjectStore for S3ObjectStore {
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
+            // Like the single PUT: a stored object is never replaced.
+            .if_none_match("*")
             .multipart_upload(
                 CompletedMultipartUpload::builder()
                     .set_parts(Some(completed))

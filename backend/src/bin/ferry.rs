@@ -31,6 +31,23 @@ enum Command {
     /// Create the bucket (with CORS), table, queue and S3→SQS notification when missing, on an
     /// emulator (`AWS_ENDPOINT_URL`) or a dev account. Needs `FERRY_BUCKET` and `FERRY_TABLE`.
     Provision(ProvisionArgs),
+    /// Print the local S3 endpoint's key pair, region and address as `NAME=value` lines, for the
+    /// AWS CLI or SDKs: `export $(ferry credentials)`. Makes the pair if the data directory has
+    /// none yet.
+    Credentials(CredentialsArgs),
+}
+
+#[derive(clap::Args)]
+struct CredentialsArgs {
+    /// The local stack's data directory.
+    #[arg(long, env = "FERRY_DATA_DIR", default_value = ".ferry-data")]
+    data_dir: PathBuf,
+    /// Address the local stack binds.
+    #[arg(long, env = "FERRY_HOST", default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port of the embedded S3-compatible endpoint.
+    #[arg(long, env = "FERRY_S3_PORT", default_value_t = 9000)]
+    s3_port: u16,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -85,11 +102,9 @@ struct ProvisionArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let rust_log = std::env::var(EnvFilter::DEFAULT_ENV).ok();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
-        )
+        .with_env_filter(local::log_filter(rust_log.as_deref()))
         .init();
     match Cli::parse().command {
         Command::Serve(args) if args.backend == Backend::Aws => {
@@ -113,11 +128,23 @@ async fn main() -> anyhow::Result<()> {
                 limits: Limits::from_env()?,
                 require_confirmation: args.require_confirmation,
                 dev: args.dev,
+                ..LocalOptions::default()
             })
             .await?;
             println!("Ferry is running at {}", stack.url());
-            println!("  S3-compatible endpoint: {}", stack.s3_endpoint.url());
+            println!(
+                "  S3-compatible endpoint: {} (key pair: `ferry credentials`)",
+                stack.s3_endpoint.url()
+            );
             stack.run_until_ctrl_c().await
+        }
+        Command::Credentials(args) => {
+            let pair = local::s3_credentials(&args.data_dir)?;
+            let endpoint = std::net::SocketAddr::new(args.host, args.s3_port);
+            print!("{}", pair.env_lines());
+            println!("AWS_DEFAULT_REGION={}", local::LOCAL_REGION);
+            println!("AWS_ENDPOINT_URL_S3=http://{endpoint}");
+            Ok(())
         }
         Command::Provision(args) => {
             let aws = AwsAdapters::from_env().await?;

@@ -22,6 +22,7 @@ pub async fn start(root: PathBuf) -> (S3Endpoint, Arc<S3ObjectStore>) {
             access_key: ACCESS_KEY.into(),
             secret_key: SECRET_KEY.into(),
             allowed_origins: vec![],
+            limits: Default::default(),
         },
         Arc::new(|_key| Box::pin(async {})),
     )

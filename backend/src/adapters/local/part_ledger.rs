@@ -26,6 +26,13 @@ pub struct UploadEntry {
     pub key: String,
     /// Created with `ChecksumAlgorithm::SHA256`: every part must carry `x-amz-checksum-sha256`.
     pub sha256: bool,
+    /// Created with another checksum algorithm (`CRC32`, `CRC32C`, `CRC64NVME`, `SHA1`): every
+    /// part must carry that checksum, kept in [`PartEntry::checksum`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// The object's checksum is of the full object (`FULL_OBJECT`), not composite.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub full_object: bool,
 }
 
 /// A received part.
@@ -38,6 +45,10 @@ pub struct PartEntry {
     pub etag: String,
     /// Base64 SHA-256 of the part, as verified on arrival.
     pub sha256: Option<String>,
+    /// Base64 checksum of the part in the upload's other algorithm ([`UploadEntry::algorithm`]),
+    /// as verified on arrival.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
     /// Where the bytes start in the upload's assembly file; `None`: in a file of their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
@@ -230,6 +241,8 @@ mod tests {
             bucket: "b".into(),
             key: "files/u/f".into(),
             sha256: true,
+            algorithm: None,
+            full_object: false,
         };
         assert_eq!(ledger.upload(&id).await.unwrap(), None);
         ledger.open(&id, &entry).await.unwrap();
@@ -240,6 +253,7 @@ mod tests {
                 size: 5,
                 etag: format!("e{number}"),
                 sha256: None,
+                checksum: None,
                 offset: (number < 10).then_some(u64::from(number.unsigned_abs()) * 5),
             };
             ledger.record_part(&id, &part).await.unwrap();

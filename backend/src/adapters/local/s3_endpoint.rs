@@ -10,9 +10,13 @@
 //! - a body whose length differs from a signed `Content-Length`: the header is in
 //!   `X-Amz-SignedHeaders`, hyper holds the body to the header, so another length means another
 //!   signature;
-//! - a part (UploadPart) or object (PutObject) whose bytes do not match its
-//!   `x-amz-checksum-sha256` (400 `BadDigest`); s3s-fs checks PutObject itself, and parts are
-//!   checked here while they stream to disk;
+//! - a part (UploadPart) or object (PutObject) whose bytes do not match the checksum it carries
+//!   (CRC32, CRC32C, CRC64NVME, SHA1 or SHA256, in a header or an `aws-chunked` trailer: 400
+//!   `BadDigest`); s3s-fs checks PutObject itself, and parts are checked here while they stream
+//!   to disk (see [`super::s3_checksums`]);
+//! - a create-only write (`If-None-Match: *`, which Ferry's presigned PUTs sign) to a key that
+//!   exists (412 `PreconditionFailed`);
+//! - a `Host` that is not the endpoint's own address (see [`super::s3_gate`]);
 //! - completing a multipart upload with a part that is missing, has another ETag or checksum, or
 //!   is too small (s3s-fs would discard the upload on some of these; here nothing changes);
 //! - `x-amz-*` headers that a presigned URL did not sign (S3 answers "There were headers
@@ -27,10 +31,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::future::BoxFuture;
+use http::Method;
 use http::header::{self, HeaderName, HeaderValue};
-use http::{Method, Request};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use percent_encoding::percent_decode_str;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::SimpleAuth;
@@ -40,16 +42,16 @@ use s3s::path::S3Path;
 use s3s::service::S3ServiceBuilder;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
-use tower::ServiceExt as _;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
 use tower_http::set_header::SetResponseHeaderLayer;
 use uuid::Uuid;
 
 use super::part_files::{self, Destination, Piece, ReceiveError, TempFile};
 use super::part_ledger::{PartEntry, PartLedger, UploadEntry};
+use super::s3_checksums::{self, Algorithm, Tap, checksum_field_mut, decode_md5};
+use super::s3_gate::{self, AllowedHosts};
 use crate::domain::parts::{composite_sha256, decode_sha256};
+use crate::serve_loop::{self, ServeLimits, Server};
 
 /// Held while one part's bytes and ledger entry are written.
 type PartLock = Arc<tokio::sync::Mutex<()>>;
@@ -106,15 +108,14 @@ pub struct S3EndpointConfig {
     pub secret_key: String,
     /// Origins allowed to call the endpoint from a browser, e.g. `http://127.0.0.1:8080`.
     pub allowed_origins: Vec<String>,
+    /// Connection cap and header deadline.
+    pub limits: ServeLimits,
 }
 
 /// Called with the key of each object created in the bucket (by PutObject or
 /// CompleteMultipartUpload), in a task of its own, after the response is decided: like an S3
 /// event notification, it is asynchronous and the uploader does not wait for it.
 pub type ObjectCreatedHook = Arc<dyn Fn(String) -> BoxFuture<'static, ()> + Send + Sync>;
-
-/// How long shutdown waits for requests in flight before dropping their connections.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How long browsers may cache a preflight answer.
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(3600);
@@ -123,35 +124,22 @@ const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(3600);
 /// background); [`S3Endpoint::shutdown`] also waits for them.
 #[derive(Debug)]
 pub struct S3Endpoint {
-    local_addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    server: Option<JoinHandle<()>>,
+    server: Server,
 }
 
 impl S3Endpoint {
     pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.server.local_addr()
     }
 
     /// The endpoint URL for SDK clients, e.g. `http://127.0.0.1:9000`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        format!("http://{}", self.local_addr())
     }
 
     /// Stops accepting connections and waits (a few seconds at most) for requests in flight.
-    pub async fn shutdown(mut self) {
-        self.stop.send_replace(true);
-        if let Some(server) = self.server.take()
-            && let Err(e) = server.await
-        {
-            tracing::warn!(error = %e, "s3 endpoint task ended abnormally");
-        }
-    }
-}
-
-impl Drop for S3Endpoint {
-    fn drop(&mut self) {
-        self.stop.send_replace(true);
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
@@ -181,6 +169,7 @@ pub async fn start(
         assemblies: std::sync::Mutex::default(),
         bucket: bucket.clone(),
         on_created,
+        key_locks: std::sync::Mutex::default(),
     });
     builder.set_auth(SimpleAuth::from_single(
         config.access_key.clone(),
@@ -202,20 +191,10 @@ pub async fn start(
         .await
         .with_context(|| format!("binding the S3 endpoint to {}", config.addr))?;
     let local_addr = listener.local_addr()?;
-    let (stop, stopped) = watch::channel(false);
-    let server = tokio::spawn(serve(listener, service, stopped));
+    let service = s3_gate::gate(service, AllowedHosts::for_addr(local_addr));
+    let server = serve_loop::spawn("s3", listener, service, config.limits);
     tracing::info!(%local_addr, bucket = %config.bucket, root = %config.root.display(), "s3 endpoint listening");
-    Ok(S3Endpoint {
-        local_addr,
-        stop,
-        server: Some(server),
-    })
-}
-
-/// Resolves once the endpoint is told to stop, or its handle is gone.
-async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
-    // The guard `wait_for` returns is not `Send`: drop it here, not across the caller's awaits.
-    let _ = stopped.wait_for(|stop| *stop).await;
+    Ok(S3Endpoint { server })
 }
 
 /// Bucket names become directory names: keep them to S3's own alphabet.
@@ -250,80 +229,6 @@ fn cors(allowed_origins: &[String]) -> anyhow::Result<CorsLayer> {
         // Multipart uploads from the browser need each part's ETag to complete the upload.
         .expose_headers(ExposeHeaders::list([header::ETAG]))
         .max_age(PREFLIGHT_MAX_AGE))
-}
-
-/// Accepts connections until told to stop, then gives requests in flight a grace period.
-async fn serve<S>(listener: TcpListener, service: S, mut stopped: watch::Receiver<bool>)
-where
-    S: tower::Service<
-            Request<Incoming>,
-            Response = http::Response<s3s::Body>,
-            Error = s3s::HttpError,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = stop_requested(&mut stopped) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    connections.spawn(serve_connection(stream, service.clone(), stopped.clone()));
-                }
-                Err(e) => {
-                    // Usually out of file descriptors; retrying at once would spin.
-                    tracing::warn!(error = %e, "s3 endpoint accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            remaining = connections.len(),
-            "s3 endpoint dropped connections at shutdown"
-        );
-    }
-}
-
-async fn serve_connection<S>(
-    stream: tokio::net::TcpStream,
-    service: S,
-    mut stopped: watch::Receiver<bool>,
-) where
-    S: tower::Service<
-            Request<Incoming>,
-            Response = http::Response<s3s::Body>,
-            Error = s3s::HttpError,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    let hyper_service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        service.clone().oneshot(request)
-    });
-    let connection = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), hyper_service);
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        _ = stop_requested(&mut stopped) => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "s3 endpoint connection ended with an error");
-    }
 }
 
 /// Who may do what, checked by s3s after the signature: signed requests only, to the one
@@ -414,6 +319,9 @@ struct FerryS3 {
     assemblies: std::sync::Mutex<HashMap<Uuid, Arc<Assembly>>>,
     bucket: Arc<str>,
     on_created: ObjectCreatedHook,
+    /// Held by a conditional write (`If-None-Match: *`) from its check until its object is in
+    /// place, so two such writes of one key cannot both pass the check.
+    key_locks: std::sync::Mutex<HashMap<String, PartLock>>,
 }
 
 impl FerryS3 {
@@ -455,15 +363,31 @@ impl S3 for FerryS3 {
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let bucket = req.input.bucket.clone();
         let key = req.input.key.clone();
+        // s3s-fs checks `If-None-Match: *` and then writes: hold the key in between.
+        let _exclusive = match &req.input.if_none_match {
+            Some(condition) if condition.is_any() => Some(self.key_lock(&key).lock_owned().await),
+            _ => None,
+        };
+        let verdict = s3_checksums::check_put_body(&mut req)?;
         let (body, broke_off) = part_files::watch(req.input.body.take());
         req.input.body = body;
-        let response = match self.fs.put_object(req).await {
+        let mut response = match self.fs.put_object(req).await {
             Ok(response) => response,
+            Err(_) if verdict.mismatched() => return Err(s3_checksums::bad_digest()),
             Err(e) if broke_off.load(std::sync::atomic::Ordering::Acquire) => {
                 return Err(body_broke_off(&e));
             }
             Err(e) => return Err(e),
         };
+        let from_trailer = verdict.trailer_sums();
+        if !from_trailer.is_empty() {
+            self.store_object_checksums(&bucket, &key, &from_trailer)
+                .await
+                .map_err(io_error)?;
+            for (alg, sum) in from_trailer {
+                *checksum_field_mut!(alg, response.output) = Some(sum);
+            }
+        }
         self.object_created(&bucket, key);
         Ok(response)
     }
@@ -493,20 +417,16 @@ impl S3 for FerryS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        let sha256 = match req.input.checksum_algorithm.as_ref().map(|a| a.as_str()) {
-            None => false,
-            Some(ChecksumAlgorithm::SHA256) => true,
-            Some(other) => {
-                return Err(s3_error!(
-                    NotImplemented,
-                    "this endpoint supports SHA256 part checksums only, not {other}"
-                ));
-            }
-        };
+        let (algorithm, full_object) = s3_checksums::for_new_upload(&req.input)?;
+        let sha256 = algorithm == Some(Algorithm::Sha256);
         let entry = UploadEntry {
             bucket: req.input.bucket.clone(),
             key: req.input.key.clone(),
             sha256,
+            algorithm: algorithm
+                .filter(|alg| *alg != Algorithm::Sha256)
+                .map(|alg| alg.name().to_owned()),
+            full_object,
         };
         let mut response = self.fs.create_multipart_upload(req).await?;
         let upload_id = response
@@ -519,9 +439,9 @@ impl S3 for FerryS3 {
             .open(&upload_id, &entry)
             .await
             .map_err(io_error)?;
-        if sha256 {
-            response.output.checksum_algorithm =
-                Some(ChecksumAlgorithm::from_static(ChecksumAlgorithm::SHA256));
+        if let Some(alg) = algorithm {
+            response.output.checksum_algorithm = Some(alg.to_dto());
+            response.output.checksum_type = Some(s3_checksums::type_dto(full_object));
         }
         Ok(response)
     }
@@ -550,28 +470,23 @@ impl S3 for FerryS3 {
                 "Part number must be an integer between 1 and 10000, inclusive"
             ));
         }
-        let expected = match &input.checksum_sha256 {
-            Some(value) => Some(decode_sha256(value).ok_or_else(|| {
-                s3_error!(
-                    InvalidRequest,
-                    "Value for x-amz-checksum-sha256 header is invalid."
-                )
-            })?),
-            None if upload.sha256 => {
-                return Err(s3_error!(
-                    InvalidRequest,
-                    "This upload requires an x-amz-checksum-sha256 header on every part."
-                ));
-            }
-            None => None,
-        };
+        if let Some(value) = &input.checksum_sha256
+            && decode_sha256(value).is_none()
+        {
+            return Err(s3_error!(
+                InvalidRequest,
+                "Value for x-amz-checksum-sha256 header is invalid."
+            ));
+        }
+        let upload_alg = upload.algorithm.as_deref().and_then(Algorithm::from_name);
+        let (header_claims, tapped) = s3_checksums::part_claims(input, upload_alg);
+        let trailers = req.trailing_headers.take();
         let content_md5 = match &input.content_md5 {
             Some(value) => Some(decode_md5(value).ok_or_else(|| {
                 s3_error!(InvalidDigest, "The Content-MD5 you specified was invalid.")
             })?),
             None => None,
         };
-        let sha256 = input.checksum_sha256.clone();
         let content_length = input.content_length;
         let (bucket, key, raw_id) = (
             input.bucket.clone(),
@@ -583,6 +498,7 @@ impl S3 for FerryS3 {
             .body
             .take()
             .ok_or_else(|| s3_error!(IncompleteBody))?;
+        let (body, tap) = Tap::new(body, tapped);
 
         let assembly = self.assembly(upload_id);
         let open = Arc::clone(&assembly.gate).read_owned().await;
@@ -641,10 +557,20 @@ impl S3 for FerryS3 {
             }
             Err(ReceiveError::Io(e)) => return Err(io_error(e)),
         };
-        if expected.is_some_and(|expected| expected != received.sha256) {
+        let claims =
+            s3_checksums::verify_part(header_claims, trailers, tap.finish(), &received.sha256)?;
+        let claimed = |wanted: Algorithm| {
+            claims
+                .iter()
+                .find(|(alg, _)| *alg == wanted)
+                .map(|(_, v)| v.clone())
+        };
+        let sha256 = claimed(Algorithm::Sha256);
+        let checksum = upload_alg.and_then(claimed);
+        if (upload.sha256 && sha256.is_none()) || (upload_alg.is_some() && checksum.is_none()) {
             return Err(s3_error!(
-                BadDigest,
-                "The SHA256 you specified did not match the calculated checksum."
+                InvalidRequest,
+                "This upload requires the checksum of its algorithm on every part."
             ));
         }
         if content_md5.is_some() && content_md5 != received.md5 {
@@ -675,6 +601,7 @@ impl S3 for FerryS3 {
             size: received.size,
             etag: etag.clone(),
             sha256: sha256.clone(),
+            checksum: checksum.clone(),
             offset,
         };
         self.ledger
@@ -683,11 +610,15 @@ impl S3 for FerryS3 {
             .map_err(io_error)?;
         // Recorded, so the slot may be let go: the next copy of this part goes elsewhere.
         drop(held);
-        Ok(S3Response::new(UploadPartOutput {
+        let mut output = UploadPartOutput {
             e_tag: Some(ETag::Strong(etag)),
             checksum_sha256: sha256,
             ..Default::default()
-        }))
+        };
+        if let Some(alg) = upload_alg {
+            *checksum_field_mut!(alg, output) = checksum;
+        }
+        Ok(S3Response::new(output))
     }
 
     async fn list_parts(
@@ -710,13 +641,17 @@ impl S3 for FerryS3 {
         while parts.len() < max as usize
             && let Some(part) = remaining.next()
         {
-            parts.push(Part {
+            let mut listed = Part {
                 part_number: Some(part.number),
                 size: Some(i64::try_from(part.size).unwrap_or(i64::MAX)),
                 e_tag: Some(ETag::Strong(part.etag)),
                 checksum_sha256: part.sha256,
                 ..Default::default()
-            });
+            };
+            if let Some(alg) = upload.algorithm.as_deref().and_then(Algorithm::from_name) {
+                *checksum_field_mut!(alg, listed) = part.checksum;
+            }
+            parts.push(listed);
         }
         let truncated = remaining.peek().is_some();
         let output = ListPartsOutput {
@@ -727,9 +662,9 @@ impl S3 for FerryS3 {
             next_part_number_marker: parts.last().and_then(|p| p.part_number),
             max_parts: Some(max),
             is_truncated: Some(truncated),
-            checksum_algorithm: upload
-                .sha256
-                .then(|| ChecksumAlgorithm::from_static(ChecksumAlgorithm::SHA256)),
+            checksum_algorithm: upload_algorithm(&upload).map(Algorithm::to_dto),
+            checksum_type: upload_algorithm(&upload)
+                .map(|_| s3_checksums::type_dto(upload.full_object)),
             parts: Some(parts),
             ..Default::default()
         };
@@ -743,8 +678,8 @@ impl S3 for FerryS3 {
     /// after the other into a temporary file with in-kernel copies and renaming that. The object
     /// is complete or absent, and until it is in place every recorded part is untouched, so a
     /// failed or interrupted completion can be retried (a sealed one whose file is already the
-    /// object just finishes). Conditional requests (`If-Match`, `If-None-Match`) go through
-    /// s3s-fs, which implements them.
+    /// object just finishes). `If-None-Match: *` (create only) is checked here; other
+    /// conditional requests (`If-Match`, `If-None-Match: <etag>`) go through s3s-fs.
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
@@ -761,11 +696,32 @@ impl S3 for FerryS3 {
             .unwrap_or_default();
         let stored = self.ledger.parts(&upload_id).await.map_err(io_error)?;
         check_completion(&upload, listed, &stored)?;
-        if input.if_match.is_some() || input.if_none_match.is_some() {
+        let create_only = input.if_none_match.as_ref().is_some_and(|c| c.is_any());
+        if input.if_match.is_some() || (input.if_none_match.is_some() && !create_only) {
             return self
                 .complete_through_s3s_fs(req, upload_id, upload, stored)
                 .await;
         }
+        // `If-None-Match: *`: S3's conditional write, checked here and held until the object is
+        // in place. A sealed upload already put its object there; retrying it finishes it.
+        let _exclusive = if create_only {
+            let guard = self.key_lock(&input.key).lock_owned().await;
+            let object_path = self.root.join(&input.bucket).join(&input.key);
+            let sealed = self.ledger.sealed(&upload_id).await.map_err(io_error)?;
+            if sealed.is_none()
+                && tokio::fs::try_exists(&object_path)
+                    .await
+                    .map_err(io_error)?
+            {
+                return Err(s3_error!(
+                    PreconditionFailed,
+                    "At least one of the pre-conditions you specified did not hold"
+                ));
+            }
+            Some(guard)
+        } else {
+            None
+        };
 
         // Hold every part (in ascending order, as no other holder takes more than one), so no
         // retry of a part replaces it while it is copied; then look again, as a concurrent
@@ -826,7 +782,7 @@ impl S3 for FerryS3 {
                     patches,
                     size,
                     placed_until,
-                    object_path,
+                    object_path.clone(),
                 )
                 .await
                 .map_err(io_error)?;
@@ -835,7 +791,7 @@ impl S3 for FerryS3 {
             None => {
                 let pieces = held.iter().map(|p| self.piece(&upload_id, p)).collect();
                 let tmp = TempFile::new(self.ledger.temp_path(&upload_id));
-                part_files::assemble(pieces, tmp, object_path)
+                part_files::assemble(pieces, tmp, object_path.clone())
                     .await
                     .map_err(io_error)?;
                 false
@@ -852,8 +808,24 @@ impl S3 for FerryS3 {
             }
         }
         let e_tag = format!("{}-{}", hex::encode(md5.finalize()), held.len());
-        let checksum = upload.sha256.then(|| composite_sha256(&digests));
-        self.finish_object(&bucket, &key, &upload_id, &e_tag, checksum.as_deref())
+        let checksum = match (upload_algorithm(&upload), upload.sha256) {
+            (_, true) => Some((Algorithm::Sha256, composite_sha256(&digests))),
+            (Some(alg), _) if upload.full_object => Some((
+                alg,
+                s3_checksums::of_file(alg, object_path)
+                    .await
+                    .map_err(io_error)?,
+            )),
+            (Some(alg), _) => {
+                let sums: Option<Vec<&str>> = held.iter().map(|p| p.checksum.as_deref()).collect();
+                let sum = sums
+                    .and_then(|sums| s3_checksums::composite(alg, &sums))
+                    .ok_or_else(|| s3_error!(InternalError, "a part's checksum is unreadable"))?;
+                Some((alg, sum))
+            }
+            (None, false) => None,
+        };
+        self.finish_object(&bucket, &key, &upload_id, &e_tag, checksum.as_ref())
             .await
             .map_err(io_error)?;
         if let Err(e) = self.ledger.forget(&upload_id).await {
@@ -862,16 +834,17 @@ impl S3 for FerryS3 {
         drop((guards, exclusive));
         self.forget_s3s_fs_upload(&upload_id).await;
         self.object_created(&bucket, key.clone());
-        Ok(S3Response::new(CompleteMultipartUploadOutput {
+        let mut output = CompleteMultipartUploadOutput {
             bucket: Some(bucket),
             key: Some(key),
             e_tag: Some(ETag::Strong(e_tag)),
-            checksum_type: checksum
-                .is_some()
-                .then(|| ChecksumType::from_static(ChecksumType::COMPOSITE)),
-            checksum_sha256: checksum,
             ..Default::default()
-        }))
+        };
+        if let Some((alg, sum)) = checksum {
+            *checksum_field_mut!(alg, output) = Some(sum);
+            output.checksum_type = Some(s3_checksums::type_dto(upload.full_object));
+        }
+        Ok(S3Response::new(output))
     }
 
     async fn abort_multipart_upload(
@@ -923,13 +896,12 @@ fn body_broke_off(err: &(dyn std::error::Error + 'static)) -> s3s::S3Error {
     )
 }
 
-/// A `Content-MD5` header's digest.
-fn decode_md5(value: &str) -> Option<[u8; 16]> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(value.trim())
-        .ok()?;
-    bytes.try_into().ok()
+/// The checksum algorithm an upload was created with.
+fn upload_algorithm(upload: &UploadEntry) -> Option<Algorithm> {
+    if upload.sha256 {
+        return Some(Algorithm::Sha256);
+    }
+    upload.algorithm.as_deref().and_then(Algorithm::from_name)
 }
 
 impl FerryS3 {
@@ -1028,6 +1000,10 @@ impl FerryS3 {
         }
     }
 
+    fn key_lock(&self, key: &str) -> PartLock {
+        Arc::clone(pruned(&self.key_locks).entry(key.to_owned()).or_default())
+    }
+
     fn part_lock(&self, upload_id: Uuid, number: i32) -> PartLock {
         Arc::clone(
             pruned(&self.part_locks)
@@ -1069,7 +1045,7 @@ impl FerryS3 {
         }
         if upload.sha256 {
             let checksum = composite_sha256(&digests);
-            self.store_object_checksum(&bucket, &key, &checksum)
+            self.store_object_checksums(&bucket, &key, &[(Algorithm::Sha256, checksum.clone())])
                 .await
                 .map_err(io_error)?;
             response.output.checksum_sha256 = Some(checksum);
@@ -1092,7 +1068,7 @@ impl FerryS3 {
         key: &str,
         upload_id: &Uuid,
         e_tag: &str,
-        checksum: Option<&str>,
+        checksum: Option<&(Algorithm, String)>,
     ) -> std::io::Result<()> {
         let object = self.object_file_prefix(bucket, key);
         let attributes = self
@@ -1109,8 +1085,8 @@ impl FerryS3 {
         }
         let mut info = serde_json::Map::new();
         info.insert("e_tag".to_owned(), e_tag.into());
-        if let Some(checksum) = checksum {
-            info.insert("checksum_sha256".to_owned(), checksum.into());
+        if let Some((alg, sum)) = checksum {
+            info.insert(alg.info_key(), sum.as_str().into());
         }
         let path = self.root.join(format!("{object}.internal.json"));
         let tmp = TempFile::new(self.ledger.temp_path(upload_id));
@@ -1146,13 +1122,14 @@ impl FerryS3 {
             .collect()
     }
 
-    /// Puts the object's checksum where s3s-fs keeps object metadata, so HeadObject and
-    /// GetObject report it (s3s-fs writes that file itself only for PutObject).
-    async fn store_object_checksum(
+    /// Puts the object's checksums where s3s-fs keeps object metadata, so HeadObject and
+    /// GetObject report them (s3s-fs writes that file itself only for PutObject, and without
+    /// the checksums of a trailer it did not see).
+    async fn store_object_checksums(
         &self,
         bucket: &str,
         key: &str,
-        checksum: &str,
+        sums: &[(Algorithm, String)],
     ) -> std::io::Result<()> {
         let path = self.root.join(format!(
             "{}.internal.json",
@@ -1164,7 +1141,9 @@ impl FerryS3 {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
                 Err(e) => return Err(e),
             };
-        info.insert("checksum_sha256".to_owned(), checksum.into());
+        for (alg, sum) in sums {
+            info.insert(alg.info_key(), sum.as_str().into());
+        }
         let tmp = path.with_extension(format!("tmp{}", rand::random::<u64>()));
         tokio::fs::write(&tmp, serde_json::to_vec(&info)?).await?;
         tokio::fs::rename(&tmp, &path).await
@@ -1263,6 +1242,15 @@ fn check_completion(
             }
             digests.push(decode_sha256(held_sha).ok_or_else(invalid)?);
         }
+        if let Some(alg) = upload.algorithm.as_deref().and_then(Algorithm::from_name) {
+            s3_checksums::check_listed_part(
+                alg,
+                upload.full_object,
+                part,
+                held.checksum.as_deref(),
+                expected_number,
+            )?;
+        }
     }
     Ok(digests)
 }
@@ -1305,6 +1293,7 @@ mod tests {
             size,
             etag: format!("e{number}"),
             sha256: None,
+            checksum: None,
             offset,
         }
     }
