@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod local;
 pub mod ports;
 pub mod routes;
+pub mod site;
 mod state;
 pub mod thumbnail;
 pub mod work_gate;

@@ -60,13 +60,17 @@ pub fn run(cmd: &mut Command) -> Result {
     }
 }
 
+/// trunk's build, made ready for production's CSP and for sending compressed: its inline boot
+/// script moved into a file (`script-src 'self'`), then brotli and gzip twins of each asset.
 fn build_site(release: bool) -> Result {
     let mut cmd = Command::new("trunk");
     cmd.arg("build");
     if release {
         cmd.arg("--release");
     }
-    run(&mut cmd)
+    run(&mut cmd)?;
+    run(Command::new("python3").args(["infra/externalize-inline-scripts.py", "dist/index.html"]))?;
+    run(Command::new("node").args(["infra/precompress.mjs", "dist"]))
 }
 
 fn dev(release: bool) -> Result {
