@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -131,8 +132,9 @@ pub(crate) async fn view_share(
 pub(crate) async fn download_share(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DownloadUrl>, ApiError> {
+    let body = body?;
     // An empty body is fine for links without a password.
     let password = if body.iter().all(u8::is_ascii_whitespace) {
         None
