@@ -104,6 +104,9 @@ fn test() -> Result {
     if root().join("infra/check.sh").exists() {
         run(Command::new("bash").arg("infra/check.sh"))?;
     }
+    // Schemathesis against the served OpenAPI document, on the `ferry` the run above built:
+    // no generated request may make the API answer 5xx.
+    run(Command::new(tools::tools_dir().join("venv/bin/python")).arg("xtask/api_fuzz.py"))?;
     if root().join("e2e/package.json").exists() {
         tools::ensure_browser_tools()?;
         // The test run above built target/debug/ferry; a `cargo build` of the binary alone would
