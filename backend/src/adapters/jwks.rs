@@ -43,6 +43,8 @@ pub struct JwksVerifier {
     fetches: AtomicU64,
     /// Readable without waiting for an in-flight fetch, so requests can fail fast.
     last_failure: Mutex<Option<Failure>>,
+    /// [`RETRY_AFTER_FAILURE`]; tests lengthen it so "within the back-off" holds on any machine.
+    retry_after_failure: Duration,
 }
 
 struct Fetcher {
@@ -127,6 +129,7 @@ impl JwksVerifier {
             fetch_state: tokio::sync::Mutex::new(FetchState::default()),
             fetches: AtomicU64::new(0),
             last_failure: Mutex::new(None),
+            retry_after_failure: RETRY_AFTER_FAILURE,
         })
     }
 
@@ -151,6 +154,7 @@ impl JwksVerifier {
             fetch_state: tokio::sync::Mutex::new(FetchState::default()),
             fetches: AtomicU64::new(0),
             last_failure: Mutex::new(None),
+            retry_after_failure: RETRY_AFTER_FAILURE,
         })
     }
 
@@ -189,7 +193,7 @@ impl JwksVerifier {
         let failure = self.failure();
         if failure
             .as_ref()
-            .is_some_and(|f| f.at.elapsed() < RETRY_AFTER_FAILURE)
+            .is_some_and(|f| f.at.elapsed() < self.retry_after_failure)
         {
             return self.answer_from_cache(&cached, kid);
         }
@@ -662,6 +666,39 @@ mod tests {
             1,
             "requests waiting for a fetch share it instead of each fetching in turn"
         );
+        server.abort();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_refused_fetch_requests_fail_fast_without_refetching() {
+        use std::sync::atomic::AtomicUsize;
+        let key = SigningKey::generate().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&hits);
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { http::StatusCode::SERVICE_UNAVAILABLE }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut verifier =
+            JwksVerifier::new(ISSUER, format!("http://{addr}/jwks.json"), CLIENT).unwrap();
+        verifier.retry_after_failure = Duration::from_secs(3600);
+        let verifier = Arc::new(verifier);
+        let token = key.sign(&access_claims()).unwrap();
+
+        let first = verifier.verify(&token).await;
+        assert!(matches!(first, Err(AuthError::Keys(_))), "{first:?}");
+        let results = verify_concurrently(&verifier, &token, 16).await;
+
+        for result in &results {
+            assert!(matches!(result, Err(AuthError::Keys(_))), "{result:?}");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "the failure is remembered");
         server.abort();
     }
 }
