@@ -13,9 +13,16 @@ use utoipa::ToSchema;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateUpload {
+    /// 1 to 255 bytes of UTF-8, no control characters or `/`.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub name: String,
+    /// Bytes; at least 1, at most the server's `FERRY_MAX_FILE_SIZE` and the caller's quota.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub size: u64,
+    /// A media type such as `image/png` (printable ASCII, at most 255 bytes); default
+    /// `application/octet-stream`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 255))]
     pub content_type: Option<String>,
     /// Base64 of the file's SHA-256 (as S3's `x-amz-checksum-sha256`). When given, the presigned
     /// PUT signs it, object storage refuses other bytes, and the file keeps it once `ready`.
@@ -49,6 +56,7 @@ pub struct MultipartTicket {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PartChecksum {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub number: u32,
     pub sha256: String,
 }
@@ -57,6 +65,7 @@ pub struct PartChecksum {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PartUrlsRequest {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub parts: Vec<PartChecksum>,
 }
 
@@ -115,6 +124,7 @@ pub struct CompletedPart {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CompleteUpload {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 10000))]
     pub parts: Vec<CompletedPart>,
 }
 
@@ -188,9 +198,14 @@ pub struct DownloadUrl {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateShare {
+    /// Seconds the link lives: at least 60, at most the server's `FERRY_MAX_SHARE_TTL_SECS`
+    /// (default 30 days); absent means `FERRY_DEFAULT_SHARE_TTL_SECS` (default 7 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 2592000))]
     pub expires_in_seconds: Option<u64>,
+    /// Downloads allowed, 1 to 10 000; absent means no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub max_downloads: Option<u32>,
     /// 8 to 128 characters; absent or empty for a link without a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -338,6 +353,10 @@ pub mod codes {
     /// The server is at its bound for expensive work (e.g. password checks): retry after the
     /// `Retry-After` seconds.
     pub const BUSY: &str = "busy";
+    /// AWS WAF's per-client rate rule on the public routes answered 429 (not the API itself).
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// The request body is over the API's limit (64 KiB of JSON).
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     pub const INTERNAL: &str = "internal";
 }
 

@@ -16,8 +16,8 @@ use crate::adapters::aws::AwsAdapters;
 use crate::adapters::aws::sqs;
 use crate::config::Limits;
 use crate::lambda::events::EventsFunction;
-use crate::local::site_app;
 use crate::serve_loop::{self, ServeLimits, Server};
+use crate::site::{SitePolicy, origin_of, site_app};
 
 #[derive(Clone, Debug)]
 pub struct AwsServeOptions {
@@ -84,6 +84,34 @@ fn site_config(aws: &AwsAdapters, origin: &str, limits: &Limits) -> SiteConfig {
     }
 }
 
+/// The CSP's origins: where presigned URLs point (asked of the presigner itself, so emulators
+/// and custom endpoints are named right) and the hosted UI; HTTPS when a TLS proxy in front
+/// gives the public URL.
+async fn site_policy(state: &crate::AppState, config: &SiteConfig) -> SitePolicy {
+    let probe = state
+        .objects
+        .presign_get(
+            "files/csp-origin",
+            "inline",
+            std::time::Duration::from_secs(60),
+        )
+        .await;
+    let files_origins = match probe.ok().and_then(|req| origin_of(&req.url)) {
+        Some(origin) => vec![origin],
+        None => {
+            tracing::warn!(
+                "could not tell the files bucket's origin: uploads may be refused by the CSP"
+            );
+            Vec::new()
+        }
+    };
+    SitePolicy {
+        files_origins,
+        auth_origin: origin_of(&config.auth_base),
+        https: state.public_base_url.starts_with("https://"),
+    }
+}
+
 /// Starts the server (and the queue poller when `FERRY_EVENTS_QUEUE_URL` is set).
 pub async fn start(options: AwsServeOptions) -> anyhow::Result<AwsServer> {
     let listener = TcpListener::bind((options.host, options.port))
@@ -108,11 +136,13 @@ pub async fn start(options: AwsServeOptions) -> anyhow::Result<AwsServer> {
         tokio::spawn(sqs::poll_forever(aws.sqs.clone(), queue_url, handler))
     });
 
+    let policy = site_policy(&state, &config).await;
     let app = site_app(
         crate::router(state),
         config.clone(),
         &options.site_dir,
         None,
+        &policy,
     );
     let server = serve_loop::spawn(
         "site",

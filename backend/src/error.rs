@@ -1,6 +1,7 @@
 //! The API's one error type: each variant knows its status and stable code.
 
 use axum::Json;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ferry_api::{ErrorBody, ErrorDetail, codes};
@@ -160,6 +161,35 @@ impl From<crate::work_gate::GateError> for ApiError {
                 Self::Internal(anyhow::anyhow!("background job: {reason}"))
             }
         }
+    }
+}
+
+/// A body over the API's limit is 413 `payload_too_large`; anything else wrong with it (syntax,
+/// types, content type) is 400 `invalid_request`. Every JSON body goes through here.
+impl From<JsonRejection> for ApiError {
+    fn from(err: JsonRejection) -> Self {
+        body_rejection(err.status(), err)
+    }
+}
+
+/// Raw bodies (`Bytes`) hit the same limit as JSON ones.
+impl From<BytesRejection> for ApiError {
+    fn from(err: BytesRejection) -> Self {
+        body_rejection(err.status(), err)
+    }
+}
+
+fn body_rejection(status: StatusCode, err: impl std::fmt::Display) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge {
+            code: codes::PAYLOAD_TOO_LARGE,
+            message: format!(
+                "The request body is larger than the {} KiB this API accepts.",
+                crate::routes::MAX_BODY_BYTES / 1024
+            ),
+        }
+    } else {
+        rejection(err)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod local;
 pub mod ports;
 pub mod routes;
 pub mod serve_loop;
+pub mod site;
 mod state;
 pub mod thumbnail;
 pub mod work_gate;

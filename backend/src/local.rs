@@ -6,19 +6,15 @@
 //! the signing code are the ones that run in AWS.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::Router;
-use axum::routing::{get, get_service};
 use ferry_api::SiteConfig;
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tower_http::services::{ServeDir, ServeFile};
-use tower_http::trace::TraceLayer;
 
 use crate::adapters::jwks::JwksVerifier;
 use crate::adapters::local::idp::{IdpConfig, IdpShared, LocalIdp};
@@ -30,6 +26,7 @@ use crate::config::Limits;
 use crate::events::{self, EventContext};
 use crate::ports::{Clock, MetadataError, SystemClock};
 use crate::serve_loop::{self, ServeLimits, Server};
+use crate::site::{SitePolicy, site_app};
 use crate::state::AppState;
 use crate::work_gate::WorkGate;
 
@@ -269,11 +266,17 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         multipart_threshold: Some(options.limits.multipart_threshold),
     };
 
+    let policy = SitePolicy {
+        files_origins: vec![s3_endpoint.url()],
+        auth_origin: None, // the identity provider is the site's own origin
+        https: false,
+    };
     let app = site_app(
         crate::router(state),
         config.clone(),
         &options.site_dir,
         Some(idp.router()),
+        &policy,
     );
     let server = serve_loop::spawn(
         "site",
@@ -331,53 +334,6 @@ async fn reconcile_pending_uploads(
             None => return Ok(settled),
         }
     }
-}
-
-/// The whole web server: the API (and, locally, the identity provider), `/config.json`, and the
-/// site from `site_dir`, with client-side routes (`/files`, `/s/{token}`, …) answered by
-/// `index.html` so the app can route them.
-///
-/// `idp` answers `POST /` (Cognito's JSON API) while the page is `GET /`: an outer router splits
-/// `/` by method and hands everything else to the inner routes.
-pub fn site_app(api: Router, config: SiteConfig, site_dir: &Path, idp: Option<Router>) -> Router {
-    let site = ServeDir::new(site_dir)
-        .append_index_html_on_directories(true)
-        .fallback(ServeFile::new(site_dir.join("index.html")));
-    let mut routes = api.route(
-        "/config.json",
-        get(move || async move { axum::Json(config) }),
-    );
-    if let Some(idp) = &idp {
-        routes = routes.merge(idp.clone());
-    }
-    let mut root = get_service(ServeFile::new(site_dir.join("index.html")));
-    if let Some(idp) = idp {
-        root = root.post_service(idp);
-    }
-    let app = Router::new()
-        .route("/", root)
-        .fallback_service(routes.fallback_service(site));
-    site_headers(app).layer(TraceLayer::new_for_http())
-}
-
-/// Headers every response of the site carries (CloudFront's response-headers policy in AWS).
-fn site_headers(router: Router) -> Router {
-    use http::HeaderValue;
-    use http::header::{REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
-    use tower_http::set_header::SetResponseHeaderLayer;
-    router
-        .layer(SetResponseHeaderLayer::if_not_present(
-            X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
-        ))
 }
 
 /// The site's origins as a browser may spell them; with `dev`, trunk's dev server on :8081 too.

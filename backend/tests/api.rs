@@ -1345,3 +1345,130 @@ async fn a_protected_link_shows_its_file_only_after_the_password() {
     assert_eq!(password["minLength"], 8, "{password}");
     assert_eq!(password["maxLength"], 128, "{password}");
 }
+
+// ---- body limits and the OpenAPI document --------------------------------------------------
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413_and_malformed_ones_400() {
+    let api = spawn_api().await;
+    let token = api.token(ALICE);
+    let file = api.ready_file(ALICE, "a.txt", 10).await;
+    let share = api.share(ALICE, &file, json!({})).await;
+    let padding = "x".repeat(65 * 1024);
+    let big = json!({"name": padding, "size": 1}).to_string();
+    let cases = [
+        (Method::POST, "/api/uploads".to_owned()),
+        (Method::POST, "/api/uploads/multipart".to_owned()),
+        (Method::POST, format!("/api/files/{file}/shares")),
+        (Method::POST, format!("/api/public/shares/{share}/download")),
+    ];
+    for (method, uri) in cases {
+        for (body, status, code) in [
+            (
+                big.clone(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+            ),
+            (
+                "{not json".to_owned(),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
+        ] {
+            let req = Request::builder()
+                .method(method.clone())
+                .uri(&uri)
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap();
+            let res = api.router.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), status, "{method} {uri}");
+            let bytes = res.into_body().collect().await.unwrap().to_bytes();
+            let reply: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(reply["error"]["code"], code, "{method} {uri}: {reply}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_what_the_server_enforces() {
+    let api = spawn_api().await;
+    let doc = api
+        .send(Method::GET, "/api/openapi.json", None, None)
+        .await
+        .body;
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+
+    // Pagination: optional query parameters, limit 1..=100.
+    let params = doc["paths"]["/api/files"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    for name in ["limit", "cursor"] {
+        let p = params.iter().find(|p| p["name"] == name).unwrap();
+        assert_eq!(p["in"], "query", "{name}");
+        assert_ne!(p["required"], true, "{name}");
+    }
+    let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!(limit["schema"]["minimum"], 1);
+    assert_eq!(limit["schema"]["maximum"], 100);
+
+    // Every operation: its path parameters, its answers; 401 when it needs a token, 400 and 413
+    // when it reads a body.
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path}"
+            );
+            let has = |status: &str| responses.contains_key(status);
+            if op.get("security").is_some() {
+                assert!(has("401"), "{method} {path} lacks 401");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(has("400") && has("413"), "{method} {path} lacks 400/413");
+            }
+            for name in path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            {
+                let documented = op["parameters"].as_array().is_some_and(|ps| {
+                    ps.iter()
+                        .any(|p| p["name"] == name && p["in"] == "path" && p["required"] == true)
+                });
+                assert!(documented, "{method} {path} lacks path parameter {name}");
+            }
+        }
+    }
+    assert!(operations >= 15, "{operations}");
+    let download = &doc["paths"]["/api/public/shares/{token}/download"]["post"]["responses"];
+    assert!(download.get("400").is_some() && download.get("503").is_some());
+    assert!(
+        doc["paths"]["/api/files/{id}/shares"]["post"]["responses"]
+            .get("503")
+            .is_some()
+    );
+
+    // The limits the server checks.
+    let schemas = &doc["components"]["schemas"];
+    let upload = &schemas["CreateUpload"]["properties"];
+    assert_eq!(upload["name"]["maxLength"], 255);
+    assert_eq!(upload["name"]["minLength"], 1);
+    let share = &schemas["CreateShare"]["properties"];
+    assert_eq!(share["expires_in_seconds"]["minimum"], 60);
+    assert_eq!(share["max_downloads"]["minimum"], 1);
+    assert_eq!(share["max_downloads"]["maximum"], 10000);
+    assert_eq!(share["password"]["minLength"], 8);
+    assert_eq!(share["password"]["maxLength"], 128);
+    let parts = &schemas["PartUrlsRequest"]["properties"]["parts"];
+    assert_eq!(
+        (parts["minItems"].clone(), parts["maxItems"].clone()),
+        (json!(1), json!(100))
+    );
+}

@@ -60,13 +60,17 @@ pub fn run(cmd: &mut Command) -> Result {
     }
 }
 
+/// trunk's build, made ready for production's CSP and for sending compressed: its inline boot
+/// script moved into a file (`script-src 'self'`), then brotli and gzip twins of each asset.
 fn build_site(release: bool) -> Result {
     let mut cmd = Command::new("trunk");
     cmd.arg("build");
     if release {
         cmd.arg("--release");
     }
-    run(&mut cmd)
+    run(&mut cmd)?;
+    run(Command::new("python3").args(["infra/externalize-inline-scripts.py", "dist/index.html"]))?;
+    run(Command::new("node").args(["infra/precompress.mjs", "dist"]))
 }
 
 fn dev(release: bool) -> Result {
@@ -110,6 +114,9 @@ fn test() -> Result {
     if root().join("infra/check.sh").exists() {
         run(Command::new("bash").arg("infra/check.sh"))?;
     }
+    // Schemathesis against the served OpenAPI document, on the `ferry` the run above built:
+    // no generated request may make the API answer 5xx.
+    run(Command::new(tools::tools_dir().join("venv/bin/python")).arg("xtask/api_fuzz.py"))?;
     if root().join("e2e/package.json").exists() {
         tools::ensure_browser_tools()?;
         // The test run above built target/debug/ferry; a `cargo build` of the binary alone would

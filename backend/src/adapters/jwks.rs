@@ -6,7 +6,8 @@
 //! cannot turn the verifier into a load generator against the JWKS endpoint.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -21,7 +22,8 @@ use crate::ports::{AuthError, Identity, TokenVerifier};
 const LEEWAY_SECS: u64 = 30;
 /// Minimum time between two fetches caused by unknown key ids after a successful fetch.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
-/// Minimum time between attempts after a failed fetch: short, so a blip does not lock users out.
+/// Minimum time from a failed fetch to the next attempt (requests meanwhile fail fast): short,
+/// so a blip does not lock users out.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(2);
 /// Keys older than this are refreshed on the next request (a removed key stops being trusted).
 const MAX_KEY_AGE: Duration = Duration::from_secs(3600);
@@ -35,8 +37,14 @@ pub struct JwksVerifier {
     /// `None` for a fixed key set (tests): nothing is ever fetched.
     fetcher: Option<Fetcher>,
     keys: RwLock<Arc<KeySet>>,
-    /// Serialises fetches and remembers when the last one happened.
+    /// Held for the duration of a fetch (single flight); remembers when the last one began.
     fetch_state: tokio::sync::Mutex<FetchState>,
+    /// Fetches finished so far: a request that waited for the lock sees whether one happened.
+    fetches: AtomicU64,
+    /// Readable without waiting for an in-flight fetch, so requests can fail fast.
+    last_failure: Mutex<Option<Failure>>,
+    /// [`RETRY_AFTER_FAILURE`]; tests lengthen it so "within the back-off" holds on any machine.
+    retry_after_failure: Duration,
 }
 
 struct Fetcher {
@@ -54,7 +62,21 @@ struct KeySet {
 #[derive(Default)]
 struct FetchState {
     last_attempt: Option<Instant>,
-    last_failed: bool,
+}
+
+/// The last fetch failed (cleared by the next success).
+#[derive(Clone)]
+struct Failure {
+    at: Instant,
+    reason: String,
+}
+
+/// A cached key that is not too old to trust without asking the issuer.
+fn fresh_key(cached: &KeySet, kid: &str) -> Option<DecodingKey> {
+    let stale = cached
+        .fetched_at
+        .is_some_and(|at| at.elapsed() > MAX_KEY_AGE);
+    cached.by_kid.get(kid).filter(|_| !stale).cloned()
 }
 
 /// The subset of RFC 7517 we need; other members and key types are ignored.
@@ -105,6 +127,9 @@ impl JwksVerifier {
             }),
             keys: RwLock::new(Arc::new(KeySet::default())),
             fetch_state: tokio::sync::Mutex::new(FetchState::default()),
+            fetches: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
+            retry_after_failure: RETRY_AFTER_FAILURE,
         })
     }
 
@@ -127,6 +152,9 @@ impl JwksVerifier {
                 fetched_at: None,
             })),
             fetch_state: tokio::sync::Mutex::new(FetchState::default()),
+            fetches: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
+            retry_after_failure: RETRY_AFTER_FAILURE,
         })
     }
 
@@ -149,50 +177,56 @@ impl JwksVerifier {
 
     /// The key for `kid`, fetching the key set when it is unknown or stale, within the rate
     /// limits.
+    ///
+    /// One fetch at a time (single flight): requests that find a fetch in flight wait for its
+    /// outcome instead of fetching again. Once a fetch has failed, requests answer from the
+    /// cache (or fail) at once until the back-off has passed, and do not queue behind the retry
+    /// either, so an issuer that hangs costs one request a timeout, not every request in turn.
     async fn key_for(&self, kid: &str) -> Result<DecodingKey, AuthError> {
         let cached = self.current_keys();
-        let stale = cached
-            .fetched_at
-            .is_some_and(|at| at.elapsed() > MAX_KEY_AGE);
-        if let Some(key) = cached.by_kid.get(kid)
-            && !stale
-        {
-            return Ok(key.clone());
+        if let Some(key) = fresh_key(&cached, kid) {
+            return Ok(key);
         }
         let Some(fetcher) = &self.fetcher else {
             return Err(AuthError::Invalid("unknown signing key".into()));
         };
-
-        let mut state = self.fetch_state.lock().await;
-        // Another request may have refreshed the keys while this one waited for the lock.
-        let cached = self.current_keys();
-        let never_fetched = cached.fetched_at.is_none();
-        let stale = cached
-            .fetched_at
-            .is_some_and(|at| at.elapsed() > MAX_KEY_AGE);
-        if !stale && let Some(key) = cached.by_kid.get(kid) {
-            return Ok(key.clone());
+        let failure = self.failure();
+        if failure
+            .as_ref()
+            .is_some_and(|f| f.at.elapsed() < self.retry_after_failure)
+        {
+            return self.answer_from_cache(&cached, kid);
         }
-        let wait = if state.last_failed {
-            RETRY_AFTER_FAILURE
-        } else {
-            REFETCH_INTERVAL
+        let seen = self.fetches.load(Ordering::Acquire);
+        let mut state = match self.fetch_state.try_lock() {
+            Ok(state) => state,
+            Err(_) if failure.is_some() => return self.answer_from_cache(&cached, kid),
+            Err(_) => self.fetch_state.lock().await,
         };
-        let may_fetch = stale || state.last_attempt.is_none_or(|at| at.elapsed() >= wait);
+        let cached = self.current_keys();
+        if self.fetches.load(Ordering::Acquire) != seen {
+            // A fetch finished while this request waited: its outcome is the answer.
+            return self.answer_from_cache(&cached, kid);
+        }
+        if let Some(key) = fresh_key(&cached, kid) {
+            return Ok(key);
+        }
+        let may_fetch = cached
+            .fetched_at
+            .is_none_or(|at| at.elapsed() > MAX_KEY_AGE)
+            || self.failure().is_some()
+            || state
+                .last_attempt
+                .is_none_or(|at| at.elapsed() >= REFETCH_INTERVAL);
         if !may_fetch {
-            return match cached.by_kid.get(kid) {
-                Some(key) => Ok(key.clone()),
-                None if never_fetched => Err(AuthError::Keys(
-                    "signing keys unavailable, retrying shortly".into(),
-                )),
-                None => Err(AuthError::Invalid("unknown signing key".into())),
-            };
+            return self.answer_from_cache(&cached, kid);
         }
 
         state.last_attempt = Some(Instant::now());
-        match fetcher.fetch().await {
+        let outcome = fetcher.fetch().await;
+        let result = match outcome {
             Ok(by_kid) => {
-                state.last_failed = false;
+                self.set_failure(None);
                 let found = by_kid.get(kid).cloned();
                 self.store_keys(KeySet {
                     by_kid,
@@ -201,14 +235,44 @@ impl JwksVerifier {
                 found.ok_or_else(|| AuthError::Invalid("unknown signing key".into()))
             }
             Err(err) => {
-                state.last_failed = true;
                 tracing::warn!(url = %fetcher.url, error = %err, "fetching the JWKS failed");
+                self.set_failure(Some(Failure {
+                    at: Instant::now(),
+                    reason: err,
+                }));
                 // Stale keys beat no keys while the issuer is unreachable.
-                match cached.by_kid.get(kid) {
-                    Some(key) => Ok(key.clone()),
-                    None => Err(AuthError::Keys(err)),
-                }
+                self.answer_from_cache(&cached, kid)
             }
+        };
+        self.fetches.fetch_add(1, Ordering::Release);
+        result
+    }
+
+    /// What the cache says about `kid` without fetching: its key (even if stale), or why not.
+    fn answer_from_cache(&self, cached: &KeySet, kid: &str) -> Result<DecodingKey, AuthError> {
+        if let Some(key) = cached.by_kid.get(kid) {
+            return Ok(key.clone());
+        }
+        match self.failure() {
+            Some(failure) => Err(AuthError::Keys(failure.reason)),
+            None if cached.fetched_at.is_none() => Err(AuthError::Keys(
+                "signing keys unavailable, retrying shortly".into(),
+            )),
+            None => Err(AuthError::Invalid("unknown signing key".into())),
+        }
+    }
+
+    fn failure(&self) -> Option<Failure> {
+        match self.last_failure.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_failure(&self, failure: Option<Failure>) {
+        match self.last_failure.lock() {
+            Ok(mut guard) => *guard = failure,
+            Err(poisoned) => *poisoned.into_inner() = failure,
         }
     }
 
@@ -550,5 +614,91 @@ mod tests {
             JwksVerifier::new(ISSUER, format!("http://{addr}/jwks.json"), CLIENT).unwrap();
         let result = verifier.verify(&key.sign(&access_claims()).unwrap()).await;
         assert!(matches!(result, Err(AuthError::Keys(_))), "{result:?}");
+    }
+
+    /// Verifies `n` tokens at once and returns every outcome.
+    async fn verify_concurrently(
+        verifier: &Arc<JwksVerifier>,
+        token: &str,
+        n: usize,
+    ) -> Vec<Result<Identity, AuthError>> {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (verifier, token) = (Arc::clone(verifier), token.to_owned());
+                tokio::spawn(async move { verifier.verify(&token).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        results
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hanging_jwks_endpoint_is_fetched_once_for_concurrent_requests() {
+        use std::sync::atomic::AtomicUsize;
+        let key = SigningKey::generate().unwrap();
+        // Accepts connections and never answers: each fetch ends in the client's timeout.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        let server = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
+        let verifier = Arc::new(
+            JwksVerifier::new(ISSUER, format!("http://{addr}/jwks.json"), CLIENT).unwrap(),
+        );
+        let token = key.sign(&access_claims()).unwrap();
+
+        let results = verify_concurrently(&verifier, &token, 6).await;
+
+        for result in &results {
+            assert!(matches!(result, Err(AuthError::Keys(_))), "{result:?}");
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "requests waiting for a fetch share it instead of each fetching in turn"
+        );
+        server.abort();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_a_refused_fetch_requests_fail_fast_without_refetching() {
+        use std::sync::atomic::AtomicUsize;
+        let key = SigningKey::generate().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&hits);
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async { http::StatusCode::SERVICE_UNAVAILABLE }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut verifier =
+            JwksVerifier::new(ISSUER, format!("http://{addr}/jwks.json"), CLIENT).unwrap();
+        verifier.retry_after_failure = Duration::from_secs(3600);
+        let verifier = Arc::new(verifier);
+        let token = key.sign(&access_claims()).unwrap();
+
+        let first = verifier.verify(&token).await;
+        assert!(matches!(first, Err(AuthError::Keys(_))), "{first:?}");
+        let results = verify_concurrently(&verifier, &token, 16).await;
+
+        for result in &results {
+            assert!(matches!(result, Err(AuthError::Keys(_))), "{result:?}");
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 1, "the failure is remembered");
+        server.abort();
     }
 }

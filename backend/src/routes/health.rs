@@ -39,6 +39,94 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Answers every operation of a kind can give, added in one place so no route forgets them:
+/// 401 on routes that need a token, 400/413 where a JSON body is read, 503 `busy` where a
+/// password is hashed. And every `{name}` of a path is a documented path parameter.
+struct CommonResponses;
+
+/// Operations that hash a password (bounded by the work gate: 503 `busy` when full).
+const HASHES_PASSWORDS: [(&str, &str); 2] = [
+    ("/api/files/{id}/shares", "post"),
+    ("/api/public/shares/{token}/download", "post"),
+];
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names: Vec<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            let operations = [
+                ("get", &mut item.get),
+                ("post", &mut item.post),
+                ("put", &mut item.put),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(op) = operation.as_mut() else {
+                    continue;
+                };
+                let responses = &mut op.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                };
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add(
+                        "401",
+                        "unauthorized: no, an expired or a foreign access token",
+                    );
+                }
+                if op.request_body.is_some() {
+                    add("400", "invalid_request: the body is not the JSON described");
+                    add("413", "payload_too_large: the body is over 64 KiB");
+                }
+                if HASHES_PASSWORDS.contains(&(path.as_str(), method)) {
+                    add(
+                        "503",
+                        "busy: too many password checks at once; retry after `Retry-After` seconds",
+                    );
+                }
+                let parameters = op.parameters.get_or_insert_with(Vec::new);
+                for name in &names {
+                    let documented = parameters
+                        .iter()
+                        .any(|p| p.name == *name && p.parameter_in == ParameterIn::Path);
+                    if !documented {
+                        parameters.push(
+                            ParameterBuilder::new()
+                                .name(*name)
+                                .parameter_in(ParameterIn::Path)
+                                .required(Required::True)
+                                .schema(Some(
+                                    utoipa::openapi::ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::schema::Type::String),
+                                ))
+                                .build(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The OpenAPI document of the whole API.
 #[derive(OpenApi)]
 #[openapi(
@@ -61,6 +149,6 @@ impl Modify for BearerAuth {
         super::public::unlock_share,
         super::public::download_share,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonResponses)
 )]
 pub struct ApiDoc;

@@ -19,7 +19,7 @@ use ferry_api::{
 use crate::auth::CurrentUser;
 use crate::domain::FileRecord;
 use crate::domain::parts::{PartLayout, bare_etag, composite_sha256, decode_sha256};
-use crate::error::{ApiError, rejection};
+use crate::error::ApiError;
 use crate::ports::{PartToComplete, StorageError, StoredPart};
 use crate::state::AppState;
 
@@ -118,7 +118,7 @@ pub(crate) async fn request_part_urls(
     body: Result<Json<PartUrlsRequest>, JsonRejection>,
 ) -> Result<Json<PartUrls>, ApiError> {
     let upload = open_upload(&state, &me, &id).await?;
-    let Json(req) = body.map_err(rejection)?;
+    let Json(req) = body?;
     if req.parts.is_empty() || req.parts.len() > MAX_PART_URLS {
         return Err(ApiError::bad_request(
             codes::INVALID_REQUEST,
@@ -355,7 +355,7 @@ pub(crate) async fn complete_upload(
         FileStatus::Ready => return current(&state, &upload.file).await,
         FileStatus::Failed => return Err(closed()),
     }
-    let Json(req) = body.map_err(rejection)?;
+    let Json(req) = body?;
     let listed = listed_parts(&upload.layout, req)?;
     let stored = match stored_parts(&state, &upload).await {
         Ok(stored) => stored,

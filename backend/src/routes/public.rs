@@ -5,7 +5,7 @@
 //! its file only to `unlock` with the right password; every password check is throttled per link
 //! in the metadata store and bounded per process by the password work gate.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -170,7 +170,7 @@ pub(crate) async fn unlock_share(
     Path(raw): Path<String>,
     body: Result<Json<UnlockShare>, JsonRejection>,
 ) -> Result<Json<PublicShare>, ApiError> {
-    let Json(req) = body.map_err(rejection)?;
+    let Json(req) = body?;
     let (share, file) = live_share(&state, &raw).await?;
     check_password(&state, &share, Some(req.password)).await?;
     Ok(Json(public_share(&share, &file, true)))
@@ -187,8 +187,9 @@ pub(crate) async fn unlock_share(
 pub(crate) async fn download_share(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<DownloadUrl>, ApiError> {
+    let body = body?;
     // An empty body is fine for links without a password.
     let password = if body.iter().all(u8::is_ascii_whitespace) {
         None

@@ -10,7 +10,7 @@ use ferry_api::{CreateShare, FileStatus, ShareList, codes};
 use crate::auth::CurrentUser;
 use crate::domain::share::{SharePolicyError, ShareTerms, hash_password};
 use crate::domain::{ShareRecord, ShareToken};
-use crate::error::{ApiError, rejection};
+use crate::error::ApiError;
 use crate::ports::{MetadataError, Transition};
 use crate::state::AppState;
 
@@ -52,7 +52,7 @@ pub(crate) async fn create_share(
     Path(id): Path<String>,
     body: Result<Json<CreateShare>, JsonRejection>,
 ) -> Result<(StatusCode, Json<ferry_api::Share>), ApiError> {
-    let Json(req) = body.map_err(rejection)?;
+    let Json(req) = body?;
     let file = owned_file(&state, &me.user, &id).await?;
     if file.status != FileStatus::Ready {
         return Err(ApiError::Conflict {

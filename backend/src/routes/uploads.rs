@@ -11,7 +11,7 @@ use ferry_api::{CreateUpload, FileStatus, MultipartTicket, UploadTicket, codes};
 use crate::auth::CurrentUser;
 use crate::domain::parts::{PartLayout, decode_sha256};
 use crate::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
-use crate::error::{ApiError, rejection};
+use crate::error::ApiError;
 use crate::ports::{MetadataError, Reservation};
 use crate::state::AppState;
 
@@ -159,7 +159,7 @@ pub(crate) async fn create_upload(
     CurrentUser(me): CurrentUser,
     body: Result<Json<CreateUpload>, JsonRejection>,
 ) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
-    let Json(req) = body.map_err(rejection)?;
+    let Json(req) = body?;
     let file = announced(&state, &req)?;
     if let Some(sha) = &req.sha256
         && decode_sha256(sha).is_none()
@@ -218,7 +218,7 @@ pub(crate) async fn create_multipart_upload(
     CurrentUser(me): CurrentUser,
     body: Result<Json<CreateUpload>, JsonRejection>,
 ) -> Result<(StatusCode, Json<MultipartTicket>), ApiError> {
-    let Json(req) = body.map_err(rejection)?;
+    let Json(req) = body?;
     let file = announced(&state, &req)?;
     if req.sha256.is_some() {
         return Err(ApiError::bad_request(

@@ -1,0 +1,262 @@
+//! The web site as `ferry serve` sends it (local and AWS mode alike): the SPA from trunk's
+//! `dist/`, `/config.json`, the API, and the headers and caching CloudFront applies in AWS
+//! (`infra/template.yaml`: the response-headers policies and the SPA routing function).
+
+use std::path::Path;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, get_service};
+use ferry_api::SiteConfig;
+use http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, VARY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use http::{HeaderName, HeaderValue};
+use tower::ServiceExt as _;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// Hashed assets (trunk's `name-<16 hex>.ext`, the boot script): their name changes with their
+/// content, so browsers may keep them for a year.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Entry points (`index.html`, `/config.json`): always revalidated, so a deploy shows at once.
+pub const REVALIDATE: &str = "no-cache";
+/// Unhashed copied files (favicon, robots.txt), as the deploy workflow uploads them.
+pub const SHORT: &str = "public, max-age=300";
+/// HSTS as CloudFront sends it (two years, this host only).
+pub const HSTS: &str = "max-age=63072000";
+const X_ROBOTS_TAG: HeaderName = HeaderName::from_static("x-robots-tag");
+
+/// The origins the page talks to besides its own, and whether it is served over HTTPS.
+#[derive(Clone, Debug, Default)]
+pub struct SitePolicy {
+    /// Where presigned URLs point (uploads, downloads, thumbnails).
+    pub files_origins: Vec<String>,
+    /// The hosted UI's origin (token endpoint), when it is not the site's own.
+    pub auth_origin: Option<String>,
+    /// Served over HTTPS: adds HSTS and `upgrade-insecure-requests`. Both are wrong on plain
+    /// HTTP: browsers ignore HSTS from an insecure origin (RFC 6797 §8.1), and upgrading would
+    /// send the page's requests to the local S3 endpoint over a TLS port that does not exist.
+    pub https: bool,
+}
+
+/// The Content-Security-Policy of the site, directive by directive the one in
+/// `infra/template.yaml` (`backend/tests/infra_template.rs` compares them).
+pub fn content_security_policy(policy: &SitePolicy) -> String {
+    let files = policy.files_origins.join(" ");
+    let auth = policy.auth_origin.as_deref().unwrap_or_default();
+    let join = |parts: &[&str]| {
+        parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut directives = vec![
+        "default-src 'self'".to_owned(),
+        // 'wasm-unsafe-eval' lets the page compile its WebAssembly and nothing else.
+        "script-src 'self' 'wasm-unsafe-eval'".to_owned(),
+        // Components set inline style attributes (progress bars).
+        "style-src 'self' 'unsafe-inline'".to_owned(),
+        join(&["img-src 'self' data: blob:", &files]),
+        join(&["connect-src 'self'", auth, &files]),
+        "font-src 'self'".to_owned(),
+        "object-src 'none'".to_owned(),
+        "base-uri 'self'".to_owned(),
+        "form-action 'self'".to_owned(),
+        "frame-ancestors 'none'".to_owned(),
+    ];
+    if policy.https {
+        directives.push("upgrade-insecure-requests".to_owned());
+    }
+    directives.join("; ")
+}
+
+/// The whole web server: the API (and, locally, the identity provider), `/config.json`, and the
+/// site from `site_dir`.
+///
+/// Routing is CloudFront's: a path whose last segment has no dot is a client-side route
+/// (`/files`, `/s/{token}`) and gets `index.html`; anything else is a file, and a missing one
+/// is a 404 rather than HTML (so `/robots.txt` is never the app).
+///
+/// `idp` answers `POST /` (Cognito's JSON API) while the page is `GET /`: an outer router splits
+/// `/` by method and hands everything else to the inner routes.
+pub fn site_app(
+    api: Router,
+    config: SiteConfig,
+    site_dir: &Path,
+    idp: Option<Router>,
+    policy: &SitePolicy,
+) -> Router {
+    let index = ServeFile::new(site_dir.join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let files = ServeDir::new(site_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .append_index_html_on_directories(false);
+    let site = Router::new()
+        .fallback(move |request: Request| {
+            let (index, files) = (index.clone(), files.clone());
+            async move {
+                if is_client_route(request.uri().path()) {
+                    index.oneshot(request).await.into_response()
+                } else {
+                    files.oneshot(request).await.into_response()
+                }
+            }
+        })
+        .layer(middleware::from_fn(site_caching));
+    let mut routes = api.route(
+        "/config.json",
+        get(move || async move { ([(CACHE_CONTROL, REVALIDATE)], axum::Json(config)) }),
+    );
+    if let Some(idp) = &idp {
+        routes = routes.merge(idp.clone());
+    }
+    let mut root = get_service(site.clone());
+    if let Some(idp) = idp {
+        root = root.post_service(idp);
+    }
+    let app = Router::new()
+        .route("/", root)
+        .fallback_service(routes.fallback_service(site));
+    site_headers(app, policy).layer(TraceLayer::new_for_http())
+}
+
+/// A path whose last segment has no dot is the app's (CloudFront's SPA routing function).
+fn is_client_route(path: &str) -> bool {
+    !path.rsplit('/').next().unwrap_or_default().contains('.')
+}
+
+/// How long browsers may keep what the site answered, as the deploy uploads it to S3; share
+/// pages are not for search engines (`X-Robots-Tag`, as CloudFront's `/s/*` behaviour sends).
+async fn site_caching(request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let ok = response.status().is_success() || response.status().is_redirection();
+    let headers = response.headers_mut();
+    if path.starts_with("/s/") {
+        headers.insert(X_ROBOTS_TAG, HeaderValue::from_static("noindex"));
+    }
+    // The same path answers brotli, gzip or identity (precompressed files).
+    headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+    let value = if ok { cache_control(&path) } else { REVALIDATE };
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    response
+}
+
+/// The `Cache-Control` of a site path (after nothing but the path is known).
+pub fn cache_control(path: &str) -> &'static str {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    if is_client_route(path) || name == "index.html" {
+        REVALIDATE
+    } else if is_hashed(name) {
+        IMMUTABLE
+    } else {
+        SHORT
+    }
+}
+
+/// `name-<16 hex>.ext` or `name-<16 hex>_bg.wasm`: trunk's content-hashed file names.
+fn is_hashed(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Headers every response of the site carries (CloudFront's response-headers policy in AWS).
+/// Pages that set their own (the local identity provider's sign-in forms) keep theirs.
+fn site_headers(router: Router, policy: &SitePolicy) -> Router {
+    let csp = HeaderValue::from_str(&content_security_policy(policy))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+    let mut router = router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            CONTENT_SECURITY_POLICY,
+            csp,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ));
+    if policy.https {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ));
+    }
+    router
+}
+
+/// `scheme://host[:port]` of a URL (what CSP source lists name).
+pub fn origin_of(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_hashed("ferry-app-0123456789abcdef.js"));
+        assert!(is_hashed("ferry-app-0123456789abcdef_bg.wasm"));
+        assert!(is_hashed("main-0123456789abcdef.css"));
+        assert!(is_hashed("boot-0123456789abcdef.js"));
+        assert!(!is_hashed("favicon.svg"));
+        assert!(!is_hashed("robots.txt"));
+        assert!(!is_hashed("ferry-app-0123.js"));
+        assert_eq!(cache_control("/files"), REVALIDATE);
+        assert_eq!(cache_control("/index.html"), REVALIDATE);
+        assert_eq!(cache_control("/robots.txt"), SHORT);
+    }
+
+    #[test]
+    fn the_policy_names_the_files_and_auth_origins_and_upgrades_only_on_https() {
+        let policy = SitePolicy {
+            files_origins: vec!["http://127.0.0.1:9000".into()],
+            auth_origin: None,
+            https: false,
+        };
+        let csp = content_security_policy(&policy);
+        assert!(
+            csp.contains("connect-src 'self' http://127.0.0.1:9000;"),
+            "{csp}"
+        );
+        assert!(csp.contains("img-src 'self' data: blob: http://127.0.0.1:9000;"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(!csp.contains("upgrade-insecure-requests"));
+        let https = SitePolicy {
+            auth_origin: Some("https://auth.example".into()),
+            https: true,
+            ..policy
+        };
+        let csp = content_security_policy(&https);
+        assert!(csp.contains("connect-src 'self' https://auth.example http://127.0.0.1:9000;"));
+        assert!(csp.ends_with("; upgrade-insecure-requests"));
+    }
+
+    #[test]
+    fn origins_drop_paths_and_queries() {
+        assert_eq!(
+            origin_of("https://b.s3.eu-west-1.amazonaws.com/files/x?X-Amz-Signature=1").as_deref(),
+            Some("https://b.s3.eu-west-1.amazonaws.com")
+        );
+        assert_eq!(origin_of("/relative"), None);
+    }
+}

@@ -1,0 +1,266 @@
+//! The site as `ferry serve` sends it: production's security headers (CSP, no framing, HSTS
+//! only over HTTPS), precompressed assets, CloudFront's caching and SPA routing, robots.txt and
+//! noindex share pages. Through `oneshot` on `site_app` with a site directory of its own.
+
+use std::path::Path;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use ferry::site::{IMMUTABLE, REVALIDATE, SHORT, SitePolicy, content_security_policy, site_app};
+use ferry_api::SiteConfig;
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const WASM: &str = "ferry-app-0123456789abcdef_bg.wasm";
+const INDEX: &str = "<!doctype html><title>Ferry</title>";
+
+struct Site {
+    router: Router,
+    policy: SitePolicy,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: impl header::AsHeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+fn config() -> SiteConfig {
+    SiteConfig {
+        api_base: "/api".into(),
+        cognito_region: "us-east-1".into(),
+        user_pool_id: "pool".into(),
+        client_id: "client".into(),
+        auth_base: "http://127.0.0.1:1".into(),
+        redirect_uri: "http://127.0.0.1:1/callback".into(),
+        logout_uri: "http://127.0.0.1:1/".into(),
+        cognito_endpoint: None,
+        multipart_threshold: None,
+    }
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+/// A built site: index.html, a hashed wasm with its brotli and gzip twins, a favicon; and,
+/// when asked, robots.txt.
+fn built_site(policy: SitePolicy, robots: bool) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "index.html", INDEX.as_bytes());
+    write(dir.path(), WASM, b"raw wasm");
+    write(dir.path(), &format!("{WASM}.br"), b"brotli wasm");
+    write(dir.path(), &format!("{WASM}.gz"), b"gzip wasm");
+    write(dir.path(), "favicon.svg", b"<svg/>");
+    if robots {
+        write(dir.path(), "robots.txt", b"User-agent: *\nDisallow: /s/\n");
+    }
+    let api = Router::new().route("/api/health", get(|| async { "ok" }));
+    Site {
+        router: site_app(api, config(), dir.path(), None, &policy),
+        policy,
+        _dir: dir,
+    }
+}
+
+fn local_policy() -> SitePolicy {
+    SitePolicy {
+        files_origins: vec!["http://127.0.0.1:9000".into()],
+        auth_origin: None,
+        https: false,
+    }
+}
+
+impl Site {
+    async fn get(&self, uri: &str, accept_encoding: Option<&str>) -> Reply {
+        let mut req = Request::get(uri);
+        if let Some(encoding) = accept_encoding {
+            req = req.header(header::ACCEPT_ENCODING, encoding);
+        }
+        let res = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_answer_carries_productions_security_headers() {
+    let site = built_site(local_policy(), true);
+    let csp = content_security_policy(&site.policy);
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("connect-src 'self' http://127.0.0.1:9000"),
+        "{csp}"
+    );
+    for uri in [
+        "/",
+        "/files",
+        "/s/abc",
+        &format!("/{WASM}"),
+        "/config.json",
+        "/api/health",
+    ] {
+        let reply = site.get(uri, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+        assert_eq!(
+            reply.header(header::CONTENT_SECURITY_POLICY),
+            Some(csp.as_str()),
+            "{uri}"
+        );
+        assert_eq!(reply.header(header::X_FRAME_OPTIONS), Some("DENY"), "{uri}");
+        assert_eq!(
+            reply.header(header::X_CONTENT_TYPE_OPTIONS),
+            Some("nosniff"),
+            "{uri}"
+        );
+        assert_eq!(
+            reply.header(header::REFERRER_POLICY),
+            Some("strict-origin-when-cross-origin")
+        );
+        // Plain HTTP: browsers ignore HSTS there, and upgrading would break the S3 endpoint.
+        assert_eq!(
+            reply.header(header::STRICT_TRANSPORT_SECURITY),
+            None,
+            "{uri}"
+        );
+    }
+
+    let behind_tls = built_site(
+        SitePolicy {
+            https: true,
+            ..local_policy()
+        },
+        true,
+    );
+    let reply = behind_tls.get("/", None).await;
+    assert_eq!(
+        reply.header(header::STRICT_TRANSPORT_SECURITY),
+        Some(ferry::site::HSTS)
+    );
+    assert!(
+        reply
+            .header(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
+            .ends_with("upgrade-insecure-requests")
+    );
+}
+
+#[tokio::test]
+async fn hashed_assets_are_immutable_and_entry_points_revalidate() {
+    let site = built_site(local_policy(), true);
+    let cases = [
+        (format!("/{WASM}"), IMMUTABLE),
+        ("/".to_owned(), REVALIDATE),
+        ("/index.html".to_owned(), REVALIDATE),
+        ("/files".to_owned(), REVALIDATE),
+        ("/s/some-token".to_owned(), REVALIDATE),
+        ("/config.json".to_owned(), REVALIDATE),
+        ("/favicon.svg".to_owned(), SHORT),
+        ("/robots.txt".to_owned(), SHORT),
+    ];
+    for (uri, cache) in cases {
+        let reply = site.get(&uri, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+        assert_eq!(reply.header(header::CACHE_CONTROL), Some(cache), "{uri}");
+    }
+    // Client-side routes get the app; a missing file is a 404 that no one keeps.
+    assert_eq!(site.get("/files", None).await.body, INDEX.as_bytes());
+    let missing = site.get("/ferry-app-fedcba9876543210.js", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_ne!(missing.body, INDEX.as_bytes());
+    assert_eq!(missing.header(header::CACHE_CONTROL), Some(REVALIDATE));
+}
+
+#[tokio::test]
+async fn precompressed_assets_go_to_clients_that_accept_them() {
+    let site = built_site(local_policy(), true);
+    let uri = format!("/{WASM}");
+    let cases: [(Option<&str>, Option<&str>, &[u8]); 4] = [
+        (Some("gzip, deflate, br, zstd"), Some("br"), b"brotli wasm"),
+        (Some("gzip"), Some("gzip"), b"gzip wasm"),
+        (Some("identity"), None, b"raw wasm"),
+        (None, None, b"raw wasm"),
+    ];
+    for (accept, encoding, body) in cases {
+        let reply = site.get(&uri, accept).await;
+        assert_eq!(reply.status, StatusCode::OK, "{accept:?}");
+        assert_eq!(
+            reply.header(header::CONTENT_ENCODING),
+            encoding,
+            "{accept:?}"
+        );
+        assert_eq!(reply.body, body, "{accept:?}");
+        assert_eq!(reply.header(header::CONTENT_TYPE), Some("application/wasm"));
+        assert_eq!(reply.header(header::VARY), Some("accept-encoding"));
+    }
+}
+
+#[tokio::test]
+async fn robots_txt_is_never_the_app_and_share_pages_are_noindex() {
+    let with_robots = built_site(local_policy(), true)
+        .get("/robots.txt", None)
+        .await;
+    assert_eq!(with_robots.status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&with_robots.body).contains("Disallow: /s/"));
+    let without = built_site(local_policy(), false)
+        .get("/robots.txt", None)
+        .await;
+    assert_eq!(without.status, StatusCode::NOT_FOUND);
+    assert_ne!(without.body, INDEX.as_bytes());
+
+    let site = built_site(local_policy(), true);
+    let share = site.get("/s/AAAAAAAAAAAAAAAAAAAAAA", None).await;
+    assert_eq!(share.header("x-robots-tag"), Some("noindex"));
+    for uri in ["/", "/files"] {
+        assert_eq!(
+            site.get(uri, None).await.header("x-robots-tag"),
+            None,
+            "{uri}"
+        );
+    }
+}
+
+/// The real site build ships a robots.txt that keeps crawlers off share links.
+#[test]
+fn the_site_build_copies_a_robots_txt_that_disallows_share_links() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let index = std::fs::read_to_string(root.join("index.html")).unwrap();
+    let copied = index
+        .lines()
+        .find(|l| l.contains("data-trunk") && l.contains("copy-file") && l.contains("robots.txt"))
+        .expect("index.html copies robots.txt into the site");
+    let href = copied
+        .split("href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    let robots = std::fs::read_to_string(root.join(href)).unwrap();
+    assert!(
+        robots.lines().any(|l| l.trim() == "Disallow: /s/"),
+        "{robots}"
+    );
+}
