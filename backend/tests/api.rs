@@ -1350,8 +1350,13 @@ async fn the_openapi_document_describes_what_the_server_enforces() {
         }
     }
     assert!(operations >= 15, "{operations}");
-    let download = &doc["paths"]["/api/public/shares/{token}/download"]["post"]["responses"];
-    assert!(download.get("400").is_some() && download.get("503").is_some());
+    for action in ["download", "unlock"] {
+        let responses =
+            &doc["paths"][format!("/api/public/shares/{{token}}/{action}")]["post"]["responses"];
+        for status in ["400", "413", "503"] {
+            assert!(responses.get(status).is_some(), "{action} lacks {status}");
+        }
+    }
     assert!(
         doc["paths"]["/api/files/{id}/shares"]["post"]["responses"]
             .get("503")

@@ -45,8 +45,9 @@ impl Modify for BearerAuth {
 struct CommonResponses;
 
 /// Operations that hash a password (bounded by the work gate: 503 `busy` when full).
-const HASHES_PASSWORDS: [(&str, &str); 2] = [
+const HASHES_PASSWORDS: [(&str, &str); 3] = [
     ("/api/files/{id}/shares", "post"),
+    ("/api/public/shares/{token}/unlock", "post"),
     ("/api/public/shares/{token}/download", "post"),
 ];
 
