@@ -585,22 +585,7 @@ async fn uploads_stored_just_before_a_crash_are_ready_after_the_restart() {
     let (_, files) = api.call(reqwest::Method::GET, "/api/files", None).await;
     assert_eq!(files["items"][0]["id"], id.as_str());
     assert_eq!(files["items"][0]["status"], "ready", "settled at start");
-    let (status, grant) = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/api/files/{id}/download"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{grant}");
-    let got = http()
-        .get(grant["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = api.download(&id).await;
     assert_eq!(&got[..], &bytes[..], "the bytes were kept");
     stack.shutdown().await;
 }
@@ -752,24 +737,9 @@ async fn replaying_the_upload_url_of_a_ready_file_changes_nothing() {
         .unwrap();
     assert_eq!(replay.status(), StatusCode::PRECONDITION_FAILED);
 
-    let (status, grant) = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/api/files/{id}/download"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{grant}");
-    let downloaded = http()
-        .get(grant["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let downloaded = api.download(&id).await;
     assert_eq!(
-        downloaded.as_ref(),
+        downloaded.as_slice(),
         bytes.as_slice(),
         "the stored bytes are unchanged"
     );

@@ -77,20 +77,6 @@ impl Api<'_> {
         )
         .await
     }
-
-    async fn download(&self, id: &str) -> Vec<u8> {
-        let (status, grant) = self
-            .call(Method::GET, &format!("/api/files/{id}/download"), None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{grant}");
-        let res = http()
-            .get(grant["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        res.bytes().await.unwrap().to_vec()
-    }
 }
 
 /// A browser's view of one file being uploaded: its bytes cut into parts, and a count of the

@@ -120,6 +120,25 @@ impl Api<'_> {
         (ticket["file"]["id"].as_str().unwrap().to_owned(), res)
     }
 
+    /// The file's bytes, through the presigned GET its download route hands out.
+    pub async fn download(&self, id: &str) -> Vec<u8> {
+        let (status, grant) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/files/{id}/download"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{grant}");
+        let res = http()
+            .get(grant["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.bytes().await.unwrap().to_vec()
+    }
+
     pub async fn wait_until(&self, id: &str, status: &str) -> Value {
         for _ in 0..200 {
             let (_, file) = self
