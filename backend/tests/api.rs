@@ -687,11 +687,11 @@ async fn shares_validate_their_terms() {
     assert_eq!(share["has_password"], true);
     assert!(share.get("password").is_none() && !share.to_string().contains("hunter22"));
 
-    let public = api.view(&token).await;
+    let public = api.view(token).await;
     assert_eq!(public.status, StatusCode::OK);
     assert_eq!(public.body["requires_password"], true);
     let unlocked = api
-        .public_post(&token, "unlock", Some(json!({"password": "hunter22"})))
+        .public_post(token, "unlock", Some(json!({"password": "hunter22"})))
         .await;
     assert_eq!(unlocked.status, StatusCode::OK, "{:?}", unlocked.body);
     assert_eq!(unlocked.body["name"], "a.txt");
@@ -876,13 +876,13 @@ async fn passwords_protect_downloads_and_guessing_is_throttled() {
 async fn unknown_and_malformed_tokens_look_the_same() {
     let api = spawn_api().await;
     for token in ["AAAAAAAAAAAAAAAAAAAAAA", "short", "..%2F..%2Fetc", "%00"] {
-        let view = api.view(&token).await;
+        let view = api.view(token).await;
         assert_eq!(
             (view.status, view.code()),
             (StatusCode::NOT_FOUND, "share_not_found"),
             "{token}"
         );
-        let dl = api.public_post(&token, "download", None).await;
+        let dl = api.public_post(token, "download", None).await;
         assert_eq!(
             (dl.status, dl.code()),
             (StatusCode::NOT_FOUND, "share_not_found")
