@@ -84,7 +84,15 @@ pub struct Api<'a> {
     pub token: String,
 }
 
-impl Api<'_> {
+impl<'a> Api<'a> {
+    /// A new user of `stack`, signed up and signed in.
+    pub async fn new_user(stack: &'a LocalStack, email: &str) -> Self {
+        Self {
+            stack,
+            token: sign_up_and_in(stack, email).await,
+        }
+    }
+
     pub async fn call(
         &self,
         method: reqwest::Method,
