@@ -96,7 +96,13 @@ impl Modify for CommonResponses {
                 }
                 if op.request_body.is_some() {
                     add("400", "invalid_request: the body is not the JSON described");
-                    add("413", "payload_too_large: the body is over 64 KiB");
+                    add(
+                        "413",
+                        &format!(
+                            "payload_too_large: the body is over {} KiB",
+                            super::MAX_BODY_BYTES / 1024
+                        ),
+                    );
                 }
                 if HASHES_PASSWORDS.contains(&(path.as_str(), method)) {
                     add(
