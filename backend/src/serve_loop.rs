@@ -76,6 +76,42 @@ impl Drop for Server {
     }
 }
 
+/// A service [`spawn`] can serve: one tower service (an axum app, s3s) hyper runs on every
+/// connection. Implemented for every type that fits; named once so the bounds are written once.
+pub trait ConnectionService<B>:
+    tower::Service<
+        Request<Incoming>,
+        Response = Response<B>,
+        Error: Into<Box<dyn StdError + Send + Sync>>,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, B> ConnectionService<B> for S
+where
+    S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+}
+
+/// The body of a [`ConnectionService`]'s responses.
+pub trait ResponseBody:
+    hyper::body::Body<Data: Send, Error: Into<Box<dyn StdError + Send + Sync>>> + Send + 'static
+{
+}
+
+impl<B> ResponseBody for B
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+}
+
 /// Serves `service` on `listener` until the returned [`Server`] is shut down or dropped. `name`
 /// tells the servers apart in logs.
 pub fn spawn<S, B>(
@@ -85,12 +121,8 @@ pub fn spawn<S, B>(
     limits: ServeLimits,
 ) -> Server
 where
-    S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: ConnectionService<B>,
+    B: ResponseBody,
 {
     let local_addr = listener
         .local_addr()
@@ -117,12 +149,8 @@ async fn accept_loop<S, B>(
     limits: ServeLimits,
     mut stopped: watch::Receiver<bool>,
 ) where
-    S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: ConnectionService<B>,
+    B: ResponseBody,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
@@ -179,12 +207,8 @@ async fn serve_connection<S, B>(
     mut stopped: watch::Receiver<bool>,
     _slot: OwnedSemaphorePermit,
 ) where
-    S: tower::Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn StdError + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    S: ConnectionService<B>,
+    B: ResponseBody,
 {
     let hyper_service = hyper::service::service_fn(move |request: Request<Incoming>| {
         service.clone().oneshot(request)

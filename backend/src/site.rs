@@ -202,7 +202,8 @@ fn site_headers(router: Router, policy: &SitePolicy) -> Router {
     router
 }
 
-/// `scheme://host[:port]` of a URL (what CSP source lists name).
+/// `scheme://host[:port]` of an absolute URL: what CSP source lists name and browsers send in
+/// `Origin`.
 pub fn origin_of(url: &str) -> Option<String> {
     let uri: http::Uri = url.parse().ok()?;
     Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))

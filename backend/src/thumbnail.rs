@@ -164,6 +164,39 @@ pub async fn create_logged(ctx: &EventContext, file: &FileRecord) {
     }
 }
 
+/// For tests (here and in `tests/`): the bytes of an 8-bit grey PNG of `width` × `height` whose
+/// image data is `idat`, taken as given, so a test can claim any size without the pixels.
+#[doc(hidden)]
+pub fn grey_png(width: u32, height: u32, idat: &[u8]) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            for _ in 0..8 {
+                crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+            }
+        }
+        !crc
+    }
+    let mut ihdr = Vec::new();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [
+        (b"IHDR", ihdr.as_slice()),
+        (b"IDAT", idat),
+        (b"IEND", &[][..]),
+    ] {
+        // A chunk's length is a u32 by the format; test data never comes near it.
+        png.extend((data.len() as u32).to_be_bytes());
+        let chunk = [kind.as_slice(), data].concat();
+        png.extend(&chunk);
+        png.extend(crc32(&chunk).to_be_bytes());
+    }
+    png
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,33 +261,7 @@ mod tests {
     /// A PNG claiming `width` × `height` 8-bit grey pixels whose image data is garbage: enough
     /// for anything that reads the dimensions first, undecodable for anything else.
     fn png_header(width: u32, height: u32) -> Vec<u8> {
-        let mut ihdr = Vec::new();
-        ihdr.extend(width.to_be_bytes());
-        ihdr.extend(height.to_be_bytes());
-        ihdr.extend([8, 0, 0, 0, 0]);
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        for (kind, data) in [
-            (b"IHDR", ihdr),
-            (b"IDAT", vec![0xFF; 16]),
-            (b"IEND", vec![]),
-        ] {
-            png.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
-            let chunk = [kind.as_slice(), &data].concat();
-            png.extend(&chunk);
-            png.extend(crc32(&chunk).to_be_bytes());
-        }
-        png
-    }
-
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &byte in bytes {
-            crc ^= u32::from(byte);
-            for _ in 0..8 {
-                crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-            }
-        }
-        !crc
+        grey_png(width, height, &[0xFF; 16])
     }
 
     #[test]

@@ -170,6 +170,18 @@ impl TestApi {
         self.send(method, uri, Some(&self.token(sub)), body).await
     }
 
+    /// What anyone sees at a link: `GET /api/public/shares/{token}`.
+    async fn view(&self, token: &str) -> Reply {
+        let uri = format!("/api/public/shares/{token}");
+        self.send(Method::GET, &uri, None, None).await
+    }
+
+    /// `POST /api/public/shares/{token}/{action}` (`unlock`, `download`), without a bearer token.
+    async fn public_post(&self, token: &str, action: &str, body: Option<Value>) -> Reply {
+        let uri = format!("/api/public/shares/{token}/{action}");
+        self.send(Method::POST, &uri, None, body).await
+    }
+
     /// Announces a file and marks it ready, as a completed upload would.
     async fn ready_file(&self, sub: &str, name: &str, size: u64) -> String {
         let reply = self
@@ -614,14 +626,7 @@ async fn deleting_a_file_removes_it_and_kills_its_links() {
         .as_user(ALICE, Method::GET, &format!("/api/files/{id}"), None)
         .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
-    let public = api
-        .send(
-            Method::GET,
-            &format!("/api/public/shares/{token}"),
-            None,
-            None,
-        )
-        .await;
+    let public = api.view(&token).await;
     assert_eq!(
         (public.status, public.code()),
         (StatusCode::NOT_FOUND, "share_not_found")
@@ -682,23 +687,11 @@ async fn shares_validate_their_terms() {
     assert_eq!(share["has_password"], true);
     assert!(share.get("password").is_none() && !share.to_string().contains("hunter22"));
 
-    let public = api
-        .send(
-            Method::GET,
-            &format!("/api/public/shares/{token}"),
-            None,
-            None,
-        )
-        .await;
+    let public = api.view(token).await;
     assert_eq!(public.status, StatusCode::OK);
     assert_eq!(public.body["requires_password"], true);
     let unlocked = api
-        .send(
-            Method::POST,
-            &format!("/api/public/shares/{token}/unlock"),
-            None,
-            Some(json!({"password": "hunter22"})),
-        )
+        .public_post(token, "unlock", Some(json!({"password": "hunter22"})))
         .await;
     assert_eq!(unlocked.status, StatusCode::OK, "{:?}", unlocked.body);
     assert_eq!(unlocked.body["name"], "a.txt");
@@ -745,14 +738,7 @@ async fn concurrent_downloads_never_exceed_the_limit() {
     assert_eq!(granted, 5);
     let shares = api.as_user(ALICE, Method::GET, "/api/shares", None).await;
     assert_eq!(shares.body["items"][0]["downloads"], 5);
-    let public = api
-        .send(
-            Method::GET,
-            &format!("/api/public/shares/{token}"),
-            None,
-            None,
-        )
-        .await;
+    let public = api.view(&token).await;
     assert_eq!(
         (public.status, public.code()),
         (StatusCode::GONE, "share_exhausted")
@@ -765,33 +751,12 @@ async fn viewing_a_share_never_counts_a_download() {
     let id = api.ready_file(ALICE, "a.txt", 5).await;
     let token = api.share(ALICE, &id, json!({"max_downloads": 1})).await;
     for _ in 0..3 {
-        let view = api
-            .send(
-                Method::GET,
-                &format!("/api/public/shares/{token}"),
-                None,
-                None,
-            )
-            .await;
+        let view = api.view(&token).await;
         assert_eq!(view.body["downloads_left"], 1);
     }
-    let first = api
-        .send(
-            Method::POST,
-            &format!("/api/public/shares/{token}/download"),
-            None,
-            None,
-        )
-        .await;
+    let first = api.public_post(&token, "download", None).await;
     assert_eq!(first.status, StatusCode::OK);
-    let second = api
-        .send(
-            Method::POST,
-            &format!("/api/public/shares/{token}/download"),
-            None,
-            None,
-        )
-        .await;
+    let second = api.public_post(&token, "download", None).await;
     assert_eq!(
         (second.status, second.code()),
         (StatusCode::GONE, "share_exhausted")
@@ -846,26 +811,12 @@ async fn revoked_shares_stop_working_and_only_the_owner_can_revoke() {
         StatusCode::NO_CONTENT,
         "revoking twice is harmless"
     );
-    let view = api
-        .send(
-            Method::GET,
-            &format!("/api/public/shares/{token}"),
-            None,
-            None,
-        )
-        .await;
+    let view = api.view(&token).await;
     assert_eq!(
         (view.status, view.code()),
         (StatusCode::GONE, "share_revoked")
     );
-    let download = api
-        .send(
-            Method::POST,
-            &format!("/api/public/shares/{token}/download"),
-            None,
-            None,
-        )
-        .await;
+    let download = api.public_post(&token, "download", None).await;
     assert_eq!(
         (download.status, download.code()),
         (StatusCode::GONE, "share_revoked")
@@ -925,27 +876,13 @@ async fn passwords_protect_downloads_and_guessing_is_throttled() {
 async fn unknown_and_malformed_tokens_look_the_same() {
     let api = spawn_api().await;
     for token in ["AAAAAAAAAAAAAAAAAAAAAA", "short", "..%2F..%2Fetc", "%00"] {
-        let view = api
-            .send(
-                Method::GET,
-                &format!("/api/public/shares/{token}"),
-                None,
-                None,
-            )
-            .await;
+        let view = api.view(token).await;
         assert_eq!(
             (view.status, view.code()),
             (StatusCode::NOT_FOUND, "share_not_found"),
             "{token}"
         );
-        let dl = api
-            .send(
-                Method::POST,
-                &format!("/api/public/shares/{token}/download"),
-                None,
-                None,
-            )
-            .await;
+        let dl = api.public_post(token, "download", None).await;
         assert_eq!(
             (dl.status, dl.code()),
             (StatusCode::NOT_FOUND, "share_not_found")
@@ -1150,14 +1087,7 @@ async fn concurrent_password_guesses_get_five_checks_and_the_rest_wait() {
     // The limit holds for the right password too, and for unlocking, until the window passes.
     let right = json!({"password": "correct horse"});
     for path in ["download", "unlock"] {
-        let reply = api
-            .send(
-                Method::POST,
-                &format!("/api/public/shares/{token}/{path}"),
-                None,
-                Some(right.clone()),
-            )
-            .await;
+        let reply = api.public_post(&token, path, Some(right.clone())).await;
         assert_eq!(
             (reply.status, reply.code()),
             (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
@@ -1220,22 +1150,14 @@ async fn a_full_password_gate_answers_busy_and_nothing_else_breaks() {
     }
     // What needs no hashing goes on.
     let open = api.share(ALICE, &id, json!({})).await;
-    let view = api
-        .send(
-            Method::GET,
-            &format!("/api/public/shares/{open}"),
-            None,
-            None,
-        )
-        .await;
+    let view = api.view(&open).await;
     assert_eq!(view.status, StatusCode::OK);
     drop(held);
     // The busy answers used none of the link's 5 password attempts: the password still works.
     let reply = api
-        .send(
-            Method::POST,
-            &format!("/api/public/shares/{token}/download"),
-            None,
+        .public_post(
+            &token,
+            "download",
             Some(json!({"password": "correct horse"})),
         )
         .await;
@@ -1265,14 +1187,7 @@ async fn a_protected_link_shows_its_file_only_after_the_password() {
             json!({"password": "open sesame", "max_downloads": 2}),
         )
         .await;
-    let view = api
-        .send(
-            Method::GET,
-            &format!("/api/public/shares/{token}"),
-            None,
-            None,
-        )
-        .await;
+    let view = api.view(&token).await;
     assert_eq!(view.status, StatusCode::OK);
     let mut shown: Vec<_> = view.body.as_object().unwrap().keys().cloned().collect();
     shown.sort();
@@ -1316,23 +1231,11 @@ async fn a_protected_link_shows_its_file_only_after_the_password() {
     }
     // An open link shows everything at once, and unlocking it needs nothing.
     let open = api.share(ALICE, &id, json!({})).await;
-    let view = api
-        .send(
-            Method::GET,
-            &format!("/api/public/shares/{open}"),
-            None,
-            None,
-        )
-        .await;
+    let view = api.view(&open).await;
     assert_eq!(view.body["name"], "tax return 2025.pdf");
     assert_eq!(view.body["sha256"], sha);
     let reply = api
-        .send(
-            Method::POST,
-            &format!("/api/public/shares/{open}/unlock"),
-            None,
-            Some(json!({"password": "anything"})),
-        )
+        .public_post(&open, "unlock", Some(json!({"password": "anything"})))
         .await;
     assert_eq!(reply.body, view.body);
 
@@ -1447,8 +1350,13 @@ async fn the_openapi_document_describes_what_the_server_enforces() {
         }
     }
     assert!(operations >= 15, "{operations}");
-    let download = &doc["paths"]["/api/public/shares/{token}/download"]["post"]["responses"];
-    assert!(download.get("400").is_some() && download.get("503").is_some());
+    for action in ["download", "unlock"] {
+        let responses =
+            &doc["paths"][format!("/api/public/shares/{{token}}/{action}")]["post"]["responses"];
+        for status in ["400", "413", "503"] {
+            assert!(responses.get(status).is_some(), "{action} lacks {status}");
+        }
+    }
     assert!(
         doc["paths"]["/api/files/{id}/shares"]["post"]["responses"]
             .get("503")

@@ -625,7 +625,12 @@ async fn dynamodb_store_meets_the_metadata_contract_on_moto() {
     let Some(moto) = Moto::start("dynamodb_store_meets_the_metadata_contract_on_moto").await else {
         return;
     };
-    let client = moto.dynamodb().await;
+    dynamodb_contract(moto.dynamodb().await).await;
+}
+
+/// Creates a table (and checks that creating it again leaves it alone), then runs the contract
+/// against the DynamoDB adapter on it.
+async fn dynamodb_contract(client: aws_sdk_dynamodb::Client) {
     let table = unique_name("ferry");
     assert!(
         create_table(&client, &table).await.unwrap(),
@@ -843,15 +848,5 @@ async fn dynamodb_store_meets_the_metadata_contract_on_dynamodb_local() {
     else {
         return;
     };
-    let client = local.dynamodb().await;
-    let table = unique_name("ferry");
-    assert!(
-        create_table(&client, &table).await.unwrap(),
-        "a new table is created"
-    );
-    assert!(
-        !create_table(&client, &table).await.unwrap(),
-        "an existing one is left alone"
-    );
-    metadata_contract(Arc::new(DynamoMetadataStore::new(client, table))).await;
+    dynamodb_contract(local.dynamodb().await).await;
 }

@@ -385,17 +385,6 @@ impl Bits {
     }
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
-}
-
 /// A valid `side` × `side` 8-bit grey PNG of black pixels, compressed to about 1/160 of a byte
 /// per pixel without ever holding the pixels: zlib with one fixed-Huffman block made of
 /// 258-byte back-references.
@@ -417,19 +406,7 @@ fn png_bomb(side: u32) -> Vec<u8> {
     idat.extend(bits.finish());
     let adler = ((raw % 65_521) << 16) | 1; // every byte is zero
     idat.extend((adler as u32).to_be_bytes());
-
-    let mut ihdr = Vec::new();
-    ihdr.extend(side.to_be_bytes());
-    ihdr.extend(side.to_be_bytes());
-    ihdr.extend([8, 0, 0, 0, 0]);
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    for (kind, data) in [(b"IHDR", ihdr), (b"IDAT", idat), (b"IEND", Vec::new())] {
-        png.extend(u32::try_from(data.len()).unwrap().to_be_bytes());
-        let chunk = [kind.as_slice(), &data].concat();
-        png.extend(&chunk);
-        png.extend(crc32(&chunk).to_be_bytes());
-    }
-    png
+    ferry::thumbnail::grey_png(side, side, &idat)
 }
 
 fn photo(width: u32, height: u32) -> Vec<u8> {

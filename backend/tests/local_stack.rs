@@ -31,10 +31,7 @@ async fn upload_share_download_delete_over_http() {
     assert_eq!(config["api_base"], "/api");
     assert_eq!(config["auth_base"], stack.url());
 
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "ada@example.com").await,
-    };
+    let api = Api::new_user(&stack, "ada@example.com").await;
     let bytes = sample(300_000);
     let (id, put) = api.upload("report.bin", &bytes).await;
     assert!(put.status().is_success(), "{:?}", put.text().await);
@@ -136,10 +133,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn the_s3_endpoint_refuses_tampered_and_mismatched_uploads() {
     let dir = tempfile::tempdir().unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "eve@example.com").await,
-    };
+    let api = Api::new_user(&stack, "eve@example.com").await;
     let (status, ticket) = api
         .call(
             reqwest::Method::POST,
@@ -206,10 +200,7 @@ async fn expired_upload_urls_are_refused() {
         ..Limits::default()
     };
     let stack = start_in(dir.path(), limits).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "late@example.com").await,
-    };
+    let api = Api::new_user(&stack, "late@example.com").await;
     let (_, ticket) = api
         .call(
             reqwest::Method::POST,
@@ -360,10 +351,7 @@ async fn the_hosted_ui_signs_in_with_pkce() {
 async fn data_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "kept@example.com").await,
-    };
+    let api = Api::new_user(&stack, "kept@example.com").await;
     let bytes = sample(4096);
     let (id, _) = api.upload("kept.bin", &bytes).await;
     api.wait_until(&id, "ready").await;
@@ -565,10 +553,7 @@ async fn uploads_stored_just_before_a_crash_are_ready_after_the_restart() {
     let stack = local::start_losing_object_events(options_in(dir.path()))
         .await
         .unwrap();
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "crash@example.com").await,
-    };
+    let api = Api::new_user(&stack, "crash@example.com").await;
     let bytes = sample(3000);
     let (id, res) = api.upload("survivor.bin", &bytes).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -585,22 +570,7 @@ async fn uploads_stored_just_before_a_crash_are_ready_after_the_restart() {
     let (_, files) = api.call(reqwest::Method::GET, "/api/files", None).await;
     assert_eq!(files["items"][0]["id"], id.as_str());
     assert_eq!(files["items"][0]["status"], "ready", "settled at start");
-    let (status, grant) = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/api/files/{id}/download"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{grant}");
-    let got = http()
-        .get(grant["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = api.download(&id).await;
     assert_eq!(&got[..], &bytes[..], "the bytes were kept");
     stack.shutdown().await;
 }
@@ -611,10 +581,7 @@ async fn a_status_check_settles_an_upload_whose_event_was_lost() {
     let stack = local::start_losing_object_events(options_in(dir.path()))
         .await
         .unwrap();
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "poll@example.com").await,
-    };
+    let api = Api::new_user(&stack, "poll@example.com").await;
     let (id, res) = api.upload("polled.bin", &sample(500)).await;
     assert_eq!(res.status(), StatusCode::OK);
     let (status, file) = api
@@ -722,10 +689,7 @@ async fn the_app_port_closes_a_half_sent_request_header() {
 async fn replaying_the_upload_url_of_a_ready_file_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "replay@example.com").await,
-    };
+    let api = Api::new_user(&stack, "replay@example.com").await;
     let bytes = sample(4096);
     let (status, ticket) = api
         .call(
@@ -752,24 +716,9 @@ async fn replaying_the_upload_url_of_a_ready_file_changes_nothing() {
         .unwrap();
     assert_eq!(replay.status(), StatusCode::PRECONDITION_FAILED);
 
-    let (status, grant) = api
-        .call(
-            reqwest::Method::GET,
-            &format!("/api/files/{id}/download"),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{grant}");
-    let downloaded = http()
-        .get(grant["url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let downloaded = api.download(&id).await;
     assert_eq!(
-        downloaded.as_ref(),
+        downloaded.as_slice(),
         bytes.as_slice(),
         "the stored bytes are unchanged"
     );

@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ferry::config::Limits;
-use local_support::{Api, http, sample, sign_up_and_in, start_in};
+use local_support::{Api, http, sample, start_in};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -76,20 +76,6 @@ impl Api<'_> {
             Some(json!({ "parts": parts })),
         )
         .await
-    }
-
-    async fn download(&self, id: &str) -> Vec<u8> {
-        let (status, grant) = self
-            .call(Method::GET, &format!("/api/files/{id}/download"), None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{grant}");
-        let res = http()
-            .get(grant["url"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        res.bytes().await.unwrap().to_vec()
     }
 }
 
@@ -181,10 +167,7 @@ async fn a_multipart_upload_becomes_ready_and_downloads_byte_identical() {
         .await
         .unwrap();
     assert_eq!(config["multipart_threshold"], 64 * MIB);
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "ada@example.com").await,
-    };
+    let api = Api::new_user(&stack, "ada@example.com").await;
     let bytes = sample(FILE_LEN);
     let (id, part_size) = api.start("big.bin", bytes.len()).await;
     assert_eq!(part_size, 8 * MIB);
@@ -248,10 +231,7 @@ async fn a_multipart_upload_becomes_ready_and_downloads_byte_identical() {
 async fn a_part_with_a_wrong_checksum_is_refused_by_the_endpoint() {
     let dir = tempfile::tempdir().unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "bob@example.com").await,
-    };
+    let api = Api::new_user(&stack, "bob@example.com").await;
     let bytes = sample(FILE_LEN);
     let (id, part_size) = api.start("big.bin", bytes.len()).await;
     let uploader = Uploader::new(&bytes, part_size);
@@ -335,10 +315,7 @@ async fn an_expired_part_url_is_refused_and_a_renewed_one_works() {
         ..Limits::default()
     };
     let stack = start_in(dir.path(), limits).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "cy@example.com").await,
-    };
+    let api = Api::new_user(&stack, "cy@example.com").await;
     let bytes = sample(FILE_LEN);
     let (id, part_size) = api.start("big.bin", bytes.len()).await;
     let uploader = Uploader::new(&bytes, part_size);
@@ -363,10 +340,7 @@ async fn an_expired_part_url_is_refused_and_a_renewed_one_works() {
 async fn completing_with_a_missing_part_fails_cleanly_and_can_be_retried() {
     let dir = tempfile::tempdir().unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "di@example.com").await,
-    };
+    let api = Api::new_user(&stack, "di@example.com").await;
     let bytes = sample(FILE_LEN);
     let (id, part_size) = api.start("big.bin", bytes.len()).await;
     let uploader = Uploader::new(&bytes, part_size);
@@ -430,10 +404,7 @@ async fn completing_with_a_missing_part_fails_cleanly_and_can_be_retried() {
 async fn a_resumed_upload_sends_only_the_missing_parts() {
     let dir = tempfile::tempdir().unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "ed@example.com").await,
-    };
+    let api = Api::new_user(&stack, "ed@example.com").await;
     let bytes = sample(FILE_LEN);
     let (id, part_size) = api.start("big.bin", bytes.len()).await;
     {
@@ -486,10 +457,7 @@ async fn deleting_a_pending_multipart_upload_aborts_it_and_frees_the_space() {
         ..Limits::default()
     };
     let stack = start_in(dir.path(), limits).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "flo@example.com").await,
-    };
+    let api = Api::new_user(&stack, "flo@example.com").await;
     let bytes = sample(FILE_LEN);
     let (id, part_size) = api.start("big.bin", bytes.len()).await;
     let uploader = Uploader::new(&bytes, part_size);
@@ -539,14 +507,8 @@ async fn deleting_a_pending_multipart_upload_aborts_it_and_frees_the_space() {
 async fn other_users_get_404_on_every_multipart_route() {
     let dir = tempfile::tempdir().unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
-    let owner = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "gus@example.com").await,
-    };
-    let stranger = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "hal@example.com").await,
-    };
+    let owner = Api::new_user(&stack, "gus@example.com").await;
+    let stranger = Api::new_user(&stack, "hal@example.com").await;
     let bytes = sample(FILE_LEN);
     let (id, part_size) = owner.start("big.bin", bytes.len()).await;
     let uploader = Uploader::new(&bytes, part_size);
@@ -582,10 +544,7 @@ async fn other_users_get_404_on_every_multipart_route() {
 async fn single_put_uploads_can_carry_a_checksum() {
     let dir = tempfile::tempdir().unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "ida@example.com").await,
-    };
+    let api = Api::new_user(&stack, "ida@example.com").await;
     let bytes = sample(300_000);
     let sha = sha256_b64(&bytes);
     let (status, ticket) = api
@@ -658,10 +617,7 @@ async fn completing_again_settles_an_upload_whose_event_was_lost() {
     })
     .await
     .unwrap();
-    let api = Api {
-        stack: &stack,
-        token: sign_up_and_in(&stack, "lost@example.com").await,
-    };
+    let api = Api::new_user(&stack, "lost@example.com").await;
     let bytes = sample(FILE_LEN);
     let (id, part_size) = api.start("big.bin", bytes.len()).await;
     let uploader = Uploader::new(&bytes, part_size);

@@ -31,6 +31,23 @@ struct TestS3 {
     _dir: tempfile::TempDir,
 }
 
+/// The test endpoint's settings: a loopback port of its own, storage under `dir`.
+fn endpoint_config(
+    dir: &tempfile::TempDir,
+    allowed_origins: Vec<String>,
+    limits: ferry::serve_loop::ServeLimits,
+) -> S3EndpointConfig {
+    S3EndpointConfig {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        root: dir.path().to_path_buf(),
+        bucket: BUCKET.to_owned(),
+        access_key: ACCESS_KEY.to_owned(),
+        secret_key: SECRET_KEY.to_owned(),
+        allowed_origins,
+        limits,
+    }
+}
+
 async fn spawn_s3() -> TestS3 {
     spawn_s3_in(tempfile::tempdir().expect("tempdir")).await
 }
@@ -45,15 +62,7 @@ async fn spawn_s3_in(dir: tempfile::TempDir) -> TestS3 {
         })
     });
     let endpoint = s3_endpoint::start(
-        S3EndpointConfig {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            root: dir.path().to_path_buf(),
-            bucket: BUCKET.to_owned(),
-            access_key: ACCESS_KEY.to_owned(),
-            secret_key: SECRET_KEY.to_owned(),
-            allowed_origins: vec![ORIGIN.to_owned()],
-            limits: Default::default(),
-        },
+        endpoint_config(&dir, vec![ORIGIN.to_owned()], Default::default()),
         hook,
     )
     .await
@@ -124,6 +133,23 @@ async fn raw_exchange(addr: SocketAddr, request: &str) -> String {
 fn replace_once(url: &str, from: &str, to: &str) -> String {
     assert!(url.contains(from), "{from:?} not in {url}");
     url.replacen(from, to, 1)
+}
+
+/// `request` with the first hex digit of its signature changed.
+fn with_another_signature(request: &PresignedRequest) -> PresignedRequest {
+    let (_, signature) = request
+        .url
+        .split_once("X-Amz-Signature=")
+        .expect("signature");
+    let flipped = if signature.starts_with('0') { "1" } else { "0" };
+    PresignedRequest {
+        url: replace_once(
+            &request.url,
+            &format!("X-Amz-Signature={}", &signature[..1]),
+            &format!("X-Amz-Signature={flipped}"),
+        ),
+        ..request.clone()
+    }
 }
 
 #[tokio::test]
@@ -252,19 +278,7 @@ async fn tampered_presigned_urls_are_refused() {
         .expect("presign");
 
     // A different signature.
-    let (_, signature) = upload
-        .url
-        .split_once("X-Amz-Signature=")
-        .expect("signature");
-    let flipped = if signature.starts_with('0') { "1" } else { "0" };
-    let forged = PresignedRequest {
-        url: replace_once(
-            &upload.url,
-            &format!("X-Amz-Signature={}", &signature[..1]),
-            &format!("X-Amz-Signature={flipped}"),
-        ),
-        ..upload.clone()
-    };
+    let forged = with_another_signature(&upload);
     let (status, code) = error_code(s3.send(&forged, b"hello").await).await;
     assert_eq!(
         (status, code.as_str()),
@@ -709,15 +723,7 @@ async fn cors_preflight_allows_the_site_and_exposes_etag() {
 #[tokio::test]
 async fn shutdown_stops_listening_and_data_survives_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = S3EndpointConfig {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        root: dir.path().to_path_buf(),
-        bucket: BUCKET.to_owned(),
-        access_key: ACCESS_KEY.to_owned(),
-        secret_key: SECRET_KEY.to_owned(),
-        allowed_origins: vec![],
-        limits: Default::default(),
-    };
+    let config = endpoint_config(&dir, vec![], Default::default());
     let ignore: ObjectCreatedHook = Arc::new(|_key| Box::pin(async {}));
 
     let first = s3_endpoint::start(config.clone(), ignore.clone())
@@ -1283,15 +1289,7 @@ async fn a_conditional_completion_reads_the_parts_out_of_their_slots() {
 async fn spawn_s3_with(limits: ferry::serve_loop::ServeLimits) -> (S3Endpoint, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let endpoint = s3_endpoint::start(
-        S3EndpointConfig {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            root: dir.path().to_path_buf(),
-            bucket: BUCKET.to_owned(),
-            access_key: ACCESS_KEY.to_owned(),
-            secret_key: SECRET_KEY.to_owned(),
-            allowed_origins: vec![],
-            limits,
-        },
+        endpoint_config(&dir, vec![], limits),
         Arc::new(|_key| Box::pin(async {})),
     )
     .await
@@ -1663,19 +1661,7 @@ async fn refused_requests_log_one_debug_line_and_no_error() {
         .presign_put("files/u1/logged", 3, "text/plain", None, MINUTE)
         .await
         .expect("presign");
-    let (_, signature) = upload
-        .url
-        .split_once("X-Amz-Signature=")
-        .expect("signature");
-    let flipped = if signature.starts_with('0') { "1" } else { "0" };
-    let tampered = PresignedRequest {
-        url: replace_once(
-            &upload.url,
-            &format!("X-Amz-Signature={}", &signature[..1]),
-            &format!("X-Amz-Signature={flipped}"),
-        ),
-        ..upload.clone()
-    };
+    let tampered = with_another_signature(&upload);
     let (status, code) = error_code(s3.send(&tampered, b"abc").await).await;
     assert_eq!(
         (status, code.as_str()),

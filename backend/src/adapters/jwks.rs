@@ -410,6 +410,34 @@ mod tests {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
     }
 
+    /// Serves `answer()` at `/jwks.json` on a loopback port: its URL, the count of requests it
+    /// has had, and the server task.
+    async fn counting_jwks_server<R>(
+        answer: impl Fn() -> R + Clone + Send + Sync + 'static,
+    ) -> (
+        String,
+        Arc<std::sync::atomic::AtomicUsize>,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    )
+    where
+        R: axum::response::IntoResponse + Send + 'static,
+    {
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&hits);
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let response = answer();
+                async move { response }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{addr}/jwks.json"), hits, server)
+    }
+
     async fn refused(verifier: &JwksVerifier, token: &str) -> String {
         match verifier.verify(token).await {
             Err(AuthError::Invalid(reason)) => reason,
@@ -561,24 +589,10 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_kids_refetch_once_then_are_rate_limited() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
         let key = SigningKey::generate().unwrap();
         let jwks = key.jwks();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&hits);
-        let app = axum::Router::new().route(
-            "/jwks.json",
-            axum::routing::get(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                let jwks = jwks.clone();
-                async move { axum::Json(jwks) }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
-        let verifier =
-            JwksVerifier::new(ISSUER, format!("http://{addr}/jwks.json"), CLIENT).unwrap();
+        let (url, hits, server) = counting_jwks_server(move || axum::Json(jwks.clone())).await;
+        let verifier = JwksVerifier::new(ISSUER, url, CLIENT).unwrap();
 
         let good = key.sign(&access_claims()).unwrap();
         assert!(verifier.verify(&good).await.is_ok());
@@ -671,22 +685,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn after_a_refused_fetch_requests_fail_fast_without_refetching() {
-        use std::sync::atomic::AtomicUsize;
         let key = SigningKey::generate().unwrap();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&hits);
-        let app = axum::Router::new().route(
-            "/jwks.json",
-            axum::routing::get(move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async { http::StatusCode::SERVICE_UNAVAILABLE }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
-        let mut verifier =
-            JwksVerifier::new(ISSUER, format!("http://{addr}/jwks.json"), CLIENT).unwrap();
+        let (url, hits, server) =
+            counting_jwks_server(|| http::StatusCode::SERVICE_UNAVAILABLE).await;
+        let mut verifier = JwksVerifier::new(ISSUER, url, CLIENT).unwrap();
         verifier.retry_after_failure = Duration::from_secs(3600);
         let verifier = Arc::new(verifier);
         let token = key.sign(&access_claims()).unwrap();

@@ -45,8 +45,9 @@ impl Modify for BearerAuth {
 struct CommonResponses;
 
 /// Operations that hash a password (bounded by the work gate: 503 `busy` when full).
-const HASHES_PASSWORDS: [(&str, &str); 2] = [
+const HASHES_PASSWORDS: [(&str, &str); 3] = [
     ("/api/files/{id}/shares", "post"),
+    ("/api/public/shares/{token}/unlock", "post"),
     ("/api/public/shares/{token}/download", "post"),
 ];
 
@@ -95,7 +96,13 @@ impl Modify for CommonResponses {
                 }
                 if op.request_body.is_some() {
                     add("400", "invalid_request: the body is not the JSON described");
-                    add("413", "payload_too_large: the body is over 64 KiB");
+                    add(
+                        "413",
+                        &format!(
+                            "payload_too_large: the body is over {} KiB",
+                            super::MAX_BODY_BYTES / 1024
+                        ),
+                    );
                 }
                 if HASHES_PASSWORDS.contains(&(path.as_str(), method)) {
                     add(

@@ -150,7 +150,8 @@ pub(crate) fn invalid_checksum(what: &str) -> ApiError {
         (status = 403, body = ferry_api::ErrorBody, description = "Quota exceeded"),
         (status = 409, body = ferry_api::ErrorBody,
          description = "too_many_pending_uploads: too many unfinished uploads"),
-        (status = 413, body = ferry_api::ErrorBody, description = "File too large"),
+        (status = 413, body = ferry_api::ErrorBody,
+         description = "`file_too_large`, or `payload_too_large`: the request body is over 64 KiB"),
     ),
     security(("bearer" = []))
 )]
@@ -209,7 +210,8 @@ pub(crate) async fn create_upload(
         (status = 403, body = ferry_api::ErrorBody, description = "Quota exceeded"),
         (status = 409, body = ferry_api::ErrorBody,
          description = "too_many_pending_uploads: too many unfinished uploads"),
-        (status = 413, body = ferry_api::ErrorBody, description = "File too large"),
+        (status = 413, body = ferry_api::ErrorBody,
+         description = "`file_too_large`, or `payload_too_large`: the request body is over 64 KiB"),
     ),
     security(("bearer" = []))
 )]

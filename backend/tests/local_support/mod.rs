@@ -84,7 +84,15 @@ pub struct Api<'a> {
     pub token: String,
 }
 
-impl Api<'_> {
+impl<'a> Api<'a> {
+    /// A new user of `stack`, signed up and signed in.
+    pub async fn new_user(stack: &'a LocalStack, email: &str) -> Self {
+        Self {
+            stack,
+            token: sign_up_and_in(stack, email).await,
+        }
+    }
+
     pub async fn call(
         &self,
         method: reqwest::Method,
@@ -118,6 +126,25 @@ impl Api<'_> {
             .await
             .unwrap();
         (ticket["file"]["id"].as_str().unwrap().to_owned(), res)
+    }
+
+    /// The file's bytes, through the presigned GET its download route hands out.
+    pub async fn download(&self, id: &str) -> Vec<u8> {
+        let (status, grant) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/files/{id}/download"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{grant}");
+        let res = http()
+            .get(grant["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.bytes().await.unwrap().to_vec()
     }
 
     pub async fn wait_until(&self, id: &str, status: &str) -> Value {

@@ -38,6 +38,7 @@ pub use policy::{PasswordError, check_password, normalize_email};
 
 use crate::adapters::jwks::JwksVerifier;
 use crate::ports::{Clock, Identity, SystemClock, TokenVerifier};
+use crate::site::origin_of;
 use crate::work_gate::WorkGate;
 use passwords::Passwords;
 use tokens::{Session, Tokens};
@@ -441,12 +442,6 @@ async fn prune_periodically(idp: std::sync::Weak<LocalIdp>) {
             tracing::warn!(error = %err, "local IdP: pruning failed");
         }
     }
-}
-
-/// `scheme://authority` of an absolute URL, as browsers send it in `Origin`.
-fn origin_of(url: &str) -> Option<String> {
-    let uri: http::Uri = url.parse().ok()?;
-    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
 }
 
 /// The `origin_jti` claim of a JWT whose signature was already checked.
