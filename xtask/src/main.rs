@@ -1,6 +1,7 @@
 //! Ferry's dev commands. `cargo xtask dev` runs the whole product locally; `cargo xtask test`
 //! runs every test. Both install what a fresh machine lacks, from the package registries only.
 
+mod layers;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -14,19 +15,62 @@ usage: cargo xtask <command>
 commands:
   dev [--release]   install what is missing, build the site, run `ferry serve --dev` on 127.0.0.1:8080
   test              install what is missing and run every test (what CI runs)
+  test --quick      the inner loop: fmt, clippy, the layering check, nextest (no site, no browser)
+  layers            only the layering check: no import cycle between backend modules
   site [--release]  build the site into dist/
   setup             only install the tools";
 
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Task {
+    Dev { release: bool },
+    Test { quick: bool },
+    Site { release: bool },
+    Setup,
+    Layers,
+}
+
+/// Reads `args` (without the program name); an unknown command or flag is an error, so a typo
+/// such as `--quik` never silently runs the whole suite.
+fn parse(args: &[String]) -> std::result::Result<Task, String> {
+    let Some((command, flags)) = args.split_first() else {
+        return Err(USAGE.to_owned());
+    };
+    let allowed: &[&str] = match command.as_str() {
+        "dev" | "site" => &["--release"],
+        "test" => &["--quick"],
+        "setup" | "layers" => &[],
+        _ => return Err(USAGE.to_owned()),
+    };
+    if let Some(unknown) = flags.iter().find(|f| !allowed.contains(&f.as_str())) {
+        return Err(format!("unknown flag {unknown} for `{command}`\n{USAGE}"));
+    }
+    let has = |flag: &str| flags.iter().any(|f| f == flag);
+    Ok(match command.as_str() {
+        "dev" => Task::Dev {
+            release: has("--release"),
+        },
+        "test" => Task::Test {
+            quick: has("--quick"),
+        },
+        "site" => Task::Site {
+            release: has("--release"),
+        },
+        "setup" => Task::Setup,
+        _ => Task::Layers,
+    })
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let release = args.iter().any(|a| a == "--release");
-    let outcome = match args.first().map(String::as_str) {
-        Some("dev") => dev(release),
-        Some("test") => test(),
-        Some("site") => tools::ensure_site_tools().and_then(|()| build_site(release)),
-        Some("setup") => tools::ensure_site_tools().and_then(|()| tools::ensure_test_tools()),
-        _ => Err(USAGE.to_owned()),
-    };
+    let outcome = parse(&args).and_then(|task| match task {
+        Task::Dev { release } => dev(release),
+        Task::Test { quick: false } => test(),
+        Task::Test { quick: true } => test_quick(),
+        Task::Site { release } => tools::ensure_site_tools().and_then(|()| build_site(release)),
+        Task::Setup => tools::ensure_site_tools().and_then(|()| tools::ensure_test_tools()),
+        Task::Layers => layers::check(&root()),
+    });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -101,6 +145,7 @@ fn test() -> Result {
         "-D",
         "warnings",
     ]))?;
+    layers::check(&root())?;
     // The release site: proves the app builds for the browser and feeds the browser tests.
     build_site(true)?;
     run(Command::new("cargo").args([
@@ -127,4 +172,60 @@ fn test() -> Result {
     }
     eprintln!("xtask: every test passed");
     Ok(())
+}
+
+/// The inner loop: what `test` runs on the Rust code, without the release site, the browser
+/// tests, infra linting or API fuzzing.
+fn test_quick() -> Result {
+    // rustfmt and clippy, and for the AWS adapters' contract tests moto and DynamoDB Local.
+    tools::ensure_test_tools()?;
+    run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    run(Command::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    layers::check(&root())?;
+    run(Command::new("cargo").args(["nextest", "run", "--workspace"]))?;
+    eprintln!("xtask: the quick tests passed (no site, browser, infra or fuzz tests)");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(args: &[&str]) -> std::result::Result<Task, String> {
+        parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn test_takes_quick_and_nothing_else() {
+        assert_eq!(parsed(&["test"]), Ok(Task::Test { quick: false }));
+        assert_eq!(parsed(&["test", "--quick"]), Ok(Task::Test { quick: true }));
+        let err = parsed(&["test", "--quik"]).unwrap_err();
+        assert!(err.starts_with("unknown flag --quik for `test`"), "{err}");
+        assert!(parsed(&["test", "--release"]).is_err());
+    }
+
+    #[test]
+    fn other_commands_keep_their_flags() {
+        assert_eq!(parsed(&["dev"]), Ok(Task::Dev { release: false }));
+        assert_eq!(
+            parsed(&["dev", "--release"]),
+            Ok(Task::Dev { release: true })
+        );
+        assert_eq!(
+            parsed(&["site", "--release"]),
+            Ok(Task::Site { release: true })
+        );
+        assert_eq!(parsed(&["setup"]), Ok(Task::Setup));
+        assert_eq!(parsed(&["layers"]), Ok(Task::Layers));
+        assert!(parsed(&["setup", "--quick"]).is_err());
+        assert_eq!(parsed(&[]), Err(USAGE.to_owned()));
+        assert_eq!(parsed(&["deploy"]), Err(USAGE.to_owned()));
+    }
 }
