@@ -4,24 +4,14 @@
 //! Every step is idempotent: S3 delivers events at least once, and a duplicate must change
 //! nothing.
 
-use std::sync::Arc;
-
 use ferry_api::FileStatus;
 
-use crate::config::Limits;
-use crate::domain::{FileRecord, parse_file_object_key, thumbnail_object_key};
-use crate::ports::{MetadataError, MetadataStore, ObjectStore, StorageError, Transition};
-use crate::work_gate::WorkGate;
+use crate::domain::{FileRecord, parse_file_object_key};
+use crate::file_objects::remove_file_objects;
+use crate::ports::{MetadataError, StorageError, Transition};
+use crate::thumbnail;
 
-/// The ports the event handlers need.
-#[derive(Clone)]
-pub struct EventContext {
-    pub objects: Arc<dyn ObjectStore>,
-    pub meta: Arc<dyn MetadataStore>,
-    pub limits: Arc<Limits>,
-    /// Thumbnail decodes of this process take turns here ([`WorkGate::for_images`]).
-    pub images: Arc<WorkGate>,
-}
+pub use crate::event_context::EventContext;
 
 /// What handling one object-created event did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +73,7 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Ev
         Transition::Applied => {
             tracing::info!(key, size = object.size, "upload ready");
             // Thumbnail step (images only; failures are logged, never fail the event).
-            crate::thumbnail::create_logged(ctx, &file).await;
+            thumbnail::create_logged(ctx, &file).await;
             Ok(Outcome::Ready)
         }
         Transition::Unchanged | Transition::Missing => Ok(Outcome::AlreadyHandled),
@@ -106,23 +96,6 @@ pub async fn settle_if_stored(
         Some(object) if object.size == file.size => object_created(ctx, &key).await.map(Some),
         _ => Ok(None),
     }
-}
-
-/// Removes every object a file owns: its bytes, its thumbnail, and the parts of a multipart
-/// upload still pending. Each step is idempotent, so a retry after a failure is harmless. Used by
-/// the API's delete, the sweeper and the stream handler of `ferry-events`.
-pub async fn remove_file_objects(
-    objects: &dyn ObjectStore,
-    file: &FileRecord,
-) -> Result<(), StorageError> {
-    let key = file.object_key();
-    if let (FileStatus::Pending, Some(upload_id)) = (file.status, &file.multipart_upload_id) {
-        objects.abort_multipart_upload(&key, upload_id).await?;
-    }
-    objects.delete(&key).await?;
-    objects
-        .delete(&thumbnail_object_key(&file.owner, &file.id))
-        .await
 }
 
 /// Removes pending uploads whose window closed without bytes arriving, aborting their multipart

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::Limits;
-use crate::events::EventContext;
+use crate::event_context::EventContext;
 use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
 use crate::work_gate::WorkGate;
 

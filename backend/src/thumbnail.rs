@@ -13,7 +13,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use std::io::Cursor;
 
 use crate::domain::{FileRecord, thumbnail_object_key};
-use crate::events::EventContext;
+use crate::event_context::EventContext;
 use crate::ports::{MetadataError, StorageError, Transition};
 
 /// Longest edge of a thumbnail, in pixels.

@@ -15,7 +15,9 @@ use serde_json::Value;
 use crate::adapters::aws::DynamoMetadataStore;
 use crate::adapters::aws::stream::file_from_image;
 use crate::domain::FileRecord;
-use crate::events::{EventContext, EventError, Outcome, object_created, remove_file_objects};
+use crate::event_context::EventContext;
+use crate::events::{EventError, Outcome, object_created};
+use crate::file_objects::remove_file_objects;
 use crate::ports::MetadataError;
 
 /// Gives back the quota of uploads that DynamoDB's TTL removed while still pending.
