@@ -13,9 +13,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::adapters::aws::AwsAdapters;
-use crate::adapters::aws::sqs;
 use crate::config::Limits;
 use crate::lambda::events::EventsFunction;
+use crate::lambda::sqs;
 use crate::serve_loop::{self, ServeLimits, Server};
 use crate::site::{SitePolicy, origin_of, site_app};
 

@@ -1,7 +1,10 @@
-//! What the two Lambda functions share: JSON logs for CloudWatch, and the event handling of
-//! `ferry-events` (also used by `ferry serve`'s SQS poller in AWS mode).
+//! What the two Lambda functions share: JSON logs for CloudWatch, the event handling of
+//! `ferry-events` (also fed by [`sqs`], `ferry serve`'s poller in AWS mode), and the API's state
+//! and event context built on the AWS adapters.
 
 pub mod events;
+pub mod sqs;
+mod wiring;
 
 use tracing_subscriber::EnvFilter;
 

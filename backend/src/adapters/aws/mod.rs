@@ -1,6 +1,6 @@
 //! The AWS side: DynamoDB for metadata, S3 through [`super::s3`], Cognito tokens through
-//! [`super::jwks`]; their configuration, provisioning, and the SQS poller that `ferry serve`
-//! uses against AWS or an emulator.
+//! [`super::jwks`]; their configuration and provisioning. What uses them (the API's state, the
+//! event handler, `ferry serve`'s SQS poller) is wired in [`crate::lambda`].
 //!
 //! The SDK configuration is loaded once (it resolves credentials and region) and the clients are
 //! built from it, outside any request handler, so a Lambda reuses them across invocations.
@@ -8,7 +8,6 @@
 pub mod dynamodb;
 mod items;
 pub mod provision;
-pub mod sqs;
 pub mod stream;
 
 use std::sync::Arc;
@@ -20,10 +19,7 @@ pub use dynamodb::{DynamoMetadataStore, create_table};
 
 use crate::adapters::jwks::JwksVerifier;
 use crate::adapters::s3::S3ObjectStore;
-use crate::config::{ConfigError, Limits};
-use crate::events::EventContext;
-use crate::ports::SystemClock;
-use crate::state::AppState;
+use crate::config::ConfigError;
 
 /// Where the AWS resources are, from `FERRY_*` variables. The SDK's own variables
 /// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` for an emulator) are read by aws-config.
@@ -160,33 +156,6 @@ impl AwsAdapters {
             .jwks_url()
             .ok_or_else(|| missing("FERRY_COGNITO_JWKS_URL"))?;
         JwksVerifier::new(issuer, jwks_url, client_id)
-    }
-
-    /// What the upload-event handler needs.
-    pub fn event_context(&self, limits: Arc<Limits>) -> EventContext {
-        EventContext {
-            objects: self.objects.clone(),
-            meta: self.meta.clone(),
-            limits,
-            images: Arc::new(crate::work_gate::WorkGate::for_images()),
-        }
-    }
-
-    /// The API's state on these adapters (needs the Cognito settings and the public base URL).
-    pub fn app_state(&self, limits: Limits) -> anyhow::Result<AppState> {
-        let base = self
-            .settings
-            .public_base_url
-            .clone()
-            .ok_or_else(|| anyhow::anyhow!("FERRY_PUBLIC_BASE_URL must be set"))?;
-        Ok(AppState::new(
-            self.objects.clone(),
-            self.meta.clone(),
-            Arc::new(self.token_verifier()?),
-            Arc::new(SystemClock),
-            limits,
-            &base,
-        ))
     }
 }
 
