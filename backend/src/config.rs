@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+/// Requests carry small JSON documents only; file bytes go straight to object storage. Here, not
+/// in `routes`, because the error mapping quotes it too.
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// Limits and lifetimes the API enforces.
 #[derive(Clone, Debug)]
 pub struct Limits {

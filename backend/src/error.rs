@@ -185,7 +185,7 @@ fn body_rejection(status: StatusCode, err: impl std::fmt::Display) -> ApiError {
             code: codes::PAYLOAD_TOO_LARGE,
             message: format!(
                 "The request body is larger than the {} KiB this API accepts.",
-                crate::routes::MAX_BODY_BYTES / 1024
+                crate::config::MAX_BODY_BYTES / 1024
             ),
         }
     } else {

@@ -24,8 +24,7 @@ use crate::state::AppState;
 
 pub use health::ApiDoc;
 
-/// Requests carry small JSON documents only; file bytes go straight to object storage.
-pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) use crate::config::MAX_BODY_BYTES;
 
 pub fn router() -> Router<AppState> {
     Router::new()
