@@ -89,9 +89,10 @@ fn child_modules(dir: &Path) -> Result<Vec<String>> {
         let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        if path.is_dir() && stem != "bin" {
-            names.push(stem.to_owned());
-        } else if path.extension().is_some_and(|e| e == "rs") && !["mod", "lib"].contains(&stem) {
+        let module_dir = path.is_dir() && stem != "bin";
+        let module_file =
+            path.extension().is_some_and(|e| e == "rs") && !["mod", "lib"].contains(&stem);
+        if module_dir || module_file {
             names.push(stem.to_owned());
         }
     }
@@ -325,7 +326,7 @@ fn code_only(source: &str) -> String {
             }
             i += 1;
         } else if c == '\'' {
-            // A char literal ('x', '\n', '\u{1F600}') or a lifetime ('a, which has no closing quote).
+            // A char literal ('x', '\n', '\u{1F600}') or a lifetime ('a: no closing quote).
             let end = if next == Some('\\') {
                 // The escaped character itself may be a quote: the closing one comes after it.
                 chars
@@ -602,5 +603,39 @@ use crate::domain::FileId as Id;
                 vec!["events", "thumbnail", "events"],
             ]
         );
+    }
+
+    #[test]
+    fn check_reports_a_cycle_with_its_lines_and_passes_without_it() {
+        let root = std::env::temp_dir().join(format!("xtask-layers-{}", std::process::id()));
+        let src = root.join("backend/src");
+        std::fs::create_dir_all(src.join("routes")).unwrap();
+        let write = |name: &str, text: &str| std::fs::write(src.join(name), text).unwrap();
+        write(
+            "lib.rs",
+            "pub mod events;\npub mod thumbnail;\npub mod routes;\n",
+        );
+        write(
+            "events.rs",
+            "//! Events.\nuse crate::domain::X;\nfn f() { crate::thumbnail::make(); }\n",
+        );
+        write("thumbnail.rs", "use crate::events::EventContext;\n");
+        write("domain.rs", "");
+        write("routes/mod.rs", "mod files;\n");
+        write("routes/files.rs", "use crate::events::settle;\n");
+        let err = check(&root).unwrap_err();
+        assert!(err.contains("  events -> thumbnail -> events\n"), "{err}");
+        assert!(
+            err.contains("events -> thumbnail at backend/src/events.rs:3"),
+            "{err}"
+        );
+        assert!(
+            err.contains("thumbnail -> events at backend/src/thumbnail.rs:1"),
+            "{err}"
+        );
+        write("thumbnail.rs", "use crate::domain::X;\n");
+        let outcome = check(&root);
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(outcome, Ok(()));
     }
 }
