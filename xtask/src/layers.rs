@@ -1,6 +1,7 @@
-//! The layering check: no import cycle between the backend's modules. It reads the `crate::…`
-//! paths in each module's files (outside comments, strings and `#[cfg(test)]` modules), builds the
-//! graph of which module uses which, and reports every cycle with the lines that make it.
+//! The layering check: no import cycle between the backend's modules, and no import from an inner
+//! layer to an outer one ([`LAYERS`], [`MAY_USE`]). It reads the `crate::…` paths in each module's
+//! files (outside comments, strings and `#[cfg(test)]` modules), builds the graph of which module
+//! uses which, and reports every cycle and every outward import with the lines that make it.
 //!
 //! A node is a top-level module of `backend/src`, or one level deeper under the modules in
 //! [`SPLIT`] (`adapters::aws`, `routes::files`, …). Items of the crate root (`crate::router`,
@@ -47,12 +48,11 @@ pub fn check(root: &Path) -> Result {
             }
         }
     }
+    let mut report = String::new();
     let cycles = cycles(&edges);
-    if cycles.is_empty() {
-        eprintln!("xtask: layering: no import cycle between backend modules");
-        return Ok(());
+    if !cycles.is_empty() {
+        report.push_str("import cycles between backend modules:\n");
     }
-    let mut report = String::from("import cycles between backend modules:\n");
     for cycle in &cycles {
         report.push_str(&format!("  {}\n", cycle.join(" -> ")));
         for pair in cycle.windows(2) {
@@ -64,7 +64,101 @@ pub fn check(root: &Path) -> Result {
             }
         }
     }
-    Err(report.trim_end().to_owned())
+    for problem in layer_violations(&edges, &modules) {
+        report.push_str(&problem);
+        report.push('\n');
+    }
+    if report.is_empty() {
+        eprintln!("xtask: layering: no import cycle, every import points inwards");
+        Ok(())
+    } else {
+        Err(report.trim_end().to_owned())
+    }
+}
+
+/// The layers, inside out, and the top-level modules in each (docs/ARCHITECTURE.md explains
+/// them). `crate` stands for the crate root's items (`crate::router`, `crate::AppState`).
+const LAYERS: &[(&str, &[&str])] = &[
+    ("domain", &["domain"]),
+    ("ports", &["ports"]),
+    ("plumbing", &["config", "work_gate", "serve_loop", "site"]),
+    (
+        "use cases",
+        &["event_context", "events", "thumbnail", "file_objects"],
+    ),
+    ("api", &["error", "state", "auth", "routes", "crate"]),
+    ("adapters", &["adapters"]),
+    ("lambda", &["lambda"]),
+    ("wiring", &["local", "aws_serve"]),
+];
+
+/// Which layers each layer may import (besides itself).
+const MAY_USE: &[(&str, &[&str])] = &[
+    ("domain", &[]),
+    ("ports", &["domain"]),
+    ("plumbing", &["domain", "ports"]),
+    ("use cases", &["domain", "ports", "plumbing"]),
+    ("api", &["domain", "ports", "plumbing", "use cases"]),
+    ("adapters", &["domain", "ports", "plumbing"]),
+    (
+        "lambda",
+        &[
+            "domain",
+            "ports",
+            "plumbing",
+            "use cases",
+            "api",
+            "adapters",
+        ],
+    ),
+    (
+        "wiring",
+        &[
+            "domain",
+            "ports",
+            "plumbing",
+            "use cases",
+            "api",
+            "adapters",
+            "lambda",
+        ],
+    ),
+];
+
+fn layer_of(node: &str) -> Option<&'static str> {
+    let top = node.split("::").next().unwrap_or(node);
+    LAYERS
+        .iter()
+        .find(|(_, modules)| modules.contains(&top))
+        .map(|(layer, _)| *layer)
+}
+
+/// Imports that point outwards, and modules no layer claims.
+fn layer_violations(edges: &[Edge], modules: &BTreeSet<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    for module in modules.iter().filter(|m| !m.contains("::")) {
+        if layer_of(module).is_none() {
+            problems.push(format!(
+                "module {module} is in no layer: add it to LAYERS in xtask/src/layers.rs"
+            ));
+        }
+    }
+    for edge in edges {
+        let (Some(from), Some(to)) = (layer_of(&edge.from), layer_of(&edge.to)) else {
+            continue;
+        };
+        let allowed = MAY_USE
+            .iter()
+            .find(|(layer, _)| *layer == from)
+            .is_some_and(|(_, may)| may.contains(&to));
+        if from != to && !allowed {
+            problems.push(format!(
+                "{} ({from}) may not import {} ({to}): at {}",
+                edge.from, edge.to, edge.at
+            ));
+        }
+    }
+    problems
 }
 
 /// The module tree's names: top-level modules, and `parent::child` for [`SPLIT`] parents.
@@ -637,5 +731,33 @@ use crate::domain::FileId as Id;
         let outcome = check(&root);
         std::fs::remove_dir_all(&root).unwrap();
         assert_eq!(outcome, Ok(()));
+    }
+
+    #[test]
+    fn an_outward_import_and_an_unplaced_module_are_reported() {
+        let m: BTreeSet<String> = ["adapters", "adapters::aws", "state", "events", "newthing"]
+            .map(String::from)
+            .into();
+        let mut aws_state = edge("adapters::aws", "state");
+        aws_state.at = "backend/src/adapters/aws/mod.rs:26".into();
+        let problems = layer_violations(
+            &[aws_state, edge("state", "events"), edge("events", "events")],
+            &m,
+        );
+        assert_eq!(
+            problems,
+            [
+                "module newthing is in no layer: add it to LAYERS in xtask/src/layers.rs",
+                "adapters::aws (adapters) may not import state (api): \
+                 at backend/src/adapters/aws/mod.rs:26",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_layer_has_its_rules() {
+        for (layer, _) in LAYERS {
+            assert!(MAY_USE.iter().any(|(l, _)| l == layer), "{layer}");
+        }
     }
 }
