@@ -13,10 +13,10 @@
 //! - a part (UploadPart) or object (PutObject) whose bytes do not match the checksum it carries
 //!   (CRC32, CRC32C, CRC64NVME, SHA1 or SHA256, in a header or an `aws-chunked` trailer: 400
 //!   `BadDigest`); s3s-fs checks PutObject itself, and parts are checked here while they stream
-//!   to disk (see [`super::s3_checksums`]);
+//!   to disk (see [`checksums`]);
 //! - a create-only write (`If-None-Match: *`, which Ferry's presigned PUTs sign) to a key that
 //!   exists (412 `PreconditionFailed`);
-//! - a `Host` that is not the endpoint's own address (see [`super::s3_gate`]);
+//! - a `Host` that is not the endpoint's own address (see [`gate`]);
 //! - completing a multipart upload with a part that is missing, has another ETag or checksum, or
 //!   is too small (s3s-fs would discard the upload on some of these; here nothing changes);
 //! - `x-amz-*` headers that a presigned URL did not sign (S3 answers "There were headers
@@ -46,12 +46,17 @@ use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, Expos
 use tower_http::set_header::SetResponseHeaderLayer;
 use uuid::Uuid;
 
-use super::part_files::{self, Destination, Piece, ReceiveError, TempFile};
-use super::part_ledger::{PartEntry, PartLedger, UploadEntry};
-use super::s3_checksums::{self, Algorithm, Tap, checksum_field_mut, decode_md5};
-use super::s3_gate::{self, AllowedHosts};
+mod checksums;
+mod gate;
+mod part_files;
+mod part_ledger;
+
 use crate::domain::parts::{composite_sha256, decode_sha256};
 use crate::serve_loop::{self, ServeLimits, Server};
+use checksums::{Algorithm, Tap, checksum_field_mut, decode_md5};
+use gate::AllowedHosts;
+use part_files::{Destination, Piece, ReceiveError, TempFile};
+use part_ledger::{PartEntry, PartLedger, UploadEntry};
 
 /// Held while one part's bytes and ledger entry are written.
 type PartLock = Arc<tokio::sync::Mutex<()>>;
@@ -191,7 +196,7 @@ pub async fn start(
         .await
         .with_context(|| format!("binding the S3 endpoint to {}", config.addr))?;
     let local_addr = listener.local_addr()?;
-    let service = s3_gate::gate(service, AllowedHosts::for_addr(local_addr));
+    let service = gate::gate(service, AllowedHosts::for_addr(local_addr));
     let server = serve_loop::spawn("s3", listener, service, config.limits);
     tracing::info!(%local_addr, bucket = %config.bucket, root = %config.root.display(), "s3 endpoint listening");
     Ok(S3Endpoint { server })
@@ -368,12 +373,12 @@ impl S3 for FerryS3 {
             Some(condition) if condition.is_any() => Some(self.key_lock(&key).lock_owned().await),
             _ => None,
         };
-        let verdict = s3_checksums::check_put_body(&mut req)?;
+        let verdict = checksums::check_put_body(&mut req)?;
         let (body, broke_off) = part_files::watch(req.input.body.take());
         req.input.body = body;
         let mut response = match self.fs.put_object(req).await {
             Ok(response) => response,
-            Err(_) if verdict.mismatched() => return Err(s3_checksums::bad_digest()),
+            Err(_) if verdict.mismatched() => return Err(checksums::bad_digest()),
             Err(e) if broke_off.load(std::sync::atomic::Ordering::Acquire) => {
                 return Err(body_broke_off(&e));
             }
@@ -417,7 +422,7 @@ impl S3 for FerryS3 {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        let (algorithm, full_object) = s3_checksums::for_new_upload(&req.input)?;
+        let (algorithm, full_object) = checksums::for_new_upload(&req.input)?;
         let sha256 = algorithm == Some(Algorithm::Sha256);
         let entry = UploadEntry {
             bucket: req.input.bucket.clone(),
@@ -441,7 +446,7 @@ impl S3 for FerryS3 {
             .map_err(io_error)?;
         if let Some(alg) = algorithm {
             response.output.checksum_algorithm = Some(alg.to_dto());
-            response.output.checksum_type = Some(s3_checksums::type_dto(full_object));
+            response.output.checksum_type = Some(checksums::type_dto(full_object));
         }
         Ok(response)
     }
@@ -479,7 +484,7 @@ impl S3 for FerryS3 {
             ));
         }
         let upload_alg = upload.algorithm.as_deref().and_then(Algorithm::from_name);
-        let (header_claims, tapped) = s3_checksums::part_claims(input, upload_alg);
+        let (header_claims, tapped) = checksums::part_claims(input, upload_alg);
         let trailers = req.trailing_headers.take();
         let content_md5 = match &input.content_md5 {
             Some(value) => Some(decode_md5(value).ok_or_else(|| {
@@ -558,7 +563,7 @@ impl S3 for FerryS3 {
             Err(ReceiveError::Io(e)) => return Err(io_error(e)),
         };
         let claims =
-            s3_checksums::verify_part(header_claims, trailers, tap.finish(), &received.sha256)?;
+            checksums::verify_part(header_claims, trailers, tap.finish(), &received.sha256)?;
         let claimed = |wanted: Algorithm| {
             claims
                 .iter()
@@ -664,7 +669,7 @@ impl S3 for FerryS3 {
             is_truncated: Some(truncated),
             checksum_algorithm: upload_algorithm(&upload).map(Algorithm::to_dto),
             checksum_type: upload_algorithm(&upload)
-                .map(|_| s3_checksums::type_dto(upload.full_object)),
+                .map(|_| checksums::type_dto(upload.full_object)),
             parts: Some(parts),
             ..Default::default()
         };
@@ -812,14 +817,14 @@ impl S3 for FerryS3 {
             (_, true) => Some((Algorithm::Sha256, composite_sha256(&digests))),
             (Some(alg), _) if upload.full_object => Some((
                 alg,
-                s3_checksums::of_file(alg, object_path)
+                checksums::of_file(alg, object_path)
                     .await
                     .map_err(io_error)?,
             )),
             (Some(alg), _) => {
                 let sums: Option<Vec<&str>> = held.iter().map(|p| p.checksum.as_deref()).collect();
                 let sum = sums
-                    .and_then(|sums| s3_checksums::composite(alg, &sums))
+                    .and_then(|sums| checksums::composite(alg, &sums))
                     .ok_or_else(|| s3_error!(InternalError, "a part's checksum is unreadable"))?;
                 Some((alg, sum))
             }
@@ -842,7 +847,7 @@ impl S3 for FerryS3 {
         };
         if let Some((alg, sum)) = checksum {
             *checksum_field_mut!(alg, output) = Some(sum);
-            output.checksum_type = Some(s3_checksums::type_dto(upload.full_object));
+            output.checksum_type = Some(checksums::type_dto(upload.full_object));
         }
         Ok(S3Response::new(output))
     }
@@ -1243,7 +1248,7 @@ fn check_completion(
             digests.push(decode_sha256(held_sha).ok_or_else(invalid)?);
         }
         if let Some(alg) = upload.algorithm.as_deref().and_then(Algorithm::from_name) {
-            s3_checksums::check_listed_part(
+            checksums::check_listed_part(
                 alg,
                 upload.full_object,
                 part,
