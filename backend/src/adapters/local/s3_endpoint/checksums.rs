@@ -109,11 +109,19 @@ impl Algorithm {
 macro_rules! checksum_field {
     ($alg:expr, $dto:expr) => {
         match $alg {
-            $crate::adapters::local::s3_checksums::Algorithm::Crc32 => &$dto.checksum_crc32,
-            $crate::adapters::local::s3_checksums::Algorithm::Crc32c => &$dto.checksum_crc32c,
-            $crate::adapters::local::s3_checksums::Algorithm::Crc64Nvme => &$dto.checksum_crc64nvme,
-            $crate::adapters::local::s3_checksums::Algorithm::Sha1 => &$dto.checksum_sha1,
-            $crate::adapters::local::s3_checksums::Algorithm::Sha256 => &$dto.checksum_sha256,
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Crc32 => {
+                &$dto.checksum_crc32
+            }
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Crc32c => {
+                &$dto.checksum_crc32c
+            }
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Crc64Nvme => {
+                &$dto.checksum_crc64nvme
+            }
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Sha1 => &$dto.checksum_sha1,
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Sha256 => {
+                &$dto.checksum_sha256
+            }
         }
     };
 }
@@ -122,13 +130,21 @@ macro_rules! checksum_field {
 macro_rules! checksum_field_mut {
     ($alg:expr, $dto:expr) => {
         match $alg {
-            $crate::adapters::local::s3_checksums::Algorithm::Crc32 => &mut $dto.checksum_crc32,
-            $crate::adapters::local::s3_checksums::Algorithm::Crc32c => &mut $dto.checksum_crc32c,
-            $crate::adapters::local::s3_checksums::Algorithm::Crc64Nvme => {
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Crc32 => {
+                &mut $dto.checksum_crc32
+            }
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Crc32c => {
+                &mut $dto.checksum_crc32c
+            }
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Crc64Nvme => {
                 &mut $dto.checksum_crc64nvme
             }
-            $crate::adapters::local::s3_checksums::Algorithm::Sha1 => &mut $dto.checksum_sha1,
-            $crate::adapters::local::s3_checksums::Algorithm::Sha256 => &mut $dto.checksum_sha256,
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Sha1 => {
+                &mut $dto.checksum_sha1
+            }
+            $crate::adapters::local::s3_endpoint::checksums::Algorithm::Sha256 => {
+                &mut $dto.checksum_sha256
+            }
         }
     };
 }

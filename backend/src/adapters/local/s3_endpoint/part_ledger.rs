@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::layout::S3sFsLayout;
+
 /// A multipart upload as it was created.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadEntry {
@@ -57,33 +59,37 @@ pub struct PartEntry {
 /// The ledger in s3s-fs's root directory.
 #[derive(Debug)]
 pub struct PartLedger {
-    root: PathBuf,
+    layout: S3sFsLayout,
 }
 
 fn prefix(upload_id: &Uuid) -> String {
-    format!(".upload_id-{upload_id}.ferry-")
+    format!("{}ferry-", S3sFsLayout::upload_prefix(upload_id))
 }
 
 impl PartLedger {
-    pub fn new(root: PathBuf) -> Self {
-        Self { root }
+    pub fn new(layout: S3sFsLayout) -> Self {
+        Self { layout }
+    }
+
+    fn root(&self) -> &Path {
+        self.layout.root()
     }
 
     fn upload_path(&self, upload_id: &Uuid) -> PathBuf {
-        self.root.join(format!("{}upload.json", prefix(upload_id)))
+        self.root()
+            .join(format!("{}upload.json", prefix(upload_id)))
     }
 
     /// Where a part's bytes live: s3s-fs's own name for them, so its AbortMultipartUpload (and
     /// CompleteMultipartUpload, for conditional requests) finds them.
     pub fn data_path(&self, upload_id: &Uuid, number: i32) -> PathBuf {
-        self.root
-            .join(format!(".upload_id-{upload_id}.part-{number}"))
+        self.layout.part(upload_id, number)
     }
 
     /// A fresh temporary file name under the upload's prefix (a part being received, an object
     /// being assembled): abort and [`PartLedger::forget`] remove whatever a crash left behind.
     pub fn temp_path(&self, upload_id: &Uuid) -> PathBuf {
-        self.root.join(format!(
+        self.root().join(format!(
             "{}tmp-{:016x}",
             prefix(upload_id),
             rand::random::<u64>()
@@ -92,11 +98,12 @@ impl PartLedger {
 
     /// The file that parts are written into at their slot, and that becomes the object.
     pub fn assembly_path(&self, upload_id: &Uuid) -> PathBuf {
-        self.root.join(format!("{}object", prefix(upload_id)))
+        self.root().join(format!("{}object", prefix(upload_id)))
     }
 
     fn stride_path(&self, upload_id: &Uuid) -> PathBuf {
-        self.root.join(format!("{}stride.json", prefix(upload_id)))
+        self.root()
+            .join(format!("{}stride.json", prefix(upload_id)))
     }
 
     /// The upload's slot length in the assembly file, once a part has set it.
@@ -124,7 +131,8 @@ impl PartLedger {
     }
 
     fn sealed_path(&self, upload_id: &Uuid) -> PathBuf {
-        self.root.join(format!("{}sealed.json", prefix(upload_id)))
+        self.root()
+            .join(format!("{}sealed.json", prefix(upload_id)))
     }
 
     /// Records that completion is about to rename the assembly file (of `size` bytes) to the
@@ -140,7 +148,7 @@ impl PartLedger {
     }
 
     fn part_path(&self, upload_id: &Uuid, number: i32) -> PathBuf {
-        self.root
+        self.root()
             .join(format!("{}part-{number}.json", prefix(upload_id)))
     }
 
@@ -185,7 +193,7 @@ impl PartLedger {
     pub async fn parts(&self, upload_id: &Uuid) -> std::io::Result<Vec<PartEntry>> {
         let prefix = format!("{}part-", prefix(upload_id));
         let mut parts = Vec::new();
-        let mut dir = tokio::fs::read_dir(&self.root).await?;
+        let mut dir = tokio::fs::read_dir(self.root()).await?;
         while let Some(entry) = dir.next_entry().await? {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
@@ -210,8 +218,8 @@ impl PartLedger {
             _ => {}
         }
         // The ledger's files and the parts' (`.upload_id-{id}.part-N`).
-        let prefix = format!(".upload_id-{upload_id}.");
-        let mut dir = tokio::fs::read_dir(&self.root).await?;
+        let prefix = S3sFsLayout::upload_prefix(upload_id);
+        let mut dir = tokio::fs::read_dir(self.root()).await?;
         while let Some(entry) = dir.next_entry().await? {
             if entry
                 .file_name()
@@ -235,7 +243,7 @@ mod tests {
     #[tokio::test]
     async fn the_ledger_lists_parts_in_order_and_forgets_them() {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = PartLedger::new(dir.path().to_path_buf());
+        let ledger = PartLedger::new(S3sFsLayout::new(dir.path().to_path_buf()));
         let id = Uuid::new_v4();
         let entry = UploadEntry {
             bucket: "b".into(),
