@@ -136,16 +136,7 @@ fn dev(release: bool) -> Result {
 fn test() -> Result {
     tools::ensure_site_tools()?;
     tools::ensure_test_tools()?;
-    run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
-    run(Command::new("cargo").args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    layers::check(&root())?;
+    static_checks()?;
     // The release site: proves the app builds for the browser and feeds the browser tests.
     build_site(true)?;
     run(Command::new("cargo").args([
@@ -174,11 +165,9 @@ fn test() -> Result {
     Ok(())
 }
 
-/// The inner loop: what `test` runs on the Rust code, without the release site, the browser
-/// tests, infra linting or API fuzzing.
-fn test_quick() -> Result {
-    // rustfmt and clippy, and for the AWS adapters' contract tests moto and DynamoDB Local.
-    tools::ensure_test_tools()?;
+/// What both `test` and `test --quick` check before running anything: formatting, clippy with
+/// warnings as errors, and the backend's layering.
+fn static_checks() -> Result {
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
     run(Command::new("cargo").args([
         "clippy",
@@ -189,6 +178,15 @@ fn test_quick() -> Result {
         "warnings",
     ]))?;
     layers::check(&root())?;
+    Ok(())
+}
+
+/// The inner loop: what `test` runs on the Rust code, without the release site, the browser
+/// tests, infra linting or API fuzzing.
+fn test_quick() -> Result {
+    // rustfmt and clippy, and for the AWS adapters' contract tests moto and DynamoDB Local.
+    tools::ensure_test_tools()?;
+    static_checks()?;
     run(Command::new("cargo").args(["nextest", "run", "--workspace"]))?;
     eprintln!("xtask: the quick tests passed (no site, browser, infra or fuzz tests)");
     Ok(())
