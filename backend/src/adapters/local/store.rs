@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ferry_api::FileStatus;
-use redb::{Database, ReadableTable, TableDefinition};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use redb::{Database, ReadableTable};
 use time::OffsetDateTime;
 
 use super::share_attempts;
@@ -22,63 +20,14 @@ use crate::ports::{
     Transition, Usage,
 };
 
-/// `{owner}/{file_id}` → file record (JSON). File ids are UUIDv7, so keys sort by creation time.
-const FILES: TableDefinition<&str, &[u8]> = TableDefinition::new("files");
-/// `{token}` → share record (JSON).
-const SHARES: TableDefinition<&str, &[u8]> = TableDefinition::new("shares");
-/// `{owner}/{token}` → () : the owner's shares.
-const USER_SHARES: TableDefinition<&str, ()> = TableDefinition::new("user_shares");
-/// `{owner}` → usage (JSON).
-const USAGE: TableDefinition<&str, &[u8]> = TableDefinition::new("usage");
-
 mod pending;
+mod tables;
 
 use pending::{PENDING_BY_EXPIRY, build_pending_index, indexed_file, no_longer_pending};
-
-macro_rules! backend_errors {
-    ($($ty:ty),*) => {$(
-        impl From<$ty> for MetadataError {
-            fn from(err: $ty) -> Self {
-                MetadataError::Backend(err.to_string())
-            }
-        }
-    )*};
-}
-backend_errors!(
-    redb::Error,
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
-
-#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
-struct StoredUsage {
-    bytes_used: u64,
-    file_count: u64,
-    /// Files still `pending` (absent in databases from before it was counted).
-    #[serde(default)]
-    pending_uploads: u64,
-}
-
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, MetadataError> {
-    serde_json::to_vec(value).map_err(|e| MetadataError::Backend(format!("encoding: {e}")))
-}
-
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MetadataError> {
-    serde_json::from_slice(bytes).map_err(|e| MetadataError::Backend(format!("decoding: {e}")))
-}
-
-fn file_key(owner: &UserId, id: &FileId) -> String {
-    format!("{owner}/{id}")
-}
-
-/// The key range holding exactly one owner's items: `{owner}/` up to `{owner}0` (`'0'` follows
-/// `'/'`, and user ids cannot contain either).
-fn owner_range(owner: &UserId) -> (String, String) {
-    (format!("{owner}/"), format!("{owner}0"))
-}
+use tables::{
+    FILES, SHARES, StoredUsage, USAGE, USER_SHARES, adjust_usage, decode, encode, file_key,
+    get_json, owner_range, release, transition,
+};
 
 /// The embedded [`MetadataStore`].
 #[derive(Clone)]
@@ -131,51 +80,6 @@ impl LocalMetadataStore {
             .await
             .map_err(|e| MetadataError::Backend(format!("store task: {e}")))?
     }
-}
-
-fn get_json<T: DeserializeOwned>(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    key: &str,
-) -> Result<Option<T>, MetadataError> {
-    table.get(key)?.map(|v| decode(v.value())).transpose()
-}
-
-fn adjust_usage(
-    txn: &redb::WriteTransaction,
-    owner: &UserId,
-    change: impl FnOnce(&mut StoredUsage),
-) -> Result<(), MetadataError> {
-    let mut usage_table = txn.open_table(USAGE)?;
-    let mut usage: StoredUsage = get_json(&usage_table, owner.as_str())?.unwrap_or_default();
-    change(&mut usage);
-    usage_table.insert(owner.as_str(), encode(&usage)?.as_slice())?;
-    Ok(())
-}
-
-fn release(usage: &mut StoredUsage, file: &FileRecord) {
-    usage.bytes_used = usage.bytes_used.saturating_sub(file.size);
-    usage.file_count = usage.file_count.saturating_sub(1);
-}
-
-/// Applies `change` to a file record if `applies` holds; the shared shape of every transition.
-fn transition(
-    txn: &redb::WriteTransaction,
-    owner: &UserId,
-    id: &FileId,
-    applies: impl FnOnce(&FileRecord) -> bool,
-    change: impl FnOnce(&mut FileRecord),
-) -> Result<(Transition, Option<FileRecord>), MetadataError> {
-    let mut files = txn.open_table(FILES)?;
-    let key = file_key(owner, id);
-    let Some(mut file) = get_json::<FileRecord>(&files, &key)? else {
-        return Ok((Transition::Missing, None));
-    };
-    if !applies(&file) {
-        return Ok((Transition::Unchanged, Some(file)));
-    }
-    change(&mut file);
-    files.insert(key.as_str(), encode(&file)?.as_slice())?;
-    Ok((Transition::Applied, Some(file)))
 }
 
 #[async_trait]
