@@ -1,8 +1,17 @@
 //! Wire types of the Ferry HTTP API, shared by the browser app and the backend.
 //!
-//! Only data lives here: serde structs and enums, no I/O and no logic, so the crate builds for
-//! `wasm32-unknown-unknown` as well as for the Lambda and the local server. Timestamps are
-//! RFC 3339 strings in UTC and sizes are bytes.
+//! Mostly data: serde structs and enums, plus the few pure rules both sides must apply alike
+//! (the part layout in [`parts`], a share's state in [`share`], sizes in words in [`sizes`]).
+//! No I/O, so the crate builds for `wasm32-unknown-unknown` as well as for the Lambda and the
+//! local server. Timestamps are RFC 3339 strings in UTC and sizes are bytes.
+
+pub mod parts;
+pub mod share;
+pub mod sizes;
+
+pub use parts::PartLayout;
+pub use share::ShareState;
+pub use sizes::human_size;
 
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +97,8 @@ pub struct PartUrls {
     pub parts: Vec<PartUrl>,
 }
 
-/// A part object storage holds.
+/// A part object storage holds (the backend's `ports::StoredPart` and the app's scheduler use
+/// this type too, so a listing is never copied field by field).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct UploadedPart {

@@ -9,6 +9,9 @@
 //! Memory stays flat: a part's bytes are read only while it is hashed (at most
 //! [`HASH_PARALLEL`] parts at a time); sends stream their slice from disk.
 
+use ferry_api::parts::MAX_PART_URLS;
+use ferry_api::{CompletedPart, PartLayout, UploadedPart};
+
 use crate::upload::{ErrorKind, UploadError};
 
 /// Parts sent at once by default: enough to fill the pipe, few enough that each one progresses.
@@ -20,8 +23,6 @@ pub const MAX_PART_ATTEMPTS: u32 = 5;
 /// Refused URLs (HTTP 403) of one part renewed in a row before the upload stops: one lapsed URL
 /// is routine, a run of them means something else is wrong.
 pub const MAX_RENEWALS: u32 = 4;
-/// The API accepts this many parts per `POST /parts`.
-pub const URL_BATCH: usize = 100;
 const BACKOFF_BASE_MS: i64 = 1_000;
 const BACKOFF_MAX_MS: i64 = 30_000;
 
@@ -29,39 +30,6 @@ const BACKOFF_MAX_MS: i64 = 30_000;
 pub fn backoff_ms(failures: u32) -> i64 {
     let shift = failures.saturating_sub(1).min(15);
     (BACKOFF_BASE_MS << shift).min(BACKOFF_MAX_MS)
-}
-
-/// How a file is cut: part `n` (1-based) covers `(n-1)*part_size ..` up to `part_size` bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PartPlan {
-    pub size: u64,
-    pub part_size: u64,
-    pub part_count: u32,
-}
-
-impl PartPlan {
-    /// `None` when the numbers cannot describe the file (the server's answer was odd).
-    pub fn new(size: u64, part_size: u64, part_count: u32) -> Option<Self> {
-        (size > 0 && part_size > 0 && size.div_ceil(part_size) == u64::from(part_count)).then_some(
-            Self {
-                size,
-                part_size,
-                part_count,
-            },
-        )
-    }
-
-    /// Byte range `start..end` of part `number`.
-    pub fn range(&self, number: u32) -> (u64, u64) {
-        let start = u64::from(number.saturating_sub(1)) * self.part_size;
-        let start = start.min(self.size);
-        (start, (start + self.part_size).min(self.size))
-    }
-
-    pub fn len(&self, number: u32) -> u64 {
-        let (start, end) = self.range(number);
-        end - start
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,21 +101,9 @@ pub enum SendFailure {
     Status(u16),
 }
 
-/// A part object storage holds, as `GET /parts` lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredPart {
-    pub number: u32,
-    pub size: u64,
-    pub etag: String,
-    pub sha256: Option<String>,
-}
-
-/// A part as the upload completes it: `(number, etag, sha256)`.
-pub type CompletedPart = (u32, String, String);
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct PartScheduler {
-    plan: PartPlan,
+    plan: PartLayout,
     parts: Vec<Part>,
     parallel: usize,
     url_request_open: bool,
@@ -157,7 +113,7 @@ pub struct PartScheduler {
 }
 
 impl PartScheduler {
-    pub fn new(plan: PartPlan, parallel: usize) -> Self {
+    pub fn new(plan: PartLayout, parallel: usize) -> Self {
         let part = Part {
             state: State::Todo,
             sha256: None,
@@ -176,7 +132,7 @@ impl PartScheduler {
         }
     }
 
-    pub fn plan(&self) -> PartPlan {
+    pub fn plan(&self) -> PartLayout {
         self.plan
     }
 
@@ -203,6 +159,10 @@ impl PartScheduler {
         self.count(|s| matches!(s, State::Sending { .. }))
     }
 
+    fn part_len(&self, number: u32) -> u64 {
+        self.plan.part_len(number).unwrap_or(0)
+    }
+
     pub fn done_parts(&self) -> u32 {
         self.count(|s| matches!(s, State::Done { .. })) as u32
     }
@@ -225,8 +185,8 @@ impl PartScheduler {
             .iter()
             .enumerate()
             .map(|(i, p)| match &p.state {
-                State::Done { .. } => self.plan.len(i as u32 + 1),
-                State::Sending { sent, .. } => (*sent).min(self.plan.len(i as u32 + 1)),
+                State::Done { .. } => self.part_len(i as u32 + 1),
+                State::Sending { sent, .. } => (*sent).min(self.part_len(i as u32 + 1)),
                 _ => 0,
             })
             .sum()
@@ -235,7 +195,7 @@ impl PartScheduler {
     /// Bytes already stored.
     pub fn stored_bytes(&self) -> u64 {
         self.numbers(|s| matches!(s, State::Done { .. }))
-            .map(|n| self.plan.len(n))
+            .map(|n| self.part_len(n))
             .sum()
     }
 
@@ -245,9 +205,11 @@ impl PartScheduler {
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match (&p.state, &p.sha256) {
-                (State::Done { etag }, Some(sha)) => {
-                    Some((i as u32 + 1, etag.clone(), sha.clone()))
-                }
+                (State::Done { etag }, Some(sha)) => Some(CompletedPart {
+                    number: i as u32 + 1,
+                    etag: etag.clone(),
+                    sha256: sha.clone(),
+                }),
                 _ => None,
             })
             .collect()
@@ -308,7 +270,7 @@ impl PartScheduler {
         if !self.url_request_open {
             let batch: Vec<u32> = self
                 .numbers(|s| matches!(s, State::Hashed))
-                .take(URL_BATCH)
+                .take(MAX_PART_URLS)
                 .collect();
             if !batch.is_empty() {
                 let mut asked = Vec::with_capacity(batch.len());
@@ -528,20 +490,20 @@ impl PartScheduler {
     /// in this browser, the checksums of the parts sent then. A part counts as stored when its
     /// size is right and its checksum is known and agrees; everything else is sent (again).
     /// Returns how many parts are stored.
-    pub fn reconcile(&mut self, stored: &[StoredPart], known: &[CompletedPart]) -> u32 {
+    pub fn reconcile(&mut self, stored: &[UploadedPart], known: &[CompletedPart]) -> u32 {
         let plan = self.plan;
         for (i, part) in self.parts.iter_mut().enumerate() {
             let number = i as u32 + 1;
             let held = stored.iter().find(|p| p.number == number);
-            let local = known.iter().find(|(n, _, _)| *n == number);
+            let local = known.iter().find(|p| p.number == number).map(|p| &p.sha256);
             let sha = match (held.and_then(|p| p.sha256.clone()), local, &part.sha256) {
-                (Some(server), Some((_, _, mine)), _) if &server != mine => None,
+                (Some(server), Some(mine), _) if &server != mine => None,
                 (Some(server), _, _) => Some(server),
-                (None, Some((_, _, mine)), _) => Some(mine.clone()),
+                (None, Some(mine), _) => Some(mine.clone()),
                 (None, None, mine) => mine.clone(),
             };
             match (held, sha) {
-                (Some(held), Some(sha)) if held.size == plan.len(number) => {
+                (Some(held), Some(sha)) if plan.part_len(number) == Some(held.size) => {
                     part.sha256 = Some(sha);
                     part.state = State::Done {
                         etag: held.etag.clone(),
@@ -566,8 +528,16 @@ mod tests {
 
     const MIB: u64 = 1 << 20;
 
-    fn plan(size: u64, part: u64) -> PartPlan {
-        PartPlan::new(size, part, size.div_ceil(part) as u32).unwrap()
+    fn plan(size: u64, part: u64) -> PartLayout {
+        PartLayout::announced(size, part, size.div_ceil(part) as u32).unwrap()
+    }
+
+    fn done(number: u32, etag: &str, sha256: String) -> CompletedPart {
+        CompletedPart {
+            number,
+            etag: etag.to_owned(),
+            sha256,
+        }
     }
 
     fn sha(n: u32) -> String {
@@ -602,25 +572,6 @@ mod tests {
                 return sends;
             }
         }
-    }
-
-    #[test]
-    fn plans_cut_the_file_into_whole_parts_and_a_short_last_one() {
-        let p = plan(20 * MIB + 5, 8 * MIB);
-        assert_eq!(p.part_count, 3);
-        assert_eq!(p.range(1), (0, 8 * MIB));
-        assert_eq!(p.range(3), (16 * MIB, 20 * MIB + 5));
-        assert_eq!(p.len(3), 4 * MIB + 5);
-        assert_eq!(
-            (1..=3).map(|n| p.len(n)).sum::<u64>(),
-            p.size,
-            "parts cover the file exactly"
-        );
-        assert!(
-            PartPlan::new(20 * MIB, 8 * MIB, 2).is_none(),
-            "count must match"
-        );
-        assert!(PartPlan::new(0, 8 * MIB, 0).is_none());
     }
 
     #[test]
@@ -696,9 +647,9 @@ mod tests {
         assert_eq!(
             s.completed_parts(),
             vec![
-                (1, "e1".into(), sha(1)),
-                (2, "e2".into(), sha(2)),
-                (3, "e3".into(), sha(3))
+                done(1, "e1", sha(1)),
+                done(2, "e2", sha(2)),
+                done(3, "e3", sha(3))
             ]
         );
     }
@@ -872,7 +823,7 @@ mod tests {
     fn resume_sends_only_what_storage_lacks() {
         let p = plan(40 * MIB, 8 * MIB);
         let mut s = PartScheduler::new(p, 4);
-        let stored = |n: u32, size: u64, sha: Option<&str>| StoredPart {
+        let stored = |n: u32, size: u64, sha: Option<&str>| UploadedPart {
             number: n,
             size,
             etag: format!("\"e{n}\""),
@@ -888,10 +839,10 @@ mod tests {
             stored(4, 8 * MIB, Some("other")),
         ];
         let known = vec![
-            (2, "\"e2\"".to_owned(), sha(2)),
-            (4, "\"e4\"".to_owned(), sha(4)),
+            done(2, "\"e2\"", sha(2)),
+            done(4, "\"e4\"", sha(4)),
             // Recorded here but storage lost it: sent again.
-            (5, "\"e5\"".to_owned(), sha(5)),
+            done(5, "\"e5\"", sha(5)),
         ];
         assert_eq!(s.reconcile(&server, &known), 2);
         assert_eq!(s.stored_bytes(), 16 * MIB);
@@ -924,7 +875,7 @@ mod tests {
         assert_eq!(hashed, vec![3, 4, 5]);
         assert_eq!(
             s.completed_parts()[1],
-            (2, "\"e2\"".to_owned(), sha(2)),
+            done(2, "\"e2\"", sha(2)),
             "the recorded checksum completes part 2"
         );
     }
@@ -938,7 +889,7 @@ mod tests {
         }
         assert_eq!(s.poll(0), vec![Step::Complete]);
         s.completion_refused();
-        let server = vec![StoredPart {
+        let server = vec![UploadedPart {
             number: 1,
             size: 8 * MIB,
             etag: "e1".into(),

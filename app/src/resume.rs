@@ -6,9 +6,8 @@
 //! Kept in `localStorage` as JSON. Object storage's own list of parts (`GET /parts`) stays the
 //! authority; the record only finds the upload again and remembers checksums.
 
+use ferry_api::{CompletedPart, PartLayout};
 use serde::{Deserialize, Serialize};
-
-use crate::multipart::CompletedPart;
 
 const KEY: &str = "ferry.resumable.v1";
 /// Bytes hashed at each end of the file to recognise it again.
@@ -25,9 +24,10 @@ pub struct FileIdentity {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ResumeRecord {
-    /// Whose upload it is (the signed-in email), so another account on this browser never
-    /// sees it.
-    pub owner: String,
+    /// Whose upload it is (the signed-in account's e-mail), so another account on this
+    /// browser never sees it. Stored as `owner`, as records written before the rename were.
+    #[serde(rename = "owner")]
+    pub account_email: String,
     pub file_id: String,
     pub name: String,
     pub size: u64,
@@ -36,15 +36,15 @@ pub struct ResumeRecord {
     pub sample_sha256: String,
     pub part_size: u64,
     pub part_count: u32,
-    /// `(number, etag, sha256)` of the parts sent.
-    #[serde(default)]
+    /// The parts sent, stored as `[number, etag, sha256]` arrays.
+    #[serde(default, with = "part_triples")]
     pub parts: Vec<CompletedPart>,
     pub saved_at_ms: i64,
 }
 
 impl ResumeRecord {
-    pub fn is_for(&self, owner: &str, file: &FileIdentity) -> bool {
-        self.owner == owner
+    pub fn is_for(&self, account_email: &str, file: &FileIdentity) -> bool {
+        self.account_email == account_email
             && self.name == file.name
             && self.size == file.size
             && self.last_modified == file.last_modified
@@ -52,15 +52,41 @@ impl ResumeRecord {
 
     /// Bytes already sent, by this browser's count.
     pub fn sent_bytes(&self) -> u64 {
+        let Some(layout) = PartLayout::with_part_size(self.size, self.part_size) else {
+            return 0;
+        };
         self.parts
             .iter()
-            .map(|(n, _, _)| {
-                let start = u64::from(n.saturating_sub(1)) * self.part_size;
-                (start + self.part_size)
-                    .min(self.size)
-                    .saturating_sub(start)
-            })
+            .filter_map(|p| layout.part_len(p.number))
             .sum()
+    }
+}
+
+/// The parts of a record as `[number, etag, sha256]`, the form records have always been kept in.
+mod part_triples {
+    use ferry_api::CompletedPart;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(parts: &[CompletedPart], out: S) -> Result<S::Ok, S::Error> {
+        let triples: Vec<(u32, &str, &str)> = parts
+            .iter()
+            .map(|p| (p.number, p.etag.as_str(), p.sha256.as_str()))
+            .collect();
+        triples.serialize(out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        input: D,
+    ) -> Result<Vec<CompletedPart>, D::Error> {
+        let triples = Vec::<(u32, String, String)>::deserialize(input)?;
+        Ok(triples
+            .into_iter()
+            .map(|(number, etag, sha256)| CompletedPart {
+                number,
+                etag,
+                sha256,
+            })
+            .collect())
     }
 }
 
@@ -125,9 +151,17 @@ mod tests {
 
     const MIB: u64 = 1 << 20;
 
+    fn part(number: u32, etag: &str, sha256: &str) -> CompletedPart {
+        CompletedPart {
+            number,
+            etag: etag.into(),
+            sha256: sha256.into(),
+        }
+    }
+
     fn record(file_id: &str) -> ResumeRecord {
         ResumeRecord {
-            owner: "a@example.com".into(),
+            account_email: "a@example.com".into(),
             file_id: file_id.into(),
             name: "film.mov".into(),
             size: 20 * MIB + 3,
@@ -135,10 +169,7 @@ mod tests {
             sample_sha256: "s".into(),
             part_size: 8 * MIB,
             part_count: 3,
-            parts: vec![
-                (1, "\"e1\"".into(), "h1".into()),
-                (3, "\"e3\"".into(), "h3".into()),
-            ],
+            parts: vec![part(1, "\"e1\"", "h1"), part(3, "\"e3\"", "h3")],
             saved_at_ms: 5,
         }
     }
@@ -200,5 +231,17 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["f2"]
         );
+    }
+
+    #[test]
+    fn records_keep_the_stored_form_of_earlier_versions() {
+        let json = serde_json::to_value(record("f1")).unwrap();
+        assert_eq!(json["owner"], "a@example.com");
+        assert_eq!(json["parts"][0], serde_json::json!([1, "\"e1\"", "h1"]));
+        let stored = r#"[{"owner":"a@example.com","file_id":"f1","name":"film.mov",
+            "size":20971523,"last_modified":1700000000000,"sample_sha256":"s",
+            "part_size":8388608,"part_count":3,"parts":[[1,"\"e1\"","h1"],[3,"\"e3\"","h3"]],
+            "saved_at_ms":5}]"#;
+        assert_eq!(parse(stored), vec![record("f1")]);
     }
 }

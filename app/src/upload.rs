@@ -202,7 +202,7 @@ impl Transfer {
         Some((self.total.saturating_sub(self.sent) as f64 / speed).ceil() as u64)
     }
 
-    /// `"12.5 MB of 50 MB · 3.1 MB/s · 12 s left"`.
+    /// `"12.5 MiB of 50 MiB · 3.1 MiB/s · 12 s left"`.
     pub fn describe(&self) -> String {
         let mut text = format!("{} of {}", human_size(self.sent), human_size(self.total));
         let speed = self.speed();
@@ -614,7 +614,7 @@ mod tests {
             tr.speed()
         );
         assert_eq!(tr.eta_seconds(), Some(4));
-        assert_eq!(tr.describe(), "60 MB of 100 MB · 10 MB/s · 4 s left");
+        assert_eq!(tr.describe(), "60 MiB of 100 MiB · 10 MiB/s · 4 s left");
 
         // The connection slows to 1 MB/s: the window follows within a few seconds.
         for s in 1..=5 {

@@ -48,7 +48,7 @@ impl Default for Limits {
             default_share_ttl: Duration::from_secs(7 * 86_400),
             max_share_ttl: Duration::from_secs(30 * 86_400),
             thumbnail_max_bytes: 20 << 20,
-            multipart_threshold: 64 << 20,
+            multipart_threshold: ferry_api::parts::DEFAULT_MULTIPART_THRESHOLD,
             max_pending_uploads: 100,
         }
     }

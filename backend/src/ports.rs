@@ -33,16 +33,10 @@ pub struct ObjectInfo {
     pub sha256: Option<String>,
 }
 
-/// A part of a multipart upload that object storage holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredPart {
-    pub number: u32,
-    pub size: u64,
-    /// As object storage reports it, quotes included.
-    pub etag: String,
-    /// Base64 SHA-256 of the part, verified by object storage when the part arrived.
-    pub sha256: Option<String>,
-}
+/// A part of a multipart upload that object storage holds: the etag as object storage reports
+/// it (quotes included), and the base64 SHA-256 it verified when the part arrived. The wire
+/// type itself, so listing parts to the client copies nothing.
+pub use ferry_api::UploadedPart as StoredPart;
 
 /// A part to assemble into the object, as the uploader reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -29,7 +29,7 @@ test("drop several files and pick a 100 MB one: progress reaches 100 % and all b
   // Every file is listed as ready without a reload (the page polls pending files).
   for (const name of names) await expectReady(page, name, 90_000);
   await expect(page.getByRole("list", { name: "Files" }).getByRole("listitem")).toHaveCount(names.length);
-  await expect(fileRow(page, "video-100MB.bin")).toContainText("100 MB");
+  await expect(fileRow(page, "video-100MB.bin")).toContainText("100 MiB");
   await expect(page.getByRole("heading", { level: 1, name: "Your files" })).toBeVisible();
   await expect(page.getByText(/^4 files · /)).toBeVisible();
 

@@ -31,7 +31,7 @@ test("a link with a download limit of 1 and a password: wrong password refused, 
   await expect(visitor.getByRole("heading", { level: 1, name: "This file is protected" })).toBeVisible();
   await expect(visitor.getByText("Password protected")).toBeVisible();
   await expect(visitor.locator("body")).not.toContainText("quarterly-report");
-  await expect(visitor.locator("body")).not.toContainText(/1\.2 MB|download left|SHA-256/);
+  await expect(visitor.locator("body")).not.toContainText(/1\.2 MiB|download left|SHA-256/);
   await expect(visitor.getByRole("button", { name: "Download" })).toHaveCount(0);
   await capture(visitor, "public-share-password");
 
@@ -47,7 +47,7 @@ test("a link with a download limit of 1 and a password: wrong password refused, 
   await visitor.getByRole("button", { name: "Unlock" }).click();
   await expect(visitor.getByRole("heading", { level: 1, name: "quarterly-report.pdf" })).toBeVisible();
   await expect(visitor.getByText("1 download left")).toBeVisible();
-  await expect(visitor.getByText("1.2 MB")).toBeVisible();
+  await expect(visitor.getByText("1.2 MiB")).toBeVisible();
   await expect(visitor.getByLabel("Password")).toHaveCount(0);
   const downloading = visitor.waitForEvent("download");
   await visitor.getByRole("button", { name: "Download" }).click();

@@ -1,6 +1,7 @@
 //! Making a share link: expiry, optional download limit and password; then the link with a Copy
 //! button and a QR code.
 
+use ferry_api::share::{MAX_DOWNLOADS, PASSWORD_CHARS};
 use ferry_api::{CreateShare, File, Share};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -52,9 +53,6 @@ pub fn CopyButton(#[prop(into)] text: String, #[prop(optional)] small: bool) -> 
     }
 }
 
-/// Accepted share password lengths, in characters (the API refuses others).
-const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
-
 #[component]
 pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let api = expect_context::<Api>();
@@ -74,7 +72,7 @@ pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl Int
         }
         let max_downloads = if limit_on.get_untracked() {
             match limit.get_untracked().trim().parse::<u32>() {
-                Ok(n) if (1..=10_000).contains(&n) => Some(n),
+                Ok(n) if (1..=MAX_DOWNLOADS).contains(&n) => Some(n),
                 _ => {
                     error.set(Some(
                         "Choose a download limit between 1 and 10,000.".to_owned(),

@@ -11,8 +11,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use ferry_api::parts::DEFAULT_MULTIPART_THRESHOLD;
 use ferry_api::{
-    CompleteUpload, CompletedPart, FileStatus, PartChecksum, PartUrl, PartUrlsRequest, codes,
+    CompleteUpload, FileStatus, PartChecksum, PartLayout, PartUrl, PartUrlsRequest, codes,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,9 +22,7 @@ use super::library::Library;
 use crate::api_client::{Api, ApiError, NewUpload};
 use crate::auth::flow::{Auth, now_ms};
 use crate::checksum;
-use crate::multipart::{
-    PARALLEL_PARTS, PartPlan, PartScheduler, SendFailure, Step, StoredPart, backoff_ms,
-};
+use crate::multipart::{PARALLEL_PARTS, PartScheduler, SendFailure, Step, backoff_ms};
 use crate::resume::{self, FileIdentity, ResumeRecord};
 use crate::transfer::XhrUpload;
 use crate::upload::{Attempt, ErrorKind, UploadError, UploadId, UploadQueue};
@@ -32,8 +31,6 @@ use crate::upload::{Attempt, ErrorKind, UploadError, UploadId, UploadQueue};
 const DONE_LINGER: Duration = Duration::from_secs(4);
 /// How soon after its upload a file is asked about (then every 2 s while it is pending).
 const READY_CHECK: Duration = Duration::from_millis(300);
-/// Files above this many bytes go in parts when `/config.json` does not say.
-pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 << 20;
 /// The progress bar redraws at most this often (parts report many times a second each).
 const PROGRESS_EVERY_MS: i64 = 100;
 /// The resume record is rewritten at most this often while parts arrive (so a reload loses
@@ -47,7 +44,7 @@ const MAX_RECONCILES: u32 = 2;
 struct Session {
     file: web_sys::File,
     file_id: String,
-    owner: String,
+    account_email: String,
     sample_sha256: String,
     sched: PartScheduler,
     /// The queue's try that drives the session now; reports of older tries are dropped.
@@ -65,7 +62,7 @@ impl Session {
     fn record(&self) -> ResumeRecord {
         let plan = self.sched.plan();
         ResumeRecord {
-            owner: self.owner.clone(),
+            account_email: self.account_email.clone(),
             file_id: self.file_id.clone(),
             name: self.file.name(),
             size: plan.size,
@@ -89,7 +86,7 @@ impl Session {
     }
 
     fn slice(&self, number: u32) -> Option<web_sys::Blob> {
-        let (start, end) = self.sched.plan().range(number);
+        let (start, end) = self.sched.plan().range(number)?;
         self.file
             .slice_with_f64_and_f64(start as f64, end as f64)
             .ok()
@@ -179,7 +176,8 @@ impl Uploader {
             .unwrap_or(DEFAULT_MULTIPART_THRESHOLD)
     }
 
-    fn owner(&self) -> String {
+    /// The signed-in account's e-mail, which resume records are kept under.
+    fn account_email(&self) -> String {
         self.auth.email().unwrap_or_default()
     }
 
@@ -403,7 +401,7 @@ impl Uploader {
         let sample = checksum::sha256_of_ranges(&file, &resume::sample_ranges(size))
             .await
             .map_err(|_| unreadable())?;
-        let owner = self.owner();
+        let account_email = self.account_email();
         let identity = FileIdentity {
             name: file.name(),
             size,
@@ -415,7 +413,7 @@ impl Uploader {
         let earlier = self.resumable.with_untracked(|all| {
             all.iter()
                 .find(|r| {
-                    r.is_for(&owner, &identity)
+                    r.is_for(&account_email, &identity)
                         && r.sample_sha256 == sample
                         && !attached.contains(&r.file_id)
                 })
@@ -444,7 +442,8 @@ impl Uploader {
                     .create_multipart_upload(&Self::new_upload(&file, None))
                     .await
                     .map_err(|e| UploadError::from_api(&e))?;
-                let Some(plan) = PartPlan::new(size, ticket.part_size, ticket.part_count) else {
+                let Some(plan) = PartLayout::announced(size, ticket.part_size, ticket.part_count)
+                else {
                     let api = self.api;
                     spawn_local(async move {
                         let _ = api.delete_file(&ticket.file.id).await;
@@ -462,7 +461,7 @@ impl Uploader {
                 Rc::new(RefCell::new(Session {
                     file,
                     file_id: ticket.file.id,
-                    owner,
+                    account_email,
                     sample_sha256: sample,
                     sched: PartScheduler::new(plan, PARALLEL_PARTS),
                     attempt,
@@ -496,13 +495,14 @@ impl Uploader {
     ) -> Result<Start, UploadError> {
         match self.api.uploaded_parts(&record.file_id).await {
             Ok(listed) => {
-                let Some(plan) = PartPlan::new(record.size, listed.part_size, listed.part_count)
+                let Some(plan) =
+                    PartLayout::announced(record.size, listed.part_size, listed.part_count)
                 else {
                     self.forget(&record.file_id);
                     return Ok(Start::Fresh);
                 };
                 let mut sched = PartScheduler::new(plan, PARALLEL_PARTS);
-                let done = sched.reconcile(&stored_parts(listed.parts), &record.parts);
+                let done = sched.reconcile(&listed.parts, &record.parts);
                 self.queue.try_update(|q| {
                     q.note(
                         attempt,
@@ -515,7 +515,7 @@ impl Uploader {
                 Ok(Start::Resumed(Rc::new(RefCell::new(Session {
                     file: file.clone(),
                     file_id: record.file_id.clone(),
-                    owner: record.owner.clone(),
+                    account_email: record.account_email.clone(),
                     sample_sha256: record.sample_sha256.clone(),
                     sched,
                     attempt,
@@ -744,16 +744,7 @@ impl Uploader {
             let s = session.borrow();
             (s.file_id.clone(), s.sched.completed_parts())
         };
-        let request = CompleteUpload {
-            parts: parts
-                .into_iter()
-                .map(|(number, etag, sha256)| CompletedPart {
-                    number,
-                    etag,
-                    sha256,
-                })
-                .collect(),
-        };
+        let request = CompleteUpload { parts };
         self.show_progress(&session, true);
         let answer = self.api.complete_upload(&file_id, &request).await;
         if session.borrow().attempt != attempt || !self.is_current(attempt) {
@@ -782,7 +773,7 @@ impl Uploader {
                     match listed {
                         Ok(listed) => {
                             let known = s.sched.completed_parts();
-                            s.sched.reconcile(&stored_parts(listed.parts), &known);
+                            s.sched.reconcile(&listed.parts, &known);
                         }
                         Err(err) => s.sched.completion_failed(UploadError::from_api(&err)),
                     }
@@ -933,11 +924,11 @@ impl Uploader {
 
     /// The signed-in person's unfinished uploads from earlier visits, not running now.
     pub fn resumable_here(&self) -> Vec<ResumeRecord> {
-        let owner = self.owner();
+        let account_email = self.account_email();
         let running: Vec<String> = self.records.with(|r| r.values().cloned().collect());
         self.resumable.with(|all| {
             all.iter()
-                .filter(|r| r.owner == owner && !running.contains(&r.file_id))
+                .filter(|r| r.account_email == account_email && !running.contains(&r.file_id))
                 .cloned()
                 .collect()
         })
@@ -952,18 +943,6 @@ impl Uploader {
             let _ = api.delete_file(&file_id).await;
         });
     }
-}
-
-fn stored_parts(parts: Vec<ferry_api::UploadedPart>) -> Vec<StoredPart> {
-    parts
-        .into_iter()
-        .map(|p| StoredPart {
-            number: p.number,
-            size: p.size,
-            etag: p.etag,
-            sha256: p.sha256,
-        })
-        .collect()
 }
 
 /// The server no longer knows the upload.

@@ -1,6 +1,6 @@
 //! `/links`: every share link the person made, how much it was used, and a way to revoke it.
 
-use ferry_api::Share;
+use ferry_api::{Share, ShareState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -12,38 +12,19 @@ use crate::components::share_dialog::CopyButton;
 use crate::format::{parse_rfc3339, relative_time};
 use crate::use_title;
 
-/// Whether a link still works, as its owner sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkStatus {
-    Active,
-    Expired,
-    Revoked,
-    UsedUp,
+/// Whether a link still works at `now_ms`, by the rule the API applies.
+pub fn link_state(share: &Share, now_ms: i64) -> ShareState {
+    let expired = parse_rfc3339(&share.expires_at).is_some_and(|at| at <= now_ms);
+    ShareState::of(share.revoked, expired, share.downloads, share.max_downloads)
 }
 
-impl LinkStatus {
-    pub fn of(share: &Share, now_ms: i64) -> Self {
-        if share.revoked {
-            Self::Revoked
-        } else if parse_rfc3339(&share.expires_at).is_some_and(|at| at <= now_ms) {
-            Self::Expired
-        } else if share
-            .max_downloads
-            .is_some_and(|max| share.downloads >= max)
-        {
-            Self::UsedUp
-        } else {
-            Self::Active
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Active => "Active",
-            Self::Expired => "Expired",
-            Self::Revoked => "Revoked",
-            Self::UsedUp => "Used up",
-        }
+/// A link's state in words, as its owner sees it.
+pub fn state_label(state: ShareState) -> &'static str {
+    match state {
+        ShareState::Live => "Active",
+        ShareState::Expired => "Expired",
+        ShareState::Revoked => "Revoked",
+        ShareState::Exhausted => "Used up",
     }
 }
 
@@ -163,7 +144,7 @@ pub fn LinksPage() -> impl IntoView {
 #[component]
 fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
     let now = expect_context::<Now>();
-    let status = LinkStatus::of(&share, now.0.get_untracked());
+    let status = link_state(&share, now.0.get_untracked());
     let expires_ms = parse_rfc3339(&share.expires_at);
     let created_ms = parse_rfc3339(&share.created_at);
     let expiry = move || {
@@ -180,12 +161,12 @@ fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
     let created =
         move || created_ms.map(|ms| format!("Created {}", relative_time(ms, now.get().max(ms))));
     let chip_class = match status {
-        LinkStatus::Active => "chip ok",
+        ShareState::Live => "chip ok",
         _ => "chip muted",
     };
     let stored = StoredValue::new(share.clone());
     view! {
-        <li class="link-row" class:inactive=status != LinkStatus::Active>
+        <li class="link-row" class:inactive=status != ShareState::Live>
             <div class="link-main">
                 <span class="file-name">
                     {share.file_name.clone()}
@@ -196,9 +177,9 @@ fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
                     {downloads_text(&share)} " · " {expiry} " · " {created}
                 </span>
             </div>
-            <span class=chip_class>{status.label()}</span>
+            <span class=chip_class>{state_label(status)}</span>
             <div class="file-actions">
-                <Show when=move || status == LinkStatus::Active>
+                <Show when=move || status == ShareState::Live>
                     <CopyButton text=stored.get_value().url small=true/>
                     <button class="button small danger-ghost" on:click=move |_| on_revoke.run(stored.get_value())>
                         "Revoke" <span class="sr-only">" link to " {stored.get_value().file_name}</span>
@@ -232,14 +213,14 @@ mod tests {
     fn link_status_follows_revocation_expiry_and_use() {
         let now = parse_rfc3339("2026-01-02T00:00:00Z").unwrap_or_default();
         let mut s = share();
-        assert_eq!(LinkStatus::of(&s, now), LinkStatus::Active);
+        assert_eq!(link_state(&s, now), ShareState::Live);
         s.downloads = 2;
-        assert_eq!(LinkStatus::of(&s, now), LinkStatus::UsedUp);
+        assert_eq!(link_state(&s, now), ShareState::Exhausted);
         assert_eq!(downloads_text(&s), "2 of 2 downloads");
         let later = parse_rfc3339("2026-01-09T00:00:00Z").unwrap_or_default();
-        assert_eq!(LinkStatus::of(&s, later), LinkStatus::Expired);
+        assert_eq!(link_state(&s, later), ShareState::Expired);
         s.revoked = true;
-        assert_eq!(LinkStatus::of(&s, now), LinkStatus::Revoked);
+        assert_eq!(link_state(&s, now), ShareState::Revoked);
         s.max_downloads = None;
         s.downloads = 1;
         assert_eq!(downloads_text(&s), "1 download");

@@ -11,10 +11,8 @@ use time::OffsetDateTime;
 
 use super::ShareRecord;
 
-/// Shortest and longest accepted share password, in characters.
-pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
-/// Highest accepted download limit.
-pub const MAX_DOWNLOADS: u32 = 10_000;
+// The terms and the state of a link are the same rules in the app.
+pub use ferry_api::share::{MAX_DOWNLOADS, PASSWORD_CHARS, ShareState};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SharePolicyError {
@@ -68,28 +66,14 @@ impl ShareTerms {
     }
 }
 
-/// Why a share cannot be used now (before any download is counted).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ShareState {
-    Live,
-    Expired,
-    Revoked,
-    Exhausted,
-}
-
+/// Whether `share` can be used at `now`.
 pub fn state_at(share: &ShareRecord, now: OffsetDateTime) -> ShareState {
-    if share.revoked {
-        ShareState::Revoked
-    } else if now >= share.expires_at {
-        ShareState::Expired
-    } else if share
-        .max_downloads
-        .is_some_and(|max| share.downloads >= max)
-    {
-        ShareState::Exhausted
-    } else {
-        ShareState::Live
-    }
+    ShareState::of(
+        share.revoked,
+        now >= share.expires_at,
+        share.downloads,
+        share.max_downloads,
+    )
 }
 
 /// Downloads left, or `None` for an unlimited link.

@@ -11,9 +11,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use ferry_api::parts::MAX_PART_URLS;
 use ferry_api::{
-    CompleteUpload, FileStatus, PartUrl, PartUrls, PartUrlsRequest, UploadedPart, UploadedParts,
-    codes,
+    CompleteUpload, FileStatus, PartUrl, PartUrls, PartUrlsRequest, UploadedParts, codes,
 };
 
 use crate::auth::CurrentUser;
@@ -26,9 +26,6 @@ use crate::state::AppState;
 use super::files::{owned_file, settled};
 use super::uploads::invalid_checksum;
 use super::{rfc3339, wire_file};
-
-/// Part URLs per request: enough for many parts in flight, small enough to answer quickly.
-const MAX_PART_URLS: usize = 100;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -89,8 +86,8 @@ fn invalid_part(message: String) -> ApiError {
     ApiError::bad_request(codes::INVALID_PART, message)
 }
 
-/// A part number of this upload, as asked.
-fn part_number(layout: &PartLayout, number: u32) -> Result<u64, ApiError> {
+/// Bytes in part `number` of this upload, or the refusal of a number it does not have.
+fn checked_part_len(layout: &PartLayout, number: u32) -> Result<u64, ApiError> {
     layout.part_len(number).ok_or_else(|| {
         invalid_part(format!(
             "Part {number} does not exist: this upload has parts 1 to {}.",
@@ -128,7 +125,7 @@ pub(crate) async fn request_part_urls(
     let mut seen = std::collections::BTreeSet::new();
     let mut checked = Vec::with_capacity(req.parts.len());
     for part in &req.parts {
-        let len = part_number(&upload.layout, part.number)?;
+        let len = checked_part_len(&upload.layout, part.number)?;
         if !seen.insert(part.number) {
             return Err(invalid_part(format!(
                 "Part {} is listed twice.",
@@ -200,16 +197,7 @@ pub(crate) async fn list_uploaded_parts(
     Path(id): Path<String>,
 ) -> Result<Json<UploadedParts>, ApiError> {
     let upload = open_upload(&state, &me, &id).await?;
-    let parts = stored_parts(&state, &upload)
-        .await?
-        .into_iter()
-        .map(|part| UploadedPart {
-            number: part.number,
-            size: part.size,
-            etag: part.etag,
-            sha256: part.sha256,
-        })
-        .collect();
+    let parts = stored_parts(&state, &upload).await?;
     Ok(Json(UploadedParts {
         part_size: upload.layout.part_size,
         part_count: upload.layout.part_count,
@@ -224,7 +212,7 @@ fn listed_parts(
 ) -> Result<BTreeMap<u32, PartToComplete>, ApiError> {
     let mut listed = BTreeMap::new();
     for part in req.parts {
-        part_number(layout, part.number)?;
+        checked_part_len(layout, part.number)?;
         if decode_sha256(&part.sha256).is_none() {
             return Err(invalid_checksum(&format!(
                 "The sha256 of part {}",

@@ -6,7 +6,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use ferry_api::{CreateUpload, FileStatus, MultipartTicket, UploadTicket, codes};
+use ferry_api::{CreateUpload, FileStatus, MultipartTicket, UploadTicket, codes, human_size};
 
 use crate::auth::CurrentUser;
 use crate::domain::parts::{PartLayout, decode_sha256};
@@ -21,22 +21,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/uploads", post(create_upload))
         .route("/uploads/multipart", post(create_multipart_upload))
-}
-
-/// Human units for limits in messages.
-pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 /// A file as announced, checked: what both upload flows start from.
@@ -63,8 +47,8 @@ fn announced(state: &AppState, req: &CreateUpload) -> Result<Announced, ApiError
             code: codes::FILE_TOO_LARGE,
             message: format!(
                 "This file is {}; the largest file you can upload is {}.",
-                human_bytes(req.size),
-                human_bytes(limit)
+                human_size(req.size),
+                human_size(limit)
             ),
         });
     }
@@ -80,9 +64,9 @@ fn quota_exceeded(size: u64, used: u64, quota: u64) -> ApiError {
         code: codes::QUOTA_EXCEEDED,
         message: format!(
             "Not enough space: this file needs {}, and {} of your {} is free.",
-            human_bytes(size),
-            human_bytes(quota.saturating_sub(used)),
-            human_bytes(quota)
+            human_size(size),
+            human_size(quota.saturating_sub(used)),
+            human_size(quota)
         ),
     }
 }
@@ -270,16 +254,4 @@ pub(crate) async fn create_multipart_upload(
             part_count: layout.part_count,
         }),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn human_bytes_uses_binary_units() {
-        assert_eq!(human_bytes(1), "1 bytes");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
-    }
 }
