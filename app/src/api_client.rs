@@ -283,6 +283,16 @@ impl Api {
         self.delete(&format!("/files/{}", seg(id))).await
     }
 
+    /// Deletes a file without waiting for the answer: an upload given up or never started
+    /// gives back its reserved space and drops its parts. Should the call fail, the server
+    /// sweeps the pending file once its window closes.
+    pub fn delete_file_in_background(&self, id: String) {
+        let api = *self;
+        leptos::task::spawn_local(async move {
+            let _ = api.delete_file(&id).await;
+        });
+    }
+
     pub async fn create_share(&self, file_id: &str, req: &CreateShare) -> Result<Share, ApiError> {
         self.post(&format!("/files/{}/shares", seg(file_id)), req)
             .await

@@ -1,7 +1,7 @@
 //! Ferry's web app: the shell, the routes, and the context every page shares.
 //!
 //! Logic that can be plain Rust is ([`upload`], [`auth`], [`format`]) and is unit-tested
-//! natively; components only render it.
+//! natively; components only render it and call the upload engine ([`upload::Uploader`]).
 
 pub mod api_client;
 pub mod auth;
@@ -10,9 +10,8 @@ pub mod checksum;
 pub mod components;
 pub mod config;
 pub mod format;
-pub mod multipart;
+pub mod library;
 pub mod pages;
-pub mod resume;
 pub mod shell;
 pub mod transfer;
 pub mod upload;
@@ -26,8 +25,8 @@ use crate::api_client::Api;
 use crate::auth::flow::{Auth, current_path};
 use crate::components::Now;
 use crate::components::icons;
-use crate::components::library::Library;
-use crate::components::uploads::Uploader;
+use crate::library::Library;
+use crate::upload::Uploader;
 
 /// Sets the document title while the calling page is shown.
 pub fn use_title(title: impl Fn() -> String + Send + Sync + 'static) {

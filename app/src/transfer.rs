@@ -1,7 +1,7 @@
 //! Sends a file's bytes (or one part of them, a `Blob.slice`) straight to a presigned URL with
 //! `XMLHttpRequest`, which (unlike `fetch`) reports upload progress. The browser streams the
 //! blob from disk, so a send holds no copy of the bytes. Browser-only; the rules about what to
-//! do with the events live in [`crate::upload`] and [`crate::multipart`].
+//! do with the events live in [`crate::upload`].
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -4,11 +4,9 @@ pub mod dialog;
 pub mod drop_zone;
 pub mod file_list;
 pub mod icons;
-pub mod library;
 pub mod qr;
 pub mod share_dialog;
-pub mod uploader;
-pub mod uploads;
+pub mod upload_panel;
 
 use std::time::Duration;
 

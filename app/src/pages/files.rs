@@ -11,10 +11,11 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::drop_zone::DropZone;
 use crate::components::file_list::{FileAction, FileRow};
 use crate::components::icons;
-use crate::components::library::{Library, LoadState};
 use crate::components::share_dialog::ShareDialog;
-use crate::components::uploads::{ResumableUploads, UploadPanel, Uploader};
+use crate::components::upload_panel::{ResumableUploads, UploadPanel};
 use crate::format::human_size;
+use crate::library::{Library, LoadState};
+use crate::upload::Uploader;
 use crate::use_title;
 
 /// How often pending files are asked about until the server marks them ready.

@@ -3,8 +3,9 @@
 //! and enough about the file to recognise it when it is picked again (name, size,
 //! last-modified time and a hash of a sample of its bytes).
 //!
-//! Kept in `localStorage` as JSON. Object storage's own list of parts (`GET /parts`) stays the
-//! authority; the record only finds the upload again and remembers checksums.
+//! Kept in `localStorage` as JSON ([`load`] and [`save`] are the only browser-side part).
+//! Object storage's own list of parts (`GET /parts`) stays the authority; the record only finds
+//! the upload again and remembers checksums.
 
 use ferry_api::{CompletedPart, PartLayout};
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,61 @@ pub fn sample_ranges(size: u64) -> Vec<(u64, u64)> {
     } else {
         vec![(0, SAMPLE_BYTES), (size - SAMPLE_BYTES, size)]
     }
+}
+
+impl ResumeRecord {
+    /// What to remember of a multipart upload now: the file, how it is cut and the parts sent.
+    pub fn of_upload(
+        account_email: &str,
+        file_id: &str,
+        file: &FileIdentity,
+        sample_sha256: &str,
+        layout: PartLayout,
+        parts: Vec<CompletedPart>,
+        now_ms: i64,
+    ) -> Self {
+        Self {
+            account_email: account_email.to_owned(),
+            file_id: file_id.to_owned(),
+            name: file.name.clone(),
+            size: file.size,
+            last_modified: file.last_modified,
+            sample_sha256: sample_sha256.to_owned(),
+            part_size: layout.part_size,
+            part_count: layout.part_count,
+            parts,
+            saved_at_ms: now_ms,
+        }
+    }
+}
+
+/// The earlier upload of this file by this account, if this browser remembers one that no
+/// upload on this page (`attached`, file record ids) is carrying on already.
+pub fn find_earlier<'a>(
+    records: &'a [ResumeRecord],
+    account_email: &str,
+    file: &FileIdentity,
+    sample_sha256: &str,
+    attached: &[String],
+) -> Option<&'a ResumeRecord> {
+    records.iter().find(|r| {
+        r.is_for(account_email, file)
+            && r.sample_sha256 == sample_sha256
+            && !attached.contains(&r.file_id)
+    })
+}
+
+/// The account's unfinished uploads that no upload on this page (`running`) carries on.
+pub fn waiting_for(
+    records: &[ResumeRecord],
+    account_email: &str,
+    running: &[String],
+) -> Vec<ResumeRecord> {
+    records
+        .iter()
+        .filter(|r| r.account_email == account_email && !running.contains(&r.file_id))
+        .cloned()
+        .collect()
 }
 
 /// Records in stored order; anything unreadable is dropped rather than breaking the page.
@@ -243,5 +299,51 @@ mod tests {
             "part_size":8388608,"part_count":3,"parts":[[1,"\"e1\"","h1"],[3,"\"e3\"","h3"]],
             "saved_at_ms":5}]"#;
         assert_eq!(parse(stored), vec![record("f1")]);
+    }
+
+    #[test]
+    fn a_record_of_an_upload_remembers_the_file_and_its_layout() {
+        let file = FileIdentity {
+            name: "film.mov".into(),
+            size: 20 * MIB + 3,
+            last_modified: 1_700_000_000_000,
+        };
+        let layout = PartLayout::for_size(file.size).unwrap();
+        let parts = record("f1").parts;
+        let made = ResumeRecord::of_upload("a@example.com", "f1", &file, "s", layout, parts, 5);
+        assert_eq!(made, record("f1"));
+    }
+
+    #[test]
+    fn an_earlier_upload_is_found_by_account_file_and_sample_unless_it_runs() {
+        let records = vec![record("f1"), record("f2")];
+        let file = FileIdentity {
+            name: "film.mov".into(),
+            size: 20 * MIB + 3,
+            last_modified: 1_700_000_000_000,
+        };
+        let found = |email: &str, sample: &str, attached: &[String]| {
+            find_earlier(&records, email, &file, sample, attached).map(|r| r.file_id.clone())
+        };
+        assert_eq!(found("a@example.com", "s", &[]), Some("f1".into()));
+        assert_eq!(
+            found("a@example.com", "s", &["f1".into()]),
+            Some("f2".into()),
+            "f1 is already carried on by an upload on this page"
+        );
+        assert_eq!(found("a@example.com", "other bytes", &[]), None);
+        assert_eq!(found("b@example.com", "s", &[]), None);
+
+        let mut theirs = record("f3");
+        theirs.account_email = "b@example.com".into();
+        let all = vec![record("f1"), record("f2"), theirs];
+        let waiting = waiting_for(&all, "a@example.com", &["f2".into()]);
+        assert_eq!(
+            waiting
+                .iter()
+                .map(|r| r.file_id.as_str())
+                .collect::<Vec<_>>(),
+            ["f1"]
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! One multipart upload's parts: which to hash, which need a URL, which to send, when to retry
 //! and when to complete.
 //!
-//! Plain Rust with no browser in sight, so the rules are unit-tested natively. The page's
-//! runner asks [`PartScheduler::poll`] what to do next, does it (WebCrypto, `POST /parts`, an
+//! Plain Rust with no browser in sight, so the rules are unit-tested natively. The runner
+//! ([`super::Uploader`]) asks [`PartScheduler::poll`] what to do next, does it (WebCrypto, `POST /parts`, an
 //! XHR `PUT` of one `Blob.slice`) and reports back. Reports about a send carry its attempt
 //! number, so late events from an aborted or superseded send change nothing.
 //!
@@ -12,7 +12,7 @@
 use ferry_api::parts::MAX_PART_URLS;
 use ferry_api::{CompletedPart, PartLayout, UploadedPart};
 
-use crate::upload::{ErrorKind, UploadError};
+use super::error::{ErrorKind, UploadError};
 
 /// Parts sent at once by default: enough to fill the pipe, few enough that each one progresses.
 pub const PARALLEL_PARTS: usize = 4;

@@ -1,23 +1,15 @@
-//! The upload queue: which files wait, which are sending, how fast, and what went wrong.
+//! The upload queue: which files wait, which are sending, which paused, failed or finished.
 //!
 //! A plain state machine with no browser in sight, so its rules are unit-tested natively. The
-//! page owns one queue in a signal, starts what [`UploadQueue::start_next`] hands out (ask the
-//! API for a presigned URL, then PUT the bytes via [`crate::transfer`]) and reports back. Every
-//! report carries the [`Attempt`] it belongs to, so late events from a cancelled or superseded
-//! attempt change nothing.
+//! runner ([`super::Uploader`]) owns one queue in a signal, starts what
+//! [`UploadQueue::start_next`] hands out and reports back. Every report carries the [`Attempt`]
+//! it belongs to, so late events from a cancelled or superseded attempt change nothing.
 
-use std::collections::VecDeque;
-
-use ferry_api::codes;
-
-use crate::api_client::ApiError;
-use crate::format::{human_duration, human_size, human_speed};
+use super::error::UploadError;
+use super::progress::Transfer;
 
 /// How many files send at once: enough to fill the pipe, few enough that each makes progress.
 pub const MAX_ACTIVE: usize = 3;
-
-/// Speed is measured over this recent window, so it follows changes in the connection.
-const SPEED_WINDOW_MS: i64 = 4_000;
 
 pub type UploadId = u64;
 
@@ -51,168 +43,6 @@ impl Phase {
 
     pub fn is_finished(&self) -> bool {
         matches!(self, Self::Done | Self::Failed(_) | Self::Cancelled)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
-    TooLarge,
-    OverQuota,
-    InvalidName,
-    /// The connection dropped or storage could not be reached.
-    Network,
-    /// The presigned URL lapsed before the bytes arrived.
-    Expired,
-    /// Signed out meanwhile.
-    SignedOut,
-    Other,
-}
-
-/// Why an upload failed, in words for the person who dropped the file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UploadError {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl UploadError {
-    pub fn network() -> Self {
-        Self {
-            kind: ErrorKind::Network,
-            message: "The connection was interrupted. Check your network and retry.".to_owned(),
-        }
-    }
-
-    /// A refusal from object storage, by HTTP status.
-    pub fn from_storage_status(status: u16) -> Self {
-        match status {
-            0 => Self::network(),
-            403 => Self {
-                kind: ErrorKind::Expired,
-                message:
-                    "The upload link expired before the file was sent. Retry to get a new one."
-                        .to_owned(),
-            },
-            _ => Self {
-                kind: ErrorKind::Other,
-                message: format!("Storage refused the file (HTTP {status}). Retry in a moment."),
-            },
-        }
-    }
-
-    /// An API refusal of `POST /api/uploads`.
-    pub fn from_api(err: &ApiError) -> Self {
-        let kind = match err.code.as_str() {
-            codes::FILE_TOO_LARGE => ErrorKind::TooLarge,
-            codes::QUOTA_EXCEEDED => ErrorKind::OverQuota,
-            codes::INVALID_NAME | codes::INVALID_SIZE => ErrorKind::InvalidName,
-            codes::UNAUTHORIZED => ErrorKind::SignedOut,
-            _ if err.is_network() => ErrorKind::Network,
-            _ => ErrorKind::Other,
-        };
-        Self {
-            kind,
-            message: err.message.clone(),
-        }
-    }
-
-    /// Trying again can help (not for a file that will never fit the rules).
-    pub fn retryable(&self) -> bool {
-        !matches!(self.kind, ErrorKind::TooLarge | ErrorKind::InvalidName)
-    }
-}
-
-/// Bytes sent so far and the recent pace.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Transfer {
-    pub total: u64,
-    pub sent: u64,
-    started_ms: i64,
-    /// Bytes already stored when this try started (a resumed upload).
-    started_at: u64,
-    /// `(time, bytes sent)` over the last [`SPEED_WINDOW_MS`].
-    samples: VecDeque<(i64, u64)>,
-}
-
-impl Transfer {
-    fn new(total: u64, now_ms: i64) -> Self {
-        Self::resumed(total, 0, now_ms)
-    }
-
-    fn resumed(total: u64, already: u64, now_ms: i64) -> Self {
-        let already = already.min(total);
-        Self {
-            total,
-            sent: already,
-            started_ms: now_ms,
-            started_at: already,
-            samples: VecDeque::from([(now_ms, already)]),
-        }
-    }
-
-    fn record(&mut self, sent: u64, now_ms: i64) {
-        let sent = sent.min(self.total);
-        if sent < self.sent {
-            // A part failed and is sent again: its bytes no longer count. Measure the pace
-            // afresh from here rather than read the drop as negative speed.
-            self.samples.clear();
-            self.started_ms = now_ms;
-            self.started_at = sent;
-        }
-        self.sent = sent;
-        self.samples.push_back((now_ms, self.sent));
-        while self.samples.len() > 2 && self.samples[1].0 <= now_ms - SPEED_WINDOW_MS {
-            self.samples.pop_front();
-        }
-    }
-
-    /// 0.0 to 100.0.
-    pub fn percent(&self) -> f64 {
-        if self.total == 0 {
-            100.0
-        } else {
-            self.sent as f64 * 100.0 / self.total as f64
-        }
-    }
-
-    /// Bytes per second over the recent window (since the start when that is all there is).
-    pub fn speed(&self) -> f64 {
-        let (Some(&(t0, b0)), Some(&(t1, b1))) = (self.samples.front(), self.samples.back()) else {
-            return 0.0;
-        };
-        let (t0, b0) = if t1 - t0 < 500 {
-            (self.started_ms, self.started_at)
-        } else {
-            (t0, b0)
-        };
-        let elapsed_ms = t1 - t0;
-        if elapsed_ms <= 0 {
-            0.0
-        } else {
-            b1.saturating_sub(b0) as f64 * 1000.0 / elapsed_ms as f64
-        }
-    }
-
-    /// Whole seconds left at the current speed; `None` before any pace is known.
-    pub fn eta_seconds(&self) -> Option<u64> {
-        let speed = self.speed();
-        if speed <= 0.0 {
-            return None;
-        }
-        Some((self.total.saturating_sub(self.sent) as f64 / speed).ceil() as u64)
-    }
-
-    /// `"12.5 MiB of 50 MiB · 3.1 MiB/s · 12 s left"`.
-    pub fn describe(&self) -> String {
-        let mut text = format!("{} of {}", human_size(self.sent), human_size(self.total));
-        let speed = self.speed();
-        if speed > 0.0 {
-            text.push_str(&format!(" · {}", human_speed(speed)));
-        }
-        if let Some(eta) = self.eta_seconds().filter(|_| self.sent < self.total) {
-            text.push_str(&format!(" · {} left", human_duration(eta)));
-        }
-        text
     }
 }
 
@@ -460,7 +290,11 @@ impl UploadQueue {
 
 #[cfg(test)]
 mod tests {
+    use ferry_api::codes;
+
     use super::*;
+    use crate::api_client::ApiError;
+    use crate::upload::ErrorKind;
 
     const MB: u64 = 1024 * 1024;
 
@@ -629,15 +463,6 @@ mod tests {
         assert_eq!(t(&q).percent(), 100.0);
         assert!(q.finish(at, 13_000));
         assert_eq!(q.announcement(), "video.mp4 uploaded.");
-    }
-
-    #[test]
-    fn early_speed_uses_the_time_since_the_start() {
-        let mut tr = Transfer::new(10 * MB, 0);
-        tr.record(MB, 200);
-        assert!((tr.speed() - 5.0 * MB as f64).abs() < 1.0);
-        let empty = Transfer::new(0, 0);
-        assert_eq!(empty.percent(), 100.0);
     }
 
     #[test]

@@ -1,13 +1,12 @@
-//! Shows the upload queue ([`Uploader`] runs it): one row per file with a progress bar, speed
+//! Shows the upload queue (the engine's [`Uploader`] runs it): one row per file with a progress bar, speed
 //! and time left, pause/resume for files sent in parts, cancel and retry, an `aria-live` line,
 //! and the unfinished uploads of earlier visits that the same file, picked again, resumes.
 
 use leptos::prelude::*;
 
 use super::icons;
-pub use super::uploader::Uploader;
 use crate::format::{self, human_size};
-use crate::upload::{Phase, UploadId, UploadQueue};
+use crate::upload::{Phase, UploadId, UploadQueue, Uploader};
 
 #[component]
 pub fn UploadPanel() -> impl IntoView {

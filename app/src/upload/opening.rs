@@ -1,0 +1,179 @@
+//! Opening a multipart upload: the same file's earlier upload found again (this browser's
+//! resume record, checked against what object storage holds) or a new one, then handed to
+//! [`super::drive`].
+
+use ferry_api::{FileStatus, PartLayout, codes};
+use leptos::prelude::*;
+
+use super::error::{UploadError, upload_gone};
+use super::queue::Attempt;
+use super::resume::{self, ResumeRecord};
+use super::runner::Uploader;
+use super::schedule::{PARALLEL_PARTS, PartScheduler};
+use super::session::{Session, Shared, identity_of};
+use crate::auth::flow::now_ms;
+use crate::checksum;
+
+/// Where a multipart try starts from.
+pub(super) enum Start {
+    Fresh,
+    Resumed(Shared),
+    /// An earlier try completed the upload already.
+    AlreadyDone(ferry_api::File),
+}
+
+impl Uploader {
+    pub(super) async fn run_multipart(self, attempt: Attempt, file: web_sys::File) {
+        self.queue.try_update(|q| q.multipart(attempt));
+        let id = attempt.id;
+        let session = match self.sessions.with_value(|s| s.get(&id).cloned()) {
+            // Resumed after a pause or a failure in this page.
+            Some(session) => {
+                session.borrow_mut().restart(attempt);
+                session
+            }
+            None => match self.open_session(attempt, file).await {
+                Ok(Some(session)) => session,
+                Ok(None) => return,
+                Err(err) => return self.fail(attempt, err),
+            },
+        };
+        if !self.is_current(attempt) {
+            return;
+        }
+        let stored = session.borrow().sched.stored_bytes();
+        self.queue
+            .try_update(|q| q.sending_from(attempt, stored, now_ms()));
+        self.drive(id);
+    }
+
+    /// Finds the file's earlier upload (this browser's record, checked against object
+    /// storage) or starts a new one. `Ok(None)` when there is nothing left to do.
+    pub(super) async fn open_session(
+        self,
+        attempt: Attempt,
+        file: web_sys::File,
+    ) -> Result<Option<Shared>, UploadError> {
+        let id = attempt.id;
+        let size = file.size() as u64;
+        self.queue.try_update(|q| {
+            q.note(attempt, Some("Checking for an earlier upload…".to_owned()));
+        });
+        let sample = checksum::sha256_of_ranges(&file, &resume::sample_ranges(size))
+            .await
+            .map_err(|_| UploadError::unreadable())?;
+        let account_email = self.account_email();
+        let identity = identity_of(&file);
+        let attached: Vec<String> = self
+            .records
+            .with_untracked(|r| r.values().cloned().collect());
+        let earlier = self.resumable.with_untracked(|all| {
+            resume::find_earlier(all, &account_email, &identity, &sample, &attached).cloned()
+        });
+        let start = match earlier {
+            Some(record) => self.reopen(attempt, &file, &record).await?,
+            None => Start::Fresh,
+        };
+        if !self.is_current(attempt) {
+            return Ok(None);
+        }
+        let session = match start {
+            Start::AlreadyDone(done) => {
+                self.forget(&done.id);
+                self.library.upsert(done);
+                self.finished(attempt);
+                self.pump();
+                return Ok(None);
+            }
+            Start::Resumed(session) => session,
+            Start::Fresh => {
+                self.queue.try_update(|q| q.note(attempt, None));
+                let ticket = self
+                    .api
+                    .create_multipart_upload(&Self::new_upload(&file, None))
+                    .await
+                    .map_err(|e| UploadError::from_api(&e))?;
+                let Some(plan) = PartLayout::announced(size, ticket.part_size, ticket.part_count)
+                else {
+                    self.api.delete_file_in_background(ticket.file.id);
+                    return Err(UploadError::odd_layout());
+                };
+                if !self.is_current(attempt) {
+                    self.api.delete_file_in_background(ticket.file.id);
+                    return Ok(None);
+                }
+                self.library.upsert(ticket.file.clone());
+                Session::start(
+                    file,
+                    sample,
+                    ticket.file.id,
+                    account_email,
+                    PartScheduler::new(plan, PARALLEL_PARTS),
+                    attempt,
+                )
+            }
+        };
+        let file_id = session.borrow().file_id.clone();
+        self.records.update(|r| {
+            r.insert(id, file_id);
+        });
+        self.remember(&session.borrow());
+        self.sessions.update_value(|s| {
+            s.insert(id, session.clone());
+        });
+        Ok(Some(session))
+    }
+
+    /// Asks object storage what it holds of an earlier upload of this file.
+    pub(super) async fn reopen(
+        self,
+        attempt: Attempt,
+        file: &web_sys::File,
+        record: &ResumeRecord,
+    ) -> Result<Start, UploadError> {
+        match self.api.uploaded_parts(&record.file_id).await {
+            Ok(listed) => {
+                let Some(plan) =
+                    PartLayout::announced(record.size, listed.part_size, listed.part_count)
+                else {
+                    self.forget(&record.file_id);
+                    return Ok(Start::Fresh);
+                };
+                let mut sched = PartScheduler::new(plan, PARALLEL_PARTS);
+                let done = sched.reconcile(&listed.parts, &record.parts);
+                self.queue.try_update(|q| {
+                    q.note(
+                        attempt,
+                        Some(format!(
+                            "Resuming — {done} of {} parts already uploaded",
+                            plan.part_count
+                        )),
+                    );
+                });
+                Ok(Start::Resumed(Session::start(
+                    file.clone(),
+                    record.sample_sha256.clone(),
+                    record.file_id.clone(),
+                    record.account_email.clone(),
+                    sched,
+                    attempt,
+                )))
+            }
+            Err(err) if err.code == codes::UPLOAD_CLOSED => {
+                // Completed (the page closed before it heard back) or failed.
+                match self.api.get_file(&record.file_id).await {
+                    Ok(done) if done.status != FileStatus::Failed => Ok(Start::AlreadyDone(done)),
+                    _ => {
+                        self.forget(&record.file_id);
+                        Ok(Start::Fresh)
+                    }
+                }
+            }
+            Err(err) if upload_gone(&err) => {
+                self.forget(&record.file_id);
+                Ok(Start::Fresh)
+            }
+            Err(err) => Err(UploadError::from_api(&err)),
+        }
+    }
+}

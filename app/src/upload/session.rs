@@ -1,0 +1,119 @@
+//! One multipart upload running in this page: the file, its part scheduler, the part URLs at
+//! hand, the sends on their way and the timer that wakes it. Browser-side state; the rules it
+//! follows live in [`super::schedule`] and [`super::decisions`].
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use ferry_api::PartUrl;
+use leptos::prelude::TimeoutHandle;
+
+use super::decisions::{CompletionBudget, Throttle};
+use super::queue::Attempt;
+use super::resume::{FileIdentity, ResumeRecord};
+use super::schedule::PartScheduler;
+use super::vec_map::VecMap;
+use crate::auth::flow::now_ms;
+use crate::transfer::XhrUpload;
+
+/// The progress bar redraws at most this often (parts report many times a second each).
+const PROGRESS_EVERY_MS: i64 = 100;
+/// The resume record is rewritten at most this often while parts arrive (so a reload loses
+/// little of this browser's count; object storage's list is the authority anyway).
+const SAVE_EVERY_MS: i64 = 250;
+
+pub(super) struct Session {
+    pub file: web_sys::File,
+    pub identity: FileIdentity,
+    pub file_id: String,
+    pub account_email: String,
+    pub sample_sha256: String,
+    pub sched: PartScheduler,
+    /// The queue's try that drives the session now; reports of older tries are dropped.
+    pub attempt: Attempt,
+    pub urls: VecMap<u32, PartUrl>,
+    pub sends: VecMap<u32, XhrUpload>,
+    pub wake: Option<TimeoutHandle>,
+    pub progress_every: Throttle,
+    pub save_every: Throttle,
+    pub completion: CompletionBudget,
+}
+
+/// A session as the runner's callbacks share it.
+pub(super) type Shared = Rc<RefCell<Session>>;
+
+/// How a picked file presents itself before any byte is read.
+pub(super) fn identity_of(file: &web_sys::File) -> FileIdentity {
+    FileIdentity {
+        name: file.name(),
+        size: file.size() as u64,
+        last_modified: file.last_modified() as i64,
+    }
+}
+
+impl Session {
+    /// A session of the upload `file_id` (new, or found again through a resume record) that
+    /// `attempt` drives.
+    pub fn start(
+        file: web_sys::File,
+        sample_sha256: String,
+        file_id: String,
+        account_email: String,
+        sched: PartScheduler,
+        attempt: Attempt,
+    ) -> Shared {
+        Rc::new(RefCell::new(Self {
+            identity: identity_of(&file),
+            file,
+            file_id,
+            account_email,
+            sample_sha256,
+            sched,
+            attempt,
+            urls: VecMap::new(),
+            sends: VecMap::new(),
+            wake: None,
+            progress_every: Throttle::every(PROGRESS_EVERY_MS),
+            save_every: Throttle::every(SAVE_EVERY_MS),
+            completion: CompletionBudget::default(),
+        }))
+    }
+
+    /// Carries on under a new try of the queue (after a pause or a failure in this page).
+    pub fn restart(&mut self, attempt: Attempt) {
+        self.attempt = attempt;
+        self.sched.resume();
+        self.completion = CompletionBudget::default();
+    }
+
+    /// What this browser should remember of the upload now.
+    pub fn record(&self) -> ResumeRecord {
+        ResumeRecord::of_upload(
+            &self.account_email,
+            &self.file_id,
+            &self.identity,
+            &self.sample_sha256,
+            self.sched.plan(),
+            self.sched.completed_parts(),
+            now_ms(),
+        )
+    }
+
+    /// Stops every send and timer (pause, failure, cancel).
+    pub fn halt(&mut self) {
+        for (_, send) in self.sends.drain() {
+            send.abort();
+        }
+        if let Some(wake) = self.wake.take() {
+            wake.clear();
+        }
+    }
+
+    /// The bytes of part `number`, as a slice the browser streams from disk.
+    pub fn slice(&self, number: u32) -> Option<web_sys::Blob> {
+        let (start, end) = self.sched.plan().range(number)?;
+        self.file
+            .slice_with_f64_and_f64(start as f64, end as f64)
+            .ok()
+    }
+}
