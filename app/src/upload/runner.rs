@@ -37,7 +37,7 @@ pub struct Uploader {
     pub(super) running: StoredValue<VecMap<UploadId, XhrUpload>, LocalStorage>,
     pub(super) sessions: StoredValue<VecMap<UploadId, Shared>, LocalStorage>,
     pub(super) api: Api,
-    pub(super) auth: Auth,
+    auth: Auth,
     pub(super) library: Library,
 }
 
@@ -56,7 +56,7 @@ impl Uploader {
         }
     }
 
-    pub(super) fn threshold(&self) -> u64 {
+    fn threshold(&self) -> u64 {
         self.auth
             .config()
             .multipart_threshold
@@ -103,7 +103,7 @@ impl Uploader {
         self.pump();
     }
 
-    pub(super) async fn run(self, attempt: Attempt) {
+    async fn run(self, attempt: Attempt) {
         let Some(file) = self.sources.with_value(|s| s.get(&attempt.id).cloned()) else {
             return;
         };

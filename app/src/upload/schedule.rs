@@ -2,17 +2,19 @@
 //! and when to complete.
 //!
 //! Plain Rust with no browser in sight, so the rules are unit-tested natively. The runner
-//! ([`super::Uploader`]) asks [`PartScheduler::poll`] what to do next, does it (WebCrypto, `POST /parts`, an
-//! XHR `PUT` of one `Blob.slice`) and reports back. Reports about a send carry its attempt
+//! ([`super::Uploader`]) asks [`PartScheduler::poll`] what to do next, does it (WebCrypto,
+//! `POST /parts`, an XHR `PUT` of one `Blob.slice`) and reports back. Reports about a send carry its attempt
 //! number, so late events from an aborted or superseded send change nothing.
 //!
 //! Memory stays flat: a part's bytes are read only while it is hashed (at most
 //! [`HASH_PARALLEL`] parts at a time); sends stream their slice from disk.
 
 use ferry_api::parts::MAX_PART_URLS;
-use ferry_api::{CompletedPart, PartLayout, UploadedPart};
+use ferry_api::{CompletedPart, PartLayout};
 
 use super::error::{ErrorKind, UploadError};
+
+mod reconcile;
 
 /// Parts sent at once by default: enough to fill the pipe, few enough that each one progresses.
 pub const PARALLEL_PARTS: usize = 4;
@@ -485,45 +487,12 @@ impl PartScheduler {
         self.completing = false;
         self.fail(error);
     }
-
-    /// Takes in what object storage already holds (`GET /parts`) and, from an earlier session
-    /// in this browser, the checksums of the parts sent then. A part counts as stored when its
-    /// size is right and its checksum is known and agrees; everything else is sent (again).
-    /// Returns how many parts are stored.
-    pub fn reconcile(&mut self, stored: &[UploadedPart], known: &[CompletedPart]) -> u32 {
-        let plan = self.plan;
-        for (i, part) in self.parts.iter_mut().enumerate() {
-            let number = i as u32 + 1;
-            let held = stored.iter().find(|p| p.number == number);
-            let local = known.iter().find(|p| p.number == number).map(|p| &p.sha256);
-            let sha = match (held.and_then(|p| p.sha256.clone()), local, &part.sha256) {
-                (Some(server), Some(mine), _) if &server != mine => None,
-                (Some(server), _, _) => Some(server),
-                (None, Some(mine), _) => Some(mine.clone()),
-                (None, None, mine) => mine.clone(),
-            };
-            match (held, sha) {
-                (Some(held), Some(sha)) if plan.part_len(number) == Some(held.size) => {
-                    part.sha256 = Some(sha);
-                    part.state = State::Done {
-                        etag: held.etag.clone(),
-                    };
-                }
-                _ => {
-                    if matches!(part.state, State::Done { .. }) || held.is_some() {
-                        part.sha256 = None;
-                        part.state = State::Todo;
-                    }
-                }
-            }
-        }
-        self.completing = false;
-        self.done_parts()
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use ferry_api::UploadedPart;
+
     use super::*;
 
     const MIB: u64 = 1 << 20;
