@@ -32,7 +32,7 @@ const SIZE = GiB;
 /** What the API picks for 1 GiB (`PartLayout::for_size`: about size / 32, 8 to 32 MiB). */
 const PART_SIZE = 32 * MiB;
 const PART_COUNT = SIZE / PART_SIZE;
-/** Parts the browser sends at once (`PARALLEL_PARTS` in app/src/multipart.rs). */
+/** Parts the browser sends at once (`PARALLEL_PARTS` in app/src/upload/schedule.rs). */
 const PARALLEL = 4;
 /** The reload comes once the bar passes this. */
 const RELOAD_AT_PERCENT = 40;
@@ -217,7 +217,7 @@ test("a 1 GiB file uploads in parallel parts, resumes after a reload with only t
     const storedBytes = listedBefore.parts.reduce((sum, p) => sum + p.size, 0);
     expect(listedBefore.part_count).toBe(PART_COUNT);
     // The bar shows stored parts plus the bytes of the parts on their way (`progress_bytes` in
-    // app/src/multipart.rs), rounded to a whole percent; at most PARALLEL parts are on their way,
+    // app/src/upload/schedule.rs), rounded to a whole percent; at most PARALLEL parts are on their way,
     // so storage holds what the bar showed less at most PARALLEL parts of the API's part size.
     const onTheirWay = PARALLEL * ticket.part_size;
     const shown = ((RELOAD_AT_PERCENT - 0.5) / 100) * SIZE;
