@@ -20,7 +20,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// Hashed assets (trunk's `name-<16 hex>.ext`, the boot script): their name changes with their
+/// Hashed assets (trunk's `name-<hash>.ext`, the boot script): their name changes with their
 /// content, so browsers may keep them for a year.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Entry points (`index.html`, `/config.json`): always revalidated, so a deploy shows at once.
@@ -163,12 +163,15 @@ pub fn cache_control(path: &str) -> &'static str {
     }
 }
 
-/// `name-<16 hex>.ext` or `name-<16 hex>_bg.wasm`: trunk's content-hashed file names.
+/// `name-<hash>.ext` or `name-<hash>_bg.wasm`: trunk's content-hashed file names. Trunk prints
+/// its 64-bit hash as hex without leading zeros, so one build in sixteen has 15 digits, one in
+/// 256 has 14; eight or more digits is a hash (shorter would take plain words such as `-cafe`).
 fn is_hashed(name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or_default();
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 /// Headers every response of the site carries (CloudFront's response-headers policy in AWS).
@@ -222,6 +225,11 @@ mod tests {
         assert!(!is_hashed("favicon.svg"));
         assert!(!is_hashed("robots.txt"));
         assert!(!is_hashed("ferry-app-0123.js"));
+        assert!(!is_hashed("icon-cafe.svg"));
+        // Trunk drops the hash's leading zeros.
+        assert!(is_hashed("ferry-app-b6198bb1aef1d20_bg.wasm"));
+        assert!(is_hashed("main-6198bb1aef1d2.css"));
+        assert!(!is_hashed("ferry-app-0123456789abcdef0.js"));
         assert_eq!(cache_control("/files"), REVALIDATE);
         assert_eq!(cache_control("/index.html"), REVALIDATE);
         assert_eq!(cache_control("/robots.txt"), SHORT);
