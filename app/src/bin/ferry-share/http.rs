@@ -61,18 +61,18 @@ async fn send(method: &str, url: &str, body: Option<String>) -> Result<(u16, Str
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(body) = body {
-        let headers = Headers::new().map_err(|e| ApiError::network(&js_text(&e)))?;
+        let headers = Headers::new().map_err(|e| ApiError::network(js_text(&e)))?;
         headers
             .set("content-type", "application/json")
-            .map_err(|e| ApiError::network(&js_text(&e)))?;
+            .map_err(|e| ApiError::network(js_text(&e)))?;
         init.set_headers(&headers);
         init.set_body(&JsValue::from_str(&body));
     }
-    let window = web_sys::window().ok_or_else(|| ApiError::network(&"no window"))?;
+    let window = web_sys::window().ok_or_else(|| ApiError::network("no window"))?;
     let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .and_then(|r| r.dyn_into())
-        .map_err(|e| ApiError::network(&js_text(&e)))?;
+        .map_err(|e| ApiError::network(js_text(&e)))?;
     let status = response.status();
     let text = match response.text() {
         Ok(promise) => JsFuture::from(promise)
