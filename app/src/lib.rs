@@ -12,6 +12,7 @@ pub mod config;
 pub mod format;
 pub mod library;
 pub mod pages;
+pub mod public_share;
 pub mod shell;
 pub mod transfer;
 pub mod upload;
@@ -62,7 +63,6 @@ pub fn App(config: SiteConfig) -> impl IntoView {
                     <Route path=path!("/") view=pages::landing::Landing/>
                     <Route path=path!("/files") view=|| view! { <RequireAuth><pages::files::FilesPage/></RequireAuth> }/>
                     <Route path=path!("/links") view=|| view! { <RequireAuth><pages::links::LinksPage/></RequireAuth> }/>
-                    <Route path=path!("/s/:token") view=pages::share::PublicSharePage/>
                     <Route path=path!("/callback") view=pages::callback::Callback/>
                 </Routes>
             </main>

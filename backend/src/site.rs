@@ -80,8 +80,9 @@ pub fn content_security_policy(policy: &SitePolicy) -> String {
 /// The whole web server: the API (and, locally, the identity provider), `/config.json`, and the
 /// site from `site_dir`.
 ///
-/// Routing is CloudFront's: a path whose last segment has no dot is a client-side route
-/// (`/files`, `/s/{token}`) and gets `index.html`; anything else is a file, and a missing one
+/// Routing is CloudFront's: a path whose last segment has no dot is a client-side route and
+/// gets its entry page ([`entry_page`]: `share.html` for `/s/{token}`, the recipients' own
+/// small page; `index.html`, the app, for the rest); anything else is a file, and a missing one
 /// is a 404 rather than HTML (so `/robots.txt` is never the app).
 ///
 /// `idp` answers `POST /` (Cognito's JSON API) while the page is `GET /`: an outer router splits
@@ -93,21 +94,24 @@ pub fn site_app(
     idp: Option<Router>,
     policy: &SitePolicy,
 ) -> Router {
-    let index = ServeFile::new(site_dir.join("index.html"))
-        .precompressed_br()
-        .precompressed_gzip();
+    let entry = |name: &str| {
+        ServeFile::new(site_dir.join(name))
+            .precompressed_br()
+            .precompressed_gzip()
+    };
+    let (index, share) = (entry(INDEX_PAGE), entry(SHARE_PAGE));
     let files = ServeDir::new(site_dir)
         .precompressed_br()
         .precompressed_gzip()
         .append_index_html_on_directories(false);
     let site = Router::new()
         .fallback(move |request: Request| {
-            let (index, files) = (index.clone(), files.clone());
+            let (index, share, files) = (index.clone(), share.clone(), files.clone());
             async move {
-                if is_client_route(request.uri().path()) {
-                    index.oneshot(request).await.into_response()
-                } else {
-                    files.oneshot(request).await.into_response()
+                match entry_page(request.uri().path()) {
+                    Some(SHARE_PAGE) => share.oneshot(request).await.into_response(),
+                    Some(_) => index.oneshot(request).await.into_response(),
+                    None => files.oneshot(request).await.into_response(),
                 }
             }
         })
@@ -129,9 +133,26 @@ pub fn site_app(
     site_headers(app, policy).layer(TraceLayer::new_for_http())
 }
 
-/// A path whose last segment has no dot is the app's (CloudFront's SPA routing function).
+/// The app's entry page.
+pub const INDEX_PAGE: &str = "index.html";
+/// The recipients' page (`share.html`, built from its own small entry).
+pub const SHARE_PAGE: &str = "share.html";
+
+/// A path whose last segment has no dot is a page of the site (CloudFront's SPA routing function).
 fn is_client_route(path: &str) -> bool {
     !path.rsplit('/').next().unwrap_or_default().contains('.')
+}
+
+/// The HTML file a path gets, as CloudFront's routing functions choose it: `share.html` under
+/// `/s/`, `index.html` for any other client route, `None` for a file.
+pub fn entry_page(path: &str) -> Option<&'static str> {
+    if !is_client_route(path) {
+        None
+    } else if path.starts_with("/s/") {
+        Some(SHARE_PAGE)
+    } else {
+        Some(INDEX_PAGE)
+    }
 }
 
 /// How long browsers may keep what the site answered, as the deploy uploads it to S3; share
@@ -154,7 +175,7 @@ async fn site_caching(request: Request, next: Next) -> Response {
 /// The `Cache-Control` of a site path (after nothing but the path is known).
 pub fn cache_control(path: &str) -> &'static str {
     let name = path.rsplit('/').next().unwrap_or_default();
-    if is_client_route(path) || name == "index.html" {
+    if is_client_route(path) || name == INDEX_PAGE || name == SHARE_PAGE {
         REVALIDATE
     } else if is_hashed(name) {
         IMMUTABLE
@@ -233,6 +254,18 @@ mod tests {
         assert_eq!(cache_control("/files"), REVALIDATE);
         assert_eq!(cache_control("/index.html"), REVALIDATE);
         assert_eq!(cache_control("/robots.txt"), SHORT);
+        assert_eq!(cache_control("/share.html"), REVALIDATE);
+    }
+
+    #[test]
+    fn share_links_get_the_recipients_page_and_other_routes_the_app() {
+        assert_eq!(entry_page("/s/AAAAAAAAAAAAAAAAAAAAAA"), Some(SHARE_PAGE));
+        assert_eq!(entry_page("/s/"), Some(SHARE_PAGE));
+        assert_eq!(entry_page("/"), Some(INDEX_PAGE));
+        assert_eq!(entry_page("/files"), Some(INDEX_PAGE));
+        assert_eq!(entry_page("/sx/token"), Some(INDEX_PAGE));
+        assert_eq!(entry_page("/s/token/favicon.svg"), None);
+        assert_eq!(entry_page("/share.html"), None);
     }
 
     #[test]

@@ -1055,3 +1055,76 @@ fn public_routes_are_rate_limited_per_client_and_limits_are_parameters() {
             .remove("ReservedConcurrentExecutions");
     });
 }
+
+/// The viewer-request function of a cache behaviour (`None` for the default one), by name.
+fn routing_function_of(t: &Template, path_pattern: Option<&str>) -> String {
+    let config = field(t.properties("Distribution"), "DistributionConfig");
+    let behaviour = match path_pattern {
+        None => field(config, "DefaultCacheBehavior"),
+        Some(pattern) => list(field(config, "CacheBehaviors"))
+            .into_iter()
+            .find(|b| field(b, "PathPattern").as_str() == Some(pattern))
+            .unwrap_or_else(|| panic!("a {pattern} behaviour")),
+    };
+    let association = list(field(behaviour, "FunctionAssociations"))
+        .into_iter()
+        .find(|a| field(a, "EventType").as_str() == Some("viewer-request"))
+        .expect("a viewer-request function");
+    referenced_resource(field(association, "FunctionARN"))
+        .expect("a function of the template")
+        .to_owned()
+}
+
+/// CloudFront routes as `ferry serve` does: each behaviour's routing function, run in Node on
+/// sample paths, rewrites exactly as `ferry::site::entry_page` chooses (share links get
+/// share.html, other client routes index.html, files pass through).
+#[test]
+fn cloudfront_routes_pages_as_the_local_server_does() {
+    use ferry::site::entry_page;
+    let (t, _) = Template::load();
+    let paths = [
+        "/",
+        "/files",
+        "/links",
+        "/callback",
+        "/s/AAAAAAAAAAAAAAAAAAAAAA",
+        "/s/token/",
+        "/favicon.svg",
+        "/s/token/x.js",
+        "/ferry-share-0123456789abcdef_bg.wasm",
+    ];
+    for (pattern, applies) in [
+        (None, (|p: &str| !p.starts_with("/s/")) as fn(&str) -> bool),
+        (Some("/s/*"), |p: &str| p.starts_with("/s/")),
+    ] {
+        let name = routing_function_of(&t, pattern);
+        assert_eq!(
+            t.resource_type(&name),
+            Some("AWS::CloudFront::Function"),
+            "{name}"
+        );
+        let code = field(t.properties(&name), "FunctionCode")
+            .as_str()
+            .expect("inline function code");
+        let tried: Vec<&str> = paths.iter().copied().filter(|p| applies(p)).collect();
+        let script = format!(
+            "{code}\nfor (const uri of {}) console.log(handler({{request: {{uri}}}}).uri);",
+            serde_json::to_string(&tried).unwrap()
+        );
+        let out = std::process::Command::new("node")
+            .args(["-e", &script])
+            .output()
+            .expect("node runs (a tool the site build needs anyway)");
+        assert!(out.status.success(), "{name}: {out:?}");
+        let rewritten: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let expected: Vec<String> = tried
+            .iter()
+            .map(|p| entry_page(p).map_or_else(|| p.to_string(), |page| format!("/{page}")))
+            .collect();
+        assert_eq!(rewritten, expected, "{name} for {pattern:?}");
+    }
+}

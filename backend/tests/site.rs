@@ -15,6 +15,7 @@ use tower::ServiceExt;
 
 const WASM: &str = "ferry-app-0123456789abcdef_bg.wasm";
 const INDEX: &str = "<!doctype html><title>Ferry</title>";
+const SHARE: &str = "<!doctype html><title>Shared file · Ferry</title>";
 
 struct Site {
     router: Router,
@@ -52,11 +53,13 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).unwrap();
 }
 
-/// A built site: index.html, a hashed wasm with its brotli and gzip twins, a favicon; and,
-/// when asked, robots.txt.
+/// A built site: index.html, share.html, a hashed wasm with its brotli and gzip twins, a
+/// favicon; and, when asked, robots.txt.
 fn built_site(policy: SitePolicy, robots: bool) -> Site {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "index.html", INDEX.as_bytes());
+    write(dir.path(), "share.html", SHARE.as_bytes());
+    write(dir.path(), "share.html.br", b"brotli share page");
     write(dir.path(), WASM, b"raw wasm");
     write(dir.path(), &format!("{WASM}.br"), b"brotli wasm");
     write(dir.path(), &format!("{WASM}.gz"), b"gzip wasm");
@@ -263,4 +266,48 @@ fn the_site_build_copies_a_robots_txt_that_disallows_share_links() {
         robots.lines().any(|l| l.trim() == "Disallow: /s/"),
         "{robots}"
     );
+}
+
+/// Share links get the recipients' own page, compressed and revalidated like index.html and
+/// with the same security headers; every other client route still gets the app.
+#[tokio::test]
+async fn share_links_get_the_recipients_page() {
+    let site = built_site(local_policy(), true);
+    let share = site.get("/s/AAAAAAAAAAAAAAAAAAAAAA", None).await;
+    assert_eq!(share.status, StatusCode::OK);
+    assert_eq!(share.body, SHARE.as_bytes());
+    assert_eq!(share.header(header::CACHE_CONTROL), Some(REVALIDATE));
+    assert_eq!(share.header("x-robots-tag"), Some("noindex"));
+    assert_eq!(
+        share.header(header::CONTENT_SECURITY_POLICY),
+        Some(content_security_policy(&site.policy).as_str())
+    );
+    let compressed = site.get("/s/AAAAAAAAAAAAAAAAAAAAAA", Some("br")).await;
+    assert_eq!(compressed.header(header::CONTENT_ENCODING), Some("br"));
+    assert_eq!(compressed.body, b"brotli share page");
+    for uri in ["/", "/files", "/links", "/callback", "/sx/y"] {
+        assert_eq!(site.get(uri, None).await.body, INDEX.as_bytes(), "{uri}");
+    }
+    let page = site.get("/share.html", None).await;
+    assert_eq!(page.header(header::CACHE_CONTROL), Some(REVALIDATE));
+}
+
+/// The site build makes both entries: the app from index.html and the recipients' page from
+/// share.html, the app crate's `ferry-share` binary.
+#[test]
+fn the_site_build_makes_the_share_page_from_its_own_entry() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let share = std::fs::read_to_string(root.join("share.html")).unwrap();
+    assert!(
+        share.contains(r#"data-bin="ferry-share""#),
+        "share.html builds ferry-share"
+    );
+    assert!(share.contains(r#"id="share-page""#));
+    assert!(share.contains("Opening the link…"), "text before any wasm");
+    let build = std::fs::read_to_string(root.join("infra/build-site.sh")).unwrap();
+    assert!(
+        build.contains("share.html --html-output share.html"),
+        "{build}"
+    );
+    assert!(root.join("app/src/bin/ferry-share/main.rs").exists());
 }

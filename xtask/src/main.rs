@@ -13,7 +13,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  dev [--release]   install what is missing, build the site, run `ferry serve --dev` on 127.0.0.1:8080
+  dev               install what is missing, build the release site (what production serves),
+                    run `ferry serve --dev` on 127.0.0.1:8080
+  dev --debug-site  the same with a debug build of the site (faster to build, 30x the bytes)
   test              install what is missing and run every test (what CI runs)
   test --quick      the inner loop: fmt, clippy, the layering check, nextest (no site, no browser)
   layers            only the layering check: no import cycle between backend modules
@@ -37,7 +39,9 @@ fn parse(args: &[String]) -> std::result::Result<Task, String> {
         return Err(USAGE.to_owned());
     };
     let allowed: &[&str] = match command.as_str() {
-        "dev" | "site" => &["--release"],
+        // `dev --release` is what `dev` does now; the flag stays accepted for old scripts.
+        "dev" => &["--release", "--debug-site"],
+        "site" => &["--release"],
         "test" => &["--quick"],
         "setup" | "layers" => &[],
         _ => return Err(USAGE.to_owned()),
@@ -48,7 +52,7 @@ fn parse(args: &[String]) -> std::result::Result<Task, String> {
     let has = |flag: &str| flags.iter().any(|f| f == flag);
     Ok(match command.as_str() {
         "dev" => Task::Dev {
-            release: has("--release"),
+            release: !has("--debug-site"),
         },
         "test" => Task::Test {
             quick: has("--quick"),
@@ -104,16 +108,16 @@ pub fn run(cmd: &mut Command) -> Result {
     }
 }
 
-/// trunk's build, made ready for production's CSP and for sending compressed: its inline boot
-/// script moved into a file (`script-src 'self'`), then brotli and gzip twins of each asset.
+/// trunk's builds of both entries (the app, `index.html`, and the recipients' page,
+/// `share.html`) made ready for production's CSP (`infra/build-site.sh`: inline boot scripts
+/// moved into files), then brotli and gzip twins of each asset.
 fn build_site(release: bool) -> Result {
-    let mut cmd = Command::new("trunk");
-    cmd.arg("build");
+    let mut cmd = Command::new("bash");
+    cmd.arg("infra/build-site.sh");
     if release {
         cmd.arg("--release");
     }
     run(&mut cmd)?;
-    run(Command::new("python3").args(["infra/externalize-inline-scripts.py", "dist/index.html"]))?;
     run(Command::new("node").args(["infra/precompress.mjs", "dist"]))
 }
 
@@ -211,7 +215,7 @@ mod tests {
 
     #[test]
     fn other_commands_keep_their_flags() {
-        assert_eq!(parsed(&["dev"]), Ok(Task::Dev { release: false }));
+        assert_eq!(parsed(&["dev"]), Ok(Task::Dev { release: true }));
         assert_eq!(
             parsed(&["dev", "--release"]),
             Ok(Task::Dev { release: true })
@@ -225,5 +229,15 @@ mod tests {
         assert!(parsed(&["setup", "--quick"]).is_err());
         assert_eq!(parsed(&[]), Err(USAGE.to_owned()));
         assert_eq!(parsed(&["deploy"]), Err(USAGE.to_owned()));
+    }
+
+    #[test]
+    fn dev_serves_the_release_site_unless_asked_for_a_debug_one() {
+        assert_eq!(parsed(&["dev"]), Ok(Task::Dev { release: true }));
+        assert_eq!(
+            parsed(&["dev", "--debug-site"]),
+            Ok(Task::Dev { release: false })
+        );
+        assert!(parsed(&["site", "--debug-site"]).is_err());
     }
 }

@@ -9,15 +9,7 @@ use super::icons;
 use crate::api_client::Api;
 use crate::format::{human_size, parse_rfc3339, relative_time};
 
-/// A short label from the file name's extension (`PDF`, `ZIP`), for files without a thumbnail.
-pub fn type_badge(name: &str) -> String {
-    match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && (1..=4).contains(&ext.len()) => {
-            ext.to_ascii_uppercase()
-        }
-        _ => "FILE".to_owned(),
-    }
-}
+pub use crate::public_share::type_badge;
 
 /// What the list asks its page to do.
 #[derive(Clone)]

@@ -5,4 +5,3 @@ pub mod files;
 pub mod landing;
 pub mod links;
 pub mod not_found;
-pub mod share;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the web site into dist/ with trunk: the app from index.html, and the recipients' page
+# (/s/{token}) from share.html, its own small entry (the app crate's `ferry-share` binary), into
+# the same dist/ (hashed names, so the shared stylesheet is one file). Then moves trunk's inline
+# boot scripts into files, so the CSP can stay `script-src 'self'`.
+#
+#     infra/build-site.sh [--release]
+#
+# `cargo xtask site` runs it (and then writes brotli/gzip twins); deploy-frontend.yml too.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+release=()
+if [[ "${1:-}" == "--release" ]]; then
+  release=(--release)
+fi
+
+trunk build "${release[@]}"
+# trunk empties its --dist, so the second entry is built beside and copied in.
+stage="$root/target/share-site"
+trunk build share.html --html-output share.html --dist "$stage" "${release[@]}"
+cp -R "$stage"/. dist/
+rm -rf "$stage"
+python3 infra/externalize-inline-scripts.py dist/index.html
+python3 infra/externalize-inline-scripts.py dist/share.html
