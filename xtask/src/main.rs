@@ -147,6 +147,7 @@ fn test() -> Result {
         "--profile",
         "ci",
     ]))?;
+    browser_unit_tests()?;
     if root().join("infra/check.sh").exists() {
         run(Command::new("bash").arg("infra/check.sh"))?;
     }
@@ -163,6 +164,23 @@ fn test() -> Result {
     }
     eprintln!("xtask: every test passed");
     Ok(())
+}
+
+/// The app's browser-only code (`mod browser_tests` beside it, wasm-bindgen-test) in headless
+/// Chromium: cargo hands the test wasm to wasm-bindgen-test-runner (`.cargo/config.toml`), which
+/// drives Chromium through chromedriver with the options in `app/webdriver.json`. Clippy checks
+/// those modules here, as the native clippy run never compiles them.
+fn browser_unit_tests() -> Result {
+    tools::ensure_chromium()?;
+    let wasm = ["-p", "ferry-app", "--target", "wasm32-unknown-unknown"];
+    run(Command::new("cargo")
+        .args(["clippy", "--all-targets"])
+        .args(wasm)
+        .args(["--", "-D", "warnings"]))?;
+    run(Command::new("cargo")
+        .args(["test", "--lib"])
+        .args(wasm)
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER))
 }
 
 /// What both `test` and `test --quick` check before running anything: formatting, clippy with
