@@ -180,7 +180,10 @@ fn browser_unit_tests() -> Result {
     run(Command::new("cargo")
         .args(["test", "--lib"])
         .args(wasm)
-        .env("CHROMEDRIVER", tools::CHROMEDRIVER))
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+        // The runner's 20 s default can run out while a loaded machine loads the debug wasm; the
+        // tests themselves take well under a second.
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))
 }
 
 /// What both `test` and `test --quick` check before running anything: formatting, clippy with
