@@ -407,4 +407,33 @@ mod browser_tests {
         auth.session_ended();
         assert_eq!(stored(SESSION_KEY), None);
     }
+
+    #[wasm_bindgen_test]
+    async fn a_session_whose_refresh_fails_is_used_until_it_expires_then_ended() {
+        // The test server has no token endpoint, so every refresh fails.
+        let config = config(&origin());
+        let session = |expires_at_ms| Session {
+            access_token: "old".to_owned(),
+            refresh_token: Some("refresh-0".to_owned()),
+            expires_at_ms,
+            email: None,
+        };
+
+        // Inside the refresh margin but still valid: the token is used as it is.
+        store(
+            SESSION_KEY,
+            &session(now_ms() + crate::auth::REFRESH_MARGIN_MS / 2),
+        );
+        let auth = Auth::new(config.clone());
+        assert_eq!(auth.bearer().await, Ok("old".to_owned()));
+        assert!(auth.signed_in());
+
+        // Expired: the tab is signed out, so private pages ask to sign in again.
+        store(SESSION_KEY, &session(now_ms() - 1));
+        let auth = Auth::new(config);
+        assert!(auth.signed_in());
+        assert_eq!(auth.bearer().await.map_err(|e| e.status), Err(401));
+        assert!(!auth.signed_in());
+        assert_eq!(stored(SESSION_KEY), None);
+    }
 }
