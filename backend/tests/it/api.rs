@@ -1,7 +1,7 @@
 //! Router tests: the whole API through `oneshot`, with the embedded store, the embedded S3
 //! endpoint (for presigning and deletes) and tokens signed by the embedded identity provider.
 
-mod embedded_s3;
+use crate::support::embedded_s3;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

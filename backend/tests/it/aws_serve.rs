@@ -1,12 +1,10 @@
 //! The local stack's end-to-end flow with `ferry serve --backend aws` against moto, after
 //! `ferry provision`: Cognito tokens, DynamoDB records, S3 presigned URLs and S3 → SQS events.
 
-mod aws_support;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use aws_support::{Moto, REGION, SKIP_EMULATOR_TESTS, sign_in, unique_name, user_pool};
+use crate::support::aws::{Moto, REGION, SKIP_EMULATOR_TESTS, sign_in, unique_name, user_pool};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

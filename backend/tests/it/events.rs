@@ -1,7 +1,7 @@
 //! The object-created handler and the sweeper against the embedded S3 endpoint and store: every
 //! outcome, and that repeating an event changes nothing.
 
-mod embedded_s3;
+use crate::support::embedded_s3;
 
 use std::sync::Arc;
 
