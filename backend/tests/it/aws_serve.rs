@@ -272,7 +272,8 @@ fn a_moto_test_without_moto_fails_unless_skipping_is_asked_for() {
         let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
         cmd.args([
             "--exact",
-            "moto_answers_other_requests_while_an_sqs_long_poll_waits",
+            // Inside the one test binary, a test's name starts with its module.
+            "aws_serve::moto_answers_other_requests_while_an_sqs_long_poll_waits",
             "--nocapture",
         ])
         .env("FERRY_MOTO_SERVER", "/nonexistent/moto_server")
