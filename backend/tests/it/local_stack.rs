@@ -1,17 +1,15 @@
 //! Integration tests: the whole local stack (`ferry serve`) on free ports with a fresh data
 //! directory, driven over HTTP the way the browser and AWS clients drive it.
 
-mod local_support;
-
 use std::time::Duration;
 
+use crate::support::local::{
+    Api, PASSWORD, cognito, http, presigned, sample, sign_in, sign_up_and_in, start_in,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry::config::Limits;
 use ferry::local::{self, LocalStack};
-use local_support::{
-    Api, PASSWORD, cognito, http, presigned, sample, sign_in, sign_up_and_in, start_in,
-};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
