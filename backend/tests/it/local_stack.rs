@@ -404,6 +404,12 @@ async fn the_site_is_served_with_client_routes_falling_back_to_the_app() {
         "<!doctype html><title>Ferry</title>",
     )
     .unwrap();
+    // Share links get the recipients' own light page.
+    std::fs::write(
+        dir.path().join("site/share.html"),
+        "<!doctype html><title>Ferry</title><main id=share>",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("site/app-1234.js"), "export {}").unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
     for path in [
@@ -420,10 +426,9 @@ async fn the_site_is_served_with_client_routes_falling_back_to_the_app() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert_eq!(res.headers()["x-content-type-options"], "nosniff");
-        assert!(
-            res.text().await.unwrap().contains("<title>Ferry</title>"),
-            "{path}"
-        );
+        let body = res.text().await.unwrap();
+        assert!(body.contains("<title>Ferry</title>"), "{path}");
+        assert_eq!(body.contains("id=share"), path.starts_with("/s/"), "{path}");
     }
     let asset = http()
         .get(format!("{}/app-1234.js", stack.url()))
