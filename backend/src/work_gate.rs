@@ -1,5 +1,5 @@
 //! Bounds on expensive CPU work that anyone can trigger: password hashing (argon2id needs about
-//! 19 MiB and tens of milliseconds per call) and image decoding.
+//! 9 MiB and tens of milliseconds per call, see `domain::argon`) and image decoding.
 //!
 //! A [`WorkGate`] lets a few jobs run at once and a bounded number wait for a slot; past that it
 //! answers [`Busy`] at once, so a flood of requests costs a refusal each instead of memory and
@@ -56,7 +56,7 @@ impl WorkGate {
     }
 
     /// Password hashing for one process: as many hashes at once as there are cores (each
-    /// holds ~19 MiB), and a short line behind them.
+    /// holds 9 MiB), and a short line behind them.
     pub fn for_passwords() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self::new(cores, 4 * cores)

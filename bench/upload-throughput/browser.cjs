@@ -111,20 +111,37 @@ function memory(renderers) {
   return { renderer, total };
 }
 
+/** Chromium's own network emulation (DevTools protocol) on `page`: `latency_ms` added to every
+ * request and both directions capped at `mbit` Mbit/s. Per request, not per packet: no TCP slow
+ * start or loss, so it shows what waiting on round trips and sharing a link cost. */
+async function throttle(page, link) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  const bytesPerSec = (link.mbit * 1e6) / 8;
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: link.latency_ms,
+    downloadThroughput: bytesPerSec,
+    uploadThroughput: bytesPerSec,
+  });
+  return cdp;
+}
+
 /** The browser's own ceiling: a bare page on Ferry's origin (which the storage endpoint's CORS
- * allows) reads each part of BENCH_FILE, hashes it with WebCrypto and PUTs it with XHR to the
- * presigned URL in BARE_PARTS, 4 at once, as the app does — with no app around it. */
-async function barePage(browser) {
-  const parts = JSON.parse(fs.readFileSync(process.env.BARE_PARTS, "utf8"));
+ * allows) reads each part of `partFile`'s file, hashes it with WebCrypto and PUTs it with XHR to
+ * its presigned URL, 4 at once, as the app does — with no app around it; over `link` if given. */
+async function barePage(browser, benchFile = file, partFile = process.env.BARE_PARTS, link = null) {
+  const parts = JSON.parse(fs.readFileSync(partFile, "utf8"));
   const page = await browser.newPage({ baseURL: url });
   await page.goto("/api/health");
+  if (link) await throttle(page, link);
   await page.evaluate(() => {
     const input = document.createElement("input");
     input.type = "file";
     input.id = "bench-file";
     document.body.append(input);
   });
-  await page.setInputFiles("#bench-file", file);
+  await page.setInputFiles("#bench-file", benchFile);
   settle();
   const before = cpuSeconds();
   const result = await page.evaluate(async (parts) => {
@@ -167,6 +184,57 @@ async function barePage(browser) {
   };
 }
 
+/** Link mode: uploads `link.file` through Ferry's files page and then from the bare page, both
+ * throttled to `link`. Times Ferry from the drop until the row says "Uploaded" (the parts are
+ * stored and the upload completed), and the phases in between. */
+async function overLink(browser, page, link) {
+  await page.goto("/files");
+  await page.getByRole("heading", { level: 1, name: "Your files" }).waitFor();
+  const cdp = await throttle(page, link);
+  const phases = { firstPut: 0, lastPut: 0, puts: 0 };
+  const onRequest = (request) => {
+    if (request.method() !== "PUT") return;
+    phases.firstPut ||= Date.now();
+    phases.puts += 1;
+  };
+  const onFinished = (request) => {
+    if (request.method() === "PUT") phases.lastPut = Date.now();
+  };
+  page.on("request", onRequest);
+  page.on("requestfinished", onFinished);
+  const chooser = page.waitForEvent("filechooser");
+  settle();
+  const started = Date.now();
+  await page.getByRole("button", { name: /Drop files/ }).click();
+  await (await chooser).setFiles(link.file);
+  await page.waitForFunction(
+    () => /Uploaded ·/.test(document.querySelector("section.upload-panel")?.textContent ?? ""),
+    null,
+    { polling: 50, timeout: 0 },
+  );
+  const sent = (Date.now() - started) / 1000;
+  page.off("request", onRequest);
+  page.off("requestfinished", onFinished);
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: -1,
+  });
+  await cdp.detach();
+  const bare = await barePage(browser, link.file, link.bare_parts, link);
+  return {
+    mbit: link.mbit,
+    latency_ms: link.latency_ms,
+    size: fs.statSync(link.file).size,
+    sent_secs: sent,
+    before_parts_secs: (phases.firstPut - started) / 1000,
+    parts_secs: (phases.lastPut - phases.firstPut) / 1000,
+    part_puts: phases.puts,
+    bare,
+  };
+}
+
 (async () => {
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
   try {
@@ -179,6 +247,15 @@ async function barePage(browser) {
     await page.getByRole("button", { name: "Create account" }).click();
     await page.waitForURL(/\/files$/);
     await page.getByRole("heading", { level: 1, name: "Your files" }).waitFor();
+
+    if (process.env.BENCH_LINKS) {
+      const links = [];
+      for (const link of JSON.parse(process.env.BENCH_LINKS)) {
+        links.push(await overLink(browser, page, link));
+      }
+      process.stdout.write(JSON.stringify({ links }) + "\n");
+      return;
+    }
 
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("Performance.enable");

@@ -17,6 +17,13 @@
 #   SITE_DIR=/tmp/site ...                              an already built site (default: builds
 #                                                       one with trunk into a temporary dir)
 #   BENCH_KEEP=1 ...                                    keep the data dir and the log
+#
+# Link mode (BENCH_LINK=1, or BENCH_LINKS="Mbit/s:latency ms:MiB,…") replaces 1–3 with uploads
+# over emulated links: Chromium's network emulation (DevTools `Network.emulateNetworkConditions`:
+# latency added to every request, both directions capped at the rate) throttles Ferry's UI and
+# then the bare page, and each is printed as a share of the link rate (goals: >= 90 % at
+# 100 Mbit/s with 20 ms, >= 70 % at 1 Gbit/s with 50 ms). Default links:
+# 100:20:96,1000:50:512 (a file of about eight seconds at each rate).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -41,7 +48,27 @@ else
   exit 1
 fi
 
-mib="${BENCH_MIB:-1024}"
+links_spec="${BENCH_LINKS:-}"
+[[ -z "$links_spec" && "${BENCH_LINK:-}" == "1" ]] && links_spec="100:20:96,1000:50:512"
+links=()
+if [[ -n "$links_spec" ]]; then
+  IFS=, read -r -a links <<<"$links_spec"
+  for link in "${links[@]}"; do
+    [[ "$link" =~ ^[0-9]+:[0-9]+:[0-9]+$ ]] || { echo "upload-throughput: bad link '$link' (Mbit/s:latency ms:MiB)" >&2; exit 1; }
+  done
+fi
+if (( ${#links[@]} > 0 )); then
+  # Limits for the largest file, and room for every file twice (Ferry's and the bare page's).
+  mib=0; total_mib=0
+  for link in "${links[@]}"; do
+    IFS=: read -r _ _ m <<<"$link"
+    (( m > mib )) && mib=$m
+    total_mib=$(( total_mib + 2 * m ))
+  done
+else
+  mib="${BENCH_MIB:-1024}"
+  total_mib=$(( 3 * mib ))
+fi
 bin="${FERRY_BIN:-$root/target/release/ferry}"
 if [[ ! -x "$bin" ]]; then
   echo "building $bin (cargo build --release --bin ferry)…" >&2
@@ -80,12 +107,14 @@ while [[ "$s3_port" == "$port" ]]; do s3_port="$(free_port)"; done
 url="http://127.0.0.1:$port"
 
 file="$tmp/bench-${mib}MiB.bin"
-echo "writing a ${mib} MiB file of random bytes…" >&2
-head -c "$((mib * 1024 * 1024))" /dev/urandom >"$file"
+if (( ${#links[@]} == 0 )); then
+  echo "writing a ${mib} MiB file of random bytes…" >&2
+  head -c "$((mib * 1024 * 1024))" /dev/urandom >"$file"
+fi
 
-# Quota and size limits large enough for two copies; everything else as shipped.
+# Quota and size limits large enough for every copy; everything else as shipped.
 FERRY_MAX_FILE_SIZE=$(( (mib + 64) * 1024 * 1024 )) \
-FERRY_USER_QUOTA=$(( (3 * mib + 64) * 1024 * 1024 )) \
+FERRY_USER_QUOTA=$(( (total_mib + 64) * 1024 * 1024 )) \
 RUST_LOG="${RUST_LOG:-warn}" \
   "$bin" serve --port "$port" --s3-port "$s3_port" --data-dir "$tmp/data" --site-dir "$site" \
   >"$tmp/ferry.log" 2>&1 &
@@ -113,8 +142,84 @@ idp SignUp "$(jq -nc --arg c "$client_id" --arg u "$email" --arg p "$password" \
 token="$(idp InitiateAuth "$(jq -nc --arg c "$client_id" --arg u "$email" --arg p "$password" \
   '{ClientId:$c, AuthFlow:"USER_PASSWORD_AUTH", AuthParameters:{USERNAME:$u, PASSWORD:$p}}')" \
   | jq -r '.AuthenticationResult.AccessToken')"
-size="$(stat -c %s "$file")"
 api() { curl -fsS "$url$1" -H "Authorization: Bearer $token" -H "Content-Type: application/json" -d "$2"; }
+
+# A multipart upload of $1 for the bare page, asked for like the app does (checksums computed
+# here): prints its file id and writes the parts (URL, headers, range, checksum) to $2.
+bare_upload() {
+  local bench_file="$1" out="$2" size ticket id part_size
+  size="$(stat -c %s "$bench_file")"
+  ticket="$(api /api/uploads/multipart "$(jq -nc --arg n "bare-$(basename "$bench_file")" --argjson s "$size" \
+    '{name:$n, size:$s, content_type:"application/octet-stream"}')")"
+  id="$(jq -r '.file.id' <<<"$ticket")"
+  part_size="$(jq -r '.part_size' <<<"$ticket")"
+  python3 - "$bench_file" "$part_size" >"$out.checksums" <<'PY'
+import base64, hashlib, json, sys
+path, part_size = sys.argv[1], int(sys.argv[2])
+parts = []
+with open(path, "rb") as f:
+    while chunk := f.read(part_size):
+        parts.append({"number": len(parts) + 1, "sha256": base64.b64encode(hashlib.sha256(chunk).digest()).decode()})
+print(json.dumps(parts))
+PY
+  jq -c '_nwise(100) | {parts: .}' "$out.checksums" | while IFS= read -r batch; do
+    api "/api/files/$id/parts" "$batch" | jq -c '.parts[]'
+  done | jq -s --argjson ps "$part_size" --argjson size "$size" \
+    'map(. + {start: ((.number - 1) * $ps), end: ([.number * $ps, $size] | min),
+              sha256: (.headers[] | select(.name | ascii_downcase == "x-amz-checksum-sha256") | .value)})' \
+    >"$out"
+  echo "$id"
+}
+
+# Completes the bare page's upload $1 with the ETags the browser got ($2: its result object).
+bare_complete() {
+  jq -c '{parts: [.etags[] | {number: .[0], etag: .[1], sha256: .[2]}]}' <<<"$2" >"$tmp/bare-complete.json"
+  api "/api/files/$1/complete" "@$tmp/bare-complete.json" >/dev/null \
+    || { echo "upload-throughput: the bare page's upload did not complete" >&2; exit 1; }
+}
+
+if (( ${#links[@]} > 0 )); then
+  link_json="[]"
+  i=0
+  for link in "${links[@]}"; do
+    IFS=: read -r mbit latency link_mib <<<"$link"
+    i=$((i + 1))
+    link_file="$tmp/link$i-${mbit}Mbit-${link_mib}MiB.bin"
+    echo "writing a ${link_mib} MiB file of random bytes for ${mbit} Mbit/s, ${latency} ms…" >&2
+    head -c "$((link_mib * 1024 * 1024))" /dev/urandom >"$link_file"
+    bare_id="$(bare_upload "$link_file" "$tmp/bare-parts-$i.json")"
+    link_json="$(jq -c --argjson mbit "$mbit" --argjson lat "$latency" --arg f "$link_file" \
+      --arg p "$tmp/bare-parts-$i.json" --arg id "$bare_id" \
+      '. + [{mbit: $mbit, latency_ms: $lat, file: $f, bare_parts: $p, bare_id: $id}]' <<<"$link_json")"
+  done
+  echo "browser: Ferry's UI, then the bare page, over each link…" >&2
+  browser_json="$(FERRY_URL="$url" BENCH_FILE="$tmp/unused" FERRY_PID="$server" BENCH_LINKS="$link_json" \
+    node "$here/browser.cjs")"
+  n="$(jq '.links | length' <<<"$browser_json")"
+  for ((k = 0; k < n; k++)); do
+    bare_complete "$(jq -r ".[$k].bare_id" <<<"$link_json")" "$(jq -c ".links[$k].bare" <<<"$browser_json")"
+  done
+  echo
+  echo "uploads over an emulated link (Chromium network emulation; load $(cut -d' ' -f1-3 /proc/loadavg))"
+  jq -r '
+    def r(x): (x * 100 | round / 100);
+    def pct(x): (x * 1000 | round / 10);
+    ["link", "file", "Ferry sent", "Ferry MiB/s", "of link", "parts phase", "bare page", "bare MiB/s", "of link", "goal"],
+    (.links[] | (.mbit * 1e6 / 8) as $rate | (.size / 1048576) as $mib
+      | (if .mbit <= 100 then 0.9 else 0.7 end) as $goal
+      | ["\(.mbit) Mbit/s, \(.latency_ms) ms", "\($mib) MiB",
+         "\(r(.sent_secs)) s", "\(r($mib / .sent_secs))", "\(pct(.size / .sent_secs / $rate)) %",
+         "\(r(.parts_secs)) s (\(pct(.size / .parts_secs / $rate)) %)",
+         "\(r(.bare.secs)) s", "\(r($mib / .bare.secs))", "\(pct(.size / .bare.secs / $rate)) %",
+         "\(pct($goal)) % — \(if .size / .sent_secs / $rate >= $goal then "met" else "NOT met" end)"])
+    | @tsv' <<<"$browser_json" | column -t -s $'\t'
+  echo
+  echo "Ferry sent = drop → \"Uploaded\" (sample hash, API calls, parts, complete); parts phase ="
+  echo "first part PUT → last part answered; the bare page hashes and PUTs the same parts 4 at once."
+  exit 0
+fi
+
+size="$(stat -c %s "$file")"
 ticket="$(api /api/uploads "$(jq -nc --arg n "curl-$(basename "$file")" --argjson s "$size" \
   '{name:$n, size:$s, content_type:"application/octet-stream"}')")"
 put_url="$(jq -r '.upload.url' <<<"$ticket")"
@@ -127,36 +232,15 @@ curl_out="$(curl -sS -o /dev/null -X PUT -T "$file" "${headers[@]}" -H "Expect:"
 read -r curl_status curl_secs <<<"$curl_out"
 [[ "$curl_status" == 2* ]] || { echo "curl PUT failed: HTTP $curl_status" >&2; exit 1; }
 
-# --- 3's part URLs, asked for by the API like the app does (checksums computed here) --------
-bare_ticket="$(api /api/uploads/multipart "$(jq -nc --arg n "bare-$(basename "$file")" --argjson s "$size" \
-  '{name:$n, size:$s, content_type:"application/octet-stream"}')")"
-bare_id="$(jq -r '.file.id' <<<"$bare_ticket")"
-bare_part_size="$(jq -r '.part_size' <<<"$bare_ticket")"
-python3 - "$file" "$bare_part_size" >"$tmp/bare-checksums.json" <<'PY'
-import base64, hashlib, json, sys
-path, part_size = sys.argv[1], int(sys.argv[2])
-parts = []
-with open(path, "rb") as f:
-    while chunk := f.read(part_size):
-        parts.append({"number": len(parts) + 1, "sha256": base64.b64encode(hashlib.sha256(chunk).digest()).decode()})
-print(json.dumps(parts))
-PY
-jq -c '_nwise(100) | {parts: .}' "$tmp/bare-checksums.json" | while IFS= read -r batch; do
-  api "/api/files/$bare_id/parts" "$batch" | jq -c '.parts[]'
-done | jq -s --argjson ps "$bare_part_size" --argjson size "$size" \
-  'map(. + {start: ((.number - 1) * $ps), end: ([.number * $ps, $size] | min),
-            sha256: (.headers[] | select(.name | ascii_downcase == "x-amz-checksum-sha256") | .value)})' \
-  >"$tmp/bare-parts.json"
+# --- 3's part URLs, asked for by the API like the app does ---------------------------------
+bare_id="$(bare_upload "$file" "$tmp/bare-parts.json")"
 
 # --- 2 and 3 in Chromium -----------------------------------------------------------------------
 echo "browser: upload through Ferry's UI, then from a bare page…" >&2
 browser_json="$(FERRY_URL="$url" BENCH_FILE="$file" FERRY_PID="$server" BARE_PARTS="$tmp/bare-parts.json" \
   node "$here/browser.cjs")"
 # The bare upload completes like the app's (and must: its parts were accepted).
-jq -c '{parts: [.bare.etags[] | {number: .[0], etag: .[1], sha256: .[2]}]}' <<<"$browser_json" \
-  >"$tmp/bare-complete.json"
-api "/api/files/$bare_id/complete" "@$tmp/bare-complete.json" >/dev/null \
-  || { echo "upload-throughput: the bare page's upload did not complete" >&2; exit 1; }
+bare_complete "$bare_id" "$(jq -c '.bare' <<<"$browser_json")"
 
 # --- Report ---------------------------------------------------------------------------------
 jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_json" \

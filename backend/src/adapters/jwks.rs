@@ -4,6 +4,11 @@
 //! The key set is cached. A token signed with a key id the cache does not know triggers one
 //! refetch (keys rotate), but refetches are rate-limited so that tokens with made-up key ids
 //! cannot turn the verifier into a load generator against the JWKS endpoint.
+//!
+//! Tokens that verified are remembered for a few minutes ([`verified`]): a browser sends the same
+//! token with every request, and an RS256 check costs more than the rest of a typical request.
+
+mod verified;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +22,7 @@ use serde::Deserialize;
 
 use crate::domain::UserId;
 use crate::ports::{AuthError, Identity, TokenVerifier};
+use verified::VerifiedTokens;
 
 /// Tolerated clock skew between the issuer and us when checking `exp` / `nbf`.
 const LEEWAY_SECS: u64 = 30;
@@ -45,6 +51,8 @@ pub struct JwksVerifier {
     last_failure: Mutex<Option<Failure>>,
     /// [`RETRY_AFTER_FAILURE`]; tests lengthen it so "within the back-off" holds on any machine.
     retry_after_failure: Duration,
+    /// Tokens whose signature and claims checked out, until they expire (or a few minutes).
+    verified: VerifiedTokens,
 }
 
 struct Fetcher {
@@ -107,6 +115,9 @@ struct AccessClaims {
     #[serde(rename = "cognito:username")]
     cognito_username: Option<String>,
     email: Option<String>,
+    /// Checked by `Validation`; read again to know how long the verification may be reused. A
+    /// number, possibly fractional (RFC 7519 NumericDate).
+    exp: Option<f64>,
 }
 
 impl JwksVerifier {
@@ -130,6 +141,7 @@ impl JwksVerifier {
             fetches: AtomicU64::new(0),
             last_failure: Mutex::new(None),
             retry_after_failure: RETRY_AFTER_FAILURE,
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -155,6 +167,7 @@ impl JwksVerifier {
             fetches: AtomicU64::new(0),
             last_failure: Mutex::new(None),
             retry_after_failure: RETRY_AFTER_FAILURE,
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -323,9 +336,33 @@ fn invalid(reason: &str) -> AuthError {
     AuthError::Invalid(reason.to_owned())
 }
 
+/// Seconds since the Unix epoch, from the clock `jsonwebtoken` checks `exp` against.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 #[async_trait]
 impl TokenVerifier for JwksVerifier {
     async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        let digest = verified::digest(token);
+        let now = unix_now();
+        if let Some(identity) = self.verified.get(&digest, now) {
+            return Ok(identity);
+        }
+        let (identity, exp) = self.verify_signed(token).await?;
+        // `Validation` accepted the token up to `exp` + leeway: exactly as long as it is reused.
+        let valid_until = (exp.floor() as i64).saturating_add(LEEWAY_SECS as i64);
+        self.verified
+            .insert(digest, identity.clone(), valid_until, now);
+        Ok(identity)
+    }
+}
+
+impl JwksVerifier {
+    /// Checks the token's signature and claims; its identity and `exp`.
+    async fn verify_signed(&self, token: &str) -> Result<(Identity, f64), AuthError> {
         // The header is untrusted until the signature checks out; it only picks the key. The
         // algorithm is pinned to RS256 here and again in `Validation`, so `none` and HMAC
         // tokens (e.g. signed with the public key as a secret) never reach a verifier.
@@ -359,11 +396,16 @@ impl TokenVerifier for JwksVerifier {
         }
         let sub = claims.sub.ok_or_else(|| invalid("missing claim sub"))?;
         let user = UserId::parse(&sub).map_err(|_| invalid("unusable subject"))?;
-        Ok(Identity {
+        let exp = claims
+            .exp
+            .filter(|exp| exp.is_finite())
+            .ok_or_else(|| invalid("missing claim exp"))?;
+        let identity = Identity {
             user,
             username: claims.cognito_username.or(claims.username),
             email: claims.email,
-        })
+        };
+        Ok((identity, exp))
     }
 }
 
@@ -702,5 +744,29 @@ mod tests {
         }
         assert_eq!(hits.load(Ordering::SeqCst), 1, "the failure is remembered");
         server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_verified_token_is_remembered_and_other_tokens_are_checked_afresh() {
+        let (key, verifier) = setup();
+        let token = key.sign(&access_claims()).unwrap();
+        let identity = verifier.verify(&token).await.unwrap();
+        assert_eq!(verifier.verified.len(), 1);
+        assert_eq!(verifier.verify(&token).await.unwrap(), identity);
+        assert_eq!(verifier.verified.len(), 1);
+        // The remembered token's signature over other claims is still refused, and refused
+        // tokens are not remembered.
+        let parts: Vec<&str> = token.split('.').collect();
+        let evil = b64(&with(access_claims(), "sub", json!("someone-else")));
+        let spliced = format!("{}.{}.{}", parts[0], evil, parts[2]);
+        assert_eq!(refused(&verifier, &spliced).await, "bad signature");
+        let expired = key
+            .sign(&with(access_claims(), "exp", json!(now() - 120)))
+            .unwrap();
+        assert!(matches!(
+            verifier.verify(&expired).await,
+            Err(AuthError::Expired)
+        ));
+        assert_eq!(verifier.verified.len(), 1);
     }
 }

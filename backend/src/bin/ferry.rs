@@ -35,6 +35,23 @@ enum Command {
     /// AWS CLI or SDKs: `export $(ferry credentials)`. Makes the pair if the data directory has
     /// none yet.
     Credentials(CredentialsArgs),
+    /// Benchmarks only (`bench/api`): add ready file records of one user to the metadata store
+    /// of a local stack that is not running.
+    #[command(hide = true)]
+    SeedFiles(SeedArgs),
+}
+
+#[derive(clap::Args)]
+struct SeedArgs {
+    /// The local stack's data directory.
+    #[arg(long, env = "FERRY_DATA_DIR", default_value = ".ferry-data")]
+    data_dir: PathBuf,
+    /// The owner's `sub`.
+    #[arg(long)]
+    owner: String,
+    /// How many records to add.
+    #[arg(long)]
+    count: usize,
 }
 
 #[derive(clap::Args)]
@@ -146,6 +163,7 @@ async fn main() -> anyhow::Result<()> {
             println!("AWS_ENDPOINT_URL_S3=http://{endpoint}");
             Ok(())
         }
+        Command::SeedFiles(args) => seed_files(args).await,
         Command::Provision(args) => {
             let aws = AwsAdapters::from_env().await?;
             let done = provision::run(
@@ -167,4 +185,42 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Adds `args.count` ready 1 KiB files named `bench-{n}.bin` to the store (no bytes behind them:
+/// the list reads records only) and says how long it took.
+async fn seed_files(args: SeedArgs) -> anyhow::Result<()> {
+    use ferry::adapters::local::store::LocalMetadataStore;
+    use ferry::domain::{ContentType, FileId, FileName, FileRecord, UserId};
+
+    let owner = UserId::parse(&args.owner)?;
+    let store = LocalMetadataStore::open(&args.data_dir.join("metadata.redb"))?;
+    let content_type = ContentType::parse("application/octet-stream")?;
+    let now = time::OffsetDateTime::now_utc();
+    let started = std::time::Instant::now();
+    let make = {
+        let owner = owner.clone();
+        move |i: usize| FileRecord {
+            owner: owner.clone(),
+            id: FileId::new(),
+            name: FileName::parse(&format!("bench-{i:06}.bin"))
+                .expect("a name of ASCII letters and digits is valid"),
+            size: 1024,
+            content_type: content_type.clone(),
+            status: ferry_api::FileStatus::Ready,
+            created_at: now,
+            upload_expires_at: now,
+            sha256: None,
+            thumbnail_key: None,
+            multipart_upload_id: None,
+            part_size: None,
+        }
+    };
+    store.insert_ready_files(&owner, args.count, make).await?;
+    println!(
+        "{} records added in {:.2} s",
+        args.count,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Pure rules of the domain: identifiers, names, records and share policy. No I/O.
 
+mod argon;
 mod ids;
 mod names;
 pub mod parts;

@@ -35,7 +35,14 @@ impl FileName {
     /// Separators are checked in the compatibility (NFKC) form too, so look-alikes such as the
     /// full-width solidus are refused.
     pub fn parse(raw: &str) -> Result<Self, NameError> {
-        let name: String = raw.trim().nfc().collect();
+        // ASCII is its own NFC and NFKC form; skipping the normalisers matters when a page of
+        // stored records is read back.
+        let ascii = raw.is_ascii();
+        let name: String = if ascii {
+            raw.trim().to_owned()
+        } else {
+            raw.trim().nfc().collect()
+        };
         if name.is_empty() {
             return Err(NameError::Empty);
         }
@@ -46,7 +53,7 @@ impl FileName {
             return Err(NameError::Control);
         }
         let separator = |c: char| matches!(c, '/' | '\\');
-        if name.chars().any(separator) || name.nfkc().any(separator) {
+        if name.chars().any(separator) || (!ascii && name.nfkc().any(separator)) {
             return Err(NameError::Separator);
         }
         if name == "." || name == ".." {

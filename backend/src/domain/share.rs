@@ -3,9 +3,6 @@
 
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -143,23 +140,14 @@ impl AttemptPolicy {
     }
 }
 
-/// Hashes a share password with Argon2id and a random salt (PHC string).
+/// Hashes a share password with Argon2id and a random salt (PHC string; see [`super::argon`]).
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt)?;
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+    super::argon::hash(password)
 }
 
 /// Checks a password against a PHC hash; a malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    super::argon::verify(password, hash)
 }
 
 #[cfg(test)]

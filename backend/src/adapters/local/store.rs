@@ -20,6 +20,7 @@ use crate::ports::{
     Transition, Usage,
 };
 
+mod bulk;
 mod pending;
 mod tables;
 
@@ -28,6 +29,10 @@ use tables::{
     FILES, SHARES, StoredUsage, USAGE, USER_SHARES, adjust_usage, decode, encode, file_key,
     get_json, owner_range, release, transition,
 };
+
+/// redb's page cache. Its default (1 GiB) let the process grow by the whole database as records
+/// were read; pages beyond this come from the operating system's file cache instead.
+const CACHE_BYTES: usize = 16 << 20;
 
 /// The embedded [`MetadataStore`].
 #[derive(Clone)]
@@ -38,7 +43,9 @@ pub struct LocalMetadataStore {
 impl LocalMetadataStore {
     /// Opens (or creates) the database file at `path`.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        let db = Database::create(path)?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)?;
         let txn = db.begin_write()?;
         {
             txn.open_table(FILES)?;
@@ -70,15 +77,15 @@ impl LocalMetadataStore {
         .map_err(|e| MetadataError::Backend(format!("store task: {e}")))?
     }
 
+    /// Runs `f` in one read transaction, on the calling task: a read is short (a page of records
+    /// at most, mostly from redb's cache) and never waits for a writer, and handing it to a
+    /// blocking thread and back cost more than the read itself (`bench/api`).
     async fn read<T, F>(&self, f: F) -> Result<T, MetadataError>
     where
         T: Send + 'static,
         F: FnOnce(&redb::ReadTransaction) -> Result<T, MetadataError> + Send + 'static,
     {
-        let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || f(&db.begin_read()?))
-            .await
-            .map_err(|e| MetadataError::Backend(format!("store task: {e}")))?
+        f(&self.db.begin_read()?)
     }
 }
 

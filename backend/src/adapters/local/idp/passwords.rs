@@ -1,6 +1,6 @@
 //! Argon2 work for the identity provider. Every hash and verification needs a slot of the
 //! process-wide [`WorkGate`] (the type asks for its [`WorkPermit`]), so a flood of sign-ins
-//! costs a refusal each instead of ~19 MiB each.
+//! costs a refusal each instead of 9 MiB each.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
