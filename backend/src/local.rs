@@ -53,7 +53,7 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
 /// How often the sweeper looks for abandoned uploads.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LocalOptions {
     pub host: IpAddr,
     /// Port of the site, API and identity provider (0 picks a free one).
@@ -69,6 +69,9 @@ pub struct LocalOptions {
     pub dev: bool,
     /// Connection cap and header deadline of each port.
     pub serve_limits: ServeLimits,
+    /// The time the API, presigned URLs, the sweeper and the identity provider go by (tests
+    /// move it to expire things without waiting).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for LocalOptions {
@@ -83,6 +86,7 @@ impl Default for LocalOptions {
             require_confirmation: false,
             dev: false,
             serve_limits: ServeLimits::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -199,7 +203,8 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         &credentials.secret_key,
         LOCAL_REGION,
     );
-    let objects = Arc::new(S3ObjectStore::new(client, LOCAL_BUCKET));
+    let clock = Arc::clone(&options.clock);
+    let objects = Arc::new(S3ObjectStore::new(client, LOCAL_BUCKET).with_clock(clock.clone()));
     let limits = Arc::new(options.limits.clone());
     let ctx = EventContext {
         objects: objects.clone(),
@@ -230,6 +235,7 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         },
         IdpShared {
             password_work: Arc::clone(&password_work),
+            clock: clock.clone(),
             ..IdpShared::default()
         },
     )
@@ -240,7 +246,6 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         LOCAL_CLIENT_ID,
     )?);
 
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut state = AppState {
         password_work,
         ..AppState::new(

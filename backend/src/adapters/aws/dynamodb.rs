@@ -2,6 +2,7 @@
 //! write; file records and the owner's usage change together in one transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -23,8 +24,8 @@ use super::items::{
 use crate::domain::share::{AttemptPolicy, ShareState, state_at};
 use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
 use crate::ports::{
-    AttemptReservation, DownloadCount, FileListing, MetadataError, MetadataStore, Reservation,
-    Transition, Usage,
+    AttemptReservation, Clock, DownloadCount, FileListing, MetadataError, MetadataStore,
+    Reservation, SystemClock, Transition, Usage,
 };
 
 mod password_attempts;
@@ -41,10 +42,20 @@ const RELEASE_MARKER_TTL: Duration = Duration::from_secs(7 * 86_400);
 const MAX_STALE_SCAN_PAGES: usize = 16;
 
 /// File, share and usage records in one DynamoDB table.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DynamoMetadataStore {
     client: Client,
     table: String,
+    /// When release markers expire.
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for DynamoMetadataStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoMetadataStore")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
 }
 
 fn backend<E, R>(what: &str, err: &SdkError<E, R>) -> MetadataError
@@ -105,7 +116,13 @@ impl DynamoMetadataStore {
         Self {
             client,
             table: table.into(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Reads the time from `clock` instead of the system.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
     }
 
     pub fn table(&self) -> &str {
@@ -337,7 +354,7 @@ impl DynamoMetadataStore {
         if !file.holds_quota() {
             return Ok(false);
         }
-        let expires = OffsetDateTime::now_utc() + RELEASE_MARKER_TTL;
+        let expires = self.clock.now() + RELEASE_MARKER_TTL;
         let mut marker = items::key(user_pk(&file.owner), items::released_sk(&file.id));
         marker.insert("ttl".to_owned(), items::epoch_seconds(expires));
         let writes = vec![
