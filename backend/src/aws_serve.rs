@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::adapters::aws::AwsAdapters;
 use crate::config::Limits;
-use crate::lambda::events::EventsFunction;
+use crate::lambda::events_function::EventsFunction;
 use crate::lambda::sqs;
 use crate::serve_loop::{self, ServeLimits, Server};
 use crate::site::{SitePolicy, origin_of, site_app};

@@ -8,7 +8,6 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod event_context;
-pub mod events;
 pub mod file_objects;
 pub mod lambda;
 pub mod local;
@@ -18,6 +17,7 @@ pub mod serve_loop;
 pub mod site;
 mod state;
 pub mod thumbnail;
+pub mod upload_events;
 pub mod work_gate;
 
 pub use state::AppState;

@@ -23,11 +23,11 @@ use crate::adapters::local::s3_endpoint::{self, ObjectCreatedHook, S3Endpoint, S
 use crate::adapters::local::store::LocalMetadataStore;
 use crate::adapters::s3::{S3ObjectStore, local_client};
 use crate::config::Limits;
-use crate::events::{self, EventContext};
 use crate::ports::{Clock, MetadataError, SystemClock};
 use crate::serve_loop::{self, ServeLimits, Server};
 use crate::site::{SitePolicy, site_app};
 use crate::state::AppState;
+use crate::upload_events::{self, EventContext};
 use crate::work_gate::WorkGate;
 
 pub const LOCAL_BUCKET: &str = "ferry-files";
@@ -173,7 +173,7 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
                     return;
                 }
                 let Some(ctx) = events_ctx.get() else { return };
-                match events::object_created(ctx, &key).await {
+                match upload_events::object_created(ctx, &key).await {
                     Ok(outcome) => tracing::debug!(key, ?outcome, "object created"),
                     Err(err) => {
                         tracing::error!(key, error = %err, "object-created handling failed")
@@ -297,7 +297,7 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
             if let Err(error) = reconcile_pending_uploads(&ctx, &sweeper_meta).await {
                 tracing::warn!(%error, "reconciling pending uploads failed");
             }
-            if let Err(err) = events::sweep_stale_uploads(&ctx, clock.now()).await {
+            if let Err(err) = upload_events::sweep_stale_uploads(&ctx, clock.now()).await {
                 tracing::warn!(error = %err, "sweeping stale uploads failed");
             }
         }
@@ -325,7 +325,7 @@ async fn reconcile_pending_uploads(
     loop {
         let (page, next) = meta.pending_files(after.take(), PAGE).await?;
         for file in &page {
-            match events::settle_if_stored(ctx, file).await {
+            match upload_events::settle_if_stored(ctx, file).await {
                 Ok(None) => {}
                 Ok(Some(outcome)) => {
                     settled += 1;

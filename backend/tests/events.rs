@@ -11,12 +11,12 @@ use ferry::adapters::local::store::LocalMetadataStore;
 use ferry::adapters::s3::S3ObjectStore;
 use ferry::config::Limits;
 use ferry::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
-use ferry::events::{self, EventContext, Outcome};
-use ferry::lambda::events::EventsFunction;
+use ferry::lambda::events_function::EventsFunction;
 use ferry::ports::{
     MetadataStore, ObjectInfo, ObjectStore, PartToComplete, PresignedRequest, StorageError,
     StoredPart, Usage,
 };
+use ferry::upload_events::{self as events, EventContext, Outcome};
 use ferry::work_gate::WorkGate;
 use ferry_api::FileStatus;
 use time::OffsetDateTime;

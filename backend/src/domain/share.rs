@@ -1,11 +1,8 @@
-//! Share policy: how long links live, how downloads are limited, how passwords are kept and how
-//! often they may be tried.
+//! Share policy: how long links live, how downloads are limited, which passwords are accepted
+//! and how often they may be tried (hashing them is [`super::password`]'s).
 
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -159,25 +156,6 @@ impl AttemptPolicy {
     }
 }
 
-/// Hashes a share password with Argon2id and a random salt (PHC string).
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt)?;
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
-}
-
-/// Checks a password against a PHC hash; a malformed hash never matches.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,15 +217,6 @@ mod tests {
         assert_eq!(downloads_left(&s), Some(0));
         s.revoked = true;
         assert_eq!(state_at(&s, now), ShareState::Revoked);
-    }
-
-    #[test]
-    fn passwords_verify_only_against_their_hash() {
-        let hash = hash_password("correct horse").unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse", &hash));
-        assert!(!verify_password("wrong", &hash));
-        assert!(!verify_password("correct horse", "not a hash"));
     }
 
     #[test]

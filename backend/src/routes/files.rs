@@ -13,9 +13,9 @@ use serde::Deserialize;
 use crate::auth::CurrentUser;
 use crate::domain::{FileId, FileRecord, UserId, content_disposition};
 use crate::error::{ApiError, rejection};
-use crate::events::settle_if_stored;
 use crate::file_objects::remove_file_objects;
 use crate::state::AppState;
+use crate::upload_events::settle_if_stored;
 
 use super::{rfc3339, wire_file};
 

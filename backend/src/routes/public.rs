@@ -13,9 +13,8 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use ferry_api::{DownloadUrl, PublicDownload, PublicShare, UnlockShare, codes};
 
-use crate::domain::share::{
-    PASSWORD_ATTEMPTS, ShareState, downloads_left, state_at, verify_password,
-};
+use crate::domain::password::verify_password;
+use crate::domain::share::{PASSWORD_ATTEMPTS, ShareState, downloads_left, state_at};
 use crate::domain::{FileRecord, ShareRecord, ShareToken};
 use crate::error::{ApiError, ApiJson, rejection};
 use crate::ports::{AttemptReservation, DownloadCount};

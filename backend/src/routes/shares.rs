@@ -7,7 +7,8 @@ use axum::{Json, Router};
 use ferry_api::{CreateShare, FileStatus, ShareList, codes};
 
 use crate::auth::CurrentUser;
-use crate::domain::share::{SharePolicyError, ShareTerms, hash_password};
+use crate::domain::password::hash_password;
+use crate::domain::share::{SharePolicyError, ShareTerms};
 use crate::domain::{ShareRecord, ShareToken};
 use crate::error::{ApiError, ApiJson};
 use crate::ports::{MetadataError, Transition};
