@@ -15,6 +15,7 @@ pub mod ports;
 pub mod routes;
 pub mod serve_loop;
 pub mod site;
+pub mod site_server;
 mod state;
 pub mod thumbnail;
 pub mod upload_events;

@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use ferry_api::SiteConfig;
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 use crate::adapters::jwks::JwksVerifier;
 use crate::adapters::local::idp::{IdpConfig, IdpShared, LocalIdp};
@@ -24,8 +22,9 @@ use crate::adapters::local::store::LocalMetadataStore;
 use crate::adapters::s3::{S3ObjectStore, local_client};
 use crate::config::Limits;
 use crate::ports::{Clock, MetadataError, SystemClock};
-use crate::serve_loop::{self, ServeLimits, Server};
-use crate::site::{SitePolicy, site_app};
+use crate::serve_loop::ServeLimits;
+use crate::site::SitePolicy;
+use crate::site_server::{self, SignIn, Site, SiteServer, site_config};
 use crate::state::AppState;
 use crate::upload_events::{self, EventContext};
 use crate::work_gate::WorkGate;
@@ -96,28 +95,23 @@ pub struct LocalStack {
     pub app_addr: SocketAddr,
     pub s3_endpoint: S3Endpoint,
     pub config: SiteConfig,
-    server: Server,
-    sweeper: JoinHandle<()>,
+    site: SiteServer,
 }
 
 impl LocalStack {
     /// `http://127.0.0.1:8080`-style origin of the site and API.
     pub fn url(&self) -> String {
-        format!("http://{}", self.app_addr)
+        self.site.url()
     }
 
     pub async fn shutdown(self) {
-        self.sweeper.abort();
-        self.server.shutdown().await;
+        self.site.shutdown().await;
         self.s3_endpoint.shutdown().await;
     }
 
     /// Runs until Ctrl-C.
     pub async fn run_until_ctrl_c(self) -> anyhow::Result<()> {
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        tracing::info!("shutting down");
+        site_server::ctrl_c().await?;
         self.shutdown().await;
         Ok(())
     }
@@ -259,36 +253,32 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
     };
     // Decodes started by requests and by events take turns at the same gate.
     state.image_work = Arc::clone(&ctx.images);
-    let config = SiteConfig {
-        api_base: "/api".to_owned(),
-        cognito_region: LOCAL_REGION.to_owned(),
-        user_pool_id: LOCAL_USER_POOL_ID.to_owned(),
-        client_id: LOCAL_CLIENT_ID.to_owned(),
-        auth_base: origin.clone(),
-        redirect_uri: format!("{origin}/callback"),
-        logout_uri: format!("{origin}/"),
-        cognito_endpoint: Some(format!("{origin}/")),
-        multipart_threshold: Some(options.limits.multipart_threshold),
-    };
-
-    let policy = SitePolicy {
-        files_origins: vec![s3_endpoint.url()],
-        auth_origin: None, // the identity provider is the site's own origin
-        https: false,
-    };
-    let app = site_app(
-        crate::router(state),
-        config.clone(),
-        &options.site_dir,
-        Some(idp.router()),
-        &policy,
+    let config = site_config(
+        SignIn {
+            region: LOCAL_REGION.to_owned(),
+            user_pool_id: LOCAL_USER_POOL_ID.to_owned(),
+            client_id: LOCAL_CLIENT_ID.to_owned(),
+            auth_base: origin.clone(),
+            cognito_endpoint: Some(format!("{origin}/")),
+        },
+        &origin,
+        &options.limits,
     );
-    let server = serve_loop::spawn(
-        "site",
+    let mut site = SiteServer::start(
         listener,
-        app.into_service::<Incoming>(),
-        options.serve_limits,
-    );
+        Site {
+            state,
+            config: config.clone(),
+            site_dir: &options.site_dir,
+            sign_in_routes: Some(idp.router()),
+            policy: SitePolicy {
+                files_origins: vec![s3_endpoint.url()],
+                auth_origin: None, // the identity provider is the site's own origin
+                https: false,
+            },
+            limits: options.serve_limits,
+        },
+    )?;
 
     let sweeper = tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
@@ -303,12 +293,12 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         }
     });
 
+    site.keep(sweeper);
     Ok(LocalStack {
         app_addr,
         s3_endpoint,
         config,
-        server,
-        sweeper,
+        site,
     })
 }
 

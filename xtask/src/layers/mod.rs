@@ -98,7 +98,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("api", &["error", "state", "auth", "routes", "crate"]),
     ("adapters", &["adapters"]),
     ("lambda", &["lambda"]),
-    ("wiring", &["local", "aws_serve"]),
+    ("wiring", &["site_server", "local", "aws_serve"]),
 ];
 
 /// Which layers each layer may import (besides itself).
