@@ -230,7 +230,6 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         IdpShared {
             password_work: Arc::clone(&password_work),
             clock: clock.clone(),
-            ..IdpShared::default()
         },
     )
     .context("opening the identity provider")?;
