@@ -113,7 +113,7 @@ pub fn join(base: &str, path: &str) -> String {
 /// are URL-safe already and stay as they are (so logs and routes see
 /// `/api/files/0192…-7c1d…`, not `%2D`); anything else cannot break out.
 fn seg(value: &str) -> String {
-    crate::auth::escape(value)
+    crate::url_encoding::escape(value)
 }
 
 /// The body of a 2xx answer, or the API's error. Not generic: one copy of this future serves

@@ -16,6 +16,7 @@ pub mod public_share;
 pub mod shell;
 pub mod transfer;
 pub mod upload;
+pub mod url_encoding;
 
 use ferry_api::SiteConfig;
 use leptos::prelude::*;

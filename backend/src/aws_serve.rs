@@ -8,16 +8,15 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use ferry_api::SiteConfig;
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 use crate::adapters::aws::AwsAdapters;
 use crate::config::Limits;
-use crate::lambda::events::EventsFunction;
+use crate::lambda::events_function::EventsFunction;
 use crate::lambda::sqs;
-use crate::serve_loop::{self, ServeLimits, Server};
-use crate::site::{SitePolicy, origin_of, site_app};
+use crate::serve_loop::ServeLimits;
+use crate::site::{SitePolicy, origin_of};
+use crate::site_server::{self, SignIn, Site, SiteServer, site_config};
 
 #[derive(Clone, Debug)]
 pub struct AwsServeOptions {
@@ -31,56 +30,40 @@ pub struct AwsServeOptions {
 pub struct AwsServer {
     pub addr: SocketAddr,
     pub config: SiteConfig,
-    server: Server,
-    poller: Option<JoinHandle<()>>,
+    site: SiteServer,
 }
 
 impl AwsServer {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.site.url()
     }
 
     pub async fn shutdown(self) {
-        if let Some(poller) = self.poller {
-            poller.abort();
-        }
-        self.server.shutdown().await;
+        self.site.shutdown().await;
     }
 
     pub async fn run_until_ctrl_c(self) -> anyhow::Result<()> {
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
+        site_server::ctrl_c().await?;
         self.shutdown().await;
         Ok(())
     }
 }
 
-/// The site configuration for the hosted UI of the configured Cognito user pool.
-fn site_config(aws: &AwsAdapters, origin: &str, limits: &Limits) -> SiteConfig {
+/// Sign-in through the hosted UI of the configured Cognito user pool.
+fn sign_in(aws: &AwsAdapters) -> SignIn {
     let settings = &aws.settings;
     let issuer = settings.cognito_issuer.clone().unwrap_or_default();
-    let user_pool_id = issuer.rsplit('/').next().unwrap_or_default().to_owned();
-    let region = aws
-        .sdk
-        .region()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let base = settings
-        .public_base_url
-        .clone()
-        .unwrap_or_else(|| origin.to_owned());
-    SiteConfig {
-        api_base: "/api".to_owned(),
-        cognito_region: region,
-        user_pool_id,
+    SignIn {
+        region: aws
+            .sdk
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        user_pool_id: issuer.rsplit('/').next().unwrap_or_default().to_owned(),
         client_id: settings.cognito_client_id.clone().unwrap_or_default(),
         // The hosted-UI domain (`https://<prefix>.auth.<region>.amazoncognito.com`).
         auth_base: std::env::var("FERRY_AUTH_BASE").unwrap_or_default(),
-        redirect_uri: format!("{base}/callback"),
-        logout_uri: format!("{base}/"),
         cognito_endpoint: aws.sdk.endpoint_url().map(str::to_owned),
-        multipart_threshold: Some(limits.multipart_threshold),
     }
 }
 
@@ -121,11 +104,13 @@ pub async fn start(options: AwsServeOptions) -> anyhow::Result<AwsServer> {
     let origin = format!("http://{addr}");
 
     let mut aws = AwsAdapters::from_env().await?;
-    aws.settings
+    let public_base = aws
+        .settings
         .public_base_url
-        .get_or_insert_with(|| origin.clone());
+        .get_or_insert_with(|| origin.clone())
+        .clone();
     let state = aws.app_state(options.limits.clone())?;
-    let config = site_config(&aws, &origin, &options.limits);
+    let config = site_config(sign_in(&aws), &public_base, &options.limits);
 
     let poller = aws.settings.events_queue_url.clone().map(|queue_url| {
         let mut ctx = aws.event_context(Arc::new(options.limits.clone()));
@@ -137,23 +122,19 @@ pub async fn start(options: AwsServeOptions) -> anyhow::Result<AwsServer> {
     });
 
     let policy = site_policy(&state, &config).await;
-    let app = site_app(
-        crate::router(state),
-        config.clone(),
-        &options.site_dir,
-        None,
-        &policy,
-    );
-    let server = serve_loop::spawn(
-        "site",
+    let mut site = SiteServer::start(
         listener,
-        app.into_service::<Incoming>(),
-        ServeLimits::default(),
-    );
-    Ok(AwsServer {
-        addr,
-        config,
-        server,
-        poller,
-    })
+        Site {
+            state,
+            config: config.clone(),
+            site_dir: &options.site_dir,
+            sign_in_routes: None,
+            policy,
+            limits: ServeLimits::default(),
+        },
+    )?;
+    if let Some(poller) = poller {
+        site.keep(poller);
+    }
+    Ok(AwsServer { addr, config, site })
 }

@@ -2,9 +2,11 @@
 
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ferry_api::{ErrorBody, ErrorDetail, codes};
+use serde::de::DeserializeOwned;
 
 use crate::ports::{AuthError, MetadataError, StorageError};
 
@@ -13,23 +15,14 @@ pub enum ApiError {
     /// Missing, malformed, expired or foreign tokens: all look the same to the client.
     #[error("unauthorized")]
     Unauthorized,
-    /// Unknown ids and other users' resources alike.
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    /// A client mistake with its stable code and a message for people.
-    /// A 404 with its own stable code (e.g. `share_not_found` on the public pages).
+    /// A client mistake: a 4xx status, its stable code and a message for people. Unknown ids and
+    /// other users' resources alike are a 404 (see [`ApiError::not_found`]).
     #[error("{message}")]
-    Missing { code: &'static str, message: String },
-    #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
-    #[error("{message}")]
-    Conflict { code: &'static str, message: String },
-    #[error("{message}")]
-    PayloadTooLarge { code: &'static str, message: String },
-    #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
-    #[error("{message}")]
-    Gone { code: &'static str, message: String },
+    Client {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     /// 429 with `Retry-After`: the seconds until another attempt may be made.
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
@@ -42,11 +35,42 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest {
+    /// A client error with `status` (4xx).
+    pub fn client(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Client {
+            status,
             code,
             message: message.into(),
         }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// `not_found`, for unknown ids and other users' resources alike.
+    pub fn not_found(what: &str) -> Self {
+        Self::client(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            format!("No such {what}."),
+        )
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::FORBIDDEN, code, message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::GONE, code, message)
+    }
+
+    pub fn payload_too_large(code: &'static str, message: impl Into<String>) -> Self {
+        Self::client(StatusCode::PAYLOAD_TOO_LARGE, code, message)
     }
 
     fn parts(&self) -> (StatusCode, &'static str, String) {
@@ -56,19 +80,11 @@ impl ApiError {
                 codes::UNAUTHORIZED,
                 "Sign in to continue.".to_owned(),
             ),
-            Self::NotFound(what) => (
-                StatusCode::NOT_FOUND,
-                codes::NOT_FOUND,
-                format!("No such {what}."),
-            ),
-            Self::Missing { code, message } => (StatusCode::NOT_FOUND, code, message.clone()),
-            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, code, message.clone()),
-            Self::Conflict { code, message } => (StatusCode::CONFLICT, code, message.clone()),
-            Self::PayloadTooLarge { code, message } => {
-                (StatusCode::PAYLOAD_TOO_LARGE, code, message.clone())
-            }
-            Self::Forbidden { code, message } => (StatusCode::FORBIDDEN, code, message.clone()),
-            Self::Gone { code, message } => (StatusCode::GONE, code, message.clone()),
+            Self::Client {
+                status,
+                code,
+                message,
+            } => (*status, code, message.clone()),
             Self::TooManyAttempts { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 codes::TOO_MANY_ATTEMPTS,
@@ -164,8 +180,25 @@ impl From<crate::work_gate::GateError> for ApiError {
     }
 }
 
-/// A body over the API's limit is 413 `payload_too_large`; anything else wrong with it (syntax,
-/// types, content type) is 400 `invalid_request`. Every JSON body goes through here.
+/// A JSON request body. Every route takes its body through this extractor, so every rejection
+/// is an [`ApiError`]: a body over the API's limit is 413 `payload_too_large`, anything else wrong
+/// with it (syntax, types, content type) 400 `invalid_request`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(err: JsonRejection) -> Self {
         body_rejection(err.status(), err)
@@ -181,13 +214,13 @@ impl From<BytesRejection> for ApiError {
 
 fn body_rejection(status: StatusCode, err: impl std::fmt::Display) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge {
-            code: codes::PAYLOAD_TOO_LARGE,
-            message: format!(
+        ApiError::payload_too_large(
+            codes::PAYLOAD_TOO_LARGE,
+            format!(
                 "The request body is larger than the {} KiB this API accepts.",
                 crate::config::MAX_BODY_BYTES / 1024
             ),
-        }
+        )
     } else {
         rejection(err)
     }

@@ -1,4 +1,4 @@
-//! The ports and limits the upload use cases share: the object-created handler in [`crate::events`]
+//! The ports and limits the upload use cases share: the object-created handler in [`crate::upload_events`]
 //! and the thumbnail step in [`crate::thumbnail`] that it runs. Its own module so that neither of
 //! the two has to import the other's context.
 

@@ -8,7 +8,6 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod event_context;
-pub mod events;
 pub mod file_objects;
 pub mod lambda;
 pub mod local;
@@ -16,8 +15,10 @@ pub mod ports;
 pub mod routes;
 pub mod serve_loop;
 pub mod site;
+pub mod site_server;
 mod state;
 pub mod thumbnail;
+pub mod upload_events;
 pub mod work_gate;
 
 pub use state::AppState;

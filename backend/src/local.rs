@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use ferry_api::SiteConfig;
-use hyper::body::Incoming;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 use crate::adapters::jwks::JwksVerifier;
 use crate::adapters::local::idp::{IdpConfig, IdpShared, LocalIdp};
@@ -23,11 +21,12 @@ use crate::adapters::local::s3_endpoint::{self, ObjectCreatedHook, S3Endpoint, S
 use crate::adapters::local::store::LocalMetadataStore;
 use crate::adapters::s3::{S3ObjectStore, local_client};
 use crate::config::Limits;
-use crate::events::{self, EventContext};
 use crate::ports::{Clock, MetadataError, SystemClock};
-use crate::serve_loop::{self, ServeLimits, Server};
-use crate::site::{SitePolicy, site_app};
+use crate::serve_loop::ServeLimits;
+use crate::site::SitePolicy;
+use crate::site_server::{self, SignIn, Site, SiteServer, site_config};
 use crate::state::AppState;
+use crate::upload_events::{self, EventContext};
 use crate::work_gate::WorkGate;
 
 pub const LOCAL_BUCKET: &str = "ferry-files";
@@ -53,7 +52,7 @@ pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
 /// How often the sweeper looks for abandoned uploads.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct LocalOptions {
     pub host: IpAddr,
     /// Port of the site, API and identity provider (0 picks a free one).
@@ -69,6 +68,9 @@ pub struct LocalOptions {
     pub dev: bool,
     /// Connection cap and header deadline of each port.
     pub serve_limits: ServeLimits,
+    /// The time the API, presigned URLs, the sweeper and the identity provider go by (tests
+    /// move it to expire things without waiting).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for LocalOptions {
@@ -83,6 +85,7 @@ impl Default for LocalOptions {
             require_confirmation: false,
             dev: false,
             serve_limits: ServeLimits::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -92,28 +95,23 @@ pub struct LocalStack {
     pub app_addr: SocketAddr,
     pub s3_endpoint: S3Endpoint,
     pub config: SiteConfig,
-    server: Server,
-    sweeper: JoinHandle<()>,
+    site: SiteServer,
 }
 
 impl LocalStack {
     /// `http://127.0.0.1:8080`-style origin of the site and API.
     pub fn url(&self) -> String {
-        format!("http://{}", self.app_addr)
+        self.site.url()
     }
 
     pub async fn shutdown(self) {
-        self.sweeper.abort();
-        self.server.shutdown().await;
+        self.site.shutdown().await;
         self.s3_endpoint.shutdown().await;
     }
 
     /// Runs until Ctrl-C.
     pub async fn run_until_ctrl_c(self) -> anyhow::Result<()> {
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        tracing::info!("shutting down");
+        site_server::ctrl_c().await?;
         self.shutdown().await;
         Ok(())
     }
@@ -169,7 +167,7 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
                     return;
                 }
                 let Some(ctx) = events_ctx.get() else { return };
-                match events::object_created(ctx, &key).await {
+                match upload_events::object_created(ctx, &key).await {
                     Ok(outcome) => tracing::debug!(key, ?outcome, "object created"),
                     Err(err) => {
                         tracing::error!(key, error = %err, "object-created handling failed")
@@ -199,7 +197,8 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         &credentials.secret_key,
         LOCAL_REGION,
     );
-    let objects = Arc::new(S3ObjectStore::new(client, LOCAL_BUCKET));
+    let clock = Arc::clone(&options.clock);
+    let objects = Arc::new(S3ObjectStore::new(client, LOCAL_BUCKET).with_clock(clock.clone()));
     let limits = Arc::new(options.limits.clone());
     let ctx = EventContext {
         objects: objects.clone(),
@@ -230,7 +229,7 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         },
         IdpShared {
             password_work: Arc::clone(&password_work),
-            ..IdpShared::default()
+            clock: clock.clone(),
         },
     )
     .context("opening the identity provider")?;
@@ -240,7 +239,6 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         LOCAL_CLIENT_ID,
     )?);
 
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut state = AppState {
         password_work,
         ..AppState::new(
@@ -254,36 +252,32 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
     };
     // Decodes started by requests and by events take turns at the same gate.
     state.image_work = Arc::clone(&ctx.images);
-    let config = SiteConfig {
-        api_base: "/api".to_owned(),
-        cognito_region: LOCAL_REGION.to_owned(),
-        user_pool_id: LOCAL_USER_POOL_ID.to_owned(),
-        client_id: LOCAL_CLIENT_ID.to_owned(),
-        auth_base: origin.clone(),
-        redirect_uri: format!("{origin}/callback"),
-        logout_uri: format!("{origin}/"),
-        cognito_endpoint: Some(format!("{origin}/")),
-        multipart_threshold: Some(options.limits.multipart_threshold),
-    };
-
-    let policy = SitePolicy {
-        files_origins: vec![s3_endpoint.url()],
-        auth_origin: None, // the identity provider is the site's own origin
-        https: false,
-    };
-    let app = site_app(
-        crate::router(state),
-        config.clone(),
-        &options.site_dir,
-        Some(idp.router()),
-        &policy,
+    let config = site_config(
+        SignIn {
+            region: LOCAL_REGION.to_owned(),
+            user_pool_id: LOCAL_USER_POOL_ID.to_owned(),
+            client_id: LOCAL_CLIENT_ID.to_owned(),
+            auth_base: origin.clone(),
+            cognito_endpoint: Some(format!("{origin}/")),
+        },
+        &origin,
+        &options.limits,
     );
-    let server = serve_loop::spawn(
-        "site",
+    let mut site = SiteServer::start(
         listener,
-        app.into_service::<Incoming>(),
-        options.serve_limits,
-    );
+        Site {
+            state,
+            config: config.clone(),
+            site_dir: &options.site_dir,
+            sign_in_routes: Some(idp.router()),
+            policy: SitePolicy {
+                files_origins: vec![s3_endpoint.url()],
+                auth_origin: None, // the identity provider is the site's own origin
+                https: false,
+            },
+            limits: options.serve_limits,
+        },
+    )?;
 
     let sweeper = tokio::spawn(async move {
         let mut every = tokio::time::interval(SWEEP_EVERY);
@@ -292,18 +286,18 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
             if let Err(error) = reconcile_pending_uploads(&ctx, &sweeper_meta).await {
                 tracing::warn!(%error, "reconciling pending uploads failed");
             }
-            if let Err(err) = events::sweep_stale_uploads(&ctx, clock.now()).await {
+            if let Err(err) = upload_events::sweep_stale_uploads(&ctx, clock.now()).await {
                 tracing::warn!(error = %err, "sweeping stale uploads failed");
             }
         }
     });
 
+    site.keep(sweeper);
     Ok(LocalStack {
         app_addr,
         s3_endpoint,
         config,
-        server,
-        sweeper,
+        site,
     })
 }
 
@@ -320,7 +314,7 @@ async fn reconcile_pending_uploads(
     loop {
         let (page, next) = meta.pending_files(after.take(), PAGE).await?;
         for file in &page {
-            match events::settle_if_stored(ctx, file).await {
+            match upload_events::settle_if_stored(ctx, file).await {
                 Ok(None) => {}
                 Ok(Some(outcome)) => {
                     settled += 1;

@@ -365,3 +365,35 @@ impl Clock for SystemClock {
         OffsetDateTime::now_utc()
     }
 }
+
+/// A clock that stands still until it is moved: expiry can then be tested by moving it instead
+/// of waiting. Tests use it; so can anything that replays events at the time they happened.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new(at: OffsetDateTime) -> Self {
+        Self(std::sync::Mutex::new(at))
+    }
+
+    pub fn set(&self, at: OffsetDateTime) {
+        *self.time() = at;
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.time() += by;
+    }
+
+    fn time(&self) -> std::sync::MutexGuard<'_, OffsetDateTime> {
+        // The guarded value is a plain time: a panic elsewhere cannot leave it half written.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.time()
+    }
+}

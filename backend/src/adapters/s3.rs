@@ -1,6 +1,7 @@
 //! [`ObjectStore`] on aws-sdk-s3: the one adapter for Amazon S3 and for the local stack's
 //! embedded S3-compatible endpoint (see [`local_client`]).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -17,7 +18,8 @@ use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
 use crate::ports::{
-    ObjectInfo, ObjectStore, PartToComplete, PresignedRequest, StorageError, StoredPart,
+    Clock, ObjectInfo, ObjectStore, PartToComplete, PresignedRequest, StorageError, StoredPart,
+    SystemClock,
 };
 
 /// Parts per ListParts page (S3's maximum).
@@ -30,10 +32,20 @@ const LIST_PARTS_PAGE: i32 = 1000;
 const BROWSER_SET_HEADERS: [&str; 2] = ["host", "content-length"];
 
 /// Object storage in one bucket, through aws-sdk-s3.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct S3ObjectStore {
     client: Client,
     bucket: String,
+    /// When presigned requests start (their `X-Amz-Date`).
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for S3ObjectStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3ObjectStore")
+            .field("bucket", &self.bucket)
+            .finish_non_exhaustive()
+    }
 }
 
 impl S3ObjectStore {
@@ -45,7 +57,13 @@ impl S3ObjectStore {
         Self {
             client,
             bucket: bucket.into(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Presigns with `clock`'s time instead of the system's.
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        Self { clock, ..self }
     }
 
     pub fn bucket(&self) -> &str {
@@ -83,9 +101,12 @@ pub fn local_client(
     Client::from_conf(config)
 }
 
-/// A presigning config starting now, and the instant it stops being valid.
-fn presigning(expires_in: Duration) -> Result<(PresigningConfig, OffsetDateTime), StorageError> {
-    let start = SystemTime::now();
+/// A presigning config starting at the clock's now, and the instant it stops being valid.
+fn presigning(
+    clock: &dyn Clock,
+    expires_in: Duration,
+) -> Result<(PresigningConfig, OffsetDateTime), StorageError> {
+    let start = SystemTime::from(clock.now());
     let config = PresigningConfig::builder()
         .start_time(start)
         .expires_in(expires_in)
@@ -172,7 +193,7 @@ impl ObjectStore for S3ObjectStore {
         expires_in: Duration,
     ) -> Result<PresignedRequest, StorageError> {
         let length = length(content_length)?;
-        let (config, expires_at) = presigning(expires_in)?;
+        let (config, expires_at) = presigning(self.clock.as_ref(), expires_in)?;
         // Setting these makes the presigner put them in X-Amz-SignedHeaders: S3 then refuses a
         // body of any other length, type or checksum. `If-None-Match: *` makes the URL create
         // the object only: replayed once the file is stored, it answers 412 and changes nothing.
@@ -197,7 +218,7 @@ impl ObjectStore for S3ObjectStore {
         content_disposition: &str,
         expires_in: Duration,
     ) -> Result<PresignedRequest, StorageError> {
-        let (config, expires_at) = presigning(expires_in)?;
+        let (config, expires_at) = presigning(self.clock.as_ref(), expires_in)?;
         let request = self
             .client
             .get_object()
@@ -334,7 +355,7 @@ impl ObjectStore for S3ObjectStore {
         sha256: &str,
         expires_in: Duration,
     ) -> Result<PresignedRequest, StorageError> {
-        let (config, expires_at) = presigning(expires_in)?;
+        let (config, expires_at) = presigning(self.clock.as_ref(), expires_in)?;
         // Content-Length and x-amz-checksum-sha256 are signed: S3 refuses another length, and
         // bytes whose digest differs (BadDigest).
         let request = self

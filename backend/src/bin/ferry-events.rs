@@ -1,11 +1,11 @@
 //! The `ferry-events` Lambda: SQS batches of S3 object-created notifications, and DynamoDB
-//! stream records of removed files (see [`ferry::lambda::events`]).
+//! stream records of removed files (see [`ferry::lambda::events_function`]).
 
 use std::sync::Arc;
 
 use ferry::adapters::aws::AwsAdapters;
 use ferry::config::Limits;
-use ferry::lambda::events::EventsFunction;
+use ferry::lambda::events_function::EventsFunction;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 

@@ -1,9 +1,11 @@
-//! Pure rules of the domain: identifiers, names, records and share policy. No I/O.
+//! Pure rules of the domain: identifiers, names, records, share policy and password hashing.
+//! No I/O.
 
 mod argon;
 mod ids;
 mod names;
 pub mod parts;
+pub mod password;
 mod records;
 pub mod share;
 

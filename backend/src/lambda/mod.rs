@@ -2,7 +2,7 @@
 //! `ferry-events` (also fed by [`sqs`], `ferry serve`'s poller in AWS mode), and the API's state
 //! and event context built on the AWS adapters.
 
-pub mod events;
+pub mod events_function;
 pub mod sqs;
 mod wiring;
 

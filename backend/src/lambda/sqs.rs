@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 
-use super::events::EventsFunction;
+use super::events_function::EventsFunction;
 
 /// Long-poll wait per receive (SQS allows up to 20 s).
 const WAIT: Duration = Duration::from_secs(10);

@@ -13,9 +13,9 @@ use serde::Deserialize;
 use crate::auth::CurrentUser;
 use crate::domain::{FileId, FileRecord, UserId, content_disposition};
 use crate::error::{ApiError, rejection};
-use crate::events::settle_if_stored;
 use crate::file_objects::remove_file_objects;
 use crate::state::AppState;
+use crate::upload_events::settle_if_stored;
 
 use super::{rfc3339, wire_file};
 
@@ -56,12 +56,12 @@ pub(crate) async fn owned_file(
     owner: &UserId,
     raw_id: &str,
 ) -> Result<FileRecord, ApiError> {
-    let id = FileId::parse(raw_id).map_err(|_| ApiError::NotFound("file"))?;
+    let id = FileId::parse(raw_id).map_err(|_| ApiError::not_found("file"))?;
     state
         .meta
         .file(owner, &id)
         .await?
-        .ok_or(ApiError::NotFound("file"))
+        .ok_or_else(|| ApiError::not_found("file"))
 }
 
 #[utoipa::path(
@@ -125,7 +125,7 @@ pub(crate) async fn settled(state: &AppState, file: FileRecord) -> Result<FileRe
                 .meta
                 .file(&file.owner, &file.id)
                 .await?
-                .ok_or(ApiError::NotFound("file"))
+                .ok_or_else(|| ApiError::not_found("file"))
         }
         // The event handler will try again; the file is still what it was.
         Err(error) => {
@@ -156,10 +156,10 @@ pub(crate) async fn download_url(
     file: &FileRecord,
 ) -> Result<DownloadUrl, ApiError> {
     if file.status != FileStatus::Ready {
-        return Err(ApiError::Conflict {
-            code: codes::FILE_NOT_READY,
-            message: "This file has not finished uploading.".to_owned(),
-        });
+        return Err(ApiError::conflict(
+            codes::FILE_NOT_READY,
+            "This file has not finished uploading.",
+        ));
     }
     let req = state
         .objects

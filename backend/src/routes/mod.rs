@@ -34,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(parts::router())
         .merge(shares::router())
         .merge(public::router())
-        .fallback(|| async { ApiError::NotFound("endpoint") })
+        .fallback(|| async { ApiError::not_found("endpoint") })
         .method_not_allowed_fallback(|| async {
             let body = ErrorBody {
                 error: ErrorDetail {

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -19,7 +18,7 @@ use ferry_api::{
 use crate::auth::CurrentUser;
 use crate::domain::FileRecord;
 use crate::domain::parts::{PartLayout, bare_etag, composite_sha256, decode_sha256};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 use crate::ports::{PartToComplete, StorageError, StoredPart};
 use crate::state::AppState;
 
@@ -51,18 +50,18 @@ fn multipart(file: FileRecord) -> Result<Upload, ApiError> {
             upload_id,
             layout,
         }),
-        _ => Err(ApiError::Conflict {
-            code: codes::NOT_MULTIPART,
-            message: "This file is not being uploaded in parts.".to_owned(),
-        }),
+        _ => Err(ApiError::conflict(
+            codes::NOT_MULTIPART,
+            "This file is not being uploaded in parts.",
+        )),
     }
 }
 
 fn closed() -> ApiError {
-    ApiError::Conflict {
-        code: codes::UPLOAD_CLOSED,
-        message: "This upload is over: the file has finished uploading or failed.".to_owned(),
-    }
+    ApiError::conflict(
+        codes::UPLOAD_CLOSED,
+        "This upload is over: the file has finished uploading or failed.",
+    )
 }
 
 /// The caller's multipart upload that is still open for parts.
@@ -75,11 +74,10 @@ async fn open_upload(state: &AppState, me: &CurrentUser, raw_id: &str) -> Result
 }
 
 fn expired() -> ApiError {
-    ApiError::Gone {
-        code: codes::UPLOAD_EXPIRED,
-        message: "This upload was abandoned and cleaned up. Delete the file and upload it again."
-            .to_owned(),
-    }
+    ApiError::gone(
+        codes::UPLOAD_EXPIRED,
+        "This upload was abandoned and cleaned up. Delete the file and upload it again.",
+    )
 }
 
 fn invalid_part(message: String) -> ApiError {
@@ -112,10 +110,10 @@ pub(crate) async fn request_part_urls(
     State(state): State<AppState>,
     me: CurrentUser,
     Path(id): Path<String>,
-    body: Result<Json<PartUrlsRequest>, JsonRejection>,
+    body: Result<ApiJson<PartUrlsRequest>, ApiError>,
 ) -> Result<Json<PartUrls>, ApiError> {
     let upload = open_upload(&state, &me, &id).await?;
-    let Json(req) = body?;
+    let ApiJson(req) = body?;
     if req.parts.is_empty() || req.parts.len() > MAX_PART_URLS {
         return Err(ApiError::bad_request(
             codes::INVALID_REQUEST,
@@ -296,7 +294,7 @@ async fn current(state: &AppState, file: &FileRecord) -> Result<Json<ferry_api::
         .meta
         .file(&file.owner, &file.id)
         .await?
-        .ok_or(ApiError::NotFound("file"))?;
+        .ok_or_else(|| ApiError::not_found("file"))?;
     Ok(Json(wire_file(state, &file).await))
 }
 
@@ -311,7 +309,7 @@ async fn completed_again(
         .meta
         .file(&file.owner, &file.id)
         .await?
-        .ok_or(ApiError::NotFound("file"))?;
+        .ok_or_else(|| ApiError::not_found("file"))?;
     let file = settled(state, file).await?;
     Ok(Json(wire_file(state, &file).await))
 }
@@ -335,7 +333,7 @@ pub(crate) async fn complete_upload(
     State(state): State<AppState>,
     me: CurrentUser,
     Path(id): Path<String>,
-    body: Result<Json<CompleteUpload>, JsonRejection>,
+    body: Result<ApiJson<CompleteUpload>, ApiError>,
 ) -> Result<Json<ferry_api::File>, ApiError> {
     let upload = multipart(owned_file(&state, &me.0.user, &id).await?)?;
     match upload.file.status {
@@ -343,7 +341,7 @@ pub(crate) async fn complete_upload(
         FileStatus::Ready => return current(&state, &upload.file).await,
         FileStatus::Failed => return Err(closed()),
     }
-    let Json(req) = body?;
+    let ApiJson(req) = body?;
     let listed = listed_parts(&upload.layout, req)?;
     let stored = match stored_parts(&state, &upload).await {
         Ok(stored) => stored,
@@ -419,7 +417,7 @@ mod tests {
 
     fn code(err: ApiError) -> &'static str {
         match err {
-            ApiError::BadRequest { code, .. } => code,
+            ApiError::Client { code, .. } => code,
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -5,18 +5,18 @@
 //! its file only to `unlock` with the right password; every password check is throttled per link
 //! in the metadata store and bounded per process by the password work gate.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use ferry_api::{DownloadUrl, PublicDownload, PublicShare, UnlockShare, codes};
 
-use crate::domain::share::{
-    PASSWORD_ATTEMPTS, ShareState, downloads_left, state_at, verify_password,
-};
+use crate::domain::password::verify_password;
+use crate::domain::share::{PASSWORD_ATTEMPTS, ShareState, downloads_left, state_at};
 use crate::domain::{FileRecord, ShareRecord, ShareToken};
-use crate::error::{ApiError, rejection};
+use crate::error::{ApiError, ApiJson, rejection};
 use crate::ports::{AttemptReservation, DownloadCount};
 use crate::state::AppState;
 use crate::work_gate::GateError;
@@ -33,17 +33,15 @@ pub fn router() -> Router<AppState> {
 
 /// Unknown, malformed and deleted links all answer the same.
 fn not_found() -> ApiError {
-    ApiError::Missing {
-        code: codes::SHARE_NOT_FOUND,
-        message: "This link does not exist. Check that it was copied completely.".to_owned(),
-    }
+    ApiError::client(
+        StatusCode::NOT_FOUND,
+        codes::SHARE_NOT_FOUND,
+        "This link does not exist. Check that it was copied completely.",
+    )
 }
 
 fn unusable(state: ShareState) -> Option<ApiError> {
-    let gone = |code, message: &str| ApiError::Gone {
-        code,
-        message: message.to_owned(),
-    };
+    let gone = |code, message: &str| ApiError::gone(code, message);
     match state {
         ShareState::Live => None,
         ShareState::Expired => Some(gone(codes::SHARE_EXPIRED, "This link has expired.")),
@@ -85,10 +83,10 @@ async fn check_password(
         return Ok(());
     };
     let Some(password) = password.filter(|p| !p.is_empty()) else {
-        return Err(ApiError::Forbidden {
-            code: codes::PASSWORD_REQUIRED,
-            message: "This link is protected by a password.".to_owned(),
-        });
+        return Err(ApiError::forbidden(
+            codes::PASSWORD_REQUIRED,
+            "This link is protected by a password.",
+        ));
     };
     let now = state.clock.now();
     let window = match state
@@ -119,10 +117,10 @@ async fn check_password(
     }
     match verdict? {
         true => Ok(()),
-        false => Err(ApiError::Forbidden {
-            code: codes::WRONG_PASSWORD,
-            message: "That password is not right.".to_owned(),
-        }),
+        false => Err(ApiError::forbidden(
+            codes::WRONG_PASSWORD,
+            "That password is not right.",
+        )),
     }
 }
 
@@ -168,9 +166,8 @@ pub(crate) async fn view_share(
 pub(crate) async fn unlock_share(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    body: Result<Json<UnlockShare>, JsonRejection>,
+    ApiJson(req): ApiJson<UnlockShare>,
 ) -> Result<Json<PublicShare>, ApiError> {
-    let Json(req) = body?;
     let (share, file) = live_share(&state, &raw).await?;
     check_password(&state, &share, Some(req.password)).await?;
     Ok(Json(public_share(&share, &file, true)))

@@ -1,6 +1,5 @@
 //! `/api/files/{id}/shares` and `/api/shares`: the caller's share links.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
@@ -8,9 +7,10 @@ use axum::{Json, Router};
 use ferry_api::{CreateShare, FileStatus, ShareList, codes};
 
 use crate::auth::CurrentUser;
-use crate::domain::share::{SharePolicyError, ShareTerms, hash_password};
+use crate::domain::password::hash_password;
+use crate::domain::share::{SharePolicyError, ShareTerms};
 use crate::domain::{ShareRecord, ShareToken};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 use crate::ports::{MetadataError, Transition};
 use crate::state::AppState;
 
@@ -50,15 +50,14 @@ pub(crate) async fn create_share(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     Path(id): Path<String>,
-    body: Result<Json<CreateShare>, JsonRejection>,
+    ApiJson(req): ApiJson<CreateShare>,
 ) -> Result<(StatusCode, Json<ferry_api::Share>), ApiError> {
-    let Json(req) = body?;
     let file = owned_file(&state, &me.user, &id).await?;
     if file.status != FileStatus::Ready {
-        return Err(ApiError::Conflict {
-            code: codes::FILE_NOT_READY,
-            message: "Only files that finished uploading can be shared.".to_owned(),
-        });
+        return Err(ApiError::conflict(
+            codes::FILE_NOT_READY,
+            "Only files that finished uploading can be shared.",
+        ));
     }
     let terms = ShareTerms::parse(
         req.expires_in_seconds,
@@ -141,9 +140,9 @@ pub(crate) async fn revoke_share(
     CurrentUser(me): CurrentUser,
     Path(token): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let token = ShareToken::parse(&token).map_err(|_| ApiError::NotFound("share"))?;
+    let token = ShareToken::parse(&token).map_err(|_| ApiError::not_found("share"))?;
     match state.meta.revoke_share(&me.user, &token).await? {
-        Transition::Missing => Err(ApiError::NotFound("share")),
+        Transition::Missing => Err(ApiError::not_found("share")),
         Transition::Applied | Transition::Unchanged => Ok(StatusCode::NO_CONTENT),
     }
 }

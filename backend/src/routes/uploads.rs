@@ -2,7 +2,6 @@
 //! get a presigned PUT, or a multipart upload whose part URLs come from `routes::parts`.
 
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -11,7 +10,7 @@ use ferry_api::{CreateUpload, FileStatus, MultipartTicket, UploadTicket, codes, 
 use crate::auth::CurrentUser;
 use crate::domain::parts::{PartLayout, decode_sha256};
 use crate::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiJson};
 use crate::ports::{MetadataError, Reservation};
 use crate::state::AppState;
 
@@ -43,14 +42,14 @@ fn announced(state: &AppState, req: &CreateUpload) -> Result<Announced, ApiError
     }
     let limit = state.limits.max_file_size;
     if req.size > limit {
-        return Err(ApiError::PayloadTooLarge {
-            code: codes::FILE_TOO_LARGE,
-            message: format!(
+        return Err(ApiError::payload_too_large(
+            codes::FILE_TOO_LARGE,
+            format!(
                 "This file is {}; the largest file you can upload is {}.",
                 human_size(req.size),
                 human_size(limit)
             ),
-        });
+        ));
     }
     Ok(Announced {
         name,
@@ -60,25 +59,25 @@ fn announced(state: &AppState, req: &CreateUpload) -> Result<Announced, ApiError
 }
 
 fn quota_exceeded(size: u64, used: u64, quota: u64) -> ApiError {
-    ApiError::Forbidden {
-        code: codes::QUOTA_EXCEEDED,
-        message: format!(
+    ApiError::forbidden(
+        codes::QUOTA_EXCEEDED,
+        format!(
             "Not enough space: this file needs {}, and {} of your {} is free.",
             human_size(size),
             human_size(quota.saturating_sub(used)),
             human_size(quota)
         ),
-    }
+    )
 }
 
 fn too_many_pending(max: u64) -> ApiError {
-    ApiError::Conflict {
-        code: codes::TOO_MANY_PENDING_UPLOADS,
-        message: format!(
+    ApiError::conflict(
+        codes::TOO_MANY_PENDING_UPLOADS,
+        format!(
             "You have {max} uploads that have not finished. Let them finish, or delete the ones \
              you no longer need, then try again."
         ),
-    }
+    )
 }
 
 /// Records the `pending` file and reserves its size in the owner's quota, atomically.
@@ -142,9 +141,8 @@ pub(crate) fn invalid_checksum(what: &str) -> ApiError {
 pub(crate) async fn create_upload(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    body: Result<Json<CreateUpload>, JsonRejection>,
+    ApiJson(req): ApiJson<CreateUpload>,
 ) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
-    let Json(req) = body?;
     let file = announced(&state, &req)?;
     if let Some(sha) = &req.sha256
         && decode_sha256(sha).is_none()
@@ -202,9 +200,8 @@ pub(crate) async fn create_upload(
 pub(crate) async fn create_multipart_upload(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
-    body: Result<Json<CreateUpload>, JsonRejection>,
+    ApiJson(req): ApiJson<CreateUpload>,
 ) -> Result<(StatusCode, Json<MultipartTicket>), ApiError> {
-    let Json(req) = body?;
     let file = announced(&state, &req)?;
     if req.sha256.is_some() {
         return Err(ApiError::bad_request(
@@ -212,9 +209,11 @@ pub(crate) async fn create_multipart_upload(
             "Multipart uploads carry a checksum per part, not one for the whole file.",
         ));
     }
-    let layout = PartLayout::for_size(file.size).ok_or_else(|| ApiError::PayloadTooLarge {
-        code: codes::FILE_TOO_LARGE,
-        message: "Files larger than 5 TiB cannot be uploaded.".to_owned(),
+    let layout = PartLayout::for_size(file.size).ok_or_else(|| {
+        ApiError::payload_too_large(
+            codes::FILE_TOO_LARGE,
+            "Files larger than 5 TiB cannot be uploaded.",
+        )
     })?;
     // An early look at the quota spares S3 a multipart upload that would be refused at once;
     // the reservation below is the atomic check.

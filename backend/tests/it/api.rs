@@ -4,7 +4,7 @@
 use crate::support::embedded_s3;
 use crate::support::faulty::{Fault, FaultyObjectStore, Op};
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -16,7 +16,7 @@ use ferry::adapters::local::s3_endpoint::S3Endpoint;
 use ferry::adapters::local::store::LocalMetadataStore;
 use ferry::config::Limits;
 use ferry::domain::{FileId, UserId};
-use ferry::ports::{Clock, MetadataStore};
+use ferry::ports::{Clock, ManualClock, MetadataStore};
 use ferry::work_gate::WorkGate;
 use http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -29,19 +29,11 @@ const CLIENT: &str = "test-client";
 const ALICE: &str = "a1a1a1a1-0000-4000-8000-000000000001";
 const BOB: &str = "b2b2b2b2-0000-4000-8000-000000000002";
 
-struct TestClock(Mutex<OffsetDateTime>);
-
-impl Clock for TestClock {
-    fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap()
-    }
-}
-
 struct TestApi {
     router: Router,
     idp: Arc<LocalIdp>,
     meta: Arc<LocalMetadataStore>,
-    clock: Arc<TestClock>,
+    clock: Arc<ManualClock>,
     _s3: S3Endpoint,
     _dir: tempfile::TempDir,
 }
@@ -91,7 +83,7 @@ async fn spawn_api_tuned(limits: Limits, tune: impl FnOnce(&mut AppState)) -> Te
     })
     .unwrap();
     let tokens = Arc::new(JwksVerifier::from_jwks(ISSUER, CLIENT, idp.jwks()).unwrap());
-    let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let mut state = AppState::new(
         objects,
         meta.clone(),
@@ -217,7 +209,7 @@ impl TestApi {
     }
 
     fn advance(&self, by: time::Duration) {
-        *self.clock.0.lock().unwrap() += by;
+        self.clock.set(self.clock.now() + by);
     }
 }
 

@@ -848,3 +848,55 @@ async fn dynamodb_store_meets_the_metadata_contract_on_dynamodb_local() {
     };
     dynamodb_contract(local.dynamodb().await).await;
 }
+
+/// The marker that an expired upload's quota was given back lives seven days from the store's
+/// clock (not the system's), and makes a redelivered stream record release nothing.
+#[tokio::test]
+async fn release_markers_expire_by_the_stores_clock_on_dynamodb_local() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    let Some(local) =
+        DynamoDbLocal::start("release_markers_expire_by_the_stores_clock_on_dynamodb_local").await
+    else {
+        return;
+    };
+    let client = local.dynamodb().await;
+    let table = unique_name("ferry");
+    create_table(&client, &table).await.unwrap();
+    // A month ahead of the system's clock: a marker whose time has passed may be removed at
+    // once (DynamoDB Local applies TTL).
+    let then = OffsetDateTime::now_utc() + Duration::from_secs(30 * 86_400);
+    let clock = Arc::new(ferry::ports::ManualClock::new(then));
+    let store = DynamoMetadataStore::new(client.clone(), table.clone()).with_clock(clock.clone());
+    let owner = new_user();
+    let file = pending_file(&owner, 5);
+    store.insert_pending_file(&file, 100).await.unwrap();
+
+    assert!(store.release_expired_upload(&file).await.unwrap());
+    assert_eq!(store.usage(&owner).await.unwrap().bytes_used, 0);
+    let marker = client
+        .get_item()
+        .table_name(&table)
+        .key("PK", AttributeValue::S(format!("USER#{owner}")))
+        .key("SK", AttributeValue::S(format!("RELEASED#{}", file.id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the marker is stored");
+    let week = Duration::from_secs(7 * 86_400);
+    assert_eq!(
+        marker.get("ttl"),
+        Some(&AttributeValue::N(
+            (then + week).unix_timestamp().to_string()
+        ))
+    );
+
+    clock.advance(Duration::from_secs(3600));
+    assert!(
+        !store.release_expired_upload(&file).await.unwrap(),
+        "released once"
+    );
+    assert_eq!(store.usage(&owner).await.unwrap().bytes_used, 0);
+}

@@ -2,14 +2,14 @@
 //! AWS clients (Cognito JSON API) use it; its tokens must pass the same verifier as Cognito's.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry::adapters::jwks::JwksVerifier;
 use ferry::adapters::local::idp::{IdpConfig, IdpShared, LocalIdp};
-use ferry::ports::{AuthError, Clock, TokenVerifier};
+use ferry::ports::{AuthError, Clock, ManualClock, TokenVerifier};
 use ferry::work_gate::WorkGate;
 use rand::RngCore;
 use reqwest::StatusCode;
@@ -827,26 +827,7 @@ async fn minted_tokens_exercise_the_verifier() {
     ));
 }
 
-/// A clock the tests move by hand.
-struct TestClock(Mutex<time::OffsetDateTime>);
-
-impl TestClock {
-    fn new() -> Arc<Self> {
-        Arc::new(Self(Mutex::new(time::OffsetDateTime::now_utc())))
-    }
-
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> time::OffsetDateTime {
-        *self.0.lock().unwrap()
-    }
-}
-
-fn shared_with(clock: &Arc<TestClock>) -> IdpShared {
+fn shared_with(clock: &Arc<ManualClock>) -> IdpShared {
     IdpShared {
         clock: Arc::clone(clock) as Arc<dyn Clock>,
         ..IdpShared::default()
@@ -979,7 +960,7 @@ async fn every_failed_sign_in_costs_exactly_one_verification() {
 #[tokio::test]
 async fn repeated_wrong_passwords_lock_an_address_like_cognito() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = TestClock::new();
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let app = spawn_idp_with(dir.path(), true, shared_with(&clock)).await;
     let email = unique_email();
     assert_eq!(app.sign_up(&email, PASSWORD).await.0, StatusCode::OK);
@@ -1041,7 +1022,7 @@ async fn repeated_wrong_passwords_lock_an_address_like_cognito() {
 #[tokio::test]
 async fn concurrent_wrong_passwords_cannot_slip_past_the_lockout() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = TestClock::new();
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let shared = IdpShared {
         // Room for every guess in the line, so none is turned away as busy.
         password_work: Arc::new(WorkGate::new(2, 64)),
@@ -1288,7 +1269,7 @@ async fn revoked_refresh_tokens_and_their_access_tokens_stop_working() {
 #[tokio::test]
 async fn expired_refresh_tokens_are_pruned_on_use_at_start_and_on_demand() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = TestClock::new();
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let app = spawn_idp_with(dir.path(), true, shared_with(&clock)).await;
     let email = unique_email();
     app.sign_up(&email, PASSWORD).await;

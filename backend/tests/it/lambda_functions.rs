@@ -14,7 +14,7 @@ use ferry::adapters::aws::provision::{self, ProvisionOptions};
 use ferry::adapters::aws::{AwsAdapters, AwsSettings};
 use ferry::config::Limits;
 use ferry::domain::{ContentType, FileId, FileName, FileRecord, UserId};
-use ferry::lambda::events::EventsFunction;
+use ferry::lambda::events_function::EventsFunction;
 use ferry::lambda::sqs;
 use ferry::ports::{MetadataStore, ObjectStore};
 use ferry_api::FileStatus;

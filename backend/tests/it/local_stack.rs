@@ -1,18 +1,22 @@
 //! Integration tests: the whole local stack (`ferry serve`) on free ports with a fresh data
 //! directory, driven over HTTP the way the browser and AWS clients drive it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::local::{
-    Api, PASSWORD, cognito, http, presigned, sample, sign_in, sign_up_and_in, start_in,
+    Api, PASSWORD, cognito, http, presigned, s3_refusal, sample, sign_in, sign_up_and_in, start_in,
+    start_on_clock,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry::config::Limits;
 use ferry::local::{self, LocalStack};
+use ferry::ports::ManualClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 #[tokio::test]
 async fn upload_share_download_delete_over_http() {
@@ -197,8 +201,11 @@ async fn expired_upload_urls_are_refused() {
         upload_url_ttl: Duration::from_secs(1),
         ..Limits::default()
     };
-    let stack = start_in(dir.path(), limits).await;
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let stack = start_on_clock(dir.path(), limits, clock.clone()).await;
     let api = Api::new_user(&stack, "late@example.com").await;
+    // Issued ten minutes ago for one second: the signature is valid, the time is not.
+    clock.set(OffsetDateTime::now_utc() - Duration::from_secs(600));
     let (_, ticket) = api
         .call(
             reqwest::Method::POST,
@@ -206,13 +213,17 @@ async fn expired_upload_urls_are_refused() {
             Some(json!({"name": "a", "size": 3})),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
     let res = presigned(&ticket["upload"])
         .body(vec![1u8; 3])
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let (status, code, message) = s3_refusal(res).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("AccessDenied", "Request has expired")
+    );
     stack.shutdown().await;
 }
 

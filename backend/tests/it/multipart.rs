@@ -2,16 +2,19 @@
 //! out part URLs, the embedded S3 endpoint verifies each part's SHA-256, completion is checked
 //! against ListParts, and the upload survives expired URLs, missing parts and a lost client.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::support::local::{Api, http, sample, start_in};
+use crate::support::local::{Api, http, s3_refusal, sample, start_in, start_on_clock};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ferry::config::Limits;
+use ferry::ports::ManualClock;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 const MIB: usize = 1 << 20;
 /// Three parts of 8 MiB, 8 MiB and 1 MiB + 123 bytes.
@@ -309,19 +312,27 @@ async fn a_part_with_a_wrong_checksum_is_refused_by_the_endpoint() {
 async fn an_expired_part_url_is_refused_and_a_renewed_one_works() {
     let dir = tempfile::tempdir().unwrap();
     let limits = Limits {
-        upload_url_ttl: Duration::from_secs(2),
+        upload_url_ttl: Duration::from_secs(60),
         ..Limits::default()
     };
-    let stack = start_in(dir.path(), limits).await;
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let stack = start_on_clock(dir.path(), limits, clock.clone()).await;
     let api = Api::new_user(&stack, "cy@example.com").await;
     let bytes = sample(FILE_LEN);
     let (id, part_size) = api.start("big.bin", bytes.len()).await;
     let uploader = Uploader::new(&bytes, part_size);
 
+    // Issued ten minutes ago for a minute: the signature is valid, the time is not.
+    clock.set(OffsetDateTime::now_utc() - Duration::from_secs(600));
     let (_, urls) = api.part_urls(&id, &[uploader.checksum(2)]).await;
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    clock.set(OffsetDateTime::now_utc());
     let res = uploader.put(&urls["parts"][0], uploader.part(2)).await;
-    assert_eq!(res.status(), StatusCode::FORBIDDEN, "expired URL accepted");
+    let (status, code, message) = s3_refusal(res).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "expired URL accepted");
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("AccessDenied", "Request has expired")
+    );
 
     // Asking again for the same part issues a fresh URL.
     let sent = uploader.send(&api, &id, &[2]).await;

@@ -5,14 +5,16 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::support::local::s3_refusal;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use ferry::adapters::local::s3_endpoint::{self, ObjectCreatedHook, S3Endpoint, S3EndpointConfig};
 use ferry::adapters::s3::{S3ObjectStore, local_client};
-use ferry::ports::{ObjectStore, PresignedRequest, StorageError};
+use ferry::ports::{ManualClock, ObjectStore, PresignedRequest, StorageError};
 use reqwest::StatusCode;
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 const BUCKET: &str = "ferry-files";
@@ -369,10 +371,10 @@ async fn expired_presigned_urls_are_refused() {
         .await
         .expect("presign get");
     let response = s3.http.get(get.uri()).send().await.expect("sent");
-    let (status, code) = error_code(response).await;
+    let (status, code, message) = s3_refusal(response).await;
     assert_eq!(
-        (status, code.as_str()),
-        (StatusCode::FORBIDDEN, "AccessDenied")
+        (status, code.as_str(), message.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied", "Request has expired")
     );
 
     let put = s3
@@ -393,10 +395,10 @@ async fn expired_presigned_urls_are_refused() {
         .send()
         .await
         .expect("sent");
-    let (status, code) = error_code(response).await;
+    let (status, code, message) = s3_refusal(response).await;
     assert_eq!(
-        (status, code.as_str()),
-        (StatusCode::FORBIDDEN, "AccessDenied")
+        (status, code.as_str(), message.as_str()),
+        (StatusCode::FORBIDDEN, "AccessDenied", "Request has expired")
     );
 
     let bytes = s3
@@ -407,17 +409,22 @@ async fn expired_presigned_urls_are_refused() {
         .expect("exists");
     assert_eq!(&bytes[..], b"old", "the expired PUT changed nothing");
 
-    // And one that simply runs out while waiting.
-    let short = s3
-        .store
+    // And one of the adapter's own that ran out: signed ten minutes ago for one second.
+    let signed_earlier = Arc::new(ManualClock::new(
+        OffsetDateTime::now_utc() - Duration::from_secs(600),
+    ));
+    let store = S3ObjectStore::new(s3.client.clone(), BUCKET).with_clock(signed_earlier);
+    let short = store
         .presign_get("files/u1/f4", "attachment", Duration::from_secs(1))
         .await
         .expect("presign");
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let (status, code) = error_code(s3.send(&short, b"").await).await;
     assert_eq!(
-        (status, code.as_str()),
-        (StatusCode::FORBIDDEN, "AccessDenied")
+        s3_refusal(s3.send(&short, b"").await).await,
+        (
+            StatusCode::FORBIDDEN,
+            "AccessDenied".to_owned(),
+            "Request has expired".to_owned()
+        )
     );
 }
 

@@ -88,12 +88,17 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("plumbing", &["config", "work_gate", "serve_loop", "site"]),
     (
         "use cases",
-        &["event_context", "events", "thumbnail", "file_objects"],
+        &[
+            "event_context",
+            "upload_events",
+            "thumbnail",
+            "file_objects",
+        ],
     ),
     ("api", &["error", "state", "auth", "routes", "crate"]),
     ("adapters", &["adapters"]),
     ("lambda", &["lambda"]),
-    ("wiring", &["local", "aws_serve"]),
+    ("wiring", &["site_server", "local", "aws_serve"]),
 ];
 
 /// Which layers each layer may import (besides itself).
@@ -329,13 +334,13 @@ mod tests {
 
     #[test]
     fn reads_plain_grouped_and_inline_paths() {
-        let source = "use crate::events::EventContext;\n\
+        let source = "use crate::upload_events::EventContext;\n\
                       use crate::{adapters::{aws::X, s3}, ports::*};\n\
                       fn f() { crate::thumbnail::create(x); let y = crate::router(s); }\n";
         assert_eq!(
             paths(source),
             [
-                "1:events::EventContext",
+                "1:upload_events::EventContext",
                 "2:adapters::aws",
                 "2:adapters::s3",
                 "2:ports",
@@ -347,7 +352,7 @@ mod tests {
 
     #[test]
     fn ignores_comments_strings_chars_and_test_modules() {
-        let source = r###"//! See [`x`](crate::events::Outcome).
+        let source = r###"//! See [`x`](crate::upload_events::Outcome).
 /* crate::a::b /* nested crate::c */ crate::d */
 const S: &str = "crate::e::f \" crate::g";
 const R: &str = r#"crate::h "quoted" crate::i"#;
@@ -372,7 +377,7 @@ use crate::domain::FileId as Id;
         [
             "adapters",
             "adapters::aws",
-            "events",
+            "upload_events",
             "lambda",
             "routes",
             "routes::files",
@@ -385,13 +390,13 @@ use crate::domain::FileId as Id;
     fn files_and_paths_map_to_nodes() {
         let m = modules();
         let node = |p: &str| node_of_file(Path::new(p), &m);
-        assert_eq!(node("events.rs").as_deref(), Some("events"));
+        assert_eq!(node("upload_events.rs").as_deref(), Some("upload_events"));
         assert_eq!(
             node("adapters/aws/dynamodb/items.rs").as_deref(),
             Some("adapters::aws")
         );
         assert_eq!(node("adapters/mod.rs").as_deref(), Some("adapters"));
-        assert_eq!(node("lambda/events.rs").as_deref(), Some("lambda"));
+        assert_eq!(node("lambda/events_function.rs").as_deref(), Some("lambda"));
         assert_eq!(node("lib.rs"), None);
         assert_eq!(node("bin/ferry.rs"), None);
         let path =
@@ -418,10 +423,10 @@ use crate::domain::FileId as Id;
         ];
         assert!(cycles(&dag).is_empty());
         let cyclic = [
-            edge("events", "thumbnail"),
-            edge("thumbnail", "events"),
+            edge("upload_events", "thumbnail"),
+            edge("thumbnail", "upload_events"),
             edge("adapters::aws", "lambda"),
-            edge("lambda", "events"),
+            edge("lambda", "upload_events"),
             edge("lambda", "routes"),
             edge("routes", "adapters::aws"),
             edge("adapters::aws", "domain"),
@@ -430,7 +435,7 @@ use crate::domain::FileId as Id;
             cycles(&cyclic),
             [
                 vec!["adapters::aws", "lambda", "routes", "adapters::aws"],
-                vec!["events", "thumbnail", "events"],
+                vec!["thumbnail", "upload_events", "thumbnail"],
             ]
         );
     }
@@ -443,24 +448,27 @@ use crate::domain::FileId as Id;
         let write = |name: &str, text: &str| std::fs::write(src.join(name), text).unwrap();
         write(
             "lib.rs",
-            "pub mod events;\npub mod thumbnail;\npub mod routes;\n",
+            "pub mod upload_events;\npub mod thumbnail;\npub mod routes;\n",
         );
         write(
-            "events.rs",
-            "//! Events.\nuse crate::domain::X;\nfn f() { crate::thumbnail::make(); }\n",
+            "upload_events.rs",
+            "//! Upload events.\nuse crate::domain::X;\nfn f() { crate::thumbnail::make(); }\n",
         );
-        write("thumbnail.rs", "use crate::events::EventContext;\n");
+        write("thumbnail.rs", "use crate::upload_events::EventContext;\n");
         write("domain.rs", "");
         write("routes/mod.rs", "mod files;\n");
-        write("routes/files.rs", "use crate::events::settle;\n");
+        write("routes/files.rs", "use crate::upload_events::settle;\n");
         let err = check(&root).unwrap_err();
-        assert!(err.contains("  events -> thumbnail -> events\n"), "{err}");
         assert!(
-            err.contains("events -> thumbnail at backend/src/events.rs:3"),
+            err.contains("  thumbnail -> upload_events -> thumbnail\n"),
             "{err}"
         );
         assert!(
-            err.contains("thumbnail -> events at backend/src/thumbnail.rs:1"),
+            err.contains("upload_events -> thumbnail at backend/src/upload_events.rs:3"),
+            "{err}"
+        );
+        assert!(
+            err.contains("thumbnail -> upload_events at backend/src/thumbnail.rs:1"),
             "{err}"
         );
         write("thumbnail.rs", "use crate::domain::X;\n");
@@ -471,13 +479,23 @@ use crate::domain::FileId as Id;
 
     #[test]
     fn an_outward_import_and_an_unplaced_module_are_reported() {
-        let m: BTreeSet<String> = ["adapters", "adapters::aws", "state", "events", "newthing"]
-            .map(String::from)
-            .into();
+        let m: BTreeSet<String> = [
+            "adapters",
+            "adapters::aws",
+            "state",
+            "upload_events",
+            "newthing",
+        ]
+        .map(String::from)
+        .into();
         let mut aws_state = edge("adapters::aws", "state");
         aws_state.at = "backend/src/adapters/aws/mod.rs:26".into();
         let problems = layer_violations(
-            &[aws_state, edge("state", "events"), edge("events", "events")],
+            &[
+                aws_state,
+                edge("state", "upload_events"),
+                edge("upload_events", "upload_events"),
+            ],
             &m,
         );
         assert_eq!(

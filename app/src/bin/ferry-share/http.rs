@@ -3,7 +3,7 @@
 
 use ferry_api::{DownloadUrl, PublicDownload, PublicShare, UnlockShare, codes};
 use ferry_app::api_client::ApiError;
-use ferry_app::auth::escape;
+use ferry_app::url_encoding::escape;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};

@@ -176,3 +176,35 @@ pub fn presigned(upload: &Value) -> reqwest::RequestBuilder {
 pub fn sample(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
+
+/// [`start_in`] on a clock the test moves, so that URLs expire without waiting.
+pub async fn start_on_clock(
+    dir: &std::path::Path,
+    limits: Limits,
+    clock: std::sync::Arc<dyn ferry::ports::Clock>,
+) -> LocalStack {
+    local::start(LocalOptions {
+        port: 0,
+        s3_port: 0,
+        data_dir: dir.to_path_buf(),
+        site_dir: dir.join("site"),
+        limits,
+        clock,
+        ..LocalOptions::default()
+    })
+    .await
+    .expect("local stack starts")
+}
+
+/// Status, `<Code>` and `<Message>` of an S3 error response.
+pub async fn s3_refusal(response: reqwest::Response) -> (StatusCode, String, String) {
+    let status = response.status();
+    let body = response.text().await.unwrap();
+    let element = |name: &str| {
+        body.split_once(&format!("<{name}>"))
+            .and_then(|(_, rest)| rest.split_once(&format!("</{name}>")))
+            .map(|(value, _)| value.to_owned())
+            .unwrap_or_else(|| format!("no {name} in {body:?}"))
+    };
+    (status, element("Code"), element("Message"))
+}

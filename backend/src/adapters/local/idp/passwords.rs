@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use crate::domain::share::{hash_password, verify_password};
+use crate::domain::password::{hash_password, verify_password};
 use crate::work_gate::{WorkGate, WorkPermit};
 
 use super::IdpError;

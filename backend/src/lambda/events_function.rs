@@ -16,9 +16,9 @@ use crate::adapters::aws::DynamoMetadataStore;
 use crate::adapters::aws::stream::file_from_image;
 use crate::domain::FileRecord;
 use crate::event_context::EventContext;
-use crate::events::{EventError, Outcome, object_created};
 use crate::file_objects::remove_file_objects;
 use crate::ports::MetadataError;
+use crate::upload_events::{Outcome, UploadEventError, object_created};
 
 /// Gives back the quota of uploads that DynamoDB's TTL removed while still pending.
 #[async_trait]
@@ -35,7 +35,7 @@ impl ExpiredUploads for DynamoMetadataStore {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum EventsError {
+pub enum EventsFunctionError {
     #[error("not an event this function handles: {0}")]
     Unrecognised(String),
     #[error("malformed {what}: {error}")]
@@ -44,10 +44,10 @@ pub enum EventsError {
         error: serde_json::Error,
     },
     #[error(transparent)]
-    Handling(#[from] EventError),
+    Handling(#[from] UploadEventError),
 }
 
-impl From<MetadataError> for EventsError {
+impl From<MetadataError> for EventsFunctionError {
     fn from(err: MetadataError) -> Self {
         Self::Handling(err.into())
     }
@@ -103,33 +103,37 @@ impl EventsFunction {
     }
 
     /// Any invocation: tells SQS batches from stream batches by their records' `eventSource`.
-    pub async fn handle(&self, event: Value) -> Result<SqsBatchResponse, EventsError> {
+    pub async fn handle(&self, event: Value) -> Result<SqsBatchResponse, EventsFunctionError> {
         let source = event["Records"][0]["eventSource"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
         match source.as_str() {
             "aws:sqs" => {
-                let batch: SqsEvent =
-                    serde_json::from_value(event).map_err(|error| EventsError::Malformed {
+                let batch: SqsEvent = serde_json::from_value(event).map_err(|error| {
+                    EventsFunctionError::Malformed {
                         what: "SQS event",
                         error,
-                    })?;
+                    }
+                })?;
                 Ok(self.handle_sqs(batch).await)
             }
             "aws:dynamodb" => {
-                let batch: StreamEvent =
-                    serde_json::from_value(event).map_err(|error| EventsError::Malformed {
+                let batch: StreamEvent = serde_json::from_value(event).map_err(|error| {
+                    EventsFunctionError::Malformed {
                         what: "DynamoDB stream event",
                         error,
-                    })?;
+                    }
+                })?;
                 Ok(self.handle_stream(batch).await)
             }
             // An empty batch has nothing to fail.
             "" if event["Records"].as_array().is_some_and(Vec::is_empty) => {
                 Ok(SqsBatchResponse::default())
             }
-            other => Err(EventsError::Unrecognised(format!("eventSource {other:?}"))),
+            other => Err(EventsFunctionError::Unrecognised(format!(
+                "eventSource {other:?}"
+            ))),
         }
     }
 
@@ -147,18 +151,22 @@ impl EventsFunction {
     }
 
     /// One SQS message body: an S3 event notification (or S3's test event, which is ignored).
-    pub async fn handle_s3_notification(&self, body: &str) -> Result<Vec<Outcome>, EventsError> {
-        let value: Value = serde_json::from_str(body).map_err(|error| EventsError::Malformed {
-            what: "S3 notification",
-            error,
-        })?;
+    pub async fn handle_s3_notification(
+        &self,
+        body: &str,
+    ) -> Result<Vec<Outcome>, EventsFunctionError> {
+        let value: Value =
+            serde_json::from_str(body).map_err(|error| EventsFunctionError::Malformed {
+                what: "S3 notification",
+                error,
+            })?;
         if value["Event"] == "s3:TestEvent" {
             tracing::info!("S3 test event ignored");
             return Ok(Vec::new());
         }
         let event: S3Event =
             serde_json::from_value(with_emulator_gaps_filled(value)).map_err(|error| {
-                EventsError::Malformed {
+                EventsFunctionError::Malformed {
                     what: "S3 notification",
                     error,
                 }
@@ -199,12 +207,12 @@ impl EventsFunction {
 
     /// A removed file item: its object and thumbnail go too; a pending upload removed by TTL
     /// also gives back its reserved quota (the API's own deletes already did).
-    async fn handle_stream_record(&self, record: &StreamRecord) -> Result<(), EventsError> {
+    async fn handle_stream_record(&self, record: &StreamRecord) -> Result<(), EventsFunctionError> {
         if record.event_name != "REMOVE" {
             return Ok(());
         }
         let image = serde_json::to_value(&record.change.old_image).map_err(|error| {
-            EventsError::Malformed {
+            EventsFunctionError::Malformed {
                 what: "stream image",
                 error,
             }
@@ -215,7 +223,7 @@ impl EventsFunction {
         // A pending multipart upload's parts go too (the lifecycle rule would, days later).
         remove_file_objects(self.ctx.objects.as_ref(), &file)
             .await
-            .map_err(EventError::from)?;
+            .map_err(UploadEventError::from)?;
         let ttl = removed_by_ttl(record);
         let released = match (&self.expired, ttl && file.holds_quota()) {
             (Some(expired), true) => expired.release_expired_upload(&file).await?,

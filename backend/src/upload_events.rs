@@ -1,5 +1,6 @@
-//! What happens when object storage reports a new object: the one handler used by the
-//! `ferry-events` Lambda (S3 → SQS) and by the local stack's embedded endpoint.
+//! What object storage's reports do to uploads: the object-created handler used by the
+//! `ferry-events` Lambda (S3 → SQS) and by the local stack's embedded endpoint, settling stored
+//! uploads whose event was lost, and sweeping uploads whose window closed.
 //!
 //! Every step is idempotent: S3 delivers events at least once, and a duplicate must change
 //! nothing.
@@ -29,7 +30,7 @@ pub enum Outcome {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum EventError {
+pub enum UploadEventError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -37,7 +38,7 @@ pub enum EventError {
 }
 
 /// Checks a newly stored object against its file record and settles the record.
-pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, EventError> {
+pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, UploadEventError> {
     let Some((owner, id)) = parse_file_object_key(key) else {
         return Ok(Outcome::Ignored);
     };
@@ -87,7 +88,7 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Ev
 pub async fn settle_if_stored(
     ctx: &EventContext,
     file: &FileRecord,
-) -> Result<Option<Outcome>, EventError> {
+) -> Result<Option<Outcome>, UploadEventError> {
     if file.status != FileStatus::Pending {
         return Ok(None);
     }
@@ -108,7 +109,7 @@ pub async fn settle_if_stored(
 pub async fn sweep_stale_uploads(
     ctx: &EventContext,
     now: time::OffsetDateTime,
-) -> Result<usize, EventError> {
+) -> Result<usize, UploadEventError> {
     let stale = ctx.meta.stale_pending_files(now, 100).await?;
     let mut swept = 0;
     for file in &stale {
@@ -129,7 +130,7 @@ pub async fn sweep_stale_uploads(
                 .delete_file(&file.owner, &file.id)
                 .await
                 .map(drop)
-                .map_err(EventError::from),
+                .map_err(UploadEventError::from),
             Err(e) => Err(e.into()),
         };
         match removed {

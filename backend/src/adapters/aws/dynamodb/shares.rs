@@ -1,0 +1,187 @@
+//! Share items (`SHARE#{token}`) and their index under the owner (`USER#…`, `SHARE#…`): listing,
+//! revoking and counting downloads.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use time::OffsetDateTime;
+
+use super::super::items::{
+    self, Item, SHARE_INDEX_PREFIX, SK, decode_share, n, nanos, req_str, s, share_key, user_pk,
+};
+use super::{DynamoMetadataStore, backend, build_error, is_condition_failure, names, values};
+use crate::domain::share::{ShareState, state_at};
+use crate::domain::{ShareRecord, ShareToken, UserId};
+use crate::ports::{DownloadCount, MetadataError, MetadataStore, Transition};
+
+/// Keys in one `BatchGetItem` call.
+const MAX_BATCH_GET: usize = 100;
+
+impl DynamoMetadataStore {
+    /// The owner's share index items (`SK`, token, file id), newest first.
+    pub(super) async fn share_index(
+        &self,
+        owner: &UserId,
+    ) -> Result<Vec<(String, String, String)>, MetadataError> {
+        let index: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .set_expression_attribute_values(Some(values(vec![
+                (":pk", s(user_pk(owner))),
+                (":prefix", s(SHARE_INDEX_PREFIX)),
+            ])))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| backend("Query", &e))?;
+        index
+            .iter()
+            .map(|item| {
+                Ok((
+                    req_str(item, SK)?.to_owned(),
+                    req_str(item, "token")?.to_owned(),
+                    req_str(item, "file_id")?.to_owned(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Share items by token, in no particular order; tokens without an item are skipped.
+    pub(super) async fn shares_by_token(
+        &self,
+        tokens: &[String],
+    ) -> Result<Vec<ShareRecord>, MetadataError> {
+        let mut shares = Vec::with_capacity(tokens.len());
+        for chunk in tokens.chunks(MAX_BATCH_GET) {
+            let keys = chunk
+                .iter()
+                .map(|t| items::key(format!("SHARE#{t}"), items::SHARE_SK.to_owned()))
+                .collect::<Vec<_>>();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(build_error)?,
+            );
+            let mut attempt = 0u32;
+            while let Some(keys) = request.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(|e| backend("BatchGetItem", &e))?;
+                if let Some(found) = out.responses.as_ref().and_then(|r| r.get(&self.table)) {
+                    for item in found {
+                        shares.push(decode_share(item)?);
+                    }
+                }
+                request = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
+                if request.is_some() {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
+                }
+            }
+        }
+        Ok(shares)
+    }
+}
+
+pub(super) async fn list(
+    store: &DynamoMetadataStore,
+    owner: &UserId,
+) -> Result<Vec<ShareRecord>, MetadataError> {
+    let index = store.share_index(owner).await?;
+    let tokens: Vec<String> = index.iter().map(|(_, token, _)| token.clone()).collect();
+    let mut by_token: HashMap<String, ShareRecord> = store
+        .shares_by_token(&tokens)
+        .await?
+        .into_iter()
+        .filter(|share| share.owner == *owner)
+        .map(|share| (share.token.to_string(), share))
+        .collect();
+    Ok(tokens.iter().filter_map(|t| by_token.remove(t)).collect())
+}
+
+pub(super) async fn revoke(
+    store: &DynamoMetadataStore,
+    owner: &UserId,
+    token: &ShareToken,
+) -> Result<Transition, MetadataError> {
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(share_key(token)))
+        .update_expression("SET revoked = :yes")
+        .condition_expression("attribute_exists(PK) AND #owner = :owner AND revoked = :no")
+        .set_expression_attribute_names(Some(names(&[("#owner", "owner")])))
+        .set_expression_attribute_values(Some(values(vec![
+            (":yes", AttributeValue::Bool(true)),
+            (":no", AttributeValue::Bool(false)),
+            (":owner", s(owner.as_str())),
+        ])))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(Transition::Applied),
+        Err(err) if is_condition_failure(&err) => Ok(match store.share(token).await? {
+            Some(share) if share.owner == *owner => Transition::Unchanged,
+            _ => Transition::Missing,
+        }),
+        Err(err) => Err(backend("UpdateItem", &err)),
+    }
+}
+
+pub(super) async fn count_download(
+    store: &DynamoMetadataStore,
+    token: &ShareToken,
+    now: OffsetDateTime,
+) -> Result<DownloadCount, MetadataError> {
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(share_key(token)))
+        .update_expression("SET downloads = downloads + :one")
+        .condition_expression(
+            "attribute_exists(PK) AND revoked = :no AND expires_at > :now \
+             AND (attribute_not_exists(max_downloads) OR downloads < max_downloads)",
+        )
+        .set_expression_attribute_values(Some(values(vec![
+            (":one", n(1)),
+            (":no", AttributeValue::Bool(false)),
+            (":now", nanos(now)),
+        ])))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match result {
+        Ok(out) => {
+            let item = out.attributes.ok_or_else(|| {
+                MetadataError::Backend("DynamoDB UpdateItem returned no attributes".to_owned())
+            })?;
+            Ok(DownloadCount::Counted(decode_share(&item)?))
+        }
+        Err(err) if is_condition_failure(&err) => Ok(match store.share(token).await? {
+            None => DownloadCount::NotFound,
+            Some(share) => match state_at(&share, now) {
+                ShareState::Revoked => DownloadCount::Revoked,
+                ShareState::Expired => DownloadCount::Expired,
+                // `Live` only if the last download was returned meanwhile, which never
+                // happens: counting is one-way.
+                ShareState::Exhausted | ShareState::Live => DownloadCount::Exhausted,
+            },
+        }),
+        Err(err) => Err(backend("UpdateItem", &err)),
+    }
+}
