@@ -91,3 +91,59 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// `bytes` as the "binary string" `btoa` reads: one character per byte.
+    fn binary_string(bytes: &[u8]) -> String {
+        bytes.iter().map(|&b| char::from(b)).collect()
+    }
+
+    #[wasm_bindgen_test]
+    fn matches_the_rfc_4648_vectors() {
+        for (text, standard, url) in [
+            ("", "", ""),
+            ("f", "Zg==", "Zg"),
+            ("fo", "Zm8=", "Zm8"),
+            ("foo", "Zm9v", "Zm9v"),
+            ("foob", "Zm9vYg==", "Zm9vYg"),
+            ("fooba", "Zm9vYmE=", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy", "Zm9vYmFy"),
+        ] {
+            assert_eq!(encode(text.as_bytes()), standard);
+            assert_eq!(encode_url(text.as_bytes()), url);
+            assert_eq!(decode_url(url).as_deref(), Some(text.as_bytes()));
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn agrees_with_the_browsers_btoa() {
+        let window = web_sys::window().expect("a window");
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let mut seed = 0x9e37_79b9u32;
+        let mut inputs = vec![every_byte.clone(), every_byte.into_iter().rev().collect()];
+        inputs.extend((0..64).map(|len| {
+            (0..len)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (seed >> 24) as u8
+                })
+                .collect()
+        }));
+        for bytes in inputs {
+            let expected = window
+                .btoa(&binary_string(&bytes))
+                .expect("btoa takes a binary string");
+            assert_eq!(encode(&bytes), expected);
+            let url = expected
+                .trim_end_matches('=')
+                .replace('+', "-")
+                .replace('/', "_");
+            assert_eq!(encode_url(&bytes), url);
+            assert_eq!(decode_url(&url), Some(bytes));
+        }
+    }
+}

@@ -188,3 +188,82 @@ mod tests {
         assert!(hint.ends_with("(replace FILE with the downloaded file)"));
     }
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    // FIPS 180-2's SHA-256 examples, base64 as `x-amz-checksum-sha256` carries them.
+    const EMPTY: &str = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    const ABC: &str = "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=";
+    /// 56 bytes: padding pushes the message into a second 64-byte block.
+    const TWO_BLOCKS_MESSAGE: &[u8] = b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    const TWO_BLOCKS: &str = "JI1qYdIGOLjlwCaTDD5gOaM85Flk/yFn9uzt1BnbBsE=";
+    /// One million `a`.
+    const MILLION_A: &str = "zcduXJkU+5KBocfihNc+Z/GAmkiklyAOBG05zMcRLNA=";
+
+    /// A blob made of `chunks`, each its own piece of the blob.
+    fn blob_of(chunks: &[&[u8]]) -> Blob {
+        let parts = Array::new();
+        for chunk in chunks {
+            parts.push(&Uint8Array::from(*chunk));
+        }
+        Blob::new_with_u8_array_sequence(&parts).expect("the browser makes a blob")
+    }
+
+    #[wasm_bindgen_test]
+    async fn webcrypto_digests_match_the_published_vectors() {
+        for (message, expected) in [
+            (&b""[..], EMPTY),
+            (b"abc", ABC),
+            (TWO_BLOCKS_MESSAGE, TWO_BLOCKS),
+        ] {
+            let digest = sha256_digest(message).await.expect("WebCrypto digests");
+            assert_eq!(encode(&digest), expected, "{message:?}");
+            assert_eq!(sha256(&blob_of(&[message])).await.as_deref(), Ok(expected));
+        }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_range_hashes_exactly_its_bytes_across_the_blobs_chunks() {
+        // A million `a` between other bytes, in chunks whose borders fall inside the range.
+        let a = vec![b'a'; 300_001];
+        let blob = blob_of(&[b"xyz", &a, &a, &a, &vec![b'a'; 99_997], b"b"]);
+        assert_eq!(blob.size(), 1_000_004.0);
+        assert_eq!(
+            sha256_of_range(&blob, 3, 1_000_003).await.as_deref(),
+            Ok(MILLION_A)
+        );
+        assert_eq!(sha256_of_range(&blob, 3, 3).await.as_deref(), Ok(EMPTY));
+        let ends = encode(&Sha256::digest(b"zab"));
+        assert_eq!(
+            sha256_of_range(&blob, 2, 4).await,
+            Ok(encode(&Sha256::digest(b"za")))
+        );
+        assert_eq!(
+            sha256_of_ranges(&blob, &[(2, 4), (1_000_003, 1_000_004)]).await,
+            Ok(ends)
+        );
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_sample_hashes_its_ranges_one_after_the_other() {
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let blob = blob_of(&[&bytes[..70_000], &bytes[70_000..]]);
+        let ranges = [(0, 10), (65_536, 131_072), (199_990, 200_000)];
+        let sample: Vec<u8> = ranges
+            .iter()
+            .flat_map(|&(start, end)| bytes[start as usize..end as usize].iter().copied())
+            .collect();
+        assert_eq!(
+            sha256_of_ranges(&blob, &ranges).await,
+            Ok(encode(&Sha256::digest(&sample)))
+        );
+        assert_eq!(
+            sha256_of_ranges(&blob, &[(5, 5)]).await.as_deref(),
+            Ok(EMPTY)
+        );
+    }
+}

@@ -147,3 +147,7 @@ fn RequireAuth(children: ChildrenFn) -> impl IntoView {
         </Show>
     }
 }
+
+// The browser tests run in headless Chromium (`cargo xtask test`), not in Node.js.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -55,7 +55,7 @@ pub fn type_badge(name: &str) -> String {
     }
 }
 
-/// Size and type under the file's name (`"1.2 MB · application/pdf"`).
+/// Size and type under the file's name (`"1.2 MiB · application/pdf"`).
 pub fn file_meta(size: Option<u64>, content_type: Option<String>) -> String {
     [size.map(human_size), content_type]
         .into_iter()
@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(type_badge("archive.tar.gz"), "GZ");
         assert_eq!(
             file_meta(Some(1_234_567), Some("application/pdf".into())),
-            "1.2 MB · application/pdf"
+            "1.2 MiB · application/pdf"
         );
         assert_eq!(file_meta(None, None), "");
         assert_eq!(downloads_left_text(None), None);

@@ -103,3 +103,159 @@ impl XhrUpload {
         let _ = self.xhr.abort();
     }
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    //! Against wasm-bindgen-test-runner's own HTTP server, the page's origin: it answers any
+    //! method on the files it serves (`run.js` among them) with 200 and an `ETag`, 304 when
+    //! `If-None-Match` names that ETag, and 404 for a path it has no file for.
+
+    use std::cell::{Cell, RefCell};
+
+    use js_sys::{Array, Promise, Uint8Array};
+    use wasm_bindgen_futures::JsFuture;
+    use wasm_bindgen_test::wasm_bindgen_test;
+    use web_sys::Blob;
+
+    use super::*;
+
+    const SERVED: &str = "/run.js";
+
+    fn body(len: usize) -> Blob {
+        let parts = Array::of1(&Uint8Array::from(&vec![7u8; len][..]));
+        Blob::new_with_u8_array_sequence(&parts).expect("the browser makes a blob")
+    }
+
+    fn header(name: &str, value: &str) -> Header {
+        Header {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        }
+    }
+
+    /// What one send reported.
+    struct Report {
+        progress: Vec<u64>,
+        outcome: Outcome,
+    }
+
+    /// Sends `body` and waits for the completion it reports.
+    async fn send(method: &str, url: &str, headers: &[Header], body: &Blob) -> Report {
+        let progress = Rc::new(RefCell::new(Vec::new()));
+        let outcome = Rc::new(RefCell::new(None));
+        let mut resolve = None;
+        let finished = Promise::new(&mut |done, _| resolve = Some(done));
+        let resolve = resolve.expect("a promise runs its executor at once");
+        let upload = XhrUpload::start(
+            method,
+            url,
+            headers,
+            body,
+            {
+                let progress = progress.clone();
+                move |loaded| progress.borrow_mut().push(loaded)
+            },
+            {
+                let outcome = outcome.clone();
+                move |result| {
+                    *outcome.borrow_mut() = Some(result);
+                    let _ = resolve.call0(&JsValue::UNDEFINED);
+                }
+            },
+        )
+        .expect("the browser starts the request");
+        JsFuture::from(finished)
+            .await
+            .expect("the promise resolves");
+        drop(upload);
+        Report {
+            progress: progress.take(),
+            outcome: outcome.take().expect("a completion was reported"),
+        }
+    }
+
+    /// The `ETag` the server gives `SERVED`, read without the code under test.
+    async fn served_etag() -> String {
+        let response = gloo_net::http::Request::get(SERVED)
+            .send()
+            .await
+            .expect("the test server answers");
+        response
+            .headers()
+            .get("ETag")
+            .expect("the server sends an ETag")
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_stored_body_reports_the_etag_and_its_whole_length() {
+        let report = send("PUT", SERVED, &[], &body(100_000)).await;
+        assert_eq!(report.outcome, Ok(Some(served_etag().await)));
+        assert_eq!(
+            report.progress.last(),
+            Some(&100_000),
+            "{:?}",
+            report.progress
+        );
+        assert!(report.progress.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_refusal_reports_its_status() {
+        let report = send("PUT", "/no-such-object", &[], &body(10)).await;
+        assert_eq!(report.outcome, Err(404));
+    }
+
+    #[wasm_bindgen_test]
+    async fn signed_headers_are_sent_as_given_and_browser_owned_ones_left_out() {
+        let etag = served_etag().await;
+        let headers = [
+            header("Content-Length", "1"),
+            header("Host", "example.com"),
+            header("If-None-Match", &etag),
+        ];
+        // The server saw our condition: it answers "not modified" instead of storing.
+        let report = send("PUT", SERVED, &headers, &body(10)).await;
+        assert_eq!(report.outcome, Err(304));
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_failed_connection_reports_status_0() {
+        // Port 1 is one browsers never connect to.
+        let report = send("PUT", "http://127.0.0.1:1/bucket/key", &[], &body(10)).await;
+        assert_eq!(report.outcome, Err(0));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_request_the_browser_refuses_is_an_error_and_never_completes() {
+        let completed = Rc::new(Cell::new(false));
+        for (method, url, headers) in [
+            ("CONNECT", SERVED, vec![]),
+            ("PUT", "http://[", vec![]),
+            ("PUT", SERVED, vec![header("bad name", "1")]),
+        ] {
+            let started = XhrUpload::start(method, url, &headers, &body(1), |_| {}, {
+                let completed = completed.clone();
+                move |_| completed.set(true)
+            });
+            assert!(started.is_err(), "{method} {url} {headers:?}");
+        }
+        assert!(!completed.get());
+    }
+
+    #[wasm_bindgen_test]
+    async fn abort_stops_the_send_and_reports_nothing() {
+        let completed = Rc::new(Cell::new(false));
+        let upload = XhrUpload::start("PUT", SERVED, &[], &body(100_000), |_| {}, {
+            let completed = completed.clone();
+            move |_| completed.set(true)
+        })
+        .expect("the browser starts the request");
+        upload.abort();
+        assert_eq!(upload.xhr.ready_state(), XmlHttpRequest::UNSENT);
+        assert!(upload.xhr.onload().is_none() && upload.xhr.onerror().is_none());
+        // A send started after it completes; the aborted one still has said nothing.
+        let later = send("PUT", SERVED, &[], &body(10)).await;
+        assert!(later.outcome.is_ok());
+        assert!(!completed.get());
+    }
+}

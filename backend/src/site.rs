@@ -45,7 +45,7 @@ pub struct SitePolicy {
 }
 
 /// The Content-Security-Policy of the site, directive by directive the one in
-/// `infra/template.yaml` (`backend/tests/infra_template.rs` compares them).
+/// `infra/template.yaml` (`backend/tests/it/infra_template.rs` compares them).
 pub fn content_security_policy(policy: &SitePolicy) -> String {
     let files = policy.files_origins.join(" ");
     let auth = policy.auth_origin.as_deref().unwrap_or_default();

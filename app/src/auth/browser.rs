@@ -18,7 +18,7 @@ pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
-fn storage() -> Option<web_sys::Storage> {
+pub(crate) fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
 }
 
@@ -65,9 +65,8 @@ pub fn start_sign_in(config: &SiteConfig, return_to: &str) {
     store(PENDING_KEY, &pending);
     let config = config.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        match checksum::sha256_digest(pending.verifier.as_str().as_bytes()).await {
-            Ok(digest) => {
-                let challenge = CodeVerifier::challenge(&digest);
+        match code_challenge(&pending.verifier).await {
+            Ok(challenge) => {
                 if let Some(window) = web_sys::window() {
                     let _ = window
                         .location()
@@ -78,4 +77,10 @@ pub fn start_sign_in(config: &SiteConfig, return_to: &str) {
             Err(_) => warn("crypto.subtle is unavailable"),
         }
     });
+}
+
+/// PKCE's `code_challenge` for `verifier`, hashed with WebCrypto.
+pub async fn code_challenge(verifier: &CodeVerifier) -> Result<String, String> {
+    let digest = checksum::sha256_digest(verifier.as_str().as_bytes()).await?;
+    Ok(CodeVerifier::challenge(&digest))
 }

@@ -220,3 +220,164 @@ async fn post_token(config: &SiteConfig, body: String) -> Result<TokenResponse, 
         .await
         .map_err(ApiError::network)
 }
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests {
+    use super::*;
+    use crate::auth::CodeVerifier;
+    use crate::auth::browser::{code_challenge, storage};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn config(auth_base: &str) -> SiteConfig {
+        SiteConfig {
+            api_base: "/api".to_owned(),
+            cognito_region: "us-east-1".to_owned(),
+            user_pool_id: "us-east-1_test".to_owned(),
+            client_id: "client".to_owned(),
+            auth_base: auth_base.to_owned(),
+            redirect_uri: format!("{}/callback", origin()),
+            logout_uri: format!("{}/", origin()),
+            cognito_endpoint: None,
+            multipart_threshold: None,
+        }
+    }
+
+    /// The test page's origin: wasm-bindgen-test-runner's server, which has no
+    /// `/oauth2/token` (404) but serves the files under `app/`.
+    fn origin() -> String {
+        window()
+            .location()
+            .origin()
+            .expect("the page has an origin")
+    }
+
+    fn stored(key: &str) -> Option<String> {
+        storage()
+            .expect("sessionStorage")
+            .get_item(key)
+            .expect("sessionStorage is readable")
+    }
+
+    /// RFC 7636, Appendix B, through WebCrypto as `sign_in` computes it.
+    #[wasm_bindgen_test]
+    async fn the_code_challenge_matches_rfc_7636_appendix_b() {
+        let verifier = CodeVerifier::from_random(&[
+            116, 24, 223, 180, 151, 153, 224, 37, 79, 250, 96, 125, 216, 173, 187, 186, 22, 212,
+            37, 77, 105, 214, 191, 240, 91, 88, 5, 88, 83, 132, 141, 121,
+        ]);
+        assert_eq!(
+            verifier.as_str(),
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        );
+        assert_eq!(
+            code_challenge(&verifier).await.as_deref(),
+            Ok("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn a_pending_sign_in_stays_in_session_storage_until_forgotten() {
+        let pending = PendingSignIn::new(&[3; 48], "/links");
+        store(PENDING_KEY, &pending);
+        let text = stored(PENDING_KEY).expect("the attempt is stored");
+        assert!(text.contains(&pending.state), "{text}");
+        assert_eq!(load::<PendingSignIn>(PENDING_KEY), Some(pending));
+        // Whatever else is found under the key reads as no attempt.
+        storage()
+            .expect("sessionStorage")
+            .set_item(PENDING_KEY, "{\"state\":")
+            .expect("sessionStorage is writable");
+        assert_eq!(load::<PendingSignIn>(PENDING_KEY), None);
+        forget(PENDING_KEY);
+        assert_eq!(stored(PENDING_KEY), None);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_callback_needs_this_tabs_attempt_and_its_state() {
+        forget(PENDING_KEY);
+        forget(SESSION_KEY);
+        let auth = Auth::new(config(&origin()));
+        let refused = auth.complete_sign_in("code", "state").await;
+        assert!(refused.is_err_and(|e| e.contains("already completed")));
+
+        let pending = PendingSignIn::new(&[5; 48], "/links");
+        store(PENDING_KEY, &pending);
+        let refused = auth.complete_sign_in("code", "forged").await;
+        assert!(refused.is_err_and(|e| e.contains("did not match")));
+        // The attempt is spent: a wrong state cannot be followed by the right one.
+        assert_eq!(stored(PENDING_KEY), None);
+        let refused = auth.complete_sign_in("code", &pending.state).await;
+        assert!(refused.is_err_and(|e| e.contains("already completed")));
+        assert!(!auth.signed_in());
+        assert_eq!(stored(SESSION_KEY), None);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_refused_code_exchange_signs_nobody_in() {
+        forget(SESSION_KEY);
+        let auth = Auth::new(config(&origin()));
+        let pending = PendingSignIn::new(&[6; 48], "/links");
+        store(PENDING_KEY, &pending);
+        let refused = auth.complete_sign_in("code", &pending.state).await;
+        assert!(refused.is_err_and(|e| e.starts_with("Signing in did not complete")));
+        assert!(!auth.signed_in());
+        assert_eq!(stored(SESSION_KEY), None);
+        assert_eq!(stored(PENDING_KEY), None);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_completed_sign_in_keeps_the_session_for_the_tab() {
+        forget(SESSION_KEY);
+        // `app/testdata/oauth2/token` holds a token endpoint's answer.
+        let config = config(&format!("{}/testdata", origin()));
+        let auth = Auth::new(config.clone());
+        let pending = PendingSignIn::new(&[9; 48], "/links?x=1");
+        store(PENDING_KEY, &pending);
+        assert_eq!(
+            auth.complete_sign_in("code", &pending.state).await,
+            Ok("/links?x=1".to_owned())
+        );
+        assert!(auth.signed_in());
+        assert_eq!(auth.email().as_deref(), Some("ada@example.com"));
+        let session: Session = load(SESSION_KEY).expect("the session is stored");
+        assert_eq!(session.access_token, "access-1");
+        assert_eq!(session.refresh_token.as_deref(), Some("refresh-1"));
+
+        // A reload of the tab finds it.
+        let reloaded = Auth::new(config);
+        assert!(reloaded.signed_in());
+        assert_eq!(reloaded.bearer().await, Ok("access-1".to_owned()));
+        reloaded.session_ended();
+        auth.session_ended();
+        assert_eq!(stored(SESSION_KEY), None);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_session_whose_refresh_fails_is_used_until_it_expires_then_ended() {
+        // The test server has no token endpoint, so every refresh fails.
+        let config = config(&origin());
+        let session = |expires_at_ms| Session {
+            access_token: "old".to_owned(),
+            refresh_token: Some("refresh-0".to_owned()),
+            expires_at_ms,
+            email: None,
+        };
+
+        // Inside the refresh margin but still valid: the token is used as it is.
+        store(
+            SESSION_KEY,
+            &session(now_ms() + crate::auth::REFRESH_MARGIN_MS / 2),
+        );
+        let auth = Auth::new(config.clone());
+        assert_eq!(auth.bearer().await, Ok("old".to_owned()));
+        assert!(auth.signed_in());
+
+        // Expired: the tab is signed out, so private pages ask to sign in again.
+        store(SESSION_KEY, &session(now_ms() - 1));
+        let auth = Auth::new(config);
+        assert!(auth.signed_in());
+        assert_eq!(auth.bearer().await.map_err(|e| e.status), Err(401));
+        assert!(!auth.signed_in());
+        assert_eq!(stored(SESSION_KEY), None);
+    }
+}

@@ -100,8 +100,8 @@ impl DynamoDbLocal {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let socket = dir.path().join("dynamodb.sock");
         let log = dir.path().join("dynamodb-local.log");
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/aws_support/dynamodb_local.py");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/support/aws/dynamodb_local.py");
         let mut child = Command::from(unshare_net())
             .arg("python3")
             .args([&script, &jar, &socket, &log])

@@ -1,7 +1,5 @@
 //! The local stack for integration tests: started on free ports with a fresh data directory,
 //! and driven over HTTP the way the browser and AWS clients drive it.
-// Each test binary uses its own subset of these helpers.
-#![allow(dead_code)]
 
 use std::time::Duration;
 

@@ -3,11 +3,9 @@
 //! what a presigned URL refuses is tested against the embedded endpoint instead; here the URLs
 //! are only shown to work when used as signed.
 
-mod aws_support;
-
 use std::time::Duration;
 
-use aws_support::{Moto, unique_name};
+use crate::support::aws::{Moto, unique_name};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;

@@ -2,9 +2,7 @@
 //! [`JwksVerifier`] configured as on AWS, with moto's JWKS URL; tampered, expired, wrong-client
 //! and ID tokens are refused.
 
-mod aws_support;
-
-use aws_support::{Moto, REGION, sign_in, user_pool};
+use crate::support::aws::{Moto, REGION, sign_in, user_pool};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry::adapters::jwks::JwksVerifier;

@@ -6,8 +6,6 @@
 //! fails: it did not run, so it must not pass. Setting [`SKIP_EMULATOR_TESTS`]`=1` skips them
 //! instead, each with a `SKIPPED` line.
 
-#![allow(dead_code)]
-
 pub mod dynamodb_local;
 
 use std::net::{TcpListener, TcpStream};
@@ -82,7 +80,7 @@ impl Moto {
         // lock (see serial_moto.py) with the Python of the virtualenv that holds moto.
         let python = server.with_file_name("python");
         let launcher =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/aws_support/serial_moto.py");
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/support/aws/serial_moto.py");
         let child = Command::new(&python)
             .arg(&launcher)
             .args(["127.0.0.1", &port.to_string()])

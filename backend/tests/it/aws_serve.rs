@@ -1,12 +1,10 @@
 //! The local stack's end-to-end flow with `ferry serve --backend aws` against moto, after
 //! `ferry provision`: Cognito tokens, DynamoDB records, S3 presigned URLs and S3 → SQS events.
 
-mod aws_support;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use aws_support::{Moto, REGION, SKIP_EMULATOR_TESTS, sign_in, unique_name, user_pool};
+use crate::support::aws::{Moto, REGION, SKIP_EMULATOR_TESTS, sign_in, unique_name, user_pool};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -274,7 +272,8 @@ fn a_moto_test_without_moto_fails_unless_skipping_is_asked_for() {
         let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
         cmd.args([
             "--exact",
-            "moto_answers_other_requests_while_an_sqs_long_poll_waits",
+            // Inside the one test binary, a test's name starts with its module.
+            "aws_serve::moto_answers_other_requests_while_an_sqs_long_poll_waits",
             "--nocapture",
         ])
         .env("FERRY_MOTO_SERVER", "/nonexistent/moto_server")

@@ -1,7 +1,8 @@
 //! The object-created handler and the sweeper against the embedded S3 endpoint and store: every
 //! outcome, and that repeating an event changes nothing.
 
-mod embedded_s3;
+use crate::support::embedded_s3;
+use crate::support::faulty::{Fault, FaultyObjectStore, Op};
 
 use std::sync::Arc;
 
@@ -13,10 +14,7 @@ use ferry::config::Limits;
 use ferry::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
 use ferry::events::{self, EventContext, Outcome};
 use ferry::lambda::events::EventsFunction;
-use ferry::ports::{
-    MetadataStore, ObjectInfo, ObjectStore, PartToComplete, PresignedRequest, StorageError,
-    StoredPart, Usage,
-};
+use ferry::ports::{MetadataStore, ObjectStore, Usage};
 use ferry::work_gate::WorkGate;
 use ferry_api::FileStatus;
 use time::OffsetDateTime;
@@ -207,93 +205,6 @@ async fn the_sweeper_removes_only_expired_pending_uploads() {
     assert_eq!(events::sweep_stale_uploads(&h.ctx, now).await.unwrap(), 0);
 }
 
-/// The embedded endpoint through the S3 adapter, except that deleting one key fails.
-struct RefusingToDelete {
-    inner: Arc<S3ObjectStore>,
-    key: String,
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for RefusingToDelete {
-    async fn presign_put(
-        &self,
-        key: &str,
-        content_length: u64,
-        content_type: &str,
-        sha256: Option<&str>,
-        expires_in: std::time::Duration,
-    ) -> Result<PresignedRequest, StorageError> {
-        self.inner
-            .presign_put(key, content_length, content_type, sha256, expires_in)
-            .await
-    }
-    async fn create_multipart_upload(
-        &self,
-        key: &str,
-        content_type: &str,
-    ) -> Result<String, StorageError> {
-        self.inner.create_multipart_upload(key, content_type).await
-    }
-    async fn presign_upload_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        number: u32,
-        content_length: u64,
-        sha256: &str,
-        expires_in: std::time::Duration,
-    ) -> Result<PresignedRequest, StorageError> {
-        self.inner
-            .presign_upload_part(key, upload_id, number, content_length, sha256, expires_in)
-            .await
-    }
-    async fn list_parts(
-        &self,
-        key: &str,
-        upload_id: &str,
-    ) -> Result<Vec<StoredPart>, StorageError> {
-        self.inner.list_parts(key, upload_id).await
-    }
-    async fn complete_multipart_upload(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: &[PartToComplete],
-    ) -> Result<Option<String>, StorageError> {
-        self.inner
-            .complete_multipart_upload(key, upload_id, parts)
-            .await
-    }
-    async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<(), StorageError> {
-        self.inner.abort_multipart_upload(key, upload_id).await
-    }
-    async fn presign_get(
-        &self,
-        key: &str,
-        content_disposition: &str,
-        expires_in: std::time::Duration,
-    ) -> Result<PresignedRequest, StorageError> {
-        self.inner
-            .presign_get(key, content_disposition, expires_in)
-            .await
-    }
-    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StorageError> {
-        self.inner.head(key).await
-    }
-    async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<Bytes>, StorageError> {
-        self.inner.get(key, max_bytes).await
-    }
-    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), StorageError> {
-        self.inner.put(key, body, content_type).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), StorageError> {
-        if key == self.key {
-            return Err(StorageError::Backend("refused for the test".into()));
-        }
-        self.inner.delete(key).await
-    }
-}
-
 #[tokio::test]
 async fn one_upload_the_sweeper_cannot_remove_does_not_hold_up_the_others() {
     let mut h = harness().await;
@@ -306,10 +217,9 @@ async fn one_upload_the_sweeper_cannot_remove_does_not_hold_up_the_others() {
         stale.push(file);
     }
     let stuck = stale[1].clone();
-    h.ctx.objects = Arc::new(RefusingToDelete {
-        inner: h.objects.clone(),
-        key: stuck.object_key(),
-    });
+    let objects = FaultyObjectStore::new(h.objects.clone());
+    objects.arm(Fault::on(Op::Delete).for_key(&stuck.object_key()).always());
+    h.ctx.objects = objects.clone();
 
     assert_eq!(events::sweep_stale_uploads(&h.ctx, now).await.unwrap(), 2);
     assert_eq!(h.status(&stale[0]).await, None);
@@ -318,7 +228,7 @@ async fn one_upload_the_sweeper_cannot_remove_does_not_hold_up_the_others() {
     assert_eq!(h.status(&stuck).await, Some(FileStatus::Pending));
     assert_eq!(h.usage(&stuck).await.file_count, 1);
 
-    h.ctx.objects = h.objects.clone();
+    objects.heal();
     assert_eq!(events::sweep_stale_uploads(&h.ctx, now).await.unwrap(), 1);
     assert_eq!(h.status(&stuck).await, None);
 }

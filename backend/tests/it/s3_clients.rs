@@ -6,14 +6,12 @@
 //! can be named with `FERRY_TEST_VENV`). Without them the test fails, unless
 //! `FERRY_SKIP_EMULATOR_TESTS=1` says to skip the tests that need outside tools.
 
-mod local_support;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
+use crate::support::local::start_in;
 use ferry::config::Limits;
-use local_support::start_in;
 
 /// The virtualenv with `aws` and boto3.
 fn venv() -> PathBuf {

@@ -4,12 +4,10 @@
 //! Along the way: `provision::run` sets up moto, and the SQS poller of the AWS mode carries moto's
 //! own S3 notifications to the same handler.
 
-mod aws_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_support::{Moto, sign_in, unique_name, user_pool};
+use crate::support::aws::{Moto, sign_in, unique_name, user_pool};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ferry::adapters::aws::provision::{self, ProvisionOptions};
@@ -29,7 +27,7 @@ use tower::ServiceExt;
 const SITE: &str = "https://ferry.example.com";
 
 fn fixture(name: &str, replacements: &[(&str, &str)]) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/it/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     for (from, to) in replacements {
         text = text.replace(from, to);

@@ -1,17 +1,15 @@
 //! Integration tests: the whole local stack (`ferry serve`) on free ports with a fresh data
 //! directory, driven over HTTP the way the browser and AWS clients drive it.
 
-mod local_support;
-
 use std::time::Duration;
 
+use crate::support::local::{
+    Api, PASSWORD, cognito, http, presigned, sample, sign_in, sign_up_and_in, start_in,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ferry::config::Limits;
 use ferry::local::{self, LocalStack};
-use local_support::{
-    Api, PASSWORD, cognito, http, presigned, sample, sign_in, sign_up_and_in, start_in,
-};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -406,6 +404,12 @@ async fn the_site_is_served_with_client_routes_falling_back_to_the_app() {
         "<!doctype html><title>Ferry</title>",
     )
     .unwrap();
+    // Share links get the recipients' own light page.
+    std::fs::write(
+        dir.path().join("site/share.html"),
+        "<!doctype html><title>Ferry</title><main id=share>",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("site/app-1234.js"), "export {}").unwrap();
     let stack = start_in(dir.path(), Limits::default()).await;
     for path in [
@@ -422,10 +426,9 @@ async fn the_site_is_served_with_client_routes_falling_back_to_the_app() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         assert_eq!(res.headers()["x-content-type-options"], "nosniff");
-        assert!(
-            res.text().await.unwrap().contains("<title>Ferry</title>"),
-            "{path}"
-        );
+        let body = res.text().await.unwrap();
+        assert!(body.contains("<title>Ferry</title>"), "{path}");
+        assert_eq!(body.contains("id=share"), path.starts_with("/s/"), "{path}");
     }
     let asset = http()
         .get(format!("{}/app-1234.js", stack.url()))

@@ -1,7 +1,8 @@
 //! Router tests: the whole API through `oneshot`, with the embedded store, the embedded S3
 //! endpoint (for presigning and deletes) and tokens signed by the embedded identity provider.
 
-mod embedded_s3;
+use crate::support::embedded_s3;
+use crate::support::faulty::{Fault, FaultyObjectStore, Op};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -1379,4 +1380,172 @@ async fn the_openapi_document_describes_what_the_server_enforces() {
         (parts["minItems"].clone(), parts["maxItems"].clone()),
         (json!(1), json!(100))
     );
+}
+
+// ---- object storage faults ----------------------------------------------------------------
+
+/// The API over object storage that fails when the test says so.
+async fn spawn_api_with_faults(limits: Limits) -> (TestApi, Arc<FaultyObjectStore>) {
+    let mut faulty = None;
+    let api = spawn_api_tuned(limits, |state| {
+        let objects = FaultyObjectStore::new(state.objects.clone());
+        state.objects = objects.clone();
+        faulty = Some(objects);
+    })
+    .await;
+    (api, faulty.expect("the state was tuned"))
+}
+
+async fn usage_of(api: &TestApi, sub: &str) -> (u64, u64) {
+    let usage = api.meta.usage(&UserId::parse(sub).unwrap()).await.unwrap();
+    (usage.bytes_used, usage.file_count)
+}
+
+#[tokio::test]
+async fn an_upload_url_object_storage_cannot_sign_gives_the_reservation_back() {
+    let (api, objects) = spawn_api_with_faults(small_limits()).await;
+    objects.arm(Fault::on(Op::PresignPut));
+    let announce = || {
+        let body = json!({"name": "a.txt", "size": 1000});
+        api.as_user(ALICE, Method::POST, "/api/uploads", Some(body))
+    };
+
+    let failed = announce().await;
+    assert_eq!(
+        (failed.status, failed.code()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    );
+    assert_eq!(usage_of(&api, ALICE).await, (0, 0));
+    let listing = api.as_user(ALICE, Method::GET, "/api/files", None).await;
+    assert_eq!(listing.body["items"], json!([]));
+    // The fault was for one call: the same upload goes through now.
+    let retried = announce().await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{:?}", retried.body);
+    assert_eq!(usage_of(&api, ALICE).await, (1000, 1));
+}
+
+#[tokio::test]
+async fn a_multipart_upload_object_storage_cannot_start_reserves_nothing() {
+    let (api, objects) = spawn_api_with_faults(small_limits()).await;
+    objects.arm(Fault::on(Op::CreateMultipartUpload));
+
+    let body = json!({"name": "a.bin", "size": 1000});
+    let failed = api
+        .as_user(ALICE, Method::POST, "/api/uploads/multipart", Some(body))
+        .await;
+
+    assert_eq!(
+        (failed.status, failed.code()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    );
+    assert_eq!(usage_of(&api, ALICE).await, (0, 0));
+    let listing = api.as_user(ALICE, Method::GET, "/api/files", None).await;
+    assert_eq!(listing.body["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_refused_multipart_reservation_answers_its_refusal_even_when_the_abort_fails() {
+    let (api, objects) = spawn_api_with_faults(Limits {
+        max_pending_uploads: 1,
+        ..small_limits()
+    })
+    .await;
+    api.as_user(
+        ALICE,
+        Method::POST,
+        "/api/uploads",
+        Some(json!({"name": "first.txt", "size": 10})),
+    )
+    .await;
+    objects.arm(Fault::on(Op::AbortMultipartUpload).always());
+
+    let body = json!({"name": "second.bin", "size": 10});
+    let refused = api
+        .as_user(ALICE, Method::POST, "/api/uploads/multipart", Some(body))
+        .await;
+
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "too_many_pending_uploads")
+    );
+    assert_eq!(usage_of(&api, ALICE).await, (10, 1));
+}
+
+#[tokio::test]
+async fn completion_answers_object_storage_failures_changes_nothing_and_can_be_retried() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use ferry::ports::StorageError;
+    use sha2::{Digest, Sha256};
+
+    let (api, objects) = spawn_api_with_faults(small_limits()).await;
+    let bytes = vec![7u8; 1000];
+    let digest = Sha256::digest(&bytes);
+    let sha = STANDARD.encode(digest);
+    let started = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            "/api/uploads/multipart",
+            Some(json!({"name": "a.bin", "size": 1000})),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    let id = started.body["file"]["id"].as_str().unwrap().to_owned();
+    let urls = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            &format!("/api/files/{id}/parts"),
+            Some(json!({"parts": [{"number": 1, "sha256": sha}]})),
+        )
+        .await;
+    assert_eq!(urls.status, StatusCode::OK, "{:?}", urls.body);
+    let url = &urls.body["parts"][0];
+    let mut put = reqwest::Client::new().put(url["url"].as_str().unwrap());
+    for header in url["headers"].as_array().unwrap() {
+        put = put.header(
+            header["name"].as_str().unwrap(),
+            header["value"].as_str().unwrap(),
+        );
+    }
+    let sent = put.body(bytes.clone()).send().await.unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let etag = sent.headers()["etag"].to_str().unwrap().to_owned();
+    let uri = format!("/api/files/{id}/complete");
+    let body = json!({"parts": [{"number": 1, "etag": etag, "sha256": sha}]});
+    let complete = || api.as_user(ALICE, Method::POST, &uri, Some(body.clone()));
+
+    for (fault, status, code) in [
+        (
+            Fault::on(Op::CompleteMultipartUpload),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+        ),
+        (
+            Fault::on(Op::CompleteMultipartUpload).with(|| StorageError::NoSuchUpload),
+            StatusCode::GONE,
+            "upload_expired",
+        ),
+        (
+            Fault::on(Op::CompleteMultipartUpload)
+                .with(|| StorageError::InvalidParts("part 1 is missing".into())),
+            StatusCode::BAD_REQUEST,
+            "part_mismatch",
+        ),
+    ] {
+        objects.arm(fault);
+        let failed = complete().await;
+        assert_eq!((failed.status, failed.code()), (status, code));
+        let file = api
+            .as_user(ALICE, Method::GET, &format!("/api/files/{id}"), None)
+            .await;
+        assert_eq!(file.body["status"], "pending", "{code}");
+        assert_eq!(file.body["sha256"], Value::Null, "{code}");
+    }
+
+    let completed = complete().await;
+    assert_eq!(completed.status, StatusCode::OK, "{:?}", completed.body);
+    let composite = format!("{}-1", STANDARD.encode(Sha256::digest(digest)));
+    assert_eq!(completed.body["sha256"], composite);
 }

@@ -2,13 +2,11 @@
 //! DynamoDB adapter on moto and on AWS's DynamoDB Local (the real engine's conditional writes and
 //! transactions). Each behaviour uses its own users, so they can share one store.
 
-mod aws_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_support::dynamodb_local::DynamoDbLocal;
-use aws_support::{Moto, unique_name};
+use crate::support::aws::dynamodb_local::DynamoDbLocal;
+use crate::support::aws::{Moto, unique_name};
 use ferry::adapters::aws::{DynamoMetadataStore, create_table};
 use ferry::adapters::local::store::LocalMetadataStore;
 use ferry::domain::share::AttemptPolicy;

@@ -2,15 +2,13 @@
 //! out part URLs, the embedded S3 endpoint verifies each part's SHA-256, completion is checked
 //! against ListParts, and the upload survives expired URLs, missing parts and a lost client.
 
-mod local_support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::support::local::{Api, http, sample, start_in};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ferry::config::Limits;
-use local_support::{Api, http, sample, start_in};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
