@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the web site into dist/ with trunk: the app from index.html, and the recipients' page
-# (/s/{token}) from share.html, its own small entry (the app crate's `ferry-share` binary), into
-# the same dist/ (hashed names, so the shared stylesheet is one file). Then moves trunk's inline
+# Builds the web site into dist/ with trunk: the app from index.html, the recipients' page
+# (/s/{token}) from share.html and the landing page (/) from landing.html, each its own small
+# entry (the app crate's `ferry-share` and `ferry-landing` binaries), into the same dist/
+# (hashed names, so the shared stylesheet is one file). Then moves trunk's inline
 # boot scripts into files, so the CSP can stay `script-src 'self'`.
 #
 #     infra/build-site.sh [--release]
@@ -17,10 +18,13 @@ if [[ "${1:-}" == "--release" ]]; then
 fi
 
 trunk build "${release[@]}"
-# trunk empties its --dist, so the second entry is built beside and copied in.
-stage="$root/target/share-site"
+# trunk empties its --dist, so the other entries are built beside and copied in.
+stage="$root/target/entry-site"
 trunk build share.html --html-output share.html --dist "$stage" "${release[@]}"
 cp -R "$stage"/. dist/
+trunk build landing.html --html-output landing.html --dist "$stage" "${release[@]}"
+cp -R "$stage"/. dist/
 rm -rf "$stage"
-python3 infra/externalize-inline-scripts.py dist/index.html
-python3 infra/externalize-inline-scripts.py dist/share.html
+for page in index share landing; do
+  python3 infra/externalize-inline-scripts.py "dist/$page.html"
+done

@@ -2,8 +2,10 @@
 //! PKCE (RFC 7636, S256), and the session the tokens make.
 //!
 //! Everything here is plain Rust so it is tested natively; [`flow`] does the browser side
-//! (storage, redirects, the token requests and the silent refresh).
+//! (the token requests and the silent refresh) and [`browser`] the part without Leptos
+//! (storage and leaving for the hosted UI, shared with the light landing page).
 
+pub mod browser;
 pub mod flow;
 
 use ferry_api::SiteConfig;

@@ -81,9 +81,11 @@ pub fn content_security_policy(policy: &SitePolicy) -> String {
 /// site from `site_dir`.
 ///
 /// Routing is CloudFront's: a path whose last segment has no dot is a client-side route and
-/// gets its entry page ([`entry_page`]: `share.html` for `/s/{token}`, the recipients' own
-/// small page; `index.html`, the app, for the rest); anything else is a file, and a missing one
-/// is a 404 rather than HTML (so `/robots.txt` is never the app).
+/// gets its entry page ([`entry_page`]: `landing.html` for `/`, the landing page's own small
+/// entry; `share.html` for `/s/{token}`, the recipients' own small page; `index.html`, the app,
+/// for the rest); anything else is a file, and a missing one is a 404 rather than HTML (so
+/// `/robots.txt` is never the app). A site built without `landing.html` answers `/` with the
+/// app, whose own landing page it then shows.
 ///
 /// `idp` answers `POST /` (Cognito's JSON API) while the page is `GET /`: an outer router splits
 /// `/` by method and hands everything else to the inner routes.
@@ -100,6 +102,11 @@ pub fn site_app(
             .precompressed_gzip()
     };
     let (index, share) = (entry(INDEX_PAGE), entry(SHARE_PAGE));
+    let landing = if site_dir.join(LANDING_PAGE).is_file() {
+        entry(LANDING_PAGE)
+    } else {
+        index.clone()
+    };
     let files = ServeDir::new(site_dir)
         .precompressed_br()
         .precompressed_gzip()
@@ -107,9 +114,11 @@ pub fn site_app(
     let site = Router::new()
         .fallback(move |request: Request| {
             let (index, share, files) = (index.clone(), share.clone(), files.clone());
+            let landing = landing.clone();
             async move {
                 match entry_page(request.uri().path()) {
                     Some(SHARE_PAGE) => share.oneshot(request).await.into_response(),
+                    Some(LANDING_PAGE) => landing.oneshot(request).await.into_response(),
                     Some(_) => index.oneshot(request).await.into_response(),
                     None => files.oneshot(request).await.into_response(),
                 }
@@ -137,17 +146,21 @@ pub fn site_app(
 pub const INDEX_PAGE: &str = "index.html";
 /// The recipients' page (`share.html`, built from its own small entry).
 pub const SHARE_PAGE: &str = "share.html";
+/// The landing page, `/` (`landing.html`, built from its own small entry).
+pub const LANDING_PAGE: &str = "landing.html";
 
 /// A path whose last segment has no dot is a page of the site (CloudFront's SPA routing function).
 fn is_client_route(path: &str) -> bool {
     !path.rsplit('/').next().unwrap_or_default().contains('.')
 }
 
-/// The HTML file a path gets, as CloudFront's routing functions choose it: `share.html` under
-/// `/s/`, `index.html` for any other client route, `None` for a file.
+/// The HTML file a path gets, as CloudFront's routing functions choose it: `landing.html` for
+/// `/`, `share.html` under `/s/`, `index.html` for any other client route, `None` for a file.
 pub fn entry_page(path: &str) -> Option<&'static str> {
     if !is_client_route(path) {
         None
+    } else if path == "/" {
+        Some(LANDING_PAGE)
     } else if path.starts_with("/s/") {
         Some(SHARE_PAGE)
     } else {
@@ -175,7 +188,7 @@ async fn site_caching(request: Request, next: Next) -> Response {
 /// The `Cache-Control` of a site path (after nothing but the path is known).
 pub fn cache_control(path: &str) -> &'static str {
     let name = path.rsplit('/').next().unwrap_or_default();
-    if is_client_route(path) || name == INDEX_PAGE || name == SHARE_PAGE {
+    if is_client_route(path) || [INDEX_PAGE, SHARE_PAGE, LANDING_PAGE].contains(&name) {
         REVALIDATE
     } else if is_hashed(name) {
         IMMUTABLE
@@ -261,7 +274,7 @@ mod tests {
     fn share_links_get_the_recipients_page_and_other_routes_the_app() {
         assert_eq!(entry_page("/s/AAAAAAAAAAAAAAAAAAAAAA"), Some(SHARE_PAGE));
         assert_eq!(entry_page("/s/"), Some(SHARE_PAGE));
-        assert_eq!(entry_page("/"), Some(INDEX_PAGE));
+        assert_eq!(entry_page("/"), Some(LANDING_PAGE));
         assert_eq!(entry_page("/files"), Some(INDEX_PAGE));
         assert_eq!(entry_page("/sx/token"), Some(INDEX_PAGE));
         assert_eq!(entry_page("/s/token/favicon.svg"), None);

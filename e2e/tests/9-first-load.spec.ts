@@ -44,3 +44,55 @@ test("a share link loads only the light recipients' page, and has text before an
   expect(skeleton).toContain("Opening the link…");
   expect(skeleton).not.toContain("ferry-app");
 });
+
+/**
+ * The landing page is its own small entry too (landing.html, the `ferry-landing` wasm): a first
+ * visit never downloads the app and stays within 60 KB compressed; its buttons sign in even
+ * before the wasm has loaded (they are forms that open the app at /files); and someone with a
+ * session in this tab goes straight on to their files.
+ */
+test("the landing page loads only its light entry, signs in before its wasm, and sends a signed-in visitor on", async ({ page, visitorContext }) => {
+  const visitor = await (await visitorContext()).newPage();
+  const fetched: { url: string; bytes: Promise<number> }[] = [];
+  visitor.on("requestfinished", (request) =>
+    fetched.push({ url: request.url(), bytes: request.sizes().then((s) => s.responseBodySize) }),
+  );
+  await visitor.goto("/");
+  await expect(visitor.getByRole("heading", { level: 1, name: /Send big files/ })).toBeVisible();
+  await expect(visitor).toHaveTitle("Ferry");
+  await visitor.waitForLoadState("networkidle");
+  const names = fetched.map((f) => new URL(f.url).pathname);
+  expect(names.filter((n) => n.endsWith(".wasm"))).toEqual([expect.stringMatching(/^\/ferry-landing-[0-9a-f]{8,16}_bg\.wasm$/)]);
+  expect(names.some((n) => n.includes("ferry-app"))).toBe(false);
+  const total = (await Promise.all(fetched.map((f) => f.bytes))).reduce((a, b) => a + b, 0);
+  expect(total, `first load of the landing page: ${names.join(", ")}`).toBeLessThanOrEqual(60 * 1024);
+
+  // With its wasm: "Start sharing" leaves for the hosted UI straight away, without the app.
+  await visitor.getByRole("button", { name: "Start sharing" }).click();
+  await expect(visitor.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  expect(new URL(visitor.url()).pathname).toBe("/oauth2/authorize");
+  expect(fetched.map((f) => new URL(f.url).pathname).some((n) => n.includes("ferry-app"))).toBe(false);
+  const pending = JSON.parse((await visitor.evaluate(() => sessionStorage.getItem("ferry.sign-in"))) ?? "{}");
+  expect(pending.return_to).toBe("/files");
+
+  // Before its wasm has arrived (held back here), a click is not lost: the form opens the app,
+  // which sends the visitor to sign in and back to /files.
+  const early = await (await visitorContext()).newPage();
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await early.route(/\/ferry-landing-[0-9a-f]+_bg\.wasm$/, async (route) => {
+    await held;
+    await route.continue().catch(() => {});
+  });
+  await early.goto("/", { waitUntil: "domcontentloaded" });
+  await early.getByRole("banner").getByRole("button", { name: "Sign in" }).click();
+  await expect(early.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  expect(new URL(early.url()).pathname).toBe("/oauth2/authorize");
+  release();
+
+  // Signed in, `/` goes on to the files (the app's landing page offered "Go to your files").
+  await signUp(page, "landing");
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/files$/);
+  await expect(page.getByRole("heading", { level: 1, name: "Your files" })).toBeVisible();
+});

@@ -9,44 +9,16 @@ use ferry_api::SiteConfig;
 use gloo_net::http::Request;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
+pub use super::browser::now_ms;
+use super::browser::{
+    PENDING_KEY, SESSION_KEY, forget, load, start_sign_in, store, stored_session,
+};
 use super::{
-    CodeVerifier, PendingSignIn, Session, TokenResponse, authorize_url, code_exchange_body,
-    logout_url, refresh_body, revoke_body, revoke_url, token_url,
+    PendingSignIn, Session, TokenResponse, code_exchange_body, logout_url, refresh_body,
+    revoke_body, revoke_url, token_url,
 };
 use crate::api_client::ApiError;
-use crate::checksum;
-
-const SESSION_KEY: &str = "ferry.session";
-const PENDING_KEY: &str = "ferry.sign-in";
-
-pub fn now_ms() -> i64 {
-    js_sys::Date::now() as i64
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    window().session_storage().ok().flatten()
-}
-
-fn load<T: DeserializeOwned>(key: &str) -> Option<T> {
-    let text = storage()?.get_item(key).ok().flatten()?;
-    serde_json::from_str(&text).ok()
-}
-
-fn store<T: Serialize>(key: &str, value: &T) {
-    if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(value)) {
-        // A full or disabled storage only costs the session on reload.
-        let _ = storage.set_item(key, &text);
-    }
-}
-
-fn forget(key: &str) {
-    if let Some(storage) = storage() {
-        let _ = storage.remove_item(key);
-    }
-}
 
 /// The current path with its query, to come back to after signing in.
 pub fn current_path() -> String {
@@ -67,8 +39,7 @@ pub struct Auth {
 impl Auth {
     /// Picks up the session this tab already has, if any, and keeps it fresh.
     pub fn new(config: SiteConfig) -> Self {
-        let session = load::<Session>(SESSION_KEY)
-            .filter(|s| s.is_valid(now_ms()) || s.refresh_token.is_some());
+        let session = stored_session();
         let auth = Self {
             config: StoredValue::new(config),
             session: RwSignal::new(session),
@@ -129,30 +100,7 @@ impl Auth {
 
     /// Leaves for the hosted UI; comes back to `/callback`, then to `return_to`.
     pub fn sign_in(&self, return_to: &str) {
-        let mut random = [0u8; 48];
-        let filled = window()
-            .crypto()
-            .and_then(|c| c.get_random_values_with_u8_array(&mut random))
-            .is_ok();
-        if !filled {
-            // Without a CSPRNG there is no safe PKCE; this browser cannot sign in.
-            leptos::logging::warn!("crypto.getRandomValues is unavailable");
-            return;
-        }
-        let pending = PendingSignIn::new(&random, return_to);
-        store(PENDING_KEY, &pending);
-        let config = self.config.get_value();
-        spawn_local(async move {
-            match code_challenge(&pending.verifier).await {
-                Ok(challenge) => {
-                    let _ = window()
-                        .location()
-                        .assign(&authorize_url(&config, &pending, &challenge));
-                }
-                // Like the uploads' checksums, PKCE needs WebCrypto (a secure context).
-                Err(_) => leptos::logging::warn!("crypto.subtle is unavailable"),
-            }
-        });
+        start_sign_in(&self.config.get_value(), return_to);
     }
 
     /// Finishes a sign-in at `/callback`: checks `state`, exchanges the code, and returns the
@@ -241,12 +189,6 @@ impl Auth {
     }
 }
 
-/// PKCE's `code_challenge` for `verifier`, hashed with WebCrypto.
-async fn code_challenge(verifier: &CodeVerifier) -> Result<String, String> {
-    let digest = checksum::sha256_digest(verifier.as_str().as_bytes()).await?;
-    Ok(CodeVerifier::challenge(&digest))
-}
-
 async fn post_revoke(config: &SiteConfig, refresh_token: &str) -> Result<(), gloo_net::Error> {
     Request::post(&revoke_url(config))
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -282,6 +224,8 @@ async fn post_token(config: &SiteConfig, body: String) -> Result<TokenResponse, 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod browser_tests {
     use super::*;
+    use crate::auth::CodeVerifier;
+    use crate::auth::browser::{code_challenge, storage};
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn config(auth_base: &str) -> SiteConfig {

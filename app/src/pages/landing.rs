@@ -1,4 +1,6 @@
-//! `/`: what Ferry is, and the way in.
+//! `/`: what Ferry is, and the way in, when the app navigates there itself (the brand link). A
+//! first visit to `/` gets `landing.html` instead, the same page as its own small entry
+//! (`src/bin/ferry-landing`), so keep the two texts alike.
 
 use leptos::prelude::*;
 use leptos_router::components::A;

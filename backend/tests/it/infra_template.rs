@@ -1076,14 +1076,16 @@ fn routing_function_of(t: &Template, path_pattern: Option<&str>) -> String {
 }
 
 /// CloudFront routes as `ferry serve` does: each behaviour's routing function, run in Node on
-/// sample paths, rewrites exactly as `ferry::site::entry_page` chooses (share links get
-/// share.html, other client routes index.html, files pass through).
+/// sample paths, rewrites exactly as `ferry::site::entry_page` chooses (`/` gets landing.html,
+/// share links share.html, other client routes index.html, files pass through), and the
+/// default root object is the landing page too.
 #[test]
 fn cloudfront_routes_pages_as_the_local_server_does() {
     use ferry::site::entry_page;
     let (t, _) = Template::load();
     let paths = [
         "/",
+        "/landing.html",
         "/files",
         "/links",
         "/callback",
@@ -1127,4 +1129,9 @@ fn cloudfront_routes_pages_as_the_local_server_does() {
             .collect();
         assert_eq!(rewritten, expected, "{name} for {pattern:?}");
     }
+    let config = field(t.properties("Distribution"), "DistributionConfig");
+    assert_eq!(
+        field(config, "DefaultRootObject").as_str(),
+        Some(ferry::site::LANDING_PAGE)
+    );
 }

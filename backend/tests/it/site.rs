@@ -16,6 +16,7 @@ use tower::ServiceExt;
 const WASM: &str = "ferry-app-0123456789abcdef_bg.wasm";
 const INDEX: &str = "<!doctype html><title>Ferry</title>";
 const SHARE: &str = "<!doctype html><title>Shared file · Ferry</title>";
+const LANDING: &str = "<!doctype html><title>Ferry</title><h1>Send big files</h1>";
 
 struct Site {
     router: Router,
@@ -53,13 +54,15 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
     std::fs::write(dir.join(name), bytes).unwrap();
 }
 
-/// A built site: index.html, share.html, a hashed wasm with its brotli and gzip twins, a
+/// A built site: index.html, share.html, landing.html, a hashed wasm with its brotli and gzip twins, a
 /// favicon; and, when asked, robots.txt.
 fn built_site(policy: SitePolicy, robots: bool) -> Site {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "index.html", INDEX.as_bytes());
     write(dir.path(), "share.html", SHARE.as_bytes());
     write(dir.path(), "share.html.br", b"brotli share page");
+    write(dir.path(), "landing.html", LANDING.as_bytes());
+    write(dir.path(), "landing.html.br", b"brotli landing page");
     write(dir.path(), WASM, b"raw wasm");
     write(dir.path(), &format!("{WASM}.br"), b"brotli wasm");
     write(dir.path(), &format!("{WASM}.gz"), b"gzip wasm");
@@ -285,9 +288,10 @@ async fn share_links_get_the_recipients_page() {
     let compressed = site.get("/s/AAAAAAAAAAAAAAAAAAAAAA", Some("br")).await;
     assert_eq!(compressed.header(header::CONTENT_ENCODING), Some("br"));
     assert_eq!(compressed.body, b"brotli share page");
-    for uri in ["/", "/files", "/links", "/callback", "/sx/y"] {
+    for uri in ["/files", "/links", "/callback", "/sx/y"] {
         assert_eq!(site.get(uri, None).await.body, INDEX.as_bytes(), "{uri}");
     }
+    assert_eq!(site.get("/", None).await.body, LANDING.as_bytes());
     let page = site.get("/share.html", None).await;
     assert_eq!(page.header(header::CACHE_CONTROL), Some(REVALIDATE));
 }
@@ -310,4 +314,57 @@ fn the_site_build_makes_the_share_page_from_its_own_entry() {
         "{build}"
     );
     assert!(root.join("app/src/bin/ferry-share/main.rs").exists());
+}
+
+/// `/` gets the landing page's own small entry, compressed and revalidated like index.html and
+/// with the same security headers; the app's routes still get the app.
+#[tokio::test]
+async fn the_landing_page_gets_its_own_entry() {
+    let site = built_site(local_policy(), true);
+    let landing = site.get("/", None).await;
+    assert_eq!(landing.status, StatusCode::OK);
+    assert_eq!(landing.body, LANDING.as_bytes());
+    assert_eq!(landing.header(header::CACHE_CONTROL), Some(REVALIDATE));
+    assert_eq!(
+        landing.header("x-robots-tag"),
+        None,
+        "the landing page is for search engines"
+    );
+    assert_eq!(
+        landing.header(header::CONTENT_SECURITY_POLICY),
+        Some(content_security_policy(&site.policy).as_str())
+    );
+    let compressed = site.get("/", Some("br")).await;
+    assert_eq!(compressed.header(header::CONTENT_ENCODING), Some("br"));
+    assert_eq!(compressed.body, b"brotli landing page");
+    for uri in ["/files", "/links", "/callback?code=x", "/no/such/page"] {
+        assert_eq!(site.get(uri, None).await.body, INDEX.as_bytes(), "{uri}");
+    }
+    let page = site.get("/landing.html", None).await;
+    assert_eq!(page.header(header::CACHE_CONTROL), Some(REVALIDATE));
+}
+
+/// The site build makes the landing page from its own entry (`landing.html`, the app crate's
+/// `ferry-landing` binary), whose sign-in buttons work before any wasm: forms that open the
+/// app at `/files`, which sends a visitor to sign in.
+#[test]
+fn the_site_build_makes_the_landing_page_from_its_own_entry() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let landing = std::fs::read_to_string(root.join("landing.html")).unwrap();
+    assert!(landing.contains(r#"data-bin="ferry-landing""#));
+    assert!(landing.contains("Send big files. Keep control of the link."));
+    for id in ["sign-in-header", "sign-in-hero"] {
+        assert!(
+            landing.contains(&format!(
+                r#"<form id="{id}" class="sign-in-form" action="/files" method="get">"#
+            )),
+            "{id}"
+        );
+    }
+    let build = std::fs::read_to_string(root.join("infra/build-site.sh")).unwrap();
+    assert!(
+        build.contains("landing.html --html-output landing.html"),
+        "{build}"
+    );
+    assert!(root.join("app/src/bin/ferry-landing/main.rs").exists());
 }
