@@ -38,7 +38,8 @@ fi
 need wrk "apt-get install -y wrk"
 need curl "apt-get install -y curl"
 need python3 "apt-get install -y python3"
-if [[ ! -x "$bin" ]]; then
+if [[ -z "${FERRY_BIN:-}" ]]; then
+  # Always through cargo: a stale release binary would measure old code.
   echo "building $bin (cargo build --release -p ferry-backend --bin ferry)…" >&2
   cargo build --release -p ferry-backend --bin ferry >&2
 fi
