@@ -2,20 +2,17 @@
 //! embedded S3-compatible endpoint (see [`local_client`]).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
-use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::presigning::{PresignedRequest as SdkPresignedRequest, PresigningConfig};
+use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
-use time::OffsetDateTime;
 
 use crate::ports::{
     Clock, ObjectInfo, ObjectStore, PartToComplete, PresignedRequest, StorageError, StoredPart,
@@ -25,11 +22,11 @@ use crate::ports::{
 /// Parts per ListParts page (S3's maximum).
 const LIST_PARTS_PAGE: i32 = 1000;
 
-/// Headers a browser computes itself and refuses to let scripts set (`fetch`/XHR treat them as
-/// forbidden request headers). They are still covered by the signature, so the request only
-/// verifies when the browser sends exactly the signed values — which it does for `host`, and for
-/// `content-length` as long as the body has the announced size.
-const BROWSER_SET_HEADERS: [&str; 2] = ["host", "content-length"];
+mod presign;
+mod sdk_errors;
+
+use presign::{presigning, to_port};
+use sdk_errors::{backend_error, error_code, is_no_such_upload, is_not_found, length, part_number};
 
 /// Object storage in one bucket, through aws-sdk-s3.
 #[derive(Clone)]
@@ -99,87 +96,6 @@ pub fn local_client(
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
         .build();
     Client::from_conf(config)
-}
-
-/// A presigning config starting at the clock's now, and the instant it stops being valid.
-fn presigning(
-    clock: &dyn Clock,
-    expires_in: Duration,
-) -> Result<(PresigningConfig, OffsetDateTime), StorageError> {
-    let start = SystemTime::from(clock.now());
-    let config = PresigningConfig::builder()
-        .start_time(start)
-        .expires_in(expires_in)
-        .build()
-        .map_err(|e| StorageError::Backend(format!("invalid presigning lifetime: {e}")))?;
-    let expires_at = OffsetDateTime::from(start + expires_in);
-    Ok((config, expires_at))
-}
-
-fn backend_error<E, R>(what: &str, key: &str, err: &SdkError<E, R>) -> StorageError
-where
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    StorageError::Backend(format!("{what} {key}: {}", DisplayErrorContext(err)))
-}
-
-/// Whether the service answered 404 (HEAD responses carry no error code, so the status is what
-/// tells a missing object apart).
-fn is_not_found<E>(err: &SdkError<E, HttpResponse>) -> bool
-where
-    E: ProvideErrorMetadata,
-{
-    match err {
-        SdkError::ServiceError(service) => {
-            service.raw().status().as_u16() == 404
-                || matches!(service.err().code(), Some("NoSuchKey" | "NotFound"))
-        }
-        _ => false,
-    }
-}
-
-/// The service's error code, if it answered with one.
-fn error_code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str> {
-    match err {
-        SdkError::ServiceError(service) => service.err().code(),
-        _ => None,
-    }
-}
-
-fn is_no_such_upload<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
-    error_code(err) == Some("NoSuchUpload")
-}
-
-fn part_number(number: u32) -> Result<i32, StorageError> {
-    i32::try_from(number)
-        .ok()
-        .filter(|n| (1..=10_000).contains(n))
-        .ok_or_else(|| StorageError::Backend(format!("part number {number} out of range")))
-}
-
-fn length(bytes: u64) -> Result<i64, StorageError> {
-    i64::try_from(bytes).map_err(|_| StorageError::TooLarge {
-        limit: i64::MAX as u64,
-    })
-}
-
-fn to_port(request: &SdkPresignedRequest, expires_at: OffsetDateTime) -> PresignedRequest {
-    let headers = request
-        .headers()
-        .filter(|(name, _)| {
-            !BROWSER_SET_HEADERS
-                .iter()
-                .any(|set| name.eq_ignore_ascii_case(set))
-        })
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect();
-    PresignedRequest {
-        method: request.method().to_owned(),
-        url: request.uri().to_owned(),
-        headers,
-        expires_at,
-    }
 }
 
 #[async_trait]
