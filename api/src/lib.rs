@@ -6,12 +6,18 @@
 //! local server. Timestamps are RFC 3339 strings in UTC and sizes are bytes.
 
 pub mod parts;
+pub mod paths;
 pub mod share;
 pub mod sizes;
+pub mod transfer;
 
 pub use parts::PartLayout;
 pub use share::ShareState;
 pub use sizes::human_size;
+pub use transfer::{
+    ArchiveEntry, ArchiveGrant, CreateShareOfFiles, DeleteFiles, DeletedFiles, PublicArchive,
+    PublicFile, PublicFilePage, PublicFilesQuery,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +44,12 @@ pub struct CreateUpload {
     /// Not accepted by `POST /api/uploads/multipart`, whose parts carry their own checksums.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The folder the file sits in, relative and `/`-separated (`photos/2026`), as a dropped or
+    /// picked folder gives it; absent or empty for the top level. Every segment follows the
+    /// rules of `name` (after NFC normalisation); see [`paths`] for the limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    pub folder: Option<String>,
 }
 
 /// `POST /api/uploads` answer: the new (pending) file and where to send its bytes.
@@ -184,6 +196,9 @@ pub struct File {
     /// The checksum object storage verified, once known (see [`PublicShare::sha256`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The folder the file was uploaded in (`photos/2026`); absent at the top level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
 }
 
 /// `GET /api/files` answer, newest first.
@@ -230,9 +245,17 @@ pub struct Share {
     pub token: String,
     /// The public page for this link.
     pub url: String,
+    /// The first file the link covers (its only one, for a link of one file).
     pub file_id: String,
-    /// Name of the shared file, for listing links without a second request.
+    /// Name of that first file, for listing links without a second request.
     pub file_name: String,
+    /// How many files the link covers now (files deleted since are no longer counted); 0 once
+    /// all of them are gone.
+    #[serde(default = "one")]
+    pub file_count: u32,
+    /// Bytes of all the files the link covers.
+    #[serde(default)]
+    pub total_size: u64,
     pub created_at: String,
     pub expires_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +263,10 @@ pub struct Share {
     pub downloads: u32,
     pub has_password: bool,
     pub revoked: bool,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,6 +281,10 @@ pub struct ShareList {
 /// For a password-protected link, `GET` tells only that a password is needed and when the link
 /// expires: the file's name, size, type and checksum, and the downloads left, are absent until
 /// the password is given to `unlock`.
+///
+/// `name`, `size`, `content_type`, `sha256` and `part_size` describe the link's file when it
+/// covers exactly one; a link of several files has `file_count` > 1 and lists them through
+/// `POST /api/public/shares/{token}/files`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PublicShare {
@@ -278,6 +309,17 @@ pub struct PublicShare {
     /// composite checksum are cut at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part_size: Option<u64>,
+    /// How many files the link covers (absent while locked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_count: Option<u32>,
+    /// Bytes of all its files (absent while locked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_size: Option<u64>,
+    /// Given by `unlock` only: send it as `access` instead of the password to list the link's
+    /// files and to download, so the password is typed and checked once. It opens this link
+    /// only, and only while the link is live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
 }
 
 /// `POST /api/public/shares/{token}/unlock` body: the link's password. Checking it counts as a
@@ -288,12 +330,18 @@ pub struct UnlockShare {
     pub password: String,
 }
 
-/// `POST /api/public/shares/{token}/download` body.
+/// `POST /api/public/shares/{token}/download` body: one file, counted as one download.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct PublicDownload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// From `unlock`, instead of the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
+    /// Which of the link's files; may be left out when the link covers exactly one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
 }
 
 /// `GET /api/health`.
@@ -367,6 +415,15 @@ pub mod codes {
     pub const RATE_LIMITED: &str = "rate_limited";
     /// The request body is over the API's limit (64 KiB of JSON).
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// A folder path that is absolute, has an empty, `.` or `..` segment, or is too long or
+    /// too deep (see [`crate::paths`]).
+    pub const INVALID_PATH: &str = "invalid_path";
+    /// More files in one request or one link than the server allows (`FERRY_MAX_SHARE_FILES`).
+    pub const TOO_MANY_FILES: &str = "too_many_files";
+    /// A link of several files was asked for one file without saying which (`file_id`).
+    pub const FILE_REQUIRED: &str = "file_required";
+    /// Every file the link covered was deleted by its owner.
+    pub const SHARE_EMPTY: &str = "share_empty";
     pub const INTERNAL: &str = "internal";
 }
 
@@ -390,6 +447,10 @@ pub struct SiteConfig {
     /// Files larger than this many bytes upload in parts (`POST /api/uploads/multipart`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multipart_threshold: Option<u64>,
+    /// Most files one link may cover (`FERRY_MAX_SHARE_FILES`, default
+    /// [`transfer::DEFAULT_MAX_SHARE_FILES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_share_files: Option<u32>,
 }
 
 #[cfg(test)]
@@ -422,6 +483,7 @@ mod tests {
             created_at: "2026-01-01T00:00:00Z".into(),
             thumbnail_url: None,
             sha256: None,
+            folder: None,
         };
         let json = serde_json::to_value(&file).unwrap();
         assert_eq!(json["status"], "pending");

@@ -338,7 +338,10 @@ impl Api {
     ) -> Result<DownloadUrl, ApiError> {
         let url = self.url(&format!("/public/shares/{}/download", seg(token)));
         let response = Request::post(&url)
-            .json(&PublicDownload { password })
+            .json(&PublicDownload {
+                password,
+                ..PublicDownload::default()
+            })
             .map_err(ApiError::network)?
             .send()
             .await

@@ -239,6 +239,7 @@ mod browser_tests {
             logout_uri: format!("{}/", origin()),
             cognito_endpoint: None,
             multipart_threshold: None,
+            max_share_files: None,
         }
     }
 

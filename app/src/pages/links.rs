@@ -206,6 +206,8 @@ mod tests {
             downloads: 1,
             has_password: false,
             revoked: false,
+            file_count: 1,
+            total_size: 1,
         }
     }
 

@@ -136,6 +136,9 @@ fn public_share(share: &ShareRecord, file: &FileRecord, unlocked: bool) -> Publi
         requires_password: share.password_hash.is_some(),
         sha256: file.sha256.clone().filter(|_| show),
         part_size: file.part_size.filter(|_| show),
+        file_count: show.then_some(1),
+        total_size: show.then_some(file.size),
+        access: None,
     }
 }
 

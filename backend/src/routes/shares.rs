@@ -36,6 +36,8 @@ pub(crate) fn wire_share(state: &AppState, share: &ShareRecord) -> ferry_api::Sh
         downloads: share.downloads,
         has_password: share.password_hash.is_some(),
         revoked: share.revoked,
+        file_count: 1,
+        total_size: 0,
     }
 }
 

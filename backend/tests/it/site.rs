@@ -47,6 +47,7 @@ fn config() -> SiteConfig {
         logout_uri: "http://127.0.0.1:1/".into(),
         cognito_endpoint: None,
         multipart_threshold: None,
+        max_share_files: None,
     }
 }
 

@@ -33,7 +33,10 @@ pub async fn unlock(token: &str, password: String) -> Result<PublicShare, ApiErr
 
 /// `POST …/download`: counts one download and answers with the one-time URL.
 pub async fn download(token: &str, password: Option<String>) -> Result<DownloadUrl, ApiError> {
-    let body = json(&PublicDownload { password })?;
+    let body = json(&PublicDownload {
+        password,
+        ..PublicDownload::default()
+    })?;
     call(
         "POST",
         &format!("{API}{}/download", escape(token)),
