@@ -1,4 +1,5 @@
-//! Pure rules of the domain: identifiers, names, records, share policy and password hashing.
+//! Pure rules of the domain: identifiers, names and folder paths, records, share policy and
+//! password hashing.
 //! No I/O.
 
 mod argon;
@@ -6,6 +7,7 @@ mod ids;
 mod names;
 pub mod parts;
 pub mod password;
+mod paths;
 mod records;
 pub mod share;
 
@@ -14,4 +16,5 @@ pub use ids::{
     thumbnail_object_key,
 };
 pub use names::{ContentType, FileName, NameError, content_disposition};
+pub use paths::{FolderPath, PathError, listing_order};
 pub use records::{FileRecord, ShareRecord};

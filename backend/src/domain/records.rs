@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::parts::PartLayout;
-use super::{ContentType, FileId, FileName, ShareToken, UserId, file_object_key};
+use super::{ContentType, FileId, FileName, FolderPath, ShareToken, UserId, file_object_key};
 
 /// A user's file. `object_key` is always `files/{owner}/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +33,10 @@ pub struct FileRecord {
     /// Bytes per part of a multipart upload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub part_size: Option<u64>,
+    /// The folder the file was uploaded in; `None` at the top level (and in records from before
+    /// folders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<FolderPath>,
 }
 
 impl FileRecord {

@@ -95,6 +95,6 @@ pub(crate) async fn wire_file(state: &AppState, file: &FileRecord) -> ferry_api:
         created_at: rfc3339(file.created_at),
         thumbnail_url,
         sha256: file.sha256.clone(),
-        folder: None,
+        folder: file.folder.as_ref().map(ToString::to_string),
     }
 }

@@ -38,6 +38,7 @@ fn pending_file(owner: &UserId, size: u64) -> FileRecord {
         thumbnail_key: None,
         multipart_upload_id: None,
         part_size: None,
+        folder: None,
     }
 }
 

@@ -11,7 +11,9 @@ use ferry_api::FileStatus;
 use time::OffsetDateTime;
 
 use crate::domain::share::AttemptWindow;
-use crate::domain::{ContentType, FileId, FileName, FileRecord, ShareRecord, ShareToken, UserId};
+use crate::domain::{
+    ContentType, FileId, FileName, FileRecord, FolderPath, ShareRecord, ShareToken, UserId,
+};
 use crate::ports::MetadataError;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -113,6 +115,9 @@ pub fn file_item(file: &FileRecord) -> Item {
     }
     if let Some(part_size) = file.part_size {
         item.insert("part_size".to_owned(), n(part_size));
+    }
+    if let Some(folder) = &file.folder {
+        item.insert("folder".to_owned(), s(folder.as_str()));
     }
     if file.status == FileStatus::Pending {
         item.insert("ttl".to_owned(), epoch_seconds(file.upload_expires_at));
@@ -231,6 +236,9 @@ pub fn decode_file(item: &Item) -> Result<FileRecord, MetadataError> {
         thumbnail_key: opt_str(item, "thumbnail_key")?.map(str::to_owned),
         multipart_upload_id: opt_str(item, "multipart_upload_id")?.map(str::to_owned),
         part_size: opt_num(item, "part_size")?,
+        folder: opt_str(item, "folder")?
+            .map(|f| parsed("folder", FolderPath::parse(f)))
+            .transpose()?,
     })
 }
 
@@ -287,6 +295,7 @@ mod tests {
             thumbnail_key: None,
             multipart_upload_id: None,
             part_size: None,
+            folder: None,
         }
     }
 
@@ -304,10 +313,12 @@ mod tests {
         let multipart = FileRecord {
             multipart_upload_id: Some("upload-1".to_owned()),
             part_size: Some(8 << 20),
+            folder: Some(FolderPath::parse("photos/2026").unwrap()),
             ..file(FileStatus::Pending)
         };
         let item = file_item(&multipart);
         assert_eq!(item["multipart_upload_id"], s("upload-1"));
+        assert_eq!(item["folder"], s("photos/2026"));
         assert_eq!(decode_file(&item).unwrap(), multipart);
     }
 
