@@ -2,6 +2,7 @@
 //! password hashing.
 //! No I/O.
 
+pub mod archive;
 mod argon;
 mod ids;
 mod names;
@@ -17,4 +18,4 @@ pub use ids::{
 };
 pub use names::{ContentType, FileName, NameError, content_disposition};
 pub use paths::{FolderPath, PathError, listing_order};
-pub use records::{FileRecord, ShareRecord};
+pub use records::{FileRecord, ShareRecord, ShareRecordTerms, Shrunk};
