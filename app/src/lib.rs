@@ -17,6 +17,7 @@ pub mod shell;
 pub mod transfer;
 pub mod upload;
 pub mod url_encoding;
+pub mod zip;
 
 use ferry_api::SiteConfig;
 use leptos::prelude::*;
