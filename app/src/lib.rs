@@ -13,6 +13,7 @@ pub mod format;
 pub mod library;
 pub mod pages;
 pub mod public_share;
+pub mod public_transfer;
 pub mod shell;
 pub mod transfer;
 pub mod upload;

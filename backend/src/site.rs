@@ -149,6 +149,10 @@ pub const SHARE_PAGE: &str = "share.html";
 /// The landing page, `/` (`landing.html`, built from its own small entry).
 pub const LANDING_PAGE: &str = "landing.html";
 
+/// The recipients' page's download worker (`sw.js`, "Download all"): revalidated like an
+/// entry page, so a deploy replaces the worker at once, and never rewritten to a page.
+pub const SERVICE_WORKER: &str = "sw.js";
+
 /// A path whose last segment has no dot is a page of the site (CloudFront's SPA routing function).
 fn is_client_route(path: &str) -> bool {
     !path.rsplit('/').next().unwrap_or_default().contains('.')
@@ -188,7 +192,9 @@ async fn site_caching(request: Request, next: Next) -> Response {
 /// The `Cache-Control` of a site path (after nothing but the path is known).
 pub fn cache_control(path: &str) -> &'static str {
     let name = path.rsplit('/').next().unwrap_or_default();
-    if is_client_route(path) || [INDEX_PAGE, SHARE_PAGE, LANDING_PAGE].contains(&name) {
+    if is_client_route(path)
+        || [INDEX_PAGE, SHARE_PAGE, LANDING_PAGE, SERVICE_WORKER].contains(&name)
+    {
         REVALIDATE
     } else if is_hashed(name) {
         IMMUTABLE
@@ -313,5 +319,11 @@ mod tests {
             Some("https://b.s3.eu-west-1.amazonaws.com")
         );
         assert_eq!(origin_of("/relative"), None);
+    }
+
+    #[test]
+    fn the_download_worker_is_a_file_always_revalidated() {
+        assert_eq!(entry_page("/sw.js"), None);
+        assert_eq!(cache_control("/sw.js"), REVALIDATE);
     }
 }
