@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(summary(1, 0), "1 file · 0 bytes");
         assert_eq!(
             progress_text(1 << 30, 5 << 30, 3, 12),
-            "1.0 GiB of 5.0 GiB · file 3 of 12"
+            "1 GiB of 5 GiB · file 3 of 12"
         );
         assert_eq!(kind("video/mp4", "a.mp4"), "video");
         assert_eq!(kind("application/octet-stream", "a.tar.gz"), "archive");

@@ -149,9 +149,10 @@ pub const SHARE_PAGE: &str = "share.html";
 /// The landing page, `/` (`landing.html`, built from its own small entry).
 pub const LANDING_PAGE: &str = "landing.html";
 
-/// The recipients' page's download worker (`sw.js`, "Download all"): revalidated like an
-/// entry page, so a deploy replaces the worker at once, and never rewritten to a page.
-pub const SERVICE_WORKER: &str = "sw.js";
+/// The files of "Download all" that keep their names across builds: the download worker
+/// (`sw.js`) and the ZIP module the recipients' page loads by name. Revalidated like entry pages,
+/// so a deploy replaces them at once (and the module's script and wasm never mismatch).
+pub const UNHASHED_SCRIPTS: [&str; 3] = ["sw.js", "ferry-zip.js", "ferry-zip_bg.wasm"];
 
 /// A path whose last segment has no dot is a page of the site (CloudFront's SPA routing function).
 fn is_client_route(path: &str) -> bool {
@@ -193,7 +194,8 @@ async fn site_caching(request: Request, next: Next) -> Response {
 pub fn cache_control(path: &str) -> &'static str {
     let name = path.rsplit('/').next().unwrap_or_default();
     if is_client_route(path)
-        || [INDEX_PAGE, SHARE_PAGE, LANDING_PAGE, SERVICE_WORKER].contains(&name)
+        || [INDEX_PAGE, SHARE_PAGE, LANDING_PAGE].contains(&name)
+        || UNHASHED_SCRIPTS.contains(&name)
     {
         REVALIDATE
     } else if is_hashed(name) {
@@ -322,8 +324,10 @@ mod tests {
     }
 
     #[test]
-    fn the_download_worker_is_a_file_always_revalidated() {
-        assert_eq!(entry_page("/sw.js"), None);
-        assert_eq!(cache_control("/sw.js"), REVALIDATE);
+    fn the_download_worker_and_zip_module_are_files_always_revalidated() {
+        for path in ["/sw.js", "/ferry-zip.js", "/ferry-zip_bg.wasm"] {
+            assert_eq!(entry_page(path), None, "{path}");
+            assert_eq!(cache_control(path), REVALIDATE, "{path}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Paths inside the ZIP: made safe to extract anywhere (relative, no `..`, no control
 //! characters, no drive letters) and unique, as an unzip on a case-insensitive disk sees them
-//! (`a.txt` twice becomes `a.txt` and `a (2).txt`).
+//! (`a.txt` twice becomes `a.txt` and `a (2).txt`). Case is folded for ASCII only: Unicode's
+//! case tables would double the recipients' page's download for a rare clash.
 
 use std::collections::{HashMap, HashSet};
 
@@ -31,7 +32,7 @@ pub fn safe_path(path: &str) -> String {
     }
 }
 
-/// The paths handed out so far, compared without case.
+/// The paths handed out so far, compared without ASCII case.
 #[derive(Debug, Default)]
 pub struct UniquePaths {
     files: HashSet<String>,
@@ -61,12 +62,12 @@ impl UniquePaths {
             candidate = within(&numbered(&name, n, true));
             n += 1;
         }
-        self.files.insert(candidate.to_lowercase());
+        self.files.insert(candidate.to_ascii_lowercase());
         candidate
     }
 
     fn taken(&self, path: &str) -> bool {
-        let key = path.to_lowercase();
+        let key = path.to_ascii_lowercase();
         self.files.contains(&key) || self.folders.contains(&key)
     }
 
@@ -80,7 +81,7 @@ impl UniquePaths {
             } else {
                 format!("{out}/{segment}")
             };
-            let key = wanted.to_lowercase();
+            let key = wanted.to_ascii_lowercase();
             out = if let Some(moved) = self.moved_folders.get(&key) {
                 moved.clone()
             } else if self.files.contains(&key) {
@@ -103,7 +104,7 @@ impl UniquePaths {
             } else {
                 wanted
             };
-            self.folders.insert(out.to_lowercase());
+            self.folders.insert(out.to_ascii_lowercase());
         }
         out
     }

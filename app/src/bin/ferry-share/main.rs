@@ -6,11 +6,10 @@
 //! button asks the API for the one-time URL. A password-protected link shows nothing about its
 //! file until the password is given (`unlock`). The words come from `ferry_app::public_share`.
 
-mod archive;
 mod dom;
 mod http;
-mod save;
 mod transfer;
+mod zipper;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -5,9 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use ferry_api::{
-    FileStatus, PublicArchive, PublicDownload, PublicFile, PublicFilesQuery, PublicShare,
-};
+use ferry_api::{FileStatus, PublicDownload, PublicFile, PublicFilesQuery, PublicShare};
 use ferry_app::api_client::ApiError;
 use ferry_app::format::{parse_rfc3339, relative_time};
 use ferry_app::public_share::{downloads_left_text, is_unusable};
@@ -16,9 +14,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Element, HtmlElement};
 
-use crate::archive::{self, Progress};
 use crate::dom::{Icon, add, attr, clear, el, on, set_title, text};
-use crate::save::{self, Sink};
+use crate::zipper::{self, Event, Failure};
 use crate::{http, page, show_unusable};
 
 /// The password the visitor typed, or better the `access` key `unlock` gave for it.
@@ -49,6 +46,8 @@ struct Transfer {
     files: Vec<PublicFile>,
     downloads_left: Option<u32>,
     zipping: bool,
+    /// Bytes and files of the ZIP being written.
+    zip: (u64, usize),
     cancelled: Rc<Cell<bool>>,
     facts: Element,
     list: Element,
@@ -74,12 +73,6 @@ pub async fn show(share: PublicShare, token: String, key: Key) {
         Ok(files) => files,
         Err(err) => return crate::failed_to_open(err, token),
     };
-    if save::worker_possible() {
-        // Ready by the time "Download all" is clicked; a failure shows then.
-        spawn_local(async {
-            let _ = save::worker().await;
-        });
-    }
     render(share, token, key, files);
 }
 
@@ -159,6 +152,7 @@ fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) {
         share,
         files,
         zipping: false,
+        zip: (0, 0),
         cancelled: Rc::new(Cell::new(false)),
         facts,
         list: list.clone(),
@@ -280,9 +274,9 @@ fn download_one(transfer: &Shared, index: usize) {
     });
 }
 
-/// Every ready file as one ZIP, counted as one download.
+/// Every ready file as one ZIP, counted as one download (the `ferry-zip` module's work).
 fn download_all(transfer: &Shared) {
-    let (token, body) = {
+    let (token, key, cancelled) = {
         let mut t = transfer.borrow_mut();
         if t.zipping {
             return;
@@ -291,16 +285,46 @@ fn download_all(transfer: &Shared) {
         t.cancelled.set(false);
         attr(&t.all, "disabled", "");
         t.say(None, "Preparing the ZIP…");
-        let key = &t.key;
-        let body = PublicArchive {
-            password: key.access.is_none().then(|| key.password.clone()).flatten(),
-            access: key.access.clone(),
-        };
-        (t.token.clone(), body)
+        (t.token.clone(), t.key.clone(), t.cancelled.clone())
+    };
+    let shown = transfer.clone();
+    let on_event = move |event: Event| {
+        let mut t = shown.borrow_mut();
+        let t = &mut *t;
+        match event {
+            Event::Counted => t.used_one(),
+            Event::Start {
+                name,
+                total,
+                files,
+                pending,
+            } => {
+                t.zip = (total, files);
+                let _ = t.progress.remove_attribute("hidden");
+                attr(&t.bar, "max", &total.max(1).to_string());
+                attr(&t.bar, "value", "0");
+                let note = if pending > 0 {
+                    format!("Saving {name}. {pending} files still arriving are not in it.")
+                } else {
+                    format!("Saving {name}.")
+                };
+                t.say(None, &note);
+            }
+            Event::Progress { done, file } => {
+                attr(&t.bar, "value", &done.to_string());
+                let (total, files) = t.zip;
+                t.progress_line
+                    .set_text_content(Some(&progress_text(done, total, file, files)));
+            }
+        }
     };
     let transfer = transfer.clone();
     spawn_local(async move {
-        let result = zip_all(&transfer, &token, body).await;
+        let password = key.access.is_none().then(|| key.password.clone()).flatten();
+        let result = zipper::download_all(&token, password, key.access.clone(), on_event, {
+            move || cancelled.get()
+        })
+        .await;
         let mut t = transfer.borrow_mut();
         t.zipping = false;
         let _ = t.all.remove_attribute("disabled");
@@ -311,96 +335,12 @@ fn download_all(transfer: &Shared) {
                 drop(t);
                 refused(&transfer, err);
             }
-            Err(Failure::Zip(reason)) => {
+            Err(Failure::Said(reason)) => {
                 t.say(Some(&reason), "The ZIP was not saved.");
                 let _ = t.all.unchecked_ref::<HtmlElement>().focus();
             }
         }
     });
-}
-
-enum Failure {
-    Api(ApiError),
-    Zip(String),
-}
-
-async fn zip_all(transfer: &Shared, token: &str, body: PublicArchive) -> Result<(), Failure> {
-    let worker = if save::worker_possible() {
-        Some(save::worker().await.map_err(|e| {
-            Failure::Zip(format!(
-                "The download could not be prepared ({}).",
-                archive::js_text(&e)
-            ))
-        })?)
-    } else {
-        None
-    };
-    // The picker needs the click's user activation: it opens before the API is asked.
-    let picked = match &worker {
-        Some(_) => None,
-        None if save::picker_possible() => Some(
-            Sink::through_picker("files.zip")
-                .await
-                .map_err(|_| Failure::Zip("No file was chosen for the ZIP.".into()))?,
-        ),
-        None => {
-            return Err(Failure::Zip(
-                "This browser cannot save a ZIP while it is written. Download the files one by \
-                 one below, or open this link in a current Chrome, Edge or Firefox."
-                    .into(),
-            ));
-        }
-    };
-    let grant = match http::archive(token, body).await {
-        Ok(grant) => grant,
-        Err(err) => {
-            if let Some(sink) = picked {
-                sink.abort("not allowed");
-            }
-            return Err(Failure::Api(err));
-        }
-    };
-    transfer.borrow_mut().used_one();
-    let sink = match (worker, picked) {
-        (_, Some(sink)) => sink,
-        (Some(worker), None) => {
-            Sink::through_worker(&worker, &grant.name, archive::zip_size(&grant))
-                .await
-                .map_err(|e| {
-                    Failure::Zip(format!(
-                        "This browser cannot stream the ZIP to a download ({}). Download the \
-                         files one by one below.",
-                        archive::js_text(&e)
-                    ))
-                })?
-        }
-        (None, None) => return Err(Failure::Zip("No place to save the ZIP.".into())),
-    };
-    let cancelled = {
-        let t = transfer.borrow();
-        let _ = t.progress.remove_attribute("hidden");
-        attr(&t.bar, "max", &grant.total_size.max(1).to_string());
-        attr(&t.bar, "value", "0");
-        let note = if grant.pending > 0 {
-            format!(
-                "Saving {}. {} files still arriving are not in it.",
-                grant.name, grant.pending
-            )
-        } else {
-            format!("Saving {}.", grant.name)
-        };
-        t.say(None, &note);
-        t.cancelled.clone()
-    };
-    let shown = transfer.clone();
-    archive::write_zip(&grant, sink, cancelled, move |p: Progress| {
-        let t = shown.borrow();
-        attr(&t.bar, "value", &p.done.to_string());
-        t.progress_line
-            .set_text_content(Some(&progress_text(p.done, p.total, p.file, p.files)));
-    })
-    .await
-    .map_err(Failure::Zip)
 }
 
 /// A refused download: an unusable link replaces the page, anything else is said above the list.

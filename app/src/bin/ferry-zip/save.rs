@@ -1,9 +1,9 @@
 //! Where a "Download all" ZIP goes while it is written: a stream the download worker
 //! (`/sw.js`, scope `/__ferry/`) answers a hidden frame's request with, so the browser saves it
 //! as a normal download; else a file picked with the File System Access API; else nothing, and
-//! the page says so. Either way the page holds only the chunk in flight.
+//! the page says so. Either way only the chunk in flight is held.
 
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -11,8 +11,6 @@ use web_sys::{
     Element, MessageChannel, RegistrationOptions, ServiceWorker, ServiceWorkerRegistration,
     ServiceWorkerState, TransformStream, WritableStream, WritableStreamDefaultWriter,
 };
-
-use crate::dom;
 
 /// The worker's script and the only paths it answers.
 const WORKER: &str = "/sw.js";
@@ -125,12 +123,19 @@ impl Sink {
         )?;
         JsFuture::from(answered).await?;
 
-        let frame = dom::el("iframe", "");
-        dom::attr(&frame, "hidden", "");
-        dom::attr(&frame, "title", "Download");
-        dom::attr(&frame, "src", &format!("{SCOPE}zip/{id}"));
-        if let Some(body) = dom::document().body() {
-            let _ = body.append_child(&frame);
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or("no document")?;
+        let frame = document.create_element("iframe")?;
+        for (name, value) in [
+            ("hidden", ""),
+            ("title", "Download"),
+            ("src", &format!("{SCOPE}zip/{id}")),
+        ] {
+            frame.set_attribute(name, value)?;
+        }
+        if let Some(body) = document.body() {
+            body.append_child(&frame)?;
         }
         // The worker may be stopped when idle; a message now and then keeps it streaming.
         let ping_worker = worker.clone();
@@ -181,12 +186,9 @@ impl Sink {
         }
     }
 
-    /// Waits until the reader wants more (backpressure), then queues `bytes`. Fails when the
-    /// download was cancelled on the browser's side.
-    pub async fn write(&self, bytes: &Uint8Array) -> Result<(), JsValue> {
-        JsFuture::from(self.writer.ready()).await?;
-        let _ = self.writer.write_with_chunk(bytes).catch(&self.ignore);
-        Ok(())
+    /// Where the ZIP's bytes are written.
+    pub fn writer(&self) -> &WritableStreamDefaultWriter {
+        &self.writer
     }
 
     /// All bytes written: the download completes.
