@@ -12,6 +12,7 @@
 #   bench/zip-download/run.sh --no-build   use the dist/ there is
 #   FERRY_BIN=target/release/ferry ...     the server (default: target/debug/ferry)
 #   BENCH_BIG_MIB=1300 BENCH_BIG_COUNT=4 BENCH_SMALL=20   what the link holds (defaults)
+#   BENCH_TRACE=1 ...                      every renderer's RSS sample (4 a second) on stderr
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -96,7 +97,7 @@ upload() {
   size="$(stat -c %s "$1")"
   ticket="$(api /api/uploads -d "$(jq -nc --arg n "$2" --arg f "$3" --argjson s "$size" \
     '{name:$n, size:$s, content_type:"application/octet-stream"} + (if $f == "" then {} else {folder:$f} end)')")"
-  put=(curl -fsS -X PUT -H "Expect:" --data-binary "@$1" "$(jq -r '.upload.url' <<<"$ticket")")
+  put=(curl -fsS -X PUT -H "Expect:" -T "$1" "$(jq -r '.upload.url' <<<"$ticket")")
   while IFS= read -r h; do put+=(-H "$h"); done < <(jq -r \
     '.upload.headers[] | select(.name|ascii_downcase != "content-length") | "\(.name): \(.value)"' <<<"$ticket")
   "${put[@]}" >/dev/null
@@ -115,10 +116,13 @@ for i in $(seq 1 "$small_count"); do
 done
 rm -f "$tmp/big.bin" "$tmp/small.bin"
 for id in "${ids[@]}"; do
+  status=""
   for _ in $(seq 1 300); do
-    [[ "$(api "/api/files/$id" | jq -r '.status')" == "ready" ]] && break
+    status="$(api "/api/files/$id" | jq -r '.status')"
+    [[ "$status" == "ready" ]] && break
     sleep 0.2
   done
+  [[ "$status" == "ready" ]] || { echo "zip-download: file $id is $status, not ready" >&2; exit 1; }
 done
 share_url="$(api /api/shares -d "$(printf '%s\n' "${ids[@]}" | jq -R . | jq -sc '{file_ids: .}')" | jq -r '.url')"
 [[ "$share_url" == http* ]] || { echo "zip-download: no link made" >&2; exit 1; }

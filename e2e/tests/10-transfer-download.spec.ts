@@ -214,3 +214,25 @@ test("a protected link of many files: unlocked once, listed; a file that fails m
   expect((await single).suggestedFilename()).toBe("three.bin");
   await expect(visitor.getByText("1 download left")).toBeVisible();
 });
+
+test("a link of 1,000 files lists every one, by folder, and the last is reachable", async ({ request, visitorContext }) => {
+  test.setTimeout(240_000);
+  const token = await signIn(request);
+  const auth = { authorization: `Bearer ${token}` };
+  const ids: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const spec: Spec = { folder: `batch ${String(i % 10).padStart(2, "0")}`, name: `file ${String(i).padStart(4, "0")}.txt`, size: 16, type: "text/plain" };
+    ids.push(await upload(request, token, spec, Buffer.from(`file number ${String(i).padStart(4, "0")}`)));
+  }
+  const created = await request.post("/api/shares", { headers: auth, data: { file_ids: ids } });
+  expect(created.status(), await created.text()).toBe(201);
+
+  const visitor = await (await visitorContext()).newPage();
+  await visitor.goto((await created.json()).url);
+  await expect(visitor.getByRole("heading", { level: 1, name: /^1000 files · / })).toBeVisible();
+  await expect(visitor.locator(".transfer-file")).toHaveCount(1000);
+  await expect(visitor.getByRole("heading", { level: 2 })).toHaveCount(10);
+  const last = visitor.getByText("file 0999.txt", { exact: true });
+  await last.scrollIntoViewIfNeeded();
+  await expect(last).toBeInViewport();
+});
