@@ -163,7 +163,7 @@ test("a link of many files: every path listed, Download all is a ZIP that checks
   expect(left.downloads_left).toBe(3);
 });
 
-test("a protected link of many files: unlocked once, listed; a file that fails mid-ZIP stops the download and says which", async ({ request, visitorContext, guard }) => {
+test("a protected link of many files: unlocked once, listed; a file that fails mid-ZIP stops the download and says which; Cancel stops it", async ({ request, visitorContext, guard }) => {
   guard.allow(/status of 500/);
   const token = await signIn(request);
   const auth = { authorization: `Bearer ${token}` };
@@ -204,6 +204,19 @@ test("a protected link of many files: unlocked once, listed; a file that fails m
   for (const failure of await Promise.all(downloads)) expect(failure, "the browser does not keep the broken ZIP").not.toBeNull();
   await capture(visitor, "public-transfer-failed");
 
+  // Cancel while a file hangs: its fetch stops at once, the download fails, counted all the same.
+  await visitor.unrouteAll();
+  guard.allow(new RegExp(ids[0]));
+  await visitor.route((url) => url.pathname.endsWith(`/${ids[0]}`), () => {});
+  const before = downloads.length;
+  await visitor.getByRole("button", { name: "Download all (ZIP)" }).click();
+  await visitor.getByRole("button", { name: "Cancel" }).click();
+  await expect(visitor.getByRole("alert")).toContainText("You cancelled the download.");
+  await expect(visitor.getByText("The ZIP was not saved.")).toBeVisible();
+  await expect(visitor.getByText("1 download left")).toBeVisible();
+  expect(downloads.length).toBeGreaterThan(before);
+  for (const failure of await Promise.all(downloads)) expect(failure, "a cancelled ZIP is not kept").not.toBeNull();
+
   // The access key from unlock (not the password) opens one file, counted once. Focus is back
   // on "Download all"; the next Tab is the first file's button.
   await expect(visitor.getByRole("button", { name: "Download all (ZIP)" })).toBeFocused();
@@ -212,7 +225,7 @@ test("a protected link of many files: unlocked once, listed; a file that fails m
   const single = visitor.waitForEvent("download");
   await visitor.keyboard.press("Enter");
   expect((await single).suggestedFilename()).toBe("three.bin");
-  await expect(visitor.getByText("1 download left")).toBeVisible();
+  await expect(visitor.getByText("No downloads left")).toBeVisible();
 });
 
 test("a link of 1,000 files lists every one, by folder, and the last is reachable", async ({ request, visitorContext }) => {

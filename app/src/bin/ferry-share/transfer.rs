@@ -2,7 +2,7 @@
 //! button, and "Download all" as one ZIP written in the browser ([`crate::archive`]). The list is
 //! built once as escaped markup (`ferry_app::public_transfer`), so 1,000 rows cost one parse.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use ferry_api::{FileStatus, PublicDownload, PublicFile, PublicFilesQuery, PublicShare};
@@ -12,7 +12,7 @@ use ferry_app::public_share::{downloads_left_text, is_unusable};
 use ferry_app::public_transfer::{COUNTING_NOTE, list_markup, progress_text, summary};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
-use web_sys::{Element, HtmlElement};
+use web_sys::{AbortController, Element, HtmlElement};
 
 use crate::dom::{Icon, add, attr, clear, el, on, set_title, text};
 use crate::zipper::{self, Event, Failure};
@@ -48,7 +48,8 @@ struct Transfer {
     zipping: bool,
     /// Bytes and files of the ZIP being written.
     zip: (u64, usize),
-    cancelled: Rc<Cell<bool>>,
+    /// Stops the running "Download all" (its fetches at once).
+    cancel: Option<AbortController>,
     facts: Element,
     list: Element,
     all: Element,
@@ -153,7 +154,7 @@ fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) {
         files,
         zipping: false,
         zip: (0, 0),
-        cancelled: Rc::new(Cell::new(false)),
+        cancel: None,
         facts,
         list: list.clone(),
         all: all.clone(),
@@ -184,7 +185,11 @@ fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) {
     });
     on(&cancel, "click", {
         let transfer = transfer.clone();
-        move |_| transfer.borrow().cancelled.set(true)
+        move |_| {
+            if let Some(cancel) = &transfer.borrow().cancel {
+                cancel.abort();
+            }
+        }
     });
     crate::dom::every(30_000, {
         let transfer = transfer.clone();
@@ -276,16 +281,19 @@ fn download_one(transfer: &Shared, index: usize) {
 
 /// Every ready file as one ZIP, counted as one download (the `ferry-zip` module's work).
 fn download_all(transfer: &Shared) {
-    let (token, key, cancelled) = {
+    let Ok(cancel) = AbortController::new() else {
+        return;
+    };
+    let (token, key) = {
         let mut t = transfer.borrow_mut();
         if t.zipping {
             return;
         }
         t.zipping = true;
-        t.cancelled.set(false);
+        t.cancel = Some(cancel.clone());
         attr(&t.all, "disabled", "");
         t.say(None, "Preparing the ZIP…");
-        (t.token.clone(), t.key.clone(), t.cancelled.clone())
+        (t.token.clone(), t.key.clone())
     };
     let shown = transfer.clone();
     let on_event = move |event: Event| {
@@ -321,12 +329,12 @@ fn download_all(transfer: &Shared) {
     let transfer = transfer.clone();
     spawn_local(async move {
         let password = key.access.is_none().then(|| key.password.clone()).flatten();
-        let result = zipper::download_all(&token, password, key.access.clone(), on_event, {
-            move || cancelled.get()
-        })
-        .await;
+        let signal = cancel.signal();
+        let result =
+            zipper::download_all(&token, password, key.access.clone(), on_event, &signal).await;
         let mut t = transfer.borrow_mut();
         t.zipping = false;
+        t.cancel = None;
         let _ = t.all.remove_attribute("disabled");
         attr(&t.progress, "hidden", "");
         match result {

@@ -7,6 +7,7 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use web_sys::AbortSignal;
 
 use ferry_app::api_client::ApiError;
 
@@ -66,7 +67,7 @@ pub async fn download_all(
     password: Option<String>,
     access: Option<String>,
     mut on_event: impl FnMut(Event) + 'static,
-    cancelled: impl FnMut() -> bool + 'static,
+    cancel: &AbortSignal,
 ) -> Result<(), Failure> {
     let module = module()
         .await
@@ -95,13 +96,12 @@ pub async fn download_all(
             })
         },
     );
-    let cancelled = Closure::<dyn FnMut() -> bool>::new(cancelled);
     let args = js_sys::Array::of5(
         &token.into(),
         &password.map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
         &access.map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
         events.as_ref(),
-        cancelled.as_ref(),
+        cancel,
     );
     let run = function("download_all")?
         .apply(&JsValue::NULL, &args)

@@ -7,7 +7,7 @@ use ferry_app::zip::{Encoder, archive_size};
 use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ReadableStreamDefaultReader, Response};
+use web_sys::{AbortSignal, ReadableStreamDefaultReader, RequestInit, Response};
 
 use crate::save::Sink;
 
@@ -38,19 +38,20 @@ pub async fn write_zip(
     grant: &ArchiveGrant,
     sink: &Sink,
     progress: &Function,
-    cancelled: &Function,
+    cancel: &AbortSignal,
     local_time: i64,
 ) -> Result<(), String> {
-    stream_all(grant, &Out { sink }, progress, cancelled, local_time).await
+    stream_all(grant, &Out { sink }, progress, cancel, local_time).await
 }
 
 async fn stream_all(
     grant: &ArchiveGrant,
     out: &Out<'_>,
     progress: &Function,
-    cancelled: &Function,
+    cancel: &AbortSignal,
     local_time: i64,
 ) -> Result<(), String> {
+    let cancelled = || "You cancelled the download.".to_owned();
     let mut encoder = Encoder::new();
     let mut buffer = Vec::new();
     let mut done = 0u64;
@@ -69,17 +70,18 @@ async fn stream_all(
             .begin_entry(&entry.path, local_time, entry.size)
             .map_err(|e| e.to_string())?;
         out.write(&Uint8Array::from(header.as_slice())).await?;
-        let failed = |why: String| format!("“{}” could not be downloaded ({why}).", entry.path);
-        let reader = open(&entry.url).await.map_err(failed)?;
+        let failed = |why: String| {
+            if cancel.aborted() {
+                cancelled()
+            } else {
+                format!("“{}” could not be downloaded ({why}).", entry.path)
+            }
+        };
+        let reader = open(&entry.url, cancel).await.map_err(failed)?;
         loop {
-            if cancelled
-                .call0(&JsValue::NULL)
-                .ok()
-                .and_then(|c| c.as_bool())
-                == Some(true)
-            {
+            if cancel.aborted() {
                 let _ = reader.cancel();
-                return Err("You cancelled the download.".into());
+                return Err(cancelled());
             }
             let chunk = JsFuture::from(reader.read())
                 .await
@@ -118,9 +120,11 @@ async fn stream_all(
 }
 
 /// GETs `url` and returns a reader of its body, or why not.
-async fn open(url: &str) -> Result<ReadableStreamDefaultReader, String> {
+async fn open(url: &str, cancel: &AbortSignal) -> Result<ReadableStreamDefaultReader, String> {
     let window = web_sys::window().ok_or("no window")?;
-    let response: Response = JsFuture::from(window.fetch_with_str(url))
+    let init = RequestInit::new();
+    init.set_signal(Some(cancel));
+    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .and_then(|r| r.dyn_into())
         .map_err(|e| js_text(&e))?;

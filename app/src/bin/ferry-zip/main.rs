@@ -2,12 +2,12 @@
 //! `/ferry-zip_bg.wasm`, unhashed and revalidated): the page loads it only when the button is
 //! clicked, so a link's first load carries none of it. One call:
 //!
-//! `download_all(token, password, access, events, cancelled)` picks where the ZIP goes (the
+//! `download_all(token, password, access, events, cancel)` picks where the ZIP goes (the
 //! download worker, else a file picked with the File System Access API, else it rejects saying
 //! so), asks the API for the files (`POST …/archive`, counted as one download), then fetches
 //! each file in turn and writes the ZIP. `events` hears `("counted")` once the API has counted
 //! the download, `("start", name, total_bytes, files, pending)` and now and then
-//! `("progress", done_bytes, file_number)`; `cancelled()` is asked between chunks. It resolves
+//! `("progress", done_bytes, file_number)`; aborting `cancel` (an `AbortSignal`) stops it at once. It resolves
 //! once the ZIP is complete and rejects with the API's error (`{status, code, message}`) or
 //! with the reason in words, after making the download fail rather than complete.
 
@@ -21,6 +21,7 @@ use ferry_api::{ArchiveGrant, PublicArchive};
 use ferry_app::api_client::ApiError;
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
+use web_sys::AbortSignal;
 
 use save::Sink;
 
@@ -58,23 +59,18 @@ pub async fn download_all(
     password: Option<String>,
     access: Option<String>,
     events: Function,
-    cancelled: Function,
+    cancel: AbortSignal,
 ) -> Result<(), JsValue> {
-    run(
-        &token,
-        PublicArchive { password, access },
-        &events,
-        &cancelled,
-    )
-    .await
-    .map_err(Stop::into_js)
+    run(&token, PublicArchive { password, access }, &events, &cancel)
+        .await
+        .map_err(Stop::into_js)
 }
 
 async fn run(
     token: &str,
     body: PublicArchive,
     events: &Function,
-    cancelled: &Function,
+    cancel: &AbortSignal,
 ) -> Result<(), Stop> {
     let worker = if save::worker_possible() {
         Some(
@@ -132,7 +128,7 @@ async fn run(
     let _ = events.apply(&JsValue::NULL, &start);
     let now = js_sys::Date::new_0();
     let local = (now.get_time() / 1000.0 - now.get_timezone_offset() * 60.0) as i64;
-    match archive::write_zip(&grant, &sink, events, cancelled, local).await {
+    match archive::write_zip(&grant, &sink, events, cancel, local).await {
         Ok(()) => sink
             .close()
             .await
