@@ -180,6 +180,15 @@ pub fn folder_paths(files: &[File]) -> BTreeSet<String> {
     paths
 }
 
+/// The files in folder `path` or below it, in library order.
+pub fn files_under<'a>(files: &'a [File], path: &str) -> Vec<&'a File> {
+    let wanted = segments(Some(path));
+    files
+        .iter()
+        .filter(|f| segments(f.folder.as_deref()).starts_with(&wanted))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use ferry_api::FileStatus;
@@ -291,5 +300,24 @@ mod tests {
             assert_eq!(RowKey::parse(&key.to_attr()), Some(key));
         }
         assert_eq!(RowKey::parse("x:1"), None);
+    }
+
+    #[test]
+    fn files_under_a_folder_include_its_subfolders_only() {
+        let files = library();
+        let ids = |path: &str| -> Vec<String> {
+            files_under(&files, path)
+                .iter()
+                .map(|f| f.id.clone())
+                .collect()
+        };
+        assert_eq!(ids("Fotos"), ["b", "a", "top"]);
+        assert_eq!(ids("Fotos/2026"), ["b", "a"]);
+        assert_eq!(
+            ids("Foto"),
+            Vec::<String>::new(),
+            "a prefix of a name is not a folder"
+        );
+        assert_eq!(ids("docs"), ["d"]);
     }
 }

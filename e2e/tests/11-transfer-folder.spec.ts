@@ -74,9 +74,10 @@ test("a folder three levels deep goes up with its paths, one link covers it whil
   const expected = Object.keys(files).map((p) => `Ferien/${p}`).sort();
   expect(expected.length).toBeGreaterThanOrEqual(20);
 
-  // "Upload a folder" opens the folder picker.
+  // "Upload a folder" opens the folder picker, from the keyboard too.
   const chooser = page.waitForEvent("filechooser");
-  await page.getByRole("button", { name: "Upload a folder" }).click();
+  await page.getByRole("button", { name: "Upload a folder" }).focus();
+  await page.keyboard.press("Enter");
   await (await chooser).setFiles(root);
   await expect(page.getByRole("status").filter({ hasText: "Skipped 2 system files" })).toBeVisible();
   const panel = page.getByRole("region", { name: "Uploads" });
@@ -119,12 +120,24 @@ test("a folder three levels deep goes up with its paths, one link covers it whil
   await expect.poll(async () => [...(await linkedFiles(visitor.request, folderUrl)).values()].every((f) => f.status === "ready"), { timeout: 60_000 }).toBe(true);
   await capture(page, "files-folder-tree");
 
-  // Three files selected: a click, a shift-click for the range, Shift+ArrowDown then Space to
-  // stretch and shrink it from the keyboard.
+  // Three files selected with the mouse: a click, then a shift-click for the range.
   const check = (p: string) => page.getByRole("checkbox", { name: `Select Ferien/${p}`, exact: true });
   await check("Fotos/2026/img-01.jpg").click();
   await check("Fotos/2026/img-03.jpg").click({ modifiers: ["Shift"] });
   const bar = page.getByRole("region", { name: "Selection" });
+  await expect(bar).toContainText("3 selected");
+  await expect(check("Fotos/2026/img-02.jpg")).toBeChecked();
+  await bar.getByRole("button", { name: "Clear selection" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(bar).not.toContainText("selected");
+
+  // And with the keyboard only: Space ticks, Shift+ArrowDown stretches the range, Space on
+  // the last one shrinks it again.
+  await check("Fotos/2026/img-01.jpg").focus();
+  await page.keyboard.press("Space");
+  await page.keyboard.press("Shift+ArrowDown");
+  await page.keyboard.press("Shift+ArrowDown");
+  await expect(check("Fotos/2026/img-03.jpg")).toBeFocused();
   await expect(bar).toContainText("3 selected");
   await page.keyboard.press("Shift+ArrowDown");
   await expect(check("Fotos/2026/img-04.jpg")).toBeFocused();
@@ -136,10 +149,12 @@ test("a folder three levels deep goes up with its paths, one link covers it whil
   expect(await page.getByRole("checkbox", { name: "Select folder Ferien/Fotos/2026" }).evaluate((el) => (el as HTMLInputElement).indeterminate)).toBe(true);
   await capture(page, "files-selection");
 
-  await bar.getByRole("button", { name: "Share the selected files" }).click();
+  await bar.getByRole("button", { name: "Share the selected files" }).focus();
+  await page.keyboard.press("Enter");
   const selectionDialog = page.getByRole("dialog", { name: "Share 3 files" });
   await expect(selectionDialog).toContainText("Download all counts as one download; each single file counts as one.");
-  await selectionDialog.getByRole("button", { name: "Create link" }).click();
+  await selectionDialog.getByLabel("Password").focus();
+  await page.keyboard.press("Enter");
   const selectionLink = selectionDialog.getByRole("textbox", { name: "Share link" });
   await expect(selectionLink).toHaveValue(/\/s\//);
   const selectionUrl = await selectionLink.inputValue();
@@ -245,4 +260,49 @@ test("a dropped folder is read page by page: paths kept, clutter and empty folde
   await expect(list.getByRole("listitem").filter({ has: page.getByRole("button", { name: "Album", exact: true }) })).toContainText("4 files");
   await expect(list).not.toContainText(".DS_Store");
   await expect(list).not.toContainText("tief.txt");
+});
+
+test("a file of a folder paused, the page reloaded, and the folder picked again: it resumes in its folder", async ({ page }) => {
+  test.setTimeout(180_000);
+  await signUp(page, "folder-resume");
+  const root = path.join(stackEnv("FERRY_E2E_TMP"), "Reise");
+  makeFolder(root, { "Film/Ankunft ü.bin": 100 * MiB }, []);
+  const shown = "Reise/Film/Ankunft ü.bin";
+
+  // Storage takes two parts; the rest are held until the upload is paused (they are dropped then).
+  let allowed = 2;
+  const stored: Promise<unknown>[] = [];
+  await page.route(/partNumber=/, async (route) => {
+    if (route.request().method() !== "PUT") return route.continue();
+    if (allowed <= 0) return; // held: the pause aborts it
+    allowed -= 1;
+    stored.push(route.continue());
+  });
+  const pick = async () => {
+    const chooser = page.waitForEvent("filechooser");
+    await page.getByRole("button", { name: "Upload a folder" }).click();
+    await (await chooser).setFiles(root);
+  };
+  await pick();
+  const panel = page.getByRole("region", { name: "Uploads" });
+  const row = panel.getByRole("listitem").filter({ hasText: shown });
+  await expect.poll(() => stored.length, { timeout: 60_000 }).toBe(2);
+  await Promise.all(stored);
+  await row.getByRole("button", { name: `Pause upload of ${shown}` }).click();
+  await expect(row).toContainText("Paused");
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+
+  await page.reload();
+  const unfinished = page.getByRole("region", { name: "Unfinished uploads" });
+  await expect(unfinished).toContainText(shown);
+
+  await pick();
+  await expect(row).toContainText(/Resuming — \d+ of \d+ parts already uploaded/);
+  await expect(unfinished).toBeHidden();
+  await expect(row).toContainText(/Uploaded ·/, { timeout: 120_000 });
+  await toggleFolder(page, "Reise", true);
+  await toggleFolder(page, "Film", true);
+  await expectReady(page, "Ankunft ü.bin", 60_000);
+  const list = page.getByRole("list", { name: "Files" });
+  await expect(list.getByRole("listitem").filter({ has: page.getByRole("button", { name: "Reise", exact: true }) })).toContainText("1 file · 100 MiB");
 });

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use ferry_api::{File, FileStatus};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos::wasm_bindgen::JsCast;
 
 use super::file_list::{FileAction, FileGroup, FileRow};
@@ -119,8 +120,12 @@ pub fn FileBrowser(#[prop(into)] on_action: Callback<FileAction>) -> impl IntoVi
     });
     let toggle_all = move |ev: leptos::ev::Event| {
         if event_target_checked(&ev) {
-            library.files.with_untracked(|f| {
-                selection.update(|s| s.select_all(f.iter().map(|f| f.id.as_str())))
+            // Every file, pages not loaded yet included.
+            spawn_local(async move {
+                library.load_all().await;
+                library.files.with_untracked(|f| {
+                    selection.update(|s| s.select_all(f.iter().map(|f| f.id.as_str())))
+                });
             });
         } else {
             selection.update(Selection::clear);
@@ -155,7 +160,7 @@ pub fn FileBrowser(#[prop(into)] on_action: Callback<FileAction>) -> impl IntoVi
     let over_limit = move || too_many(selection.with(Selection::len), max);
 
     view! {
-        <div class="list-tools">
+        <div class="list-tools" class:selecting=move || !selection.with(Selection::is_empty) role="region" aria-label="Selection">
             <label class="check">
                 <input
                     type="checkbox"
@@ -165,9 +170,7 @@ pub fn FileBrowser(#[prop(into)] on_action: Callback<FileAction>) -> impl IntoVi
                 />
                 <span>"Select all"</span>
             </label>
-        </div>
-        <Show when=move || !selection.with(Selection::is_empty)>
-            <div class="selection-bar" role="region" aria-label="Selection">
+            <Show when=move || !selection.with(Selection::is_empty)>
                 <span class="selection-count" aria-live="polite">
                     {move || format!("{} selected", selection.with(Selection::len))}
                 </span>
@@ -183,8 +186,8 @@ pub fn FileBrowser(#[prop(into)] on_action: Callback<FileAction>) -> impl IntoVi
                 <Show when=move || over_limit().is_some()>
                     <p class="selection-note" role="status">{over_limit}</p>
                 </Show>
-            </div>
-        </Show>
+            </Show>
+        </div>
         <ul class="file-list" aria-label="Files">
             <For
                 each=move || rows.get()
@@ -257,17 +260,34 @@ fn FolderItem(
             })
         }
     };
-    let group = StoredValue::new(FileGroup {
-        title: format!("“{}”", folder.name),
-        folder: true,
-        ids: folder.file_ids.clone(),
-        size: folder.total_size,
-    });
-    let share = move |_| {
-        let mut group = group.get_value();
-        let (ids, size) = library.files.with_untracked(|f| shareable(f, &group.ids));
-        (group.ids, group.size) = (ids, size);
-        on_action.run(FileAction::ShareMany(group));
+    let title = StoredValue::new(format!("“{}”", folder.name));
+    let folder_path = StoredValue::new(path.clone());
+    // Every file of the folder, pages not loaded yet included.
+    let act = move |share: bool| {
+        spawn_local(async move {
+            library.load_all().await;
+            let path = folder_path.get_value();
+            let (ids, size) = library.files.with_untracked(|files| {
+                let below = file_tree::files_under(files, &path);
+                let ids: Vec<String> = below.iter().map(|f| f.id.clone()).collect();
+                if share {
+                    shareable(files, &ids)
+                } else {
+                    (ids, below.iter().map(|f| f.size).sum())
+                }
+            });
+            let group = FileGroup {
+                title: title.get_value(),
+                folder: true,
+                ids,
+                size,
+            };
+            on_action.run(if share {
+                FileAction::ShareMany(group)
+            } else {
+                FileAction::DeleteMany(group)
+            });
+        });
     };
     let row = Row::Folder(folder.clone());
     let check = Signal::derive(move || state.check_of(&row));
@@ -294,11 +314,11 @@ fn FolderItem(
                 <span class="file-meta">{meta}</span>
             </div>
             <div class="file-actions">
-                <button class="button small" on:click=share>
+                <button class="button small" on:click=move |_| act(true)>
                     {icons::share()} <span class="label">"Share"</span>
                     <span class="sr-only">" folder " {name.clone()}</span>
                 </button>
-                <button class="button small danger-ghost" on:click=move |_| on_action.run(FileAction::DeleteMany(group.get_value()))>
+                <button class="button small danger-ghost" on:click=move |_| act(false)>
                     {icons::trash()} <span class="label">"Delete"</span>
                     <span class="sr-only">" folder " {name.clone()}</span>
                 </button>
