@@ -80,7 +80,7 @@ test("a folder three levels deep goes up with its paths, one link covers it whil
   await page.keyboard.press("Enter");
   await (await chooser).setFiles(root);
   await expect(page.getByRole("status").filter({ hasText: "Skipped 2 system files" })).toBeVisible();
-  const panel = page.getByRole("region", { name: "Uploads" });
+  const panel = page.getByRole("region", { name: "Uploads", exact: true });
   await expect(panel.getByRole("progressbar", { name: "Upload of Ferien/Video/Tag 1 — Ankunft.bin" })).toBeVisible();
 
   // One step shares everything just added, while the big file is still on its way.
@@ -247,7 +247,7 @@ test("a dropped folder is read page by page: paths kept, clutter and empty folde
   }, dropped);
 
   await expect(page.getByRole("status").filter({ hasText: "Skipped 1 system file" })).toBeVisible();
-  const panel = page.getByRole("region", { name: "Uploads" });
+  const panel = page.getByRole("region", { name: "Uploads", exact: true });
   const refused = panel.getByRole("listitem").filter({ hasText: "tief.txt" });
   await expect(refused).toContainText("Folder path not allowed");
   await expect(refused.getByRole("button", { name: /Retry/ })).toHaveCount(0);
@@ -284,7 +284,7 @@ test("a file of a folder paused, the page reloaded, and the folder picked again:
     await (await chooser).setFiles(root);
   };
   await pick();
-  const panel = page.getByRole("region", { name: "Uploads" });
+  const panel = page.getByRole("region", { name: "Uploads", exact: true });
   const row = panel.getByRole("listitem").filter({ hasText: shown });
   await expect.poll(() => stored.length, { timeout: 60_000 }).toBe(2);
   await Promise.all(stored);
