@@ -15,11 +15,13 @@ pub mod format;
 pub mod library;
 pub mod pages;
 pub mod public_share;
+pub mod public_transfer;
 pub mod selection;
 pub mod shell;
 pub mod transfer;
 pub mod upload;
 pub mod url_encoding;
+pub mod zip;
 
 use ferry_api::SiteConfig;
 use leptos::prelude::*;

@@ -904,3 +904,7 @@ async fn release_markers_expire_by_the_stores_clock_on_dynamodb_local() {
     );
     assert_eq!(store.usage(&owner).await.unwrap().bytes_used, 0);
 }
+
+// ---- links of many files -------------------------------------------------------------------
+
+mod transfers;

@@ -23,7 +23,8 @@ pub(super) fn files_by_ids(
 ) -> Result<Vec<FileRecord>, MetadataError> {
     let files = txn.open_table(FILES)?;
     let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
+    let mut seen = HashSet::with_capacity(ids.len());
+    for id in ids.iter().filter(|id| seen.insert(**id)) {
         if let Some(file) = get_json::<FileRecord>(&files, &file_key(owner, id))? {
             found.push(file);
         }
