@@ -3,15 +3,17 @@
  * it while it still uploads, the folder tree, a selection of files behind one link, a folder
  * deleted, and the links page naming links of many files.
  *
- * What a link covers is checked through the public API the recipients' page reads
- * (`POST /api/public/shares/{token}/files`), from a fresh context with no session.
+ * What a link covers is checked from a fresh context with no session, on the recipients' page
+ * (every path listed, "Download all" checked by Python's zipfile against the originals) and
+ * through the public API that page reads (`POST /api/public/shares/{token}/files`).
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
 import type { APIRequestContext, Page } from "@playwright/test";
 
-import { capture, expect, expectReady, randomFile, signUp, stackEnv, test } from "./fixtures";
+import { capture, expect, expectReady, randomFile, signUp, stackEnv, test, tmpFile } from "./fixtures";
 import { MiB } from "../limits";
 
 type PublicFile = { id: string; name: string; folder?: string; size: number; status: string };
@@ -31,16 +33,34 @@ async function linkedFiles(request: APIRequestContext, url: string): Promise<Map
   return files;
 }
 
-/** A folder on disk: `files` (relative path → size) with random bytes, plus `extra` empty dirs. */
-function makeFolder(root: string, files: Record<string, number>, emptyDirs: string[]): void {
+/**
+ * A folder on disk: `files` (relative path → size) with random bytes, plus empty folders.
+ * Returns each file's SHA-256 (hex) by its path from the folder's parent (`Ferien/a/b.txt`).
+ */
+function makeFolder(root: string, files: Record<string, number>, emptyDirs: string[]): Map<string, string> {
   fs.rmSync(root, { recursive: true, force: true });
+  const hashes = new Map<string, string>();
   for (const [relative, size] of Object.entries(files)) {
     const target = path.join(root, relative);
     fs.mkdirSync(path.dirname(target), { recursive: true });
     const made = randomFile(`${path.basename(root)}-${relative.replaceAll("/", "_")}`, size);
     fs.renameSync(made.path, target);
+    hashes.set(`${path.basename(root)}/${relative}`, made.sha256);
   }
   for (const dir of emptyDirs) fs.mkdirSync(path.join(root, dir), { recursive: true });
+  return hashes;
+}
+
+/** A ZIP read by Python's zipfile: whether every CRC checks, and each entry's path → SHA-256. */
+function zipContents(zip: string): { bad: string | null; entries: Record<string, string> } {
+  const script = [
+    "import hashlib, json, sys, zipfile",
+    "with zipfile.ZipFile(sys.argv[1]) as z:",
+    "    bad = z.testzip()",
+    "    entries = {i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist() if not i.is_dir()}",
+    "print(json.dumps({'bad': bad, 'entries': entries}))",
+  ].join("\n");
+  return JSON.parse(execFileSync("python3", ["-c", script, zip], { encoding: "utf8", maxBuffer: 1 << 20 }));
 }
 
 /** Opens (or closes) a folder of the files tree from the keyboard. */
@@ -70,7 +90,8 @@ test("a folder three levels deep goes up with its paths, one link covers it whil
   for (let i = 1; i <= 8; i++) files[`Fotos/2026/img-${String(i).padStart(2, "0")}.jpg`] = 10_000 + i;
   for (let i = 1; i <= 7; i++) files[`Fotos/2025/alt-${i}.jpg`] = 5_000 + i;
   const clutter = { "desktop.ini": 282, "Fotos/Thumbs.db": 1_024 };
-  makeFolder(root, { ...files, ...clutter }, ["Leer/auch leer"]);
+  const originals = makeFolder(root, files, ["Leer/auch leer"]);
+  for (const [relative, size] of Object.entries(clutter)) fs.writeFileSync(path.join(root, relative), Buffer.alloc(size));
   const expected = Object.keys(files).map((p) => `Ferien/${p}`).sort();
   expect(expected.length).toBeGreaterThanOrEqual(20);
 
@@ -120,6 +141,26 @@ test("a folder three levels deep goes up with its paths, one link covers it whil
   await expect.poll(async () => [...(await linkedFiles(visitor.request, folderUrl)).values()].every((f) => f.status === "ready"), { timeout: 60_000 }).toBe(true);
   await capture(page, "files-folder-tree");
 
+  // The recipients' page lists every file under its folder; "Download all" is one ZIP with
+  // every path and every byte.
+  const recipient = await visitor.newPage();
+  await recipient.goto(folderUrl);
+  await expect(recipient.getByRole("heading", { level: 1, name: new RegExp(`^${expected.length} files · 100`) })).toBeVisible();
+  for (const folder of ["Ferien", "Ferien/Fotos/2025", "Ferien/Fotos/2026", "Ferien/Video", "Ferien/Dokumente/Reise"]) {
+    await expect(recipient.getByRole("heading", { level: 2, name: folder, exact: true })).toBeVisible();
+  }
+  for (const p of expected) {
+    await expect(recipient.getByRole("button", { name: `Download ${path.basename(p)}`, exact: true })).toBeVisible();
+  }
+  const zipping = recipient.waitForEvent("download");
+  await recipient.getByRole("button", { name: "Download all (ZIP)" }).click();
+  const zip = tmpFile("Ferien-all.zip");
+  await (await zipping).saveAs(zip);
+  const read = zipContents(zip);
+  expect(read.bad, "every CRC in the ZIP checks").toBeNull();
+  expect(new Map(Object.entries(read.entries))).toEqual(originals);
+  fs.rmSync(zip);
+
   // Three files selected with the mouse: a click, then a shift-click for the range.
   const check = (p: string) => page.getByRole("checkbox", { name: `Select Ferien/${p}`, exact: true });
   await check("Fotos/2026/img-01.jpg").click();
@@ -165,6 +206,14 @@ test("a folder three levels deep goes up with its paths, one link covers it whil
     "Ferien/Fotos/2026/img-02.jpg",
     "Ferien/Fotos/2026/img-03.jpg",
   ]);
+  await recipient.goto(selectionUrl);
+  await expect(recipient.getByRole("heading", { level: 1, name: /^3 files · / })).toBeVisible();
+  await expect(recipient.getByRole("heading", { level: 2, name: "Ferien/Fotos/2026", exact: true })).toBeVisible();
+  const perFile = recipient.getByRole("button", { name: /^Download (?!all)/ });
+  await expect(perFile).toHaveCount(3);
+  for (const [i, name] of ["img-01.jpg", "img-02.jpg", "img-03.jpg"].entries()) {
+    await expect(perFile.nth(i)).toHaveAccessibleName(`Download ${name}`);
+  }
 
   // A whole folder deleted, after a confirmation: its files leave the tree and the big link.
   await list.getByRole("button", { name: "Delete folder 2025" }).click();
