@@ -70,6 +70,7 @@ async function toggleFolder(page: Page, name: string, open: boolean): Promise<vo
   await toggle.focus();
   await page.keyboard.press("Enter");
   await expect(toggle).toHaveAttribute("aria-expanded", String(open));
+  await expect(toggle, "focus stays on the folder").toBeFocused();
 }
 
 test("a folder three levels deep goes up with its paths, one link covers it while it uploads, and three selected files get a link of their own", async ({ page, visitorContext }) => {

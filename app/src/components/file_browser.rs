@@ -192,7 +192,8 @@ pub fn FileBrowser(#[prop(into)] on_action: Callback<FileAction>) -> impl IntoVi
             <For
                 each=move || rows.get()
                 key=|row| match row {
-                    Row::Folder(f) => (format!("d:{}:{}", f.path, f.open), f.file_count as u64, f.total_size),
+                    // A folder row stays as it opens, closes or grows, so focus stays on it.
+                    Row::Folder(f) => (format!("d:{}:{}", f.path, f.depth), 0, 0),
                     Row::File { file, depth } => (
                         format!("f:{}:{depth}", file.id),
                         file.status as u64,
@@ -250,6 +251,20 @@ fn FolderItem(
 ) -> impl IntoView {
     let library = expect_context::<Library>();
     let path = folder.path.clone();
+    let key = RowKey::Folder(path.clone());
+    // What the row shows now (it is kept while files arrive and while it opens and closes).
+    let current = {
+        let key = key.clone();
+        Memo::new(move |_| {
+            state.rows.with(|rows| {
+                rows.iter().find(|r| r.key() == key).and_then(|r| match r {
+                    Row::Folder(f) => Some(f.clone()),
+                    Row::File { .. } => None,
+                })
+            })
+        })
+    };
+    let open = move || current.with(|f| f.as_ref().is_some_and(|f| f.open));
     let toggle = {
         let path = path.clone();
         move |_| {
@@ -289,26 +304,43 @@ fn FolderItem(
             });
         });
     };
-    let row = Row::Folder(folder.clone());
-    let check = Signal::derive(move || state.check_of(&row));
-    let meta = format!(
-        "{} · {}",
-        files_text(folder.file_count),
-        human_size(folder.total_size)
-    );
+    let check = Signal::derive(move || {
+        current.with(|f| {
+            f.as_ref()
+                .map(|f| {
+                    state
+                        .selection
+                        .with(|s| s.check_of(f.file_ids.iter().map(String::as_str)))
+                })
+                .unwrap_or(Check::Off)
+        })
+    });
+    let meta = move || {
+        current.with(|f| {
+            f.as_ref()
+                .map(|f| {
+                    format!(
+                        "{} · {}",
+                        files_text(f.file_count),
+                        human_size(f.total_size)
+                    )
+                })
+                .unwrap_or_default()
+        })
+    };
     let name = folder.name.clone();
     view! {
         <li class="file-row folder-row" class:nested={folder.depth > 0} style=format!("--depth: {}", folder.depth)>
-            <RowCheck key=RowKey::Folder(path.clone()) label=format!("Select folder {path}") check state/>
+            <RowCheck key label=format!("Select folder {path}") check state/>
             <span class="thumb badge folder" aria-hidden="true">{icons::folder()}</span>
             <div class="file-main">
                 <button
                     class="folder-toggle"
                     type="button"
-                    aria-expanded=folder.open.to_string()
+                    aria-expanded=move || open().to_string()
                     on:click=toggle
                 >
-                    <span class="chevron" class:open=folder.open>{icons::chevron()}</span>
+                    <span class="chevron" class:open=open>{icons::chevron()}</span>
                     <span class="file-name">{name.clone()}</span>
                 </button>
                 <span class="file-meta">{meta}</span>
