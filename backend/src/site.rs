@@ -150,9 +150,14 @@ pub const SHARE_PAGE: &str = "share.html";
 pub const LANDING_PAGE: &str = "landing.html";
 
 /// The files of "Download all" that keep their names across builds: the download worker
-/// (`sw.js`) and the ZIP module the recipients' page loads by name. Revalidated like entry pages,
+/// (`sw.js`) and the ZIP module (its loader, script and wasm) the recipients' page loads by name. Revalidated like entry pages,
 /// so a deploy replaces them at once (and the module's script and wasm never mismatch).
-pub const UNHASHED_SCRIPTS: [&str; 3] = ["sw.js", "ferry-zip.js", "ferry-zip_bg.wasm"];
+pub const UNHASHED_SCRIPTS: [&str; 4] = [
+    "sw.js",
+    "ferry-zip-loader.js",
+    "ferry-zip.js",
+    "ferry-zip_bg.wasm",
+];
 
 /// A path whose last segment has no dot is a page of the site (CloudFront's SPA routing function).
 fn is_client_route(path: &str) -> bool {
@@ -325,7 +330,12 @@ mod tests {
 
     #[test]
     fn the_download_worker_and_zip_module_are_files_always_revalidated() {
-        for path in ["/sw.js", "/ferry-zip.js", "/ferry-zip_bg.wasm"] {
+        for path in [
+            "/sw.js",
+            "/ferry-zip-loader.js",
+            "/ferry-zip.js",
+            "/ferry-zip_bg.wasm",
+        ] {
             assert_eq!(entry_page(path), None, "{path}");
             assert_eq!(cache_control(path), REVALIDATE, "{path}");
         }

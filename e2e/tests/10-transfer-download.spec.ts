@@ -23,7 +23,7 @@ const FILES: Spec[] = [
   { name: "readme.txt", size: 1_234, type: "text/plain" },
   { folder: "photos/2026", name: "été à Zürich.jpg", size: 300_000, type: "image/jpeg" },
   { folder: "photos/2026", name: "日本語のメモ.txt", size: 4_321, type: "text/plain" },
-  { folder: "docs/deep/er", name: "notes <b>&amp;</b>.md", size: 999, type: "text/markdown" },
+  { folder: "docs/deep/er", name: "notes <b>&amp; \"q\".md", size: 999, type: "text/markdown" },
   { folder: "docs", name: "report.pdf", size: 150_000, type: "application/pdf" },
   { folder: "big", name: "parts.bin", size: 20 * MiB + 12_345, type: "application/octet-stream", multipart: true },
 ];
@@ -61,13 +61,13 @@ async function upload(request: APIRequestContext, token: string, spec: Spec, byt
   };
   if (!spec.multipart) {
     const ticket = await request.post("/api/uploads", { headers: auth, data: body });
-    expect(ticket.status()).toBe(201);
+    expect(ticket.status(), await ticket.text()).toBe(201);
     const { file, upload } = await ticket.json();
     await put(upload.url, upload.headers, bytes);
     return file.id;
   }
   const ticket = await request.post("/api/uploads/multipart", { headers: auth, data: body });
-  expect(ticket.status()).toBe(201);
+  expect(ticket.status(), await ticket.text()).toBe(201);
   const { file, part_size: partSize, part_count: count } = await ticket.json();
   expect(count).toBeGreaterThan(1);
   const parts = Array.from({ length: count }, (_, i) => {

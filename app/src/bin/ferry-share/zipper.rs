@@ -1,5 +1,6 @@
 //! "Download all" lives in a module of its own (`/ferry-zip.js`, the `ferry-zip` binary), loaded
-//! on first use, so the page's first load carries none of it. This starts it and turns what it
+//! on first use through a small module script (a dynamic `import()` would need a wasm-bindgen
+//! snippet, which trunk preloads on every page), so the page's first load carries none of it. This starts it and turns what it
 //! reports into calls on the page.
 
 use js_sys::{Function, Promise, Reflect};
@@ -9,12 +10,30 @@ use wasm_bindgen_futures::JsFuture;
 
 use ferry_app::api_client::ApiError;
 
-/// Beside the site's other files, unhashed (the page names it), revalidated on every load.
-const MODULE: &str = "/ferry-zip.js";
+/// Beside the site's other files, unhashed (the page names it), revalidated on every load: a
+/// small module script that imports `/ferry-zip.js`, starts it and sets `window.ferryZip`.
+const LOADER: &str = "/ferry-zip-loader.js";
 
-#[wasm_bindgen(inline_js = "export function import_module(url) { return import(url); }")]
-extern "C" {
-    fn import_module(url: &str) -> Promise;
+/// The module's namespace, once its loader has run (the page adds the loader at most once).
+async fn module() -> Result<JsValue, JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let ready = Reflect::get(&window, &"ferryZip".into())?;
+    if ready.is_undefined() {
+        let document = window.document().ok_or("no document")?;
+        let script = document.create_element("script")?;
+        script.set_attribute("type", "module")?;
+        script.set_attribute("src", LOADER)?;
+        let loaded = Promise::new(&mut |resolve, reject| {
+            let on = |event: &str, f: Function| {
+                let _ = script.add_event_listener_with_callback(event, &f);
+            };
+            on("load", resolve);
+            on("error", reject);
+        });
+        document.head().ok_or("no head")?.append_child(&script)?;
+        JsFuture::from(loaded).await?;
+    }
+    JsFuture::from(Reflect::get(&window, &"ferryZip".into())?.dyn_into::<Promise>()?).await
 }
 
 /// Why "Download all" did not finish.
@@ -49,7 +68,7 @@ pub async fn download_all(
     mut on_event: impl FnMut(Event) + 'static,
     cancelled: impl FnMut() -> bool + 'static,
 ) -> Result<(), Failure> {
-    let module = JsFuture::from(import_module(MODULE))
+    let module = module()
         .await
         .map_err(|e| said("The ZIP writer could not be loaded", &e))?;
     let function = |name: &str| -> Result<Function, Failure> {
@@ -58,18 +77,6 @@ pub async fn download_all(
             .and_then(|f| f.dyn_into().ok())
             .ok_or_else(|| Failure::Said("The ZIP writer could not be loaded.".into()))
     };
-    let init = function("default")?;
-    let started = init
-        .call0(&JsValue::NULL)
-        .and_then(|p| p.dyn_into::<Promise>().map_err(JsValue::from));
-    match started {
-        Ok(promise) => {
-            JsFuture::from(promise)
-                .await
-                .map_err(|e| said("The ZIP writer could not be started", &e))?;
-        }
-        Err(e) => return Err(said("The ZIP writer could not be started", &e)),
-    }
     let events = Closure::<dyn FnMut(String, JsValue, JsValue, JsValue, JsValue)>::new(
         move |kind: String, a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
             let n = |v: &JsValue| v.as_f64().unwrap_or_default();
