@@ -2,14 +2,16 @@
 //! cover them all ("Share these 12 files") while they are still uploading: a link needs each
 //! file's record, which an upload has from the moment the API accepted it.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::queue::{Phase, UploadId, UploadQueue};
-use super::vec_map::VecMap;
 
 #[derive(Default)]
 pub struct Batch {
     members: Vec<UploadId>,
-    /// The file record each member's upload created (the latest, after a retry).
-    file_ids: VecMap<UploadId, String>,
+    /// The file record each member's upload created (the latest, after a retry). A map, not a
+    /// list: a dropped folder may hold a thousand files.
+    file_ids: BTreeMap<UploadId, String>,
     /// The one folder everything came in (`Fotos`), if it did.
     pub folder: Option<String>,
 }
@@ -37,7 +39,7 @@ impl Batch {
     pub fn new(members: Vec<UploadId>, folder: Option<String>) -> Self {
         Self {
             members,
-            file_ids: VecMap::new(),
+            file_ids: BTreeMap::new(),
             folder,
         }
     }
@@ -57,14 +59,16 @@ impl Batch {
     /// The files a link made now covers, and how many more it must wait for. Uploads given up
     /// (cancelled, failed, dismissed) before they had a record are left out.
     pub fn link_files(&self, queue: &UploadQueue) -> LinkFiles {
+        let starting: BTreeSet<UploadId> = queue
+            .iter()
+            .filter(|u| matches!(u.phase, Phase::Queued | Phase::Preparing))
+            .map(|u| u.id)
+            .collect();
         let mut files = LinkFiles::default();
         for id in &self.members {
             if let Some(file_id) = self.file_ids.get(id) {
                 files.ids.push(file_id.clone());
-            } else if queue
-                .get(*id)
-                .is_some_and(|u| matches!(u.phase, Phase::Queued | Phase::Preparing))
-            {
+            } else if starting.contains(id) {
                 files.waiting += 1;
             }
         }

@@ -138,6 +138,10 @@ impl UploadQueue {
             .filter(|u| u.attempts == attempt.number)
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &Upload> {
+        self.items.iter()
+    }
+
     pub fn ids(&self) -> Vec<UploadId> {
         self.items.iter().map(|u| u.id).collect()
     }
