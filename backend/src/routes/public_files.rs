@@ -227,3 +227,53 @@ async fn signed_entries(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use ferry_api::FileStatus;
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::domain::{ContentType, FileName, UserId};
+
+    fn file(folder: Option<&str>, name: &str) -> FileRecord {
+        let now = OffsetDateTime::now_utc();
+        FileRecord {
+            owner: UserId::parse("u").unwrap(),
+            id: FileId::new(),
+            name: FileName::parse(name).unwrap(),
+            size: 1,
+            content_type: ContentType::parse("text/plain").unwrap(),
+            status: FileStatus::Ready,
+            created_at: now,
+            upload_expires_at: now,
+            sha256: None,
+            thumbnail_key: None,
+            multipart_upload_id: None,
+            part_size: None,
+            folder: folder.map(|f| FolderPath::parse(f).unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_page_continues_after_its_last_file_even_once_that_is_gone() {
+        let mut files = vec![
+            file(Some("b"), "x"),
+            file(None, "z"),
+            file(Some("a/c"), "y"),
+            file(Some("a"), "y"),
+            file(Some("a"), "y"),
+        ];
+        files.sort_by(order);
+        let cursor = decode_cursor(&encode_cursor(&files[2])).unwrap();
+        let rest: Vec<_> = files.iter().filter(|f| after_cursor(f, &cursor)).collect();
+        assert_eq!(rest, files[3..].iter().collect::<Vec<_>>());
+        // The file the cursor names was deleted: the next page starts where it would have.
+        files.remove(2);
+        let rest: Vec<_> = files.iter().filter(|f| after_cursor(f, &cursor)).collect();
+        assert_eq!(rest, files[2..].iter().collect::<Vec<_>>());
+        for bad in ["", "e30", "WzEsMiwzXQ", "WyIuLiIsIm4iLCJ4Il0"] {
+            assert!(decode_cursor(bad).is_err(), "{bad:?}");
+        }
+    }
+}

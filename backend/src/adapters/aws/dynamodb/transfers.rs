@@ -25,6 +25,8 @@ use crate::ports::{MetadataError, MetadataStore};
 const MAX_BATCH_GET: usize = 100;
 /// How often a file list is read again when another writer changed it first.
 const REWRITE_ATTEMPTS: u32 = 8;
+/// How often the keys DynamoDB left unprocessed (throttled) are asked for again.
+const UNPROCESSED_RETRIES: u32 = 10;
 
 impl DynamoMetadataStore {
     /// The items at `keys` that exist, in no particular order: `BatchGetItem` in calls of 100
@@ -59,6 +61,11 @@ impl DynamoMetadataStore {
                     .filter(|k| !k.keys().is_empty());
                 if request.is_some() {
                     attempt += 1;
+                    if attempt > UNPROCESSED_RETRIES {
+                        return Err(MetadataError::Backend(
+                            "DynamoDB BatchGetItem: keys still unprocessed after retries".into(),
+                        ));
+                    }
                     tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
                 }
             }
