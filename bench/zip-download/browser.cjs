@@ -70,7 +70,11 @@ function sampler(session, cdp) {
         for (const p of procs) {
           seen.add(p.pid);
           total += procBytes(p.pid, "smaps_rollup", "Pss");
-          if (p.type === "renderer") peaks.renderer_peak = Math.max(peaks.renderer_peak, procBytes(p.pid, "status", "VmRSS"));
+          if (p.type === "renderer") {
+            const rss = procBytes(p.pid, "status", "VmRSS");
+            peaks.renderer_peak = Math.max(peaks.renderer_peak, rss);
+            if (process.env.BENCH_TRACE) process.stderr.write(`${Date.now()} renderer ${p.pid} ${(rss / 1048576).toFixed(0)} MiB\n`);
+          }
         }
         peaks.total_peak = Math.max(peaks.total_peak, total);
         const { metrics } = await cdp.send("Performance.getMetrics");

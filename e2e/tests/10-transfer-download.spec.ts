@@ -162,3 +162,55 @@ test("a link of many files: every path listed, Download all is a ZIP that checks
   const left = await (await request.get(`/api/public/shares/${linkToken}`)).json();
   expect(left.downloads_left).toBe(3);
 });
+
+test("a protected link of many files: unlocked once, listed; a file that fails mid-ZIP stops the download and says which", async ({ request, visitorContext, guard }) => {
+  guard.allow(/status of 500/);
+  const token = await signIn(request);
+  const auth = { authorization: `Bearer ${token}` };
+  const specs: Spec[] = [
+    { folder: "a", name: "one.txt", size: 2_000, type: "text/plain" },
+    { folder: "a/b", name: "two.txt", size: 3_000, type: "text/plain" },
+    { name: "three.bin", size: 4_000, type: "application/octet-stream" },
+  ];
+  const ids: string[] = [];
+  for (const spec of specs) ids.push(await upload(request, token, spec, crypto.randomBytes(spec.size)));
+  for (const id of ids) {
+    await expect.poll(async () => (await (await request.get(`/api/files/${id}`, { headers: auth })).json()).status, { timeout: 30_000 }).toBe("ready");
+  }
+  const created = await request.post("/api/shares", { headers: auth, data: { file_ids: ids, max_downloads: 3, password: "open sesame 9" } });
+  expect(created.status()).toBe(201);
+  const link: string = (await created.json()).url;
+
+  const visitor = await (await visitorContext()).newPage();
+  await visitor.goto(link);
+  await visitor.getByLabel("Password").fill("open sesame 9");
+  await visitor.getByRole("button", { name: "Unlock" }).click();
+  await expect(visitor.getByRole("heading", { level: 1, name: /^3 files · / })).toBeVisible();
+  await expect(visitor.getByText("Password protected")).toBeVisible();
+  for (const spec of specs) await expect(visitor.getByRole("button", { name: `Download ${spec.name}`, exact: true })).toBeVisible();
+  // Keyboard only: the first file's button is reachable with Tab and starts its download.
+  await visitor.getByRole("button", { name: "Download all (ZIP)" }).focus();
+  await visitor.keyboard.press("Tab");
+  await expect(visitor.getByRole("button", { name: "Download three.bin", exact: true })).toBeFocused();
+
+  // Storage fails on the second file: the ZIP stops, the page says which file, the download fails.
+  await visitor.route((url) => url.pathname.endsWith(`/${ids[1]}`), (route) => route.fulfill({ status: 500, body: "boom" }));
+  const downloads: Promise<string | null>[] = [];
+  visitor.on("download", (d) => downloads.push(d.failure()));
+  await visitor.getByRole("button", { name: "Download all (ZIP)" }).click();
+  await expect(visitor.getByRole("alert")).toContainText("“a/b/two.txt” could not be downloaded (the server answered 500).");
+  await expect(visitor.getByText("The ZIP was not saved.")).toBeVisible();
+  await expect(visitor.getByText("2 downloads left")).toBeVisible();
+  for (const failure of await Promise.all(downloads)) expect(failure, "the browser does not keep the broken ZIP").not.toBeNull();
+  await capture(visitor, "public-transfer-failed");
+
+  // The access key from unlock (not the password) opens one file, counted once. Focus is back
+  // on "Download all"; the next Tab is the first file's button.
+  await expect(visitor.getByRole("button", { name: "Download all (ZIP)" })).toBeFocused();
+  await visitor.keyboard.press("Tab");
+  await expect(visitor.getByRole("button", { name: "Download three.bin", exact: true })).toBeFocused();
+  const single = visitor.waitForEvent("download");
+  await visitor.keyboard.press("Enter");
+  expect((await single).suggestedFilename()).toBe("three.bin");
+  await expect(visitor.getByText("1 download left")).toBeVisible();
+});

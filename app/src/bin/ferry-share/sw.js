@@ -1,8 +1,10 @@
-// Ferry's download worker, served as /sw.js and registered by the recipients' page with the
-// scope /__ferry/ only, so it never sees the site's own requests. For "Download all" the page
-// writes a ZIP into a stream and hands it over here; the page's hidden frame then asks for
-// /__ferry/zip/{id}, and this answers with that stream as an attachment, so the browser saves
-// the ZIP while it is written and nothing holds it whole.
+// Ferry's download worker, served as /sw.js and registered by "Download all" with the scope
+// /__ferry/ only, so it never sees the site's own requests. The page writes a ZIP while it
+// fetches the files and sends it here chunk by chunk over a MessageChannel; the page's hidden
+// frame then asks for /__ferry/zip/{id}, and this answers with a stream of those chunks as an
+// attachment, so the browser saves the ZIP while it is written and nothing holds it whole.
+// The stream asks the page for each chunk ('pull') as the browser takes them, and the page
+// transfers each chunk's buffer rather than copying it.
 'use strict';
 
 const PREFIX = '/__ferry/zip/';
@@ -13,15 +15,43 @@ self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim(
 
 self.addEventListener('message', (event) => {
   const m = event.data;
+  const port = event.ports[0];
   // Anything else (the page's pings) only keeps this worker awake during a download.
-  if (!m || m.type !== 'ferry-zip' || typeof m.id !== 'string' || !(m.stream instanceof ReadableStream)) return;
-  waiting.set(m.id, m);
-  // A stream nobody asked for within a minute is dropped.
+  if (!m || m.type !== 'ferry-zip' || typeof m.id !== 'string' || !port) return;
+  waiting.set(m.id, { name: String(m.name || 'files.zip'), size: m.size, stream: fromPage(port) });
+  // A download nobody asked for within a minute is dropped.
   setTimeout(() => {
-    if (waiting.delete(m.id)) m.stream.cancel('not requested').catch(() => {});
+    const left = waiting.get(m.id);
+    if (left && waiting.delete(m.id)) left.stream.cancel('not requested').catch(() => {});
   }, 60000);
-  if (event.ports[0]) event.ports[0].postMessage('ready');
+  port.postMessage('ready');
 });
+
+// The page's chunks as a stream: a few asked for ahead, one more each time the browser takes one.
+function fromPage(port) {
+  let wake = null;
+  return new ReadableStream({
+    start(controller) {
+      port.onmessage = (event) => {
+        const d = event.data || {};
+        if (d.chunk instanceof Uint8Array) controller.enqueue(d.chunk);
+        else if (d.done) controller.close();
+        else if (typeof d.error === 'string') controller.error(new Error(d.error));
+        if (wake) { wake(); wake = null; }
+      };
+      // A few chunks ahead, so the page never waits on a round trip.
+      for (let i = 0; i < 3; i++) port.postMessage('pull');
+    },
+    pull() {
+      port.postMessage('pull');
+      return new Promise((resolve) => { wake = resolve; });
+    },
+    cancel(reason) {
+      port.postMessage({ cancel: String(reason || 'cancelled') });
+      port.close();
+    },
+  }, { highWaterMark: 4 });
+}
 
 self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
@@ -38,7 +68,7 @@ self.addEventListener('fetch', (event) => {
   }
   const headers = {
     'content-type': 'application/zip',
-    'content-disposition': attachment(String(m.name || 'files.zip')),
+    'content-disposition': attachment(m.name),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   };

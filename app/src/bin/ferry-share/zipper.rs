@@ -105,7 +105,7 @@ pub async fn download_all(
     );
     let run = function("download_all")?
         .apply(&JsValue::NULL, &args)
-        .and_then(|p| p.dyn_into::<Promise>().map_err(JsValue::from));
+        .and_then(|p| p.dyn_into::<Promise>());
     let result = match run {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),

@@ -5,54 +5,43 @@
 use ferry_api::ArchiveGrant;
 use ferry_app::zip::{Encoder, archive_size};
 use js_sys::{Function, Reflect, Uint8Array};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ReadableStreamDefaultReader, Response, WritableStreamDefaultWriter};
+use web_sys::{ReadableStreamDefaultReader, Response};
+
+use crate::save::Sink;
 
 /// The exact size of the grant's ZIP.
 pub fn zip_size(grant: &ArchiveGrant) -> u64 {
     archive_size(grant.files.iter().map(|f| (f.path.as_str(), f.size)))
 }
 
-/// Where the bytes go: waits for the reader to want more (backpressure), then queues a chunk.
+/// Where the bytes go, with the reason in words when it stops taking them.
 struct Out<'a> {
-    writer: &'a WritableStreamDefaultWriter,
-    /// Swallows the rejections of writes an abort leaves behind (reported once, through
-    /// `ready`), so the console stays clean.
-    ignore: Closure<dyn FnMut(JsValue)>,
+    sink: &'a Sink,
 }
 
 impl Out<'_> {
     async fn write(&self, bytes: &Uint8Array) -> Result<(), String> {
-        JsFuture::from(self.writer.ready()).await.map_err(|e| {
+        self.sink.write(bytes).await.map_err(|e| {
             format!(
                 "The download was stopped before it finished ({}).",
                 js_text(&e)
             )
-        })?;
-        let _ = self.writer.write_with_chunk(bytes).catch(&self.ignore);
-        Ok(())
+        })
     }
 }
 
-/// Writes the grant's files as one ZIP into `writer`, telling `progress("progress", done,
+/// Writes the grant's files as one ZIP into `sink`, telling `progress("progress", done,
 /// file)` now and then; on failure, the reason in words.
 pub async fn write_zip(
     grant: &ArchiveGrant,
-    writer: &WritableStreamDefaultWriter,
+    sink: &Sink,
     progress: &Function,
     cancelled: &Function,
     local_time: i64,
 ) -> Result<(), String> {
-    let out = Out {
-        writer,
-        ignore: Closure::new(|_| {}),
-    };
-    let result = stream_all(grant, &out, progress, cancelled, local_time).await;
-    // Writes still queued may settle after this returns: their handler must outlive it.
-    out.ignore.forget();
-    result
+    stream_all(grant, &Out { sink }, progress, cancelled, local_time).await
 }
 
 async fn stream_all(

@@ -132,7 +132,7 @@ async fn run(
     let _ = events.apply(&JsValue::NULL, &start);
     let now = js_sys::Date::new_0();
     let local = (now.get_time() / 1000.0 - now.get_timezone_offset() * 60.0) as i64;
-    match archive::write_zip(&grant, sink.writer(), events, cancelled, local).await {
+    match archive::write_zip(&grant, &sink, events, cancelled, local).await {
         Ok(()) => sink
             .close()
             .await

@@ -3,13 +3,16 @@
 //! as a normal download; else a file picked with the File System Access API; else nothing, and
 //! the page says so. Either way only the chunk in flight is held.
 
-use js_sys::{Array, Function, Object, Promise, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Element, MessageChannel, RegistrationOptions, ServiceWorker, ServiceWorkerRegistration,
-    ServiceWorkerState, TransformStream, WritableStream, WritableStreamDefaultWriter,
+    Element, MessageChannel, MessageEvent, MessagePort, RegistrationOptions, ServiceWorker,
+    ServiceWorkerRegistration, ServiceWorkerState, WritableStream, WritableStreamDefaultWriter,
 };
 
 /// The worker's script and the only paths it answers.
@@ -23,7 +26,7 @@ pub fn worker_possible() -> bool {
     };
     window.is_secure_context()
         && Reflect::has(&window.navigator(), &"serviceWorker".into()).unwrap_or(false)
-        && Reflect::has(&window, &"TransformStream".into()).unwrap_or(false)
+        && Reflect::has(&window, &"ReadableStream".into()).unwrap_or(false)
 }
 
 /// Whether the File System Access API can save a file.
@@ -78,12 +81,106 @@ pub async fn worker() -> Result<ServiceWorker, JsValue> {
 
 /// An open destination for the ZIP's bytes.
 pub struct Sink {
-    writer: WritableStreamDefaultWriter,
+    to: To,
     /// Swallows the rejections of writes that an abort leaves behind (they are reported once,
     /// through `ready`), so the console stays clean.
     ignore: Closure<dyn FnMut(JsValue)>,
     frame: Option<Element>,
     keep_alive: Option<(i32, Closure<dyn FnMut()>)>,
+}
+
+enum To {
+    /// A picked file's stream.
+    Writer(WritableStreamDefaultWriter),
+    /// The download worker's stream, fed chunk by chunk as it asks (see `sw.js`).
+    Worker(Port),
+}
+
+/// The page's end of the channel to the worker's stream. Each chunk's buffer is transferred,
+/// not copied, and only as many are sent as the worker asked for (`pull`), so the browser's
+/// pace of saving sets the pace of fetching.
+struct Port {
+    port: MessagePort,
+    state: Rc<RefCell<Credit>>,
+    _listen: Closure<dyn FnMut(MessageEvent)>,
+}
+
+#[derive(Default)]
+struct Credit {
+    /// Chunks the worker asked for and has not had yet.
+    wanted: u32,
+    /// Wakes a write that waits for `wanted`.
+    waiting: Option<Function>,
+    /// The worker's stream was cancelled (the download stopped in the browser).
+    cancelled: Option<String>,
+    /// The worker has set up the stream.
+    ready: bool,
+}
+
+impl Port {
+    fn new(port: MessagePort) -> Port {
+        let state = Rc::new(RefCell::new(Credit::default()));
+        let seen = state.clone();
+        let listen = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            let mut credit = seen.borrow_mut();
+            match data.as_string().as_deref() {
+                Some("pull") => credit.wanted += 1,
+                Some("ready") => credit.ready = true,
+                _ => {
+                    let reason = Reflect::get(&data, &"cancel".into()).ok();
+                    credit.cancelled = Some(
+                        reason
+                            .and_then(|r| r.as_string())
+                            .unwrap_or_else(|| "cancelled".into()),
+                    );
+                }
+            }
+            if let Some(wake) = credit.waiting.take() {
+                let _ = wake.call0(&JsValue::NULL);
+            }
+        });
+        port.set_onmessage(Some(listen.as_ref().unchecked_ref()));
+        Port {
+            port,
+            state,
+            _listen: listen,
+        }
+    }
+
+    /// Waits until `ready(credit)` holds (or the stream was cancelled).
+    async fn until(&self, ready: impl Fn(&Credit) -> bool) -> Result<(), JsValue> {
+        loop {
+            let wait = {
+                let mut credit = self.state.borrow_mut();
+                if let Some(reason) = &credit.cancelled {
+                    return Err(JsValue::from_str(&format!(
+                        "the download was cancelled ({reason})"
+                    )));
+                }
+                if ready(&credit) {
+                    return Ok(());
+                }
+                Promise::new(&mut |resolve, _| credit.waiting = Some(resolve))
+            };
+            JsFuture::from(wait).await?;
+        }
+    }
+
+    async fn write(&self, bytes: &Uint8Array) -> Result<(), JsValue> {
+        self.until(|c| c.wanted > 0).await?;
+        self.state.borrow_mut().wanted -= 1;
+        let message = Object::new();
+        Reflect::set(&message, &"chunk".into(), bytes)?;
+        self.port
+            .post_message_with_transferable(&message, &Array::of1(&bytes.buffer()))
+    }
+
+    fn send(&self, key: &str, value: &JsValue) {
+        let message = Object::new();
+        let _ = Reflect::set(&message, &key.into(), value);
+        let _ = self.port.post_message(&message);
+    }
 }
 
 impl Sink {
@@ -93,7 +190,6 @@ impl Sink {
         name: &str,
         size: u64,
     ) -> Result<Sink, JsValue> {
-        let pipe = TransformStream::new()?;
         let channel = MessageChannel::new()?;
         let id = web_sys::window()
             .ok_or("no window")?
@@ -105,23 +201,12 @@ impl Sink {
             ("id", JsValue::from_str(&id)),
             ("name", JsValue::from_str(name)),
             ("size", JsValue::from_f64(size as f64)),
-            ("stream", pipe.readable().into()),
         ] {
             Reflect::set(&message, &key.into(), &value)?;
         }
-        let answered = Promise::new(&mut |resolve, _reject| {
-            let port = channel.port1();
-            let done = Closure::<dyn FnMut()>::new(move || {
-                let _ = resolve.call0(&JsValue::NULL);
-            });
-            port.set_onmessage(Some(done.as_ref().unchecked_ref()));
-            done.forget();
-        });
-        worker.post_message_with_transferable(
-            &message,
-            &Array::of2(&pipe.readable(), &channel.port2()),
-        )?;
-        JsFuture::from(answered).await?;
+        let port = Port::new(channel.port1());
+        worker.post_message_with_transferable(&message, &Array::of1(&channel.port2()))?;
+        port.until(|c| c.ready).await?;
 
         let document = web_sys::window()
             .and_then(|w| w.document())
@@ -150,11 +235,12 @@ impl Sink {
                 ping.as_ref().unchecked_ref(),
                 10_000,
             )?;
-        Ok(Sink::new(
-            pipe.writable().get_writer()?,
-            Some(frame),
-            Some((interval, ping)),
-        ))
+        Ok(Sink {
+            to: To::Worker(port),
+            ignore: Closure::new(|_| {}),
+            frame: Some(frame),
+            keep_alive: Some((interval, ping)),
+        })
     }
 
     /// A file the visitor picks (File System Access API). Must run soon after a click.
@@ -179,36 +265,60 @@ impl Sink {
         let ignore = Closure::<dyn FnMut(JsValue)>::new(|_| {});
         let _ = writer.closed().catch(&ignore);
         Sink {
-            writer,
+            to: To::Writer(writer),
             ignore,
             frame,
             keep_alive,
         }
     }
 
-    /// Where the ZIP's bytes are written.
-    pub fn writer(&self) -> &WritableStreamDefaultWriter {
-        &self.writer
+    /// Waits until the reader wants more (backpressure), then queues `bytes` (whose buffer may
+    /// be handed over: not to be used after). Fails when the download was stopped on the
+    /// browser's side.
+    pub async fn write(&self, bytes: &Uint8Array) -> Result<(), JsValue> {
+        match &self.to {
+            To::Writer(writer) => {
+                JsFuture::from(writer.ready()).await?;
+                let _ = writer.write_with_chunk(bytes).catch(&self.ignore);
+                Ok(())
+            }
+            To::Worker(port) => port.write(bytes).await,
+        }
     }
 
     /// All bytes written: the download completes.
     pub async fn close(self) -> Result<(), JsValue> {
-        let closed = JsFuture::from(self.writer.close()).await;
+        let closed = match &self.to {
+            To::Writer(writer) => JsFuture::from(writer.close()).await.map(|_| ()),
+            To::Worker(port) => {
+                port.send("done", &JsValue::TRUE);
+                Ok(())
+            }
+        };
         self.stop();
-        closed.map(|_| ())
+        closed
     }
 
     /// Something failed or the visitor cancelled: the download fails instead of completing
     /// (a picked file is discarded).
     pub fn abort(self, reason: &str) {
-        let _ = self
-            .writer
-            .abort_with_reason(&JsValue::from_str(reason))
-            .catch(&self.ignore);
+        match &self.to {
+            To::Writer(writer) => {
+                let _ = writer
+                    .abort_with_reason(&JsValue::from_str(reason))
+                    .catch(&self.ignore);
+            }
+            To::Worker(port) => port.send("error", &JsValue::from_str(reason)),
+        }
         self.stop();
     }
 
     fn stop(self) {
+        if let To::Worker(port) = &self.to {
+            // Late `pull`s must not reach a listener that is about to be dropped.
+            port.port.set_onmessage(None);
+            port.port.close();
+        }
         if let Some((interval, _ping)) = &self.keep_alive
             && let Some(window) = web_sys::window()
         {
