@@ -7,6 +7,9 @@ use leptos::task::spawn_local;
 
 use crate::api_client::Api;
 
+/// Most pages [`Library::load_all`] asks for (50 files each).
+const MAX_PAGES: usize = 400;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadState {
     Loading,
@@ -84,6 +87,19 @@ impl Library {
             Err(err) => self.state.set(LoadState::Failed(err.message)),
         }
         self.loading_more.set(false);
+    }
+
+    /// Loads every page not loaded yet (bounded), so a folder or "select all" acts on all of
+    /// its files, not only those shown so far.
+    pub async fn load_all(self) {
+        for _ in 0..MAX_PAGES {
+            if self.cursor.with_untracked(Option::is_none)
+                || matches!(self.state.get_untracked(), LoadState::Failed(_))
+            {
+                return;
+            }
+            self.load_more().await;
+        }
     }
 
     /// Adds a file (newest first) or replaces the known copy.
