@@ -205,7 +205,9 @@ pub(crate) async fn download_share(
         .count_download(&share.token, state.clock.now())
         .await?
     {
-        DownloadCount::Counted(_) => {}
+        DownloadCount::Counted(counted) => {
+            crate::live::after_download(state.live.as_deref(), &counted).await;
+        }
         DownloadCount::NotFound => return Err(not_found()),
         DownloadCount::Expired => {
             return Err(unusable(ShareState::Expired).unwrap_or_else(not_found));
