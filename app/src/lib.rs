@@ -11,6 +11,7 @@ pub mod components;
 pub mod config;
 pub mod format;
 pub mod library;
+pub mod live;
 pub mod pages;
 pub mod public_share;
 pub mod shell;
@@ -28,6 +29,7 @@ use crate::auth::flow::{Auth, current_path};
 use crate::components::Now;
 use crate::components::icons;
 use crate::library::Library;
+use crate::live::{Live, LiveNotices};
 use crate::upload::Uploader;
 
 /// Sets the document title while the calling page is shown.
@@ -53,6 +55,7 @@ pub fn App(config: SiteConfig) -> impl IntoView {
     provide_context(api);
     provide_context(library);
     provide_context(Uploader::new(api, auth, library));
+    provide_context(Live::start(auth, api, library));
     provide_context(Now::start());
 
     view! {
@@ -67,6 +70,7 @@ pub fn App(config: SiteConfig) -> impl IntoView {
                     <Route path=path!("/callback") view=pages::callback::Callback/>
                 </Routes>
             </main>
+            <LiveNotices/>
             <footer class="site-footer">
                 <p>"Files travel straight to storage, encrypted at rest. Links expire on their own."</p>
             </footer>
