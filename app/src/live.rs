@@ -2,7 +2,8 @@
 //! (the access token offered as the `bearer.{token}` subprotocol), reconnecting with capped,
 //! jittered backoff. Events update the files list and whoever subscribed (the links page), and
 //! a download shows a short notice. While the socket is down the files page polls instead
-//! ([`Live::poll_due`]); after a reconnect the list is refreshed once, for what was missed.
+//! ([`Live::poll_tick`]); after a reconnect its next tick refreshes the list once, for what was
+//! missed: never more than one list request per tick.
 
 use std::time::Duration;
 
@@ -52,6 +53,13 @@ pub fn socket_url(live_url: &str, page_protocol: &str, host: &str) -> String {
     format!("{scheme}://{host}/{}", live_url.trim_start_matches('/'))
 }
 
+/// `<html data-live="open|closed">`: whether updates arrive live (styles and tests can tell).
+fn mark_page(open: bool) {
+    if let Some(root) = document().document_element() {
+        let _ = root.set_attribute("data-live", if open { "open" } else { "closed" });
+    }
+}
+
 /// A short message about something that happened elsewhere.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notice {
@@ -91,6 +99,8 @@ pub struct Live {
     listeners: StoredValue<Vec<(u64, Callback<LiveEvent>)>>,
     next_id: StoredValue<u64>,
     ticks: StoredValue<u32>,
+    /// The socket reopened: events may have been missed.
+    catch_up: StoredValue<bool>,
     auth: Auth,
     api: Api,
     library: Library,
@@ -109,6 +119,7 @@ impl Live {
             listeners: StoredValue::new(Vec::new()),
             next_id: StoredValue::new(0),
             ticks: StoredValue::new(0),
+            catch_up: StoredValue::new(false),
             auth,
             api,
             library,
@@ -124,12 +135,20 @@ impl Live {
         live
     }
 
-    /// Called on every polling tick of a page: whether to ask the API now. Always while the
-    /// socket is down; now and then while it is up.
-    pub fn poll_due(self) -> bool {
+    /// One tick of the files page's polling: at most one list request. After a reconnect, the
+    /// list is refreshed; otherwise pending files are asked about while the socket is down, and
+    /// now and then while it is up.
+    pub fn poll_tick(self) {
         let tick = self.ticks.get_value().wrapping_add(1);
         self.ticks.set_value(tick);
-        !self.connected.get_untracked() || tick % SAFETY_POLL_TICKS == 0
+        if self.catch_up.get_value() {
+            self.catch_up.set_value(false);
+            spawn_local(self.library.reload(true));
+        } else if self.library.has_pending()
+            && (!self.connected.get_untracked() || tick % SAFETY_POLL_TICKS == 0)
+        {
+            spawn_local(self.library.refresh_pending());
+        }
     }
 
     /// Calls `on_event` with every event until the calling component is gone.
@@ -188,9 +207,10 @@ impl Live {
         let on_open = Closure::<dyn FnMut()>::new(move || {
             self.attempts.set_value(0);
             self.connected.set(true);
+            mark_page(true);
             if self.was_open.get_value() {
-                // Events sent while the socket was down are lost: catch up once.
-                spawn_local(self.library.reload(true));
+                // Events sent while the socket was down are lost: catch up (on the next tick).
+                self.catch_up.set_value(true);
             }
             self.was_open.set_value(true);
         });
@@ -206,6 +226,7 @@ impl Live {
         });
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
             self.connected.set(false);
+            mark_page(false);
             // Not dropped here: this callback belongs to it. Dropped once the callback returned.
             let closed = self.connection.try_update_value(Option::take).flatten();
             set_timeout(move || drop(closed), Duration::ZERO);

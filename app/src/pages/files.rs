@@ -31,14 +31,7 @@ pub fn FilesPage() -> impl IntoView {
     let live = expect_context::<Live>();
     library.ensure_loaded();
 
-    if let Ok(handle) = set_interval_with_handle(
-        move || {
-            if library.has_pending() && live.poll_due() {
-                spawn_local(library.refresh_pending());
-            }
-        },
-        POLL_EVERY,
-    ) {
+    if let Ok(handle) = set_interval_with_handle(move || live.poll_tick(), POLL_EVERY) {
         on_cleanup(move || handle.clear());
     }
 
