@@ -145,7 +145,7 @@ impl Live {
             self.catch_up.set_value(false);
             spawn_local(self.library.reload(true));
         } else if self.library.has_pending()
-            && (!self.connected.get_untracked() || tick % SAFETY_POLL_TICKS == 0)
+            && (!self.connected.get_untracked() || tick.is_multiple_of(SAFETY_POLL_TICKS))
         {
             spawn_local(self.library.refresh_pending());
         }
@@ -218,10 +218,9 @@ impl Live {
             let Some(text) = event.data().as_string() else {
                 return;
             };
-            match serde_json::from_str::<LiveEvent>(&text) {
-                Ok(event) => self.dispatch(event),
-                // A newer server may send more kinds of events: skip what this build lacks.
-                Err(_) => {}
+            // A newer server may send more kinds of events: what this build lacks is skipped.
+            if let Ok(event) = serde_json::from_str::<LiveEvent>(&text) {
+                self.dispatch(event);
             }
         });
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
