@@ -22,7 +22,7 @@ use crate::adapters::local::store::LocalMetadataStore;
 use crate::adapters::s3::{S3ObjectStore, local_client};
 use crate::config::Limits;
 use crate::live;
-use crate::local_live::LocalLive;
+use crate::local_live::{self, LocalLive};
 use crate::ports::{Clock, MetadataError, SystemClock};
 use crate::serve_loop::ServeLimits;
 use crate::site::SitePolicy;
@@ -226,6 +226,7 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         Err(error) => tracing::warn!(%error, "pending uploads not reconciled; the sweeper retries"),
     }
     let sweeper_meta = Arc::clone(&meta);
+    let sweeper_meta_for_live: Arc<dyn crate::ports::MetadataStore> = meta.clone();
 
     // One bound on password hashing for the whole process: sign-ins and share passwords.
     let password_work = Arc::new(WorkGate::for_passwords());
@@ -310,6 +311,7 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
     });
 
     site.keep(sweeper);
+    site.keep(live_local.watch_expiry(sweeper_meta_for_live, local_live::EXPIRY_CHECK_EVERY));
     Ok(LocalStack {
         app_addr,
         s3_endpoint,

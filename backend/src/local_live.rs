@@ -1,8 +1,10 @@
 //! Live updates on the local server: `GET /live` upgrades to a WebSocket with the protocol of
 //! the AWS WebSocket API (the access token offered as the `bearer.{token}` subprotocol beside
-//! `ferry.v1`, which alone is echoed), so the app cannot tell the two apart.
+//! `ferry.v1`, which alone is echoed), so the app cannot tell the two apart; and the expiry of
+//! connected users' links, which in AWS arrives as DynamoDB's TTL removing them.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -15,9 +17,12 @@ use ferry_api::live::{LOCAL_PATH, PROTOCOL};
 use ferry_api::{ErrorBody, ErrorDetail, codes};
 
 use crate::adapters::local::live::LocalLiveHub;
-use crate::live::{LiveNotifier, accept_connection};
+use crate::live::{LiveNotifier, accept_connection, share_events};
 use crate::live_ports::{ConnectionId, LiveConnections};
-use crate::ports::{Clock, TokenVerifier};
+use crate::ports::{Clock, MetadataStore, TokenVerifier};
+
+/// How often the local server looks for connected users' links that expired.
+pub const EXPIRY_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// The local server's live updates: its connections and the notifier over them.
 #[derive(Clone)]
@@ -37,6 +42,41 @@ impl LocalLive {
             tokens,
             clock,
         }
+    }
+
+    /// Every `every`, tells each connected user which of their links expired since the last
+    /// look (by the stack's clock). Only connected users are asked about: a page that opens
+    /// later loads the links as they are.
+    pub fn watch_expiry(
+        &self,
+        meta: Arc<dyn MetadataStore>,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let live = self.clone();
+        tokio::spawn(async move {
+            let mut since = live.clock.now();
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                ticks.tick().await;
+                let now = live.clock.now();
+                for user in live.hub.users() {
+                    let shares = match meta.list_shares(&user).await {
+                        Ok(shares) => shares,
+                        Err(error) => {
+                            tracing::warn!(%error, "links not checked for expiry");
+                            continue;
+                        }
+                    };
+                    let events: Vec<_> = shares
+                        .iter()
+                        .filter(|s| s.expires_at > since && s.expires_at <= now)
+                        .flat_map(|s| share_events(Some(s), None, true))
+                        .collect();
+                    live.notifier.notify_logged(&user, &events).await;
+                }
+                since = since.max(now);
+            }
+        })
     }
 
     /// `GET /live` (to merge into the site's routes).

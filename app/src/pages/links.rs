@@ -56,20 +56,19 @@ pub fn LinksPage() -> impl IntoView {
         })
     };
     load();
-    // Download counts as they happen.
-    expect_context::<Live>().subscribe(move |event| {
-        if let LiveEvent::ShareDownloaded {
+    // Download counts as they happen; a link that ended is shown again in its new state.
+    expect_context::<Live>().subscribe(move |event| match event {
+        LiveEvent::ShareDownloaded {
             token, downloads, ..
-        } = event
-        {
-            shares.update(|s| {
-                if let Some(Ok(items)) = s {
-                    for item in items.iter_mut().filter(|i| i.token == token) {
-                        item.downloads = item.downloads.max(downloads);
-                    }
+        } => shares.update(|s| {
+            if let Some(Ok(items)) = s {
+                for item in items.iter_mut().filter(|i| i.token == token) {
+                    item.downloads = item.downloads.max(downloads);
                 }
-            });
-        }
+            }
+        }),
+        LiveEvent::ShareEnded { .. } => shares.update(|_| {}),
+        _ => {}
     });
 
     let revoke_target = RwSignal::new(None::<Share>);

@@ -579,3 +579,33 @@ async fn live_stream_records_become_the_owners_events() {
     );
     assert!(strangers.try_recv().is_err(), "nothing for another user");
 }
+
+#[tokio::test]
+async fn live_local_stack_tells_the_owner_when_a_link_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let stack = start_on_clock(dir.path(), Limits::default(), clock.clone()).await;
+    let owner = Api::new_user(&stack, "expiring@example.com").await;
+    let (id, _) = owner.upload("brief.txt", &sample(64)).await;
+    owner.wait_until(&id, "ready").await;
+    let (status, share) = owner
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/files/{id}/shares"),
+            Some(json!({"expires_in_seconds": 60})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{share}");
+    let token = share["token"].as_str().unwrap().to_owned();
+    let mut tab = connect_as(&stack, &owner.token).await;
+
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        next_event(&mut tab).await,
+        LiveEvent::ShareEnded {
+            token,
+            reason: EndReason::Expired
+        }
+    );
+    stack.shutdown().await;
+}

@@ -52,6 +52,14 @@ impl LocalLiveHub {
             .and_then(|c| c.receiver.take())
     }
 
+    /// Every user with an open connection, once each.
+    pub fn users(&self) -> Vec<UserId> {
+        let mut users: Vec<UserId> = self.lock().values().map(|c| c.user.clone()).collect();
+        users.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        users.dedup();
+        users
+    }
+
     /// How many connections are open (all users).
     pub fn len(&self) -> usize {
         self.lock().len()
