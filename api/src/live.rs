@@ -37,7 +37,8 @@ pub enum LiveEvent {
     FileReady { file_id: String },
     /// An upload's bytes did not match what was announced; it is now `failed`.
     FileFailed { file_id: String },
-    /// Someone downloaded through a link; `downloads` is the link's new count.
+    /// Someone downloaded through a link (one file, or all as an archive); `downloads` is the
+    /// link's new count, `file_id` its first file (empty once every file left it).
     ShareDownloaded {
         token: String,
         file_id: String,

@@ -34,7 +34,14 @@ pub struct Limits {
     /// Uploads one user may have announced and not yet finished (`FERRY_MAX_PENDING_UPLOADS`,
     /// default 100).
     pub max_pending_uploads: u64,
+    /// Files one link may cover, and one batch delete may name (`FERRY_MAX_SHARE_FILES`,
+    /// default 1,000, at most [`MAX_SHARE_FILES_CEILING`]).
+    pub max_share_files: u32,
 }
+
+/// The most `FERRY_MAX_SHARE_FILES` may be: the ids of a link's files must fit in one request
+/// body (64 KiB, ≈ 39 bytes an id) and stay far below DynamoDB's 400 KB item limit.
+pub const MAX_SHARE_FILES_CEILING: u32 = 1_500;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -50,6 +57,7 @@ impl Default for Limits {
             thumbnail_max_bytes: 20 << 20,
             multipart_threshold: ferry_api::parts::DEFAULT_MULTIPART_THRESHOLD,
             max_pending_uploads: 100,
+            max_share_files: ferry_api::transfer::DEFAULT_MAX_SHARE_FILES,
         }
     }
 }
@@ -74,6 +82,7 @@ pub const LIMIT_VARS: &[&str] = &[
     "FERRY_THUMBNAIL_MAX_BYTES",
     "FERRY_MULTIPART_THRESHOLD",
     "FERRY_MAX_PENDING_UPLOADS",
+    "FERRY_MAX_SHARE_FILES",
 ];
 
 impl Limits {
@@ -110,6 +119,14 @@ impl Limits {
             thumbnail_max_bytes: num("FERRY_THUMBNAIL_MAX_BYTES", d.thumbnail_max_bytes)?,
             multipart_threshold: num("FERRY_MULTIPART_THRESHOLD", d.multipart_threshold)?,
             max_pending_uploads: num("FERRY_MAX_PENDING_UPLOADS", d.max_pending_uploads)?,
+            max_share_files: num("FERRY_MAX_SHARE_FILES", d.max_share_files.into())?
+                .try_into()
+                .ok()
+                .filter(|n| *n <= MAX_SHARE_FILES_CEILING)
+                .ok_or(ConfigError {
+                    name: "FERRY_MAX_SHARE_FILES",
+                    problem: format!("at most {MAX_SHARE_FILES_CEILING}"),
+                })?,
         })
     }
 }
@@ -151,6 +168,19 @@ mod tests {
         assert_eq!(limits.user_quota, 10 << 30);
         assert_eq!(limits.multipart_threshold, 64 << 20);
         assert_eq!(limits.max_pending_uploads, 100);
+        assert_eq!(limits.max_share_files, 1000);
+    }
+
+    #[test]
+    fn links_are_capped_below_what_a_request_and_an_item_hold() {
+        let set = |v: &'static str| move |n: &str| (n == "FERRY_MAX_SHARE_FILES").then(|| v.into());
+        assert_eq!(
+            Limits::from_lookup(set("1500")).unwrap().max_share_files,
+            1500
+        );
+        let err = Limits::from_lookup(set("1501")).unwrap_err();
+        assert_eq!(err.name, "FERRY_MAX_SHARE_FILES");
+        assert!(Limits::from_lookup(set("99999999999")).is_err());
     }
 
     #[test]

@@ -157,7 +157,11 @@ pub fn share_events(
         (Some(before), Some(after)) if after.downloads > before.downloads => {
             let mut events = vec![LiveEvent::ShareDownloaded {
                 token: after.token.to_string(),
-                file_id: after.file_id.to_string(),
+                file_id: after
+                    .file_ids
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 downloads: after.downloads,
             }];
             let used_up = |s: &ShareRecord| s.max_downloads.is_some_and(|max| s.downloads >= max);

@@ -268,13 +268,31 @@ pub trait MetadataStore: Send + Sync {
         thumbnail_key: &str,
     ) -> Result<Transition, MetadataError>;
 
-    /// Removes the file record and every share of it and releases its bytes from the usage
+    /// Removes the file record, takes it out of every share of its owner (a link of one file
+    /// goes with it, a link of several covers one fewer) and releases its bytes from the usage
     /// (unless already released). Returns the removed record.
     async fn delete_file(
         &self,
         owner: &UserId,
         id: &FileId,
     ) -> Result<Option<FileRecord>, MetadataError>;
+
+    /// [`MetadataStore::delete_file`] for many of the owner's files at once (a folder, a
+    /// selection: at most a link's worth), in a few requests. Ids without a file are skipped;
+    /// returns the removed records.
+    async fn delete_files(
+        &self,
+        owner: &UserId,
+        ids: &[FileId],
+    ) -> Result<Vec<FileRecord>, MetadataError>;
+
+    /// The owner's files among `ids` (at most a link's worth), in no particular order; ids
+    /// without a file of this owner are left out. Reads in batches, not one request per file.
+    async fn files_by_ids(
+        &self,
+        owner: &UserId,
+        ids: &[FileId],
+    ) -> Result<Vec<FileRecord>, MetadataError>;
 
     async fn usage(&self, owner: &UserId) -> Result<Usage, MetadataError>;
 
@@ -285,7 +303,8 @@ pub trait MetadataStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<FileRecord>, MetadataError>;
 
-    /// Stores a new share; fails with [`MetadataError::AlreadyExists`] on a token collision.
+    /// Stores a new share (of one or more of its owner's files); fails with
+    /// [`MetadataError::AlreadyExists`] on a token collision.
     async fn insert_share(&self, share: &ShareRecord) -> Result<(), MetadataError>;
 
     async fn share(&self, token: &ShareToken) -> Result<Option<ShareRecord>, MetadataError>;

@@ -42,7 +42,7 @@ pub fn site_config(sign_in: SignIn, public_base: &str, limits: &Limits) -> SiteC
         logout_uri: format!("{public_base}/"),
         cognito_endpoint: sign_in.cognito_endpoint,
         multipart_threshold: Some(limits.multipart_threshold),
-        max_share_files: None,
+        max_share_files: Some(limits.max_share_files),
         live_url: None,
     }
 }

@@ -214,6 +214,7 @@ async fn seed_files(args: SeedArgs) -> anyhow::Result<()> {
             thumbnail_key: None,
             multipart_upload_id: None,
             part_size: None,
+            folder: None,
         }
     };
     store.insert_ready_files(&owner, args.count, make).await?;

@@ -160,6 +160,20 @@ impl fmt::Debug for ShareToken {
     }
 }
 
+/// 128 random bits, URL-safe base64 without padding: a secret such as a link's access key.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Whether two secrets are equal, in time that depends on their lengths only (a guess learns
+/// nothing from how fast it was refused).
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && std::hint::black_box(a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y))) == 0
+}
+
 /// `files/{sub}/{file_id}`: where a file's bytes live.
 pub fn file_object_key(owner: &UserId, id: &FileId) -> String {
     format!("files/{owner}/{id}")

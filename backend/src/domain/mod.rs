@@ -1,11 +1,14 @@
-//! Pure rules of the domain: identifiers, names, records, share policy and password hashing.
+//! Pure rules of the domain: identifiers, names and folder paths, records, share policy and
+//! password hashing.
 //! No I/O.
 
+pub mod archive;
 mod argon;
 mod ids;
 mod names;
 pub mod parts;
 pub mod password;
+mod paths;
 mod records;
 pub mod share;
 
@@ -14,4 +17,5 @@ pub use ids::{
     thumbnail_object_key,
 };
 pub use names::{ContentType, FileName, NameError, content_disposition};
-pub use records::{FileRecord, ShareRecord};
+pub use paths::{FolderPath, PathError, listing_order};
+pub use records::{FileRecord, ShareRecord, ShareRecordTerms, Shrunk};

@@ -151,14 +151,17 @@ mod tests {
         ShareRecord {
             token: ShareToken::generate(),
             owner: UserId::parse("u").unwrap(),
-            file_id: FileId::new(),
+            file_ids: vec![FileId::new()],
             file_name: FileName::parse("a.txt").unwrap(),
+            total_size: Some(1),
             created_at: now,
             expires_at: now + time::Duration::hours(1),
             max_downloads: Some(2),
             downloads: 0,
             password_hash: None,
             revoked: false,
+            access: None,
+            keep_when_empty: false,
         }
     }
 

@@ -45,10 +45,13 @@ impl Modify for BearerAuth {
 struct CommonResponses;
 
 /// Operations that hash a password (bounded by the work gate: 503 `busy` when full).
-const HASHES_PASSWORDS: [(&str, &str); 3] = [
+const HASHES_PASSWORDS: [(&str, &str); 6] = [
     ("/api/files/{id}/shares", "post"),
+    ("/api/shares", "post"),
     ("/api/public/shares/{token}/unlock", "post"),
     ("/api/public/shares/{token}/download", "post"),
+    ("/api/public/shares/{token}/files", "post"),
+    ("/api/public/shares/{token}/archive", "post"),
 ];
 
 impl Modify for CommonResponses {
@@ -149,12 +152,16 @@ impl Modify for CommonResponses {
         super::files::get_file,
         super::files::download_file,
         super::files::delete_file,
+        super::file_batch::delete_files,
         super::shares::create_share,
+        super::shares::create_share_of_files,
         super::shares::list_shares,
         super::shares::revoke_share,
         super::public::view_share,
         super::public::unlock_share,
         super::public::download_share,
+        super::public_files::list_files,
+        super::public_files::archive,
     ),
     modifiers(&BearerAuth, &CommonResponses)
 )]

@@ -1,10 +1,13 @@
 //! The HTTP API, one module per resource. Handlers parse input into domain types once, call the
 //! ports, and map results to wire types.
 
+mod file_batch;
 mod files;
 mod health;
 mod parts;
 mod public;
+mod public_files;
+mod public_gate;
 mod shares;
 mod uploads;
 
@@ -31,9 +34,11 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(uploads::router())
         .merge(files::router())
+        .merge(file_batch::router())
         .merge(parts::router())
         .merge(shares::router())
         .merge(public::router())
+        .merge(public_files::router())
         .fallback(|| async { ApiError::not_found("endpoint") })
         .method_not_allowed_fallback(|| async {
             let body = ErrorBody {
@@ -95,6 +100,6 @@ pub(crate) async fn wire_file(state: &AppState, file: &FileRecord) -> ferry_api:
         created_at: rfc3339(file.created_at),
         thumbnail_url,
         sha256: file.sha256.clone(),
-        folder: None,
+        folder: file.folder.as_ref().map(ToString::to_string),
     }
 }

@@ -9,7 +9,9 @@ use ferry_api::{CreateUpload, FileStatus, MultipartTicket, UploadTicket, codes, 
 
 use crate::auth::CurrentUser;
 use crate::domain::parts::{PartLayout, decode_sha256};
-use crate::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
+use crate::domain::{
+    ContentType, FileId, FileName, FileRecord, FolderPath, UserId, file_object_key,
+};
 use crate::error::{ApiError, ApiJson};
 use crate::ports::{MetadataError, Reservation};
 use crate::state::AppState;
@@ -25,6 +27,7 @@ pub fn router() -> Router<AppState> {
 /// A file as announced, checked: what both upload flows start from.
 struct Announced {
     name: FileName,
+    folder: Option<FolderPath>,
     content_type: ContentType,
     size: u64,
 }
@@ -32,6 +35,8 @@ struct Announced {
 fn announced(state: &AppState, req: &CreateUpload) -> Result<Announced, ApiError> {
     let name = FileName::parse(&req.name)
         .map_err(|e| ApiError::bad_request(codes::INVALID_NAME, e.to_string()))?;
+    let folder = FolderPath::parse_optional(req.folder.as_deref())
+        .map_err(|e| ApiError::bad_request(codes::INVALID_PATH, e.to_string()))?;
     let content_type = ContentType::parse_or_default(req.content_type.as_deref())
         .map_err(|e| ApiError::bad_request(codes::INVALID_CONTENT_TYPE, e.to_string()))?;
     if req.size == 0 {
@@ -53,6 +58,7 @@ fn announced(state: &AppState, req: &CreateUpload) -> Result<Announced, ApiError
     }
     Ok(Announced {
         name,
+        folder,
         content_type,
         size: req.size,
     })
@@ -102,6 +108,7 @@ async fn reserve(
         thumbnail_key: None,
         multipart_upload_id: multipart.map(|(upload_id, _)| upload_id.to_owned()),
         part_size: multipart.map(|(_, layout)| layout.part_size),
+        folder: file.folder,
     };
     let bounds = Reservation {
         quota: state.limits.user_quota,

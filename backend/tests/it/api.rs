@@ -1541,3 +1541,7 @@ async fn completion_answers_object_storage_failures_changes_nothing_and_can_be_r
     let composite = format!("{}-1", STANDARD.encode(Sha256::digest(digest)));
     assert_eq!(completed.body["sha256"], composite);
 }
+
+// ---- transfers: folders, links of many files, batch deletes -----------------------------------
+
+mod transfers;

@@ -38,6 +38,7 @@ fn pending_file(owner: &UserId, size: u64) -> FileRecord {
         thumbnail_key: None,
         multipart_upload_id: None,
         part_size: None,
+        folder: None,
     }
 }
 
@@ -46,14 +47,17 @@ fn share_of(file: &FileRecord, max_downloads: Option<u32>) -> ShareRecord {
     ShareRecord {
         token: ShareToken::generate(),
         owner: file.owner.clone(),
-        file_id: file.id,
+        file_ids: vec![file.id],
         file_name: file.name.clone(),
+        total_size: Some(file.size),
         created_at: now,
         expires_at: now + Duration::from_secs(3600),
         max_downloads,
         downloads: 0,
         password_hash: None,
         revoked: false,
+        access: None,
+        keep_when_empty: false,
     }
 }
 
@@ -900,3 +904,7 @@ async fn release_markers_expire_by_the_stores_clock_on_dynamodb_local() {
     );
     assert_eq!(store.usage(&owner).await.unwrap().bytes_used, 0);
 }
+
+// ---- links of many files -------------------------------------------------------------------
+
+mod transfers;

@@ -60,6 +60,7 @@ fn pending(owner: &str, size: u64, now: OffsetDateTime) -> FileRecord {
         thumbnail_key: None,
         multipart_upload_id: None,
         part_size: None,
+        folder: None,
     }
 }
 

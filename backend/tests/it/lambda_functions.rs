@@ -81,6 +81,7 @@ fn pending(owner: &UserId, size: u64) -> FileRecord {
         thumbnail_key: None,
         multipart_upload_id: None,
         part_size: None,
+        folder: None,
     }
 }
 

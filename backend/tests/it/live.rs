@@ -609,3 +609,43 @@ async fn live_local_stack_tells_the_owner_when_a_link_expires() {
     );
     stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn live_local_stack_counts_an_archive_of_a_transfer_as_one_download_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    let owner = Api::new_user(&stack, "transfer@example.com").await;
+    let mut ids = Vec::new();
+    for name in ["a.txt", "b.txt"] {
+        let (id, _) = owner.upload(name, &sample(32)).await;
+        owner.wait_until(&id, "ready").await;
+        ids.push(id);
+    }
+    let (status, share) = owner
+        .call(
+            reqwest::Method::POST,
+            "/api/shares",
+            Some(json!({"file_ids": ids})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{share}");
+    let token = share["token"].as_str().unwrap().to_owned();
+    let mut tab = connect_as(&stack, &owner.token).await;
+
+    let archive = http()
+        .post(format!("{}/api/public/shares/{token}/archive", stack.url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(archive.status(), StatusCode::OK);
+    assert_eq!(
+        next_event(&mut tab).await,
+        LiveEvent::ShareDownloaded {
+            token,
+            file_id: ids[0].clone(),
+            downloads: 1
+        }
+    );
+    stack.shutdown().await;
+}

@@ -23,6 +23,7 @@ use crate::ports::{
 mod bulk;
 mod pending;
 mod tables;
+mod transfers;
 
 use pending::{PENDING_BY_EXPIRY, build_pending_index, indexed_file, no_longer_pending};
 use tables::{
@@ -261,46 +262,27 @@ impl MetadataStore for LocalMetadataStore {
         owner: &UserId,
         id: &FileId,
     ) -> Result<Option<FileRecord>, MetadataError> {
-        let (owner, id) = (owner.clone(), *id);
-        self.write(move |txn| {
-            let mut files = txn.open_table(FILES)?;
-            let Some(file) = files
-                .remove(file_key(&owner, &id).as_str())?
-                .map(|v| decode::<FileRecord>(v.value()))
-                .transpose()?
-            else {
-                return Ok(None);
-            };
-            drop(files);
-            if file.holds_quota() {
-                adjust_usage(txn, &owner, |u| release(u, &file))?;
-            }
-            if file.status == FileStatus::Pending {
-                no_longer_pending(txn, &file)?;
-            }
-            // Cascade to the file's shares so its links die with it.
-            let mut shares = txn.open_table(SHARES)?;
-            let mut user_shares = txn.open_table(USER_SHARES)?;
-            let (start, end) = owner_range(&owner);
-            let mut doomed = Vec::new();
-            for entry in user_shares.range(start.as_str()..end.as_str())? {
-                let (key, _) = entry?;
-                let index_key = key.value().to_owned();
-                let token = index_key.rsplit('/').next().unwrap_or_default().to_owned();
-                if let Some(share) = get_json::<ShareRecord>(&shares, &token)?
-                    && share.file_id == id
-                {
-                    doomed.push((index_key, token));
-                }
-            }
-            for (index_key, token) in doomed {
-                user_shares.remove(index_key.as_str())?;
-                shares.remove(token.as_str())?;
-                share_attempts::forget(txn, &token)?;
-            }
-            Ok(Some(file))
-        })
-        .await
+        Ok(self.delete_files(owner, &[*id]).await?.into_iter().next())
+    }
+
+    async fn delete_files(
+        &self,
+        owner: &UserId,
+        ids: &[FileId],
+    ) -> Result<Vec<FileRecord>, MetadataError> {
+        let (owner, ids) = (owner.clone(), ids.to_vec());
+        self.write(move |txn| transfers::delete_files(txn, &owner, &ids))
+            .await
+    }
+
+    async fn files_by_ids(
+        &self,
+        owner: &UserId,
+        ids: &[FileId],
+    ) -> Result<Vec<FileRecord>, MetadataError> {
+        let (owner, ids) = (owner.clone(), ids.to_vec());
+        self.read(move |txn| transfers::files_by_ids(txn, &owner, &ids))
+            .await
     }
 
     async fn usage(&self, owner: &UserId) -> Result<Usage, MetadataError> {

@@ -1,15 +1,11 @@
-//! File records: listing, settling (`pending` → `ready` or `failed`), removal with their shares,
-//! and the scan for stale uploads.
+//! File records: listing, settling (`pending` → `ready` or `failed`), and the scan for stale
+//! uploads (removal is `transfers`').
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use ferry_api::FileStatus;
 use time::OffsetDateTime;
 
-use super::super::items::{
-    self, FILE_PREFIX, decode_file, file_key, n, nanos, s, status_value, user_pk,
-};
-use super::usage::pending_delta;
-use super::writes::MAX_TRANSACTION_ITEMS;
+use super::super::items::{FILE_PREFIX, decode_file, file_key, n, nanos, s, status_value, user_pk};
 use super::{DynamoMetadataStore, backend, build_error, is_condition_failure, names, values};
 use crate::domain::{FileId, FileRecord, UserId};
 use crate::ports::{FileListing, MetadataError, MetadataStore, Transition};
@@ -176,75 +172,6 @@ pub(super) async fn mark_failed(
         Ok(()) => Ok(Transition::Applied),
         Err(e) if e.condition_failed(0) => store.missing_or_unchanged(owner, id).await,
         Err(e) => Err(e.into_error("mark failed")),
-    }
-}
-
-pub(super) async fn delete(
-    store: &DynamoMetadataStore,
-    owner: &UserId,
-    id: &FileId,
-) -> Result<Option<FileRecord>, MetadataError> {
-    let mut attempt = 0;
-    loop {
-        let Some(file) = store.file(owner, id).await? else {
-            return Ok(None);
-        };
-        let wanted = id.to_string();
-        let shares: Vec<_> = store
-            .share_index(owner)
-            .await?
-            .into_iter()
-            .filter(|(_, _, file_id)| *file_id == wanted)
-            .collect();
-        let mut share_writes = Vec::with_capacity(shares.len() * 2);
-        for (index_sk, token, _) in &shares {
-            share_writes.push(store.delete(items::key(
-                format!("SHARE#{token}"),
-                items::SHARE_SK.to_owned(),
-            ))?);
-            share_writes.push(store.delete(items::key(user_pk(owner), index_sk.clone()))?);
-        }
-        // The record and its usage go together; shares that do not fit in the same
-        // transaction are removed first (a link dying early is harmless, a lost usage
-        // update is not).
-        let room = MAX_TRANSACTION_ITEMS - 2;
-        while share_writes.len() > room {
-            // Even-sized batches keep each share with its index item.
-            let rest = share_writes.split_off(MAX_TRANSACTION_ITEMS.min(share_writes.len()));
-            let batch = std::mem::replace(&mut share_writes, rest);
-            store
-                .transact(batch)
-                .await
-                .map_err(|e| e.into_error("delete shares"))?;
-        }
-        let file_delete = Delete::builder()
-            .table_name(&store.table)
-            .set_key(Some(file_key(owner, id)))
-            .condition_expression("#status = :status")
-            .set_expression_attribute_names(Some(names(&[("#status", "status")])))
-            .set_expression_attribute_values(Some(values(vec![(
-                ":status",
-                status_value(file.status),
-            )])))
-            .build()
-            .map_err(build_error)?;
-        let mut writes = vec![TransactWriteItem::builder().delete(file_delete).build()];
-        if file.holds_quota() {
-            writes.push(store.usage_change(
-                owner,
-                -i128::from(file.size),
-                -1,
-                pending_delta(&file),
-                None,
-            )?);
-        }
-        writes.extend(share_writes);
-        match store.transact(writes).await {
-            Ok(()) => return Ok(Some(file)),
-            // Changed (or removed) since it was read: read again.
-            Err(e) if e.condition_failed(0) && attempt < 3 => attempt += 1,
-            Err(e) => return Err(e.into_error("delete file")),
-        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! [`MetadataStore`] on DynamoDB: one table, DESIGN.md §4. Every state change is a conditional
 //! write; file records and the owner's usage change together in one transaction. The store's
 //! jobs live next to this file: [`writes`] (transactions), [`usage`] (quota), [`files`],
-//! [`shares`], `password_attempts` and [`table`] (creating it).
+//! [`shares`], [`transfers`] (links of many files), `password_attempts` and [`table`]
+//! (creating it).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ mod files;
 mod password_attempts;
 mod shares;
 mod table;
+mod transfers;
 mod usage;
 mod writes;
 
@@ -186,7 +188,26 @@ impl MetadataStore for DynamoMetadataStore {
         owner: &UserId,
         id: &FileId,
     ) -> Result<Option<FileRecord>, MetadataError> {
-        files::delete(self, owner, id).await
+        Ok(transfers::delete_files(self, owner, &[*id])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn delete_files(
+        &self,
+        owner: &UserId,
+        ids: &[FileId],
+    ) -> Result<Vec<FileRecord>, MetadataError> {
+        transfers::delete_files(self, owner, ids).await
+    }
+
+    async fn files_by_ids(
+        &self,
+        owner: &UserId,
+        ids: &[FileId],
+    ) -> Result<Vec<FileRecord>, MetadataError> {
+        transfers::files_by_ids(self, owner, ids).await
     }
 
     async fn usage(&self, owner: &UserId) -> Result<Usage, MetadataError> {

@@ -2,28 +2,24 @@
 //! revoking and counting downloads.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
 use super::super::items::{
     self, Item, SHARE_INDEX_PREFIX, SK, decode_share, n, nanos, req_str, s, share_key, user_pk,
 };
-use super::{DynamoMetadataStore, backend, build_error, is_condition_failure, names, values};
+use super::{DynamoMetadataStore, backend, is_condition_failure, names, values};
 use crate::domain::share::{ShareState, state_at};
 use crate::domain::{ShareRecord, ShareToken, UserId};
 use crate::ports::{DownloadCount, MetadataError, MetadataStore, Transition};
 
-/// Keys in one `BatchGetItem` call.
-const MAX_BATCH_GET: usize = 100;
-
 impl DynamoMetadataStore {
-    /// The owner's share index items (`SK`, token, file id), newest first.
+    /// The owner's share index items (`SK`, token), newest first.
     pub(super) async fn share_index(
         &self,
         owner: &UserId,
-    ) -> Result<Vec<(String, String, String)>, MetadataError> {
+    ) -> Result<Vec<(String, String)>, MetadataError> {
         let index: Vec<Item> = self
             .client
             .query()
@@ -47,7 +43,6 @@ impl DynamoMetadataStore {
                 Ok((
                     req_str(item, SK)?.to_owned(),
                     req_str(item, "token")?.to_owned(),
-                    req_str(item, "file_id")?.to_owned(),
                 ))
             })
             .collect()
@@ -58,41 +53,15 @@ impl DynamoMetadataStore {
         &self,
         tokens: &[String],
     ) -> Result<Vec<ShareRecord>, MetadataError> {
-        let mut shares = Vec::with_capacity(tokens.len());
-        for chunk in tokens.chunks(MAX_BATCH_GET) {
-            let keys = chunk
-                .iter()
-                .map(|t| items::key(format!("SHARE#{t}"), items::SHARE_SK.to_owned()))
-                .collect::<Vec<_>>();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(build_error)?,
-            );
-            let mut attempt = 0u32;
-            while let Some(keys) = request.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(|e| backend("BatchGetItem", &e))?;
-                if let Some(found) = out.responses.as_ref().and_then(|r| r.get(&self.table)) {
-                    for item in found {
-                        shares.push(decode_share(item)?);
-                    }
-                }
-                request = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
-                if request.is_some() {
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(20 << attempt.min(5))).await;
-                }
-            }
-        }
-        Ok(shares)
+        let keys = tokens
+            .iter()
+            .map(|t| items::key(format!("SHARE#{t}"), items::SHARE_SK.to_owned()))
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .iter()
+            .map(decode_share)
+            .collect()
     }
 }
 
@@ -101,7 +70,7 @@ pub(super) async fn list(
     owner: &UserId,
 ) -> Result<Vec<ShareRecord>, MetadataError> {
     let index = store.share_index(owner).await?;
-    let tokens: Vec<String> = index.iter().map(|(_, token, _)| token.clone()).collect();
+    let tokens: Vec<String> = index.iter().map(|(_, token)| token.clone()).collect();
     let mut by_token: HashMap<String, ShareRecord> = store
         .shares_by_token(&tokens)
         .await?

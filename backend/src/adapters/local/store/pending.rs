@@ -146,6 +146,7 @@ mod tests {
             thumbnail_key: None,
             multipart_upload_id: None,
             part_size: None,
+            folder: None,
         };
         // Written the way earlier versions did: the file record only.
         {
@@ -205,6 +206,7 @@ mod tests {
                 thumbnail_key: None,
                 multipart_upload_id: None,
                 part_size: None,
+                folder: None,
             };
             store.insert_pending_file(&file, u64::MAX).await.unwrap();
             files.push(file.id);
