@@ -174,8 +174,9 @@ pub enum Transition {
 /// The outcome of trying to take one download from a share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DownloadCount {
-    /// Counted; the share as it is after counting.
-    Counted(ShareRecord),
+    /// Counted; the share as it is after counting (boxed: a link of many files is a large
+    /// record).
+    Counted(Box<ShareRecord>),
     NotFound,
     Expired,
     Revoked,

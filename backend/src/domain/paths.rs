@@ -163,7 +163,7 @@ mod tests {
     fn files_list_top_level_first_then_folder_by_folder() {
         let p = |s: &str| FolderPath::parse(s).unwrap();
         let (ab, a_b, a) = (p("a/b"), p("a b"), p("a"));
-        let mut files = vec![
+        let mut files = [
             (Some(&a_b), "z"),
             (Some(&ab), "y"),
             (None, "x"),

@@ -325,13 +325,13 @@ mod tests {
         let stranger = file(&UserId::parse("v").unwrap(), "x", 5);
         assert_eq!(many.remove_files(&[stranger]), Shrunk::Untouched);
         assert_eq!(
-            many.remove_files(&[b.clone()]),
+            many.remove_files(std::slice::from_ref(&b)),
             Shrunk::Fewer {
                 first_changed: false
             }
         );
         assert_eq!(
-            many.remove_files(&[a.clone()]),
+            many.remove_files(std::slice::from_ref(&a)),
             Shrunk::Fewer {
                 first_changed: true
             }
@@ -341,14 +341,16 @@ mod tests {
             (vec![c.id], Some(100))
         );
         assert_eq!(
-            many.remove_files(&[c.clone()]),
+            many.remove_files(std::slice::from_ref(&c)),
             Shrunk::Fewer {
                 first_changed: false
             }
         );
         assert_eq!((many.file_count(), many.total_size), (0, Some(0)));
 
-        let mut one = ShareRecord::of_files(ShareToken::generate(), &[a.clone()], terms()).unwrap();
+        let mut one =
+            ShareRecord::of_files(ShareToken::generate(), std::slice::from_ref(&a), terms())
+                .unwrap();
         assert_eq!(one.remove_files(&[a]), Shrunk::Gone);
         assert!(ShareRecord::of_files(ShareToken::generate(), &[], terms()).is_none());
     }
@@ -357,7 +359,9 @@ mod tests {
     fn access_keys_are_random_per_link_or_derived_for_older_records() {
         let owner = UserId::parse("u").unwrap();
         let f = file(&owner, "a", 1);
-        let share = ShareRecord::of_files(ShareToken::generate(), &[f.clone()], terms()).unwrap();
+        let share =
+            ShareRecord::of_files(ShareToken::generate(), std::slice::from_ref(&f), terms())
+                .unwrap();
         let key = share.access_key().unwrap();
         assert_eq!(key.len(), 22);
         assert!(share.access_matches(&key));

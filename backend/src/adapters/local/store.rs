@@ -411,7 +411,7 @@ impl MetadataStore for LocalMetadataStore {
             }
             share.downloads += 1;
             shares.insert(token.as_str(), encode(&share)?.as_slice())?;
-            Ok(DownloadCount::Counted(share))
+            Ok(DownloadCount::Counted(Box::new(share)))
         })
         .await
     }

@@ -374,12 +374,7 @@ async fn recipients_page_through_the_files_and_take_one_or_all() {
     );
     let reply = download(json!({"file_id": img1})).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
-    assert!(
-        reply.body["url"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("{img1}"))
-    );
+    assert!(reply.body["url"].as_str().unwrap().contains(img1.as_str()));
     assert_eq!(api.view(&token).await.body["downloads_left"], 2);
 
     // Everything that arrived, as one download, named after the common top folder.

@@ -139,7 +139,7 @@ pub(super) async fn count_download(
             let item = out.attributes.ok_or_else(|| {
                 MetadataError::Backend("DynamoDB UpdateItem returned no attributes".to_owned())
             })?;
-            Ok(DownloadCount::Counted(decode_share(&item)?))
+            Ok(DownloadCount::Counted(Box::new(decode_share(&item)?)))
         }
         Err(err) if is_condition_failure(&err) => Ok(match store.share(token).await? {
             None => DownloadCount::NotFound,
