@@ -104,7 +104,13 @@ async fn upgrade(
 ) -> Response {
     let ws = match ws {
         Ok(ws) => ws,
-        Err(rejection) => return rejection.into_response(),
+        Err(rejection) => {
+            return refused(
+                rejection.status(),
+                codes::INVALID_REQUEST,
+                "Live updates need a WebSocket upgrade request.",
+            );
+        }
     };
     let offered = headers
         .get_all(SEC_WEBSOCKET_PROTOCOL)

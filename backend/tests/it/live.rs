@@ -649,3 +649,18 @@ async fn live_local_stack_counts_an_archive_of_a_transfer_as_one_download_event(
     );
     stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn live_local_endpoint_answers_a_plain_request_with_a_json_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    let res = http()
+        .get(format!("{}/live", stack.url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_request");
+    stack.shutdown().await;
+}
