@@ -118,6 +118,9 @@ test("with 20 pending files and the socket down, the files page makes at most on
   // Wait for four polls beyond the first load.
   await expect.poll(() => lists.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(5);
   const elapsed = Date.now() - started;
+  console.log(
+    `live fallback: ${lists.length} list requests in ${elapsed} ms with 20 pending files, ${perFile.length} per-file requests, ${refused} sockets refused`,
+  );
 
   expect(refused).toBeGreaterThan(0);
   expect(perFile, "no request per pending file").toEqual([]);
