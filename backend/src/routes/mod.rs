@@ -79,18 +79,21 @@ pub(crate) fn wire_request(req: PresignedRequest) -> ferry_api::PresignedRequest
     }
 }
 
+/// A short-lived URL of the file's thumbnail, when it has one.
+pub(crate) async fn thumbnail_url(state: &AppState, file: &FileRecord) -> Option<String> {
+    let key = file.thumbnail_key.as_ref()?;
+    state
+        .objects
+        .presign_get(key, "inline", state.limits.download_url_ttl)
+        .await
+        .inspect_err(|err| tracing::warn!(error = %err, "thumbnail URL"))
+        .ok()
+        .map(|req| req.url)
+}
+
 /// The wire form of a file, with a short-lived thumbnail URL when there is a thumbnail.
 pub(crate) async fn wire_file(state: &AppState, file: &FileRecord) -> ferry_api::File {
-    let thumbnail_url = match &file.thumbnail_key {
-        Some(key) => state
-            .objects
-            .presign_get(key, "inline", state.limits.download_url_ttl)
-            .await
-            .inspect_err(|err| tracing::warn!(error = %err, "thumbnail URL"))
-            .ok()
-            .map(|req| req.url),
-        None => None,
-    };
+    let thumbnail_url = thumbnail_url(state, file).await;
     ferry_api::File {
         id: file.id.to_string(),
         name: file.name.to_string(),

@@ -25,8 +25,8 @@ use crate::domain::{
 use crate::error::ApiError;
 use crate::state::AppState;
 
-use super::public_gate::{check_access, count_one, live_share, optional_body};
-use super::rfc3339;
+use super::public_gate::{check_access, count_one, live_share, optional_body, share_empty};
+use super::{rfc3339, thumbnail_url};
 
 /// Presigned URLs made at once for one archive (signing is local work, a few at a time keeps
 /// the answer quick without hogging the runtime).
@@ -39,7 +39,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The link's files that still exist, in the order the link lists them: top-level files
-/// first, then folder by folder, by name (ties by id, so the order is total).
+/// first, then folder by folder, by name (ties by id, so the order is total). None left (all
+/// deleted since the link was read) is `share_empty`, as it would have been a moment earlier.
 async fn files_in_order(
     state: &AppState,
     share: &ShareRecord,
@@ -48,6 +49,9 @@ async fn files_in_order(
         .meta
         .files_by_ids(&share.owner, &share.file_ids)
         .await?;
+    if files.is_empty() {
+        return Err(share_empty());
+    }
     files.sort_by(order);
     Ok(files)
 }
@@ -89,16 +93,7 @@ fn after_cursor(file: &FileRecord, cursor: &(Option<FolderPath>, String, FileId)
 }
 
 async fn public_file(state: &AppState, file: &FileRecord) -> PublicFile {
-    let thumbnail_url = match &file.thumbnail_key {
-        Some(key) => state
-            .objects
-            .presign_get(key, "inline", state.limits.download_url_ttl)
-            .await
-            .inspect_err(|err| tracing::warn!(error = %err, "thumbnail URL"))
-            .ok()
-            .map(|req| req.url),
-        None => None,
-    };
+    let thumbnail_url = thumbnail_url(state, file).await;
     PublicFile {
         id: file.id.to_string(),
         name: file.name.to_string(),
@@ -173,15 +168,6 @@ pub(crate) async fn archive(
     let share = live_share(&state, &raw).await?;
     check_access(&state, &share, req.password, req.access.as_deref()).await?;
     let files = files_in_order(&state, &share).await?;
-    if files.is_empty() {
-        // Deleted since the link was read: as if it had been empty then.
-        return Err(live_share(&state, &raw).await.err().unwrap_or_else(|| {
-            ApiError::gone(
-                codes::SHARE_EMPTY,
-                "The files of this link were all deleted by their owner.",
-            )
-        }));
-    }
     let pending = files
         .iter()
         .filter(|f| f.status == FileStatus::Pending)

@@ -42,7 +42,7 @@ pub(crate) fn unusable(state: ShareState) -> Option<ApiError> {
     }
 }
 
-fn share_empty() -> ApiError {
+pub(crate) fn share_empty() -> ApiError {
     ApiError::gone(
         codes::SHARE_EMPTY,
         "The files of this link were all deleted by their owner.",

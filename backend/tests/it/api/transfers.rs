@@ -716,3 +716,56 @@ async fn the_openapi_document_describes_the_transfer_routes() {
         1000
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_file_link_lists_in_one_page_and_archives_whole() {
+    let api = spawn_api().await;
+    let mut ids = Vec::with_capacity(1000);
+    for i in 0..1000 {
+        let folder = format!("set/{}", i % 10);
+        let reply = api
+            .as_user(
+                ALICE,
+                Method::POST,
+                "/api/uploads",
+                Some(json!({"name": format!("f{i:04}.txt"), "size": 1, "folder": folder})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        let id = reply.body["file"]["id"].as_str().unwrap().to_owned();
+        api.meta
+            .mark_ready(
+                &UserId::parse(ALICE).unwrap(),
+                &FileId::parse(&id).unwrap(),
+                None,
+            )
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let reply = api.share_files(ALICE, json!({"file_ids": ids})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    assert_eq!(reply.body["file_count"], 1000);
+    let token = reply.body["token"].as_str().unwrap();
+
+    let started = std::time::Instant::now();
+    let page = api
+        .public_post(token, "files", Some(json!({"limit": 1000})))
+        .await;
+    let listed_in = started.elapsed();
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 1000);
+    assert!(page.body.get("next_cursor").is_none());
+    let default_page = api.public_post(token, "files", None).await;
+    assert_eq!(default_page.body["items"].as_array().unwrap().len(), 200);
+
+    let started = std::time::Instant::now();
+    let grant = api.public_post(token, "archive", None).await;
+    let granted_in = started.elapsed();
+    assert_eq!(grant.status, StatusCode::OK);
+    assert_eq!(grant.body["files"].as_array().unwrap().len(), 1000);
+    assert_eq!(grant.body["name"], "set.zip");
+    assert_eq!(grant.body["files"][0]["path"], "set/0/f0000.txt");
+    eprintln!(
+        "1,000-file link (debug build, embedded store): files page {listed_in:?}, archive grant {granted_in:?}"
+    );
+}

@@ -374,6 +374,30 @@ async fn dynamodb_transfers_contract(client: aws_sdk_dynamodb::Client) {
 
     transfers_contract(&store).await;
 
+    // An upload DynamoDB's TTL removed (seen on the stream by ferry-events) leaves its links.
+    let dynamo = DynamoMetadataStore::new(client.clone(), table.clone());
+    let owner = new_user();
+    let arrived = ready_file(&store, &owner, 1).await;
+    let abandoned = pending_file(&owner, 2);
+    store.insert_pending_file(&abandoned, 100).await.unwrap();
+    let share = link(&[abandoned.clone(), arrived.clone()], None);
+    store.insert_share(&share).await.unwrap();
+    client
+        .delete_item()
+        .table_name(&table)
+        .key("PK", s(format!("USER#{owner}")))
+        .key("SK", s(format!("FILE#{}", abandoned.id)))
+        .send()
+        .await
+        .unwrap();
+    assert!(dynamo.release_expired_upload(&abandoned).await.unwrap());
+    let now = store.share(&share.token).await.unwrap().unwrap();
+    assert_eq!(now.file_ids, vec![arrived.id]);
+    assert_eq!(
+        (now.total_size, now.file_name.clone()),
+        (Some(1), arrived.name.clone())
+    );
+
     // A thousand file items written 25 at a time (announcing each would take a thousand
     // transactions, minutes on moto), in the adapter's layout.
     let files = a_thousand_files();

@@ -156,7 +156,7 @@ async fn delete_chunk(
 }
 
 /// Takes `gone` out of every link of `owner`'s that covers one of them.
-async fn shrink_shares(
+pub(super) async fn shrink_shares(
     store: &DynamoMetadataStore,
     owner: &UserId,
     gone: &[FileRecord],

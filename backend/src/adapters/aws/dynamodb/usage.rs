@@ -51,9 +51,12 @@ impl DynamoMetadataStore {
     }
 
     /// Gives back the bytes of an upload that DynamoDB's TTL removed while it was still
-    /// `pending` (seen on the table's stream). Idempotent: a marker item makes a redelivered
-    /// stream record release nothing. Returns whether this call released the bytes.
+    /// `pending` (seen on the table's stream), and takes it out of its owner's links as a
+    /// delete would. Idempotent: a marker item makes a redelivered stream record release
+    /// nothing, and a link without the file is left alone. Returns whether this call released
+    /// the bytes.
     pub async fn release_expired_upload(&self, file: &FileRecord) -> Result<bool, MetadataError> {
+        super::transfers::shrink_shares(self, &file.owner, std::slice::from_ref(file)).await?;
         if !file.holds_quota() {
             return Ok(false);
         }
