@@ -19,10 +19,11 @@ use crate::components::share_many::{ShareManyDialog, files_text, max_share_files
 use crate::components::upload_panel::{ResumableUploads, UploadPanel};
 use crate::format::human_size;
 use crate::library::{Library, LoadState};
+use crate::live::Live;
 use crate::upload::{LinkFiles, Uploader};
 use crate::use_title;
 
-/// How often pending files are asked about until the server marks them ready.
+/// How often pending files are asked about (one list request) while live updates are down.
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
 #[component]
@@ -31,16 +32,10 @@ pub fn FilesPage() -> impl IntoView {
     let library = expect_context::<Library>();
     let uploader = expect_context::<Uploader>();
     let api = expect_context::<Api>();
+    let live = expect_context::<Live>();
     library.ensure_loaded();
 
-    if let Ok(handle) = set_interval_with_handle(
-        move || {
-            if library.has_pending() {
-                spawn_local(library.refresh_pending());
-            }
-        },
-        POLL_EVERY,
-    ) {
+    if let Ok(handle) = set_interval_with_handle(move || live.poll_tick(), POLL_EVERY) {
         on_cleanup(move || handle.clear());
     }
 

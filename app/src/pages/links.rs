@@ -1,5 +1,6 @@
 //! `/links`: every share link the person made, how much it was used, and a way to revoke it.
 
+use ferry_api::live::LiveEvent;
 use ferry_api::{Share, ShareState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -10,6 +11,7 @@ use crate::components::dialog::ConfirmDialog;
 use crate::components::icons;
 use crate::components::share_dialog::CopyButton;
 use crate::format::{human_size, parse_rfc3339, relative_time};
+use crate::live::Live;
 use crate::use_title;
 
 /// Whether a link still works at `now_ms`, by the rule the API applies.
@@ -64,6 +66,20 @@ pub fn LinksPage() -> impl IntoView {
         })
     };
     load();
+    // Download counts as they happen; a link that ended is shown again in its new state.
+    expect_context::<Live>().subscribe(move |event| match event {
+        LiveEvent::ShareDownloaded {
+            token, downloads, ..
+        } => shares.update(|s| {
+            if let Some(Ok(items)) = s {
+                for item in items.iter_mut().filter(|i| i.token == token) {
+                    item.downloads = item.downloads.max(downloads);
+                }
+            }
+        }),
+        LiveEvent::ShareEnded { .. } => shares.update(|_| {}),
+        _ => {}
+    });
 
     let revoke_target = RwSignal::new(None::<Share>);
     let revoking = RwSignal::new(false);
