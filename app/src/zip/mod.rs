@@ -350,5 +350,6 @@ fn put64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-#[cfg(test)]
+// They run Python's zipfile and unzip on files written to disk: native only.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
