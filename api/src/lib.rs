@@ -5,6 +5,7 @@
 //! No I/O, so the crate builds for `wasm32-unknown-unknown` as well as for the Lambda and the
 //! local server. Timestamps are RFC 3339 strings in UTC and sizes are bytes.
 
+pub mod encryption;
 pub mod parts;
 pub mod paths;
 pub mod share;
