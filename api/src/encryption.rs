@@ -41,4 +41,35 @@ mod tests {
         assert_eq!(MAX_META_CHARS, 5464);
         assert!(MAX_META_CHARS * 3 / 4 >= MAX_META_BYTES);
     }
+
+    #[test]
+    fn sealed_metadata_round_trips_on_the_wire_and_is_absent_when_plain() {
+        let json = serde_json::json!({
+            "name": ENCRYPTED_NAME, "size": 17,
+            "encrypted": {"meta": "AbC-_9", "version": 1}
+        });
+        let req: crate::CreateUpload = serde_json::from_value(json.clone()).unwrap();
+        let meta = req.encrypted.clone().unwrap();
+        assert_eq!((meta.meta.as_str(), meta.version), ("AbC-_9", META_VERSION));
+        assert_eq!(
+            serde_json::to_value(&req).unwrap()["encrypted"],
+            json["encrypted"]
+        );
+
+        let plain: crate::CreateUpload =
+            serde_json::from_str(r#"{"name": "a", "size": 1}"#).unwrap();
+        assert_eq!(plain.encrypted, None);
+        assert!(
+            serde_json::to_value(&plain)
+                .unwrap()
+                .get("encrypted")
+                .is_none()
+        );
+        // Answers of servers from before encryption read as plain.
+        let share: crate::PublicShare = serde_json::from_value(serde_json::json!({
+            "expires_at": "2026-01-01T00:00:00Z", "requires_password": false
+        }))
+        .unwrap();
+        assert!(!share.encrypted && share.encrypted_meta.is_none());
+    }
 }
