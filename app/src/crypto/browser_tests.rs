@@ -106,3 +106,52 @@ async fn a_generated_key_seals_metadata_that_only_it_opens() {
     let fragment = key.fragment();
     assert_eq!(TransferKey::from_fragment(&fragment), Ok(key));
 }
+
+#[wasm_bindgen_test]
+async fn a_part_of_a_blob_is_sealed_on_its_own_and_opens_back() {
+    use super::sealing::SealedFile;
+    use js_sys::{Array, Uint8Array};
+    use wasm_bindgen_futures::JsFuture;
+
+    // Three records and a bit, so the second "part" (one record) sits in the middle.
+    let plain: Vec<u8> = (0..3 * 65_519 + 10).map(|i| (i % 251) as u8).collect();
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&plain[..])))
+            .unwrap();
+    let key = TransferKey::generate().unwrap();
+    let file = SealedFile::new(
+        &key,
+        "big.bin",
+        Some("a/b"),
+        "application/x-test",
+        plain.len() as u64,
+    )
+    .await
+    .unwrap();
+    assert_eq!(file.cipher_size, plain.len() as u64 + 4 * 17);
+    let web = WebCrypto::new().unwrap();
+    let blob_meta = crate::base64::decode_url(&file.meta.meta).unwrap();
+    let secrets = meta::open(&web, &key, &blob_meta).await.unwrap();
+    assert_eq!(
+        (secrets.name.as_str(), secrets.folder.as_deref()),
+        ("big.bin", Some("a/b"))
+    );
+
+    let r = CONTENT_RECORDS;
+    let (start, end) = (r.get(), 2 * r.get());
+    let part = file.part(&blob, start, end).await.unwrap();
+    let buffer = JsFuture::from(part.array_buffer()).await.unwrap();
+    let sealed = Uint8Array::new(&buffer).to_vec();
+    assert_eq!(sealed.len() as u64, r.get());
+    let keys = RecordKeys::derive(
+        &web,
+        AES_256_GCM,
+        key.bytes(),
+        &secrets.content_salt().unwrap(),
+    )
+    .await
+    .unwrap();
+    let span = r.span(plain.len() as u64, start..end).unwrap();
+    let opened = open_span(&web, &keys, r, &span, &sealed).await.unwrap();
+    assert_eq!(opened, plain[65_519..2 * 65_519]);
+}

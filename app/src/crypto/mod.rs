@@ -6,9 +6,12 @@
 //! which the browser implements with WebCrypto ([`webcrypto`]) and the native tests with a
 //! native library. docs/ENCRYPTION.md explains the choices.
 
+pub mod keyring;
 pub mod link;
 pub mod message;
 pub mod meta;
+#[cfg(target_arch = "wasm32")]
+pub mod sealing;
 #[cfg(target_arch = "wasm32")]
 pub mod webcrypto;
 
