@@ -6,6 +6,7 @@
 //! local server. Timestamps are RFC 3339 strings in UTC and sizes are bytes.
 
 pub mod encryption;
+pub mod live;
 pub mod parts;
 pub mod paths;
 pub mod share;
@@ -476,6 +477,11 @@ pub struct SiteConfig {
     /// [`transfer::DEFAULT_MAX_SHARE_FILES`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_share_files: Option<u32>,
+    /// Where live updates come from ([`live`]): an absolute `wss://` URL (the WebSocket API) or
+    /// a path on the site's origin (the local server's `/live`). Absent: no live updates; the
+    /// app polls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_url: Option<String>,
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Limits;
 use crate::event_context::EventContext;
+use crate::live::LiveNotifier;
 use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
 use crate::work_gate::WorkGate;
 
@@ -24,6 +25,9 @@ pub struct AppState {
     /// Bounds concurrent thumbnail decoding when a request settles an upload itself; the local
     /// stack shares it with its object-created events.
     pub image_work: Arc<WorkGate>,
+    /// Live updates sent by requests themselves (the local server; in AWS the table's stream
+    /// drives them, so the API needs no right to post to connections). `None`: none sent.
+    pub live: Option<Arc<LiveNotifier>>,
 }
 
 impl AppState {
@@ -44,6 +48,7 @@ impl AppState {
             public_base_url: public_base_url.trim_end_matches('/').into(),
             password_work: Arc::new(WorkGate::for_passwords()),
             image_work: Arc::new(WorkGate::for_images()),
+            live: None,
         }
     }
 

@@ -84,7 +84,7 @@ pub fn check(root: &Path) -> Result {
 /// them). `crate` stands for the crate root's items (`crate::router`, `crate::AppState`).
 const LAYERS: &[(&str, &[&str])] = &[
     ("domain", &["domain"]),
-    ("ports", &["ports"]),
+    ("ports", &["ports", "live_ports"]),
     ("plumbing", &["config", "work_gate", "serve_loop", "site"]),
     (
         "use cases",
@@ -93,12 +93,16 @@ const LAYERS: &[(&str, &[&str])] = &[
             "upload_events",
             "thumbnail",
             "file_objects",
+            "live",
         ],
     ),
     ("api", &["error", "state", "auth", "routes", "crate"]),
     ("adapters", &["adapters"]),
     ("lambda", &["lambda"]),
-    ("wiring", &["site_server", "local", "aws_serve"]),
+    (
+        "wiring",
+        &["site_server", "local", "local_live", "aws_serve"],
+    ),
 ];
 
 /// Which layers each layer may import (besides itself).
