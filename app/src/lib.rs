@@ -9,6 +9,7 @@ pub mod base64;
 pub mod checksum;
 pub mod components;
 pub mod config;
+pub mod crypto;
 pub mod dropped;
 pub mod file_tree;
 pub mod format;
