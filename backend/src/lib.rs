@@ -12,6 +12,7 @@ pub mod file_objects;
 pub mod lambda;
 pub mod local;
 pub mod ports;
+pub mod rate_limit;
 pub mod routes;
 pub mod serve_loop;
 pub mod site;

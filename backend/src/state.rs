@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::config::Limits;
 use crate::event_context::EventContext;
 use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
+use crate::rate_limit::GuestLimiter;
 use crate::work_gate::WorkGate;
 
 /// Cheap to clone: everything is behind an `Arc`.
@@ -24,6 +25,8 @@ pub struct AppState {
     /// Bounds concurrent thumbnail decoding when a request settles an upload itself; the local
     /// stack shares it with its object-created events.
     pub image_work: Arc<WorkGate>,
+    /// Per-request and per-client bound on the guest routes of file requests.
+    pub guest_limits: Arc<GuestLimiter>,
 }
 
 impl AppState {
@@ -44,6 +47,7 @@ impl AppState {
             public_base_url: public_base_url.trim_end_matches('/').into(),
             password_work: Arc::new(WorkGate::for_passwords()),
             image_work: Arc::new(WorkGate::for_images()),
+            guest_limits: Arc::new(GuestLimiter::default()),
         }
     }
 

@@ -39,6 +39,7 @@ fn pending_file(owner: &UserId, size: u64) -> FileRecord {
         multipart_upload_id: None,
         part_size: None,
         folder: None,
+        guest: None,
     }
 }
 
