@@ -909,3 +909,7 @@ async fn release_markers_expire_by_the_stores_clock_on_dynamodb_local() {
 // ---- links of many files -------------------------------------------------------------------
 
 mod transfers;
+
+// ---- file requests -------------------------------------------------------------------------
+
+mod requests;
