@@ -5,7 +5,7 @@
 //! guests; reservations given back; guests' names and notes on their files.
 
 use ferry::domain::requests::{GuestId, GuestMark, GuestRecord, RequestRecord, new_guest_key};
-use ferry::ports::{RequestRefusal, RequestStore};
+use ferry::ports::RequestRefusal;
 
 use super::*;
 
