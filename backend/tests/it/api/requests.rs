@@ -697,3 +697,63 @@ async fn guest_routes_are_rate_limited_per_client() {
     let reply = api.as_guest(None, Method::GET, &uri, None).await;
     assert_eq!(reply.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn guest_files_are_only_ever_served_as_attachments() {
+    let api = spawn_api().await;
+    let token = api
+        .new_request(
+            ALICE,
+            json!({"title": "T", "max_files": 2, "max_bytes": 500}),
+        )
+        .await;
+    let key = api.new_guest(&token).await;
+    let sent = api
+        .as_guest(
+            Some(&key),
+            Method::POST,
+            &format!("/api/public/requests/{token}/uploads"),
+            Some(json!({"name": "page.html", "size": 10, "content_type": "text/html"})),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    let id = sent.body["file"]["id"].as_str().unwrap().to_owned();
+    api.meta
+        .mark_ready(
+            &UserId::parse(ALICE).unwrap(),
+            &FileId::parse(&id).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let download = api
+        .as_user(
+            ALICE,
+            Method::GET,
+            &format!("/api/files/{id}/download"),
+            None,
+        )
+        .await;
+    assert_eq!(download.status, StatusCode::OK, "{:?}", download.body);
+    let url = download.body["url"].as_str().unwrap();
+    assert!(
+        url.contains("response-content-disposition=attachment"),
+        "{url}"
+    );
+    // The guest has no download route at all.
+    for method in [Method::GET, Method::POST] {
+        let reply = api
+            .as_guest(
+                Some(&key),
+                method,
+                &format!("/api/public/requests/{token}/files/{id}/download"),
+                None,
+            )
+            .await;
+        assert!(
+            reply.status == StatusCode::NOT_FOUND || reply.status == StatusCode::METHOD_NOT_ALLOWED,
+            "{:?}",
+            reply.status
+        );
+    }
+}
