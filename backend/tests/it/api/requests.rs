@@ -740,6 +740,23 @@ async fn guest_files_are_only_ever_served_as_attachments() {
         url.contains("response-content-disposition=attachment"),
         "{url}"
     );
+    // Deleting the request keeps what it received; deleting that file later still works.
+    let gone = api
+        .as_user(
+            ALICE,
+            Method::DELETE,
+            &format!("/api/requests/{token}"),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let kept = api
+        .as_user(ALICE, Method::GET, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!(
+        (kept.status, &kept.body["request"]["title"]),
+        (StatusCode::OK, &json!("T"))
+    );
     // The guest has no download route at all.
     for method in [Method::GET, Method::POST] {
         let reply = api
@@ -756,6 +773,10 @@ async fn guest_files_are_only_ever_served_as_attachments() {
             reply.status
         );
     }
+    let deleted = api
+        .as_user(ALICE, Method::DELETE, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
