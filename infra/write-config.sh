@@ -40,6 +40,9 @@ config = {
     "redirect_uri": f"{site}/callback",
     "logout_uri": f"{site}/",
 }
+# Live updates: the WebSocket API on the same origin (CloudFront's /live behaviour).
+if outputs.get("LiveUrl"):
+    config["live_url"] = "/live"
 with open(sys.argv[1], "w", encoding="utf-8") as f:
     json.dump(config, f, indent=2)
     f.write("\n")

@@ -5,6 +5,7 @@
 //! No I/O, so the crate builds for `wasm32-unknown-unknown` as well as for the Lambda and the
 //! local server. Timestamps are RFC 3339 strings in UTC and sizes are bytes.
 
+pub mod live;
 pub mod parts;
 pub mod paths;
 pub mod requests;
@@ -482,6 +483,11 @@ pub struct SiteConfig {
     /// [`transfer::DEFAULT_MAX_SHARE_FILES`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_share_files: Option<u32>,
+    /// Where live updates come from ([`live`]): an absolute `wss://` URL (the WebSocket API) or
+    /// a path on the site's origin (the local server's `/live`). Absent: no live updates; the
+    /// app polls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_url: Option<String>,
 }
 
 #[cfg(test)]

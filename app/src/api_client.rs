@@ -2,9 +2,9 @@
 //! session, and every failure as an [`ApiError`] carrying the API's stable code.
 
 use ferry_api::{
-    CompleteUpload, CreateShare, DownloadUrl, ErrorBody, FilePage, MultipartTicket, PartUrls,
-    PartUrlsRequest, PublicDownload, PublicShare, Share, ShareList, UnlockShare, UploadTicket,
-    UploadedParts, codes,
+    CompleteUpload, CreateShare, CreateShareOfFiles, DeleteFiles, DeletedFiles, DownloadUrl,
+    ErrorBody, FilePage, MultipartTicket, PartUrls, PartUrlsRequest, PublicDownload, PublicShare,
+    Share, ShareList, UnlockShare, UploadTicket, UploadedParts, codes,
 };
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::Serialize;
@@ -98,6 +98,9 @@ pub struct NewUpload {
     /// Base64 SHA-256 of the whole file (single `PUT` only; parts carry their own).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The folder of a file from a dropped or picked folder (`Fotos/2026`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
 }
 
 /// `{base}{path}` without a doubled or missing slash.
@@ -296,6 +299,16 @@ impl Api {
     pub async fn create_share(&self, file_id: &str, req: &CreateShare) -> Result<Share, ApiError> {
         self.post(&format!("/files/{}/shares", seg(file_id)), req)
             .await
+    }
+
+    /// One link for several files (`POST /api/shares`).
+    pub async fn create_share_of_files(&self, req: &CreateShareOfFiles) -> Result<Share, ApiError> {
+        self.post("/shares", req).await
+    }
+
+    /// Deletes several files at once (a folder, a selection).
+    pub async fn delete_files(&self, req: &DeleteFiles) -> Result<DeletedFiles, ApiError> {
+        self.post("/files/delete", req).await
     }
 
     pub async fn list_shares(&self) -> Result<ShareList, ApiError> {

@@ -9,14 +9,20 @@ pub mod base64;
 pub mod checksum;
 pub mod components;
 pub mod config;
+pub mod dropped;
+pub mod file_tree;
 pub mod format;
 pub mod library;
+pub mod live;
 pub mod pages;
 pub mod public_share;
+pub mod public_transfer;
+pub mod selection;
 pub mod shell;
 pub mod transfer;
 pub mod upload;
 pub mod url_encoding;
+pub mod zip;
 
 use ferry_api::SiteConfig;
 use leptos::prelude::*;
@@ -28,6 +34,7 @@ use crate::auth::flow::{Auth, current_path};
 use crate::components::Now;
 use crate::components::icons;
 use crate::library::Library;
+use crate::live::{Live, LiveNotices};
 use crate::upload::Uploader;
 
 /// Sets the document title while the calling page is shown.
@@ -53,6 +60,7 @@ pub fn App(config: SiteConfig) -> impl IntoView {
     provide_context(api);
     provide_context(library);
     provide_context(Uploader::new(api, auth, library));
+    provide_context(Live::start(auth, api, library));
     provide_context(Now::start());
 
     view! {
@@ -67,6 +75,7 @@ pub fn App(config: SiteConfig) -> impl IntoView {
                     <Route path=path!("/callback") view=pages::callback::Callback/>
                 </Routes>
             </main>
+            <LiveNotices/>
             <footer class="site-footer">
                 <p>"Files travel straight to storage, encrypted at rest. Links expire on their own."</p>
             </footer>

@@ -1,11 +1,15 @@
 //! The signed-in person's files as the app knows them: pages loaded with the API cursor, files
-//! added by uploads, and pending files polled until the server marks them ready.
+//! added by uploads, and pending files settled by live updates ([`crate::live`]) or, while those
+//! are down, by polling the list.
 
 use ferry_api::{File, FileStatus, codes};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api_client::Api;
+
+/// Most pages [`Library::load_all`] asks for (50 files each).
+const MAX_PAGES: usize = 400;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LoadState {
@@ -86,6 +90,19 @@ impl Library {
         self.loading_more.set(false);
     }
 
+    /// Loads every page not loaded yet (bounded), so a folder or "select all" acts on all of
+    /// its files, not only those shown so far.
+    pub async fn load_all(self) {
+        for _ in 0..MAX_PAGES {
+            if self.cursor.with_untracked(Option::is_none)
+                || matches!(self.state.get_untracked(), LoadState::Failed(_))
+            {
+                return;
+            }
+            self.load_more().await;
+        }
+    }
+
     /// Adds a file (newest first) or replaces the known copy.
     pub fn upsert(&self, file: File) {
         self.files
@@ -114,19 +131,24 @@ impl Library {
         })
     }
 
-    /// Asks again about every pending file; called on a timer while any is pending.
+    /// Asks about the pending files with one list request, however many there are; called on a
+    /// timer while any is pending.
     pub async fn refresh_pending(self) {
         if self.polling.get_value() {
             return;
         }
         self.polling.set_value(true);
-        for id in self.pending_ids() {
-            match self.api.get_file(&id).await {
-                Ok(file) if file.status != FileStatus::Pending => self.upsert(file),
-                Ok(_) => {}
-                // Expired before its bytes came, or deleted elsewhere.
-                Err(err) if err.status == 404 => self.remove(&id),
-                Err(_) => break,
+        let pending = self.pending_ids();
+        if let Ok(page) = self.api.list_files(None).await {
+            let complete = page.next_cursor.is_none();
+            for id in &pending {
+                match page.items.iter().find(|f| &f.id == id) {
+                    Some(file) if file.status != FileStatus::Pending => self.upsert(file.clone()),
+                    Some(_) => {}
+                    // Expired before its bytes came, or deleted elsewhere.
+                    None if complete => self.remove(id),
+                    None => {}
+                }
             }
         }
         self.polling.set_value(false);

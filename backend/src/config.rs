@@ -142,8 +142,20 @@ pub const API_LAMBDA_VARS: &[&str] = &[
 ];
 
 /// Variables the `ferry-events` Lambda reads.
-pub const EVENTS_LAMBDA_VARS: &[&str] =
-    &["FERRY_BUCKET", "FERRY_TABLE", "FERRY_THUMBNAIL_MAX_BYTES"];
+pub const EVENTS_LAMBDA_VARS: &[&str] = &[
+    "FERRY_BUCKET",
+    "FERRY_TABLE",
+    "FERRY_THUMBNAIL_MAX_BYTES",
+    "FERRY_LIVE_ENDPOINT",
+];
+
+/// Variables the `ferry-live` Lambda (the WebSocket API's routes) reads.
+pub const LIVE_LAMBDA_VARS: &[&str] = &[
+    "FERRY_BUCKET",
+    "FERRY_TABLE",
+    "FERRY_COGNITO_ISSUER",
+    "FERRY_COGNITO_CLIENT_ID",
+];
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,8 @@ use crate::adapters::local::s3_endpoint::{self, ObjectCreatedHook, S3Endpoint, S
 use crate::adapters::local::store::LocalMetadataStore;
 use crate::adapters::s3::{S3ObjectStore, local_client};
 use crate::config::Limits;
+use crate::live;
+use crate::local_live::{self, LocalLive};
 use crate::ports::{Clock, MetadataError, SystemClock};
 use crate::serve_loop::ServeLimits;
 use crate::site::SitePolicy;
@@ -95,6 +97,8 @@ pub struct LocalStack {
     pub app_addr: SocketAddr,
     pub s3_endpoint: S3Endpoint,
     pub config: SiteConfig,
+    /// The live connections of `/live`.
+    pub live: LocalLive,
     site: SiteServer,
 }
 
@@ -105,6 +109,7 @@ impl LocalStack {
     }
 
     pub async fn shutdown(self) {
+        self.live.hub.close_all();
         self.site.shutdown().await;
         self.s3_endpoint.shutdown().await;
     }
@@ -158,17 +163,25 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
     // The endpoint calls the events handler, which needs the object store, which needs the
     // endpoint's address: close the loop once both exist.
     let events_ctx: Arc<OnceLock<EventContext>> = Arc::new(OnceLock::new());
+    // Live updates need the token verifier, which needs the site's origin: set once it exists.
+    let live_updates: Arc<OnceLock<LocalLive>> = Arc::new(OnceLock::new());
     let hook: ObjectCreatedHook = {
         let events_ctx = Arc::clone(&events_ctx);
+        let live_updates = Arc::clone(&live_updates);
         Arc::new(move |key: String| {
             let events_ctx = Arc::clone(&events_ctx);
+            let live_updates = Arc::clone(&live_updates);
             Box::pin(async move {
                 if !deliver_events {
                     return;
                 }
                 let Some(ctx) = events_ctx.get() else { return };
                 match upload_events::object_created(ctx, &key).await {
-                    Ok(outcome) => tracing::debug!(key, ?outcome, "object created"),
+                    Ok(outcome) => {
+                        tracing::debug!(key, ?outcome, "object created");
+                        let notifier = live_updates.get().map(|l| &l.notifier);
+                        live::after_object_created(notifier, &key, outcome).await;
+                    }
                     Err(err) => {
                         tracing::error!(key, error = %err, "object-created handling failed")
                     }
@@ -213,6 +226,7 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         Err(error) => tracing::warn!(%error, "pending uploads not reconciled; the sweeper retries"),
     }
     let sweeper_meta = Arc::clone(&meta);
+    let sweeper_meta_for_live: Arc<dyn crate::ports::MetadataStore> = meta.clone();
 
     // One bound on password hashing for the whole process: sign-ins and share passwords.
     let password_work = Arc::new(WorkGate::for_passwords());
@@ -238,6 +252,8 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         format!("{origin}/.well-known/jwks.json"),
         LOCAL_CLIENT_ID,
     )?);
+    let live_local = LocalLive::new(tokens.clone(), clock.clone());
+    let _ = live_updates.set(live_local.clone());
 
     let mut state = AppState {
         password_work,
@@ -252,7 +268,8 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
     };
     // Decodes started by requests and by events take turns at the same gate.
     state.image_work = Arc::clone(&ctx.images);
-    let config = site_config(
+    state.live = Some(Arc::new(live_local.notifier.clone()));
+    let mut config = site_config(
         SignIn {
             region: LOCAL_REGION.to_owned(),
             user_pool_id: LOCAL_USER_POOL_ID.to_owned(),
@@ -263,13 +280,14 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
         &origin,
         &options.limits,
     );
+    config.live_url = Some(ferry_api::live::LOCAL_PATH.to_owned());
     let mut site = SiteServer::start(
         listener,
         Site {
             state,
             config: config.clone(),
             site_dir: &options.site_dir,
-            sign_in_routes: Some(idp.router()),
+            sign_in_routes: Some(idp.router().merge(live_local.router())),
             policy: SitePolicy {
                 files_origins: vec![s3_endpoint.url()],
                 auth_origin: None, // the identity provider is the site's own origin
@@ -293,10 +311,12 @@ async fn start_with(options: LocalOptions, deliver_events: bool) -> anyhow::Resu
     });
 
     site.keep(sweeper);
+    site.keep(live_local.watch_expiry(sweeper_meta_for_live, local_live::EXPIRY_CHECK_EVERY));
     Ok(LocalStack {
         app_addr,
         s3_endpoint,
         config,
+        live: live_local,
         site,
     })
 }

@@ -223,7 +223,9 @@ async fn serve_connection<S, B>(
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .serve_connection(TokioIo::new(stream), hyper_service);
+        .serve_connection(TokioIo::new(stream), hyper_service)
+        // WebSocket upgrades (the local server's live updates).
+        .with_upgrades();
     tokio::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,

@@ -149,6 +149,16 @@ pub const SHARE_PAGE: &str = "share.html";
 /// The landing page, `/` (`landing.html`, built from its own small entry).
 pub const LANDING_PAGE: &str = "landing.html";
 
+/// The files of "Download all" that keep their names across builds: the download worker
+/// (`sw.js`) and the ZIP module (its loader, script and wasm) the recipients' page loads by name. Revalidated like entry pages,
+/// so a deploy replaces them at once (and the module's script and wasm never mismatch).
+pub const UNHASHED_SCRIPTS: [&str; 4] = [
+    "sw.js",
+    "ferry-zip-loader.js",
+    "ferry-zip.js",
+    "ferry-zip_bg.wasm",
+];
+
 /// A path whose last segment has no dot is a page of the site (CloudFront's SPA routing function).
 fn is_client_route(path: &str) -> bool {
     !path.rsplit('/').next().unwrap_or_default().contains('.')
@@ -188,7 +198,10 @@ async fn site_caching(request: Request, next: Next) -> Response {
 /// The `Cache-Control` of a site path (after nothing but the path is known).
 pub fn cache_control(path: &str) -> &'static str {
     let name = path.rsplit('/').next().unwrap_or_default();
-    if is_client_route(path) || [INDEX_PAGE, SHARE_PAGE, LANDING_PAGE].contains(&name) {
+    if is_client_route(path)
+        || [INDEX_PAGE, SHARE_PAGE, LANDING_PAGE].contains(&name)
+        || UNHASHED_SCRIPTS.contains(&name)
+    {
         REVALIDATE
     } else if is_hashed(name) {
         IMMUTABLE
@@ -313,5 +326,18 @@ mod tests {
             Some("https://b.s3.eu-west-1.amazonaws.com")
         );
         assert_eq!(origin_of("/relative"), None);
+    }
+
+    #[test]
+    fn the_download_worker_and_zip_module_are_files_always_revalidated() {
+        for path in [
+            "/sw.js",
+            "/ferry-zip-loader.js",
+            "/ferry-zip.js",
+            "/ferry-zip_bg.wasm",
+        ] {
+            assert_eq!(entry_page(path), None, "{path}");
+            assert_eq!(cache_control(path), REVALIDATE, "{path}");
+        }
     }
 }

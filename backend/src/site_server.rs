@@ -43,6 +43,7 @@ pub fn site_config(sign_in: SignIn, public_base: &str, limits: &Limits) -> SiteC
         cognito_endpoint: sign_in.cognito_endpoint,
         multipart_threshold: Some(limits.multipart_threshold),
         max_share_files: Some(limits.max_share_files),
+        live_url: None,
     }
 }
 

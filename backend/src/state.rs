@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::config::Limits;
 use crate::event_context::EventContext;
+use crate::live::LiveNotifier;
 use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
 use crate::rate_limit::GuestLimiter;
 use crate::work_gate::WorkGate;
@@ -27,6 +28,9 @@ pub struct AppState {
     pub image_work: Arc<WorkGate>,
     /// Per-request and per-client bound on the guest routes of file requests.
     pub guest_limits: Arc<GuestLimiter>,
+    /// Live updates sent by requests themselves (the local server; in AWS the table's stream
+    /// drives them, so the API needs no right to post to connections). `None`: none sent.
+    pub live: Option<Arc<LiveNotifier>>,
 }
 
 impl AppState {
@@ -48,6 +52,7 @@ impl AppState {
             password_work: Arc::new(WorkGate::for_passwords()),
             image_work: Arc::new(WorkGate::for_images()),
             guest_limits: Arc::new(GuestLimiter::default()),
+            live: None,
         }
     }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds both Lambda bootstraps for arm64 (cargo-lambda + zig from PyPI, in .tools/venv) and
+# Builds the Lambda bootstraps for arm64 (cargo-lambda + zig from PyPI, in .tools/venv) and
 # prints their sizes. Not run in CI: a cold arm64 release build takes ~12+ minutes on 2 cores.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -12,9 +12,9 @@ export PATH="$venv/bin:$PATH"
 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
 cd "$root"
 start=$(date +%s)
-cargo lambda build --release --arm64 -p ferry-backend --bin ferry-api --bin ferry-events
+cargo lambda build --release --arm64 -p ferry-backend --bin ferry-api --bin ferry-events --bin ferry-live
 echo "build: $(( $(date +%s) - start )) s"
-for fn in ferry-api ferry-events; do
+for fn in ferry-api ferry-events ferry-live; do
   bootstrap="target/lambda/$fn/bootstrap"
   raw=$(stat -c %s "$bootstrap")
   zipped=$(cd "$(dirname "$bootstrap")" && zip -q -9 - bootstrap | wc -c)

@@ -240,6 +240,7 @@ mod browser_tests {
             cognito_endpoint: None,
             multipart_threshold: None,
             max_share_files: None,
+            live_url: None,
         }
     }
 

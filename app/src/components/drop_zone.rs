@@ -1,29 +1,32 @@
-//! Where files come in: drag and drop (the zone lights up), a click or Enter/Space opens the
-//! picker, and pasting files anywhere on the page works too.
+//! Where files come in: drag and drop of files and folders (the zone lights up), a click or
+//! Enter/Space opens the picker, "Upload a folder" opens the folder picker, and pasting files
+//! anywhere on the page works too.
 
 use leptos::html;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use web_sys::FileList;
 
 use super::icons;
-
-fn files_of(list: Option<FileList>) -> Vec<web_sys::File> {
-    list.map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
-        .unwrap_or_default()
-}
+use crate::dropped::{self, loose_files};
+use crate::upload::Incoming;
 
 #[component]
-pub fn DropZone(#[prop(into)] on_files: Callback<Vec<web_sys::File>>) -> impl IntoView {
+pub fn DropZone(#[prop(into)] on_files: Callback<Vec<Incoming>>) -> impl IntoView {
     let input = NodeRef::<html::Input>::new();
+    let folder_input = NodeRef::<html::Input>::new();
     // dragenter/dragleave fire for every child crossed; count them to know when we really left.
     let depth = RwSignal::new(0i32);
+    // Reading a dropped folder's entries takes a moment for big trees.
+    let reading = RwSignal::new(false);
+    let unreadable = RwSignal::new(0usize);
 
-    let take = move |list: Option<FileList>| {
-        let files = files_of(list);
+    let take_files = move |files: Vec<Incoming>| {
         if !files.is_empty() {
             on_files.run(files);
         }
     };
+    let take = move |list: Option<FileList>| take_files(loose_files(list));
     let open_picker = move || {
         if let Some(input) = input.get_untracked() {
             input.click();
@@ -32,7 +35,7 @@ pub fn DropZone(#[prop(into)] on_files: Callback<Vec<web_sys::File>>) -> impl In
 
     // Files pasted anywhere on the page upload too; stray drops never navigate away.
     let paste = window_event_listener(leptos::ev::paste, move |ev| {
-        let files = files_of(ev.clipboard_data().and_then(|d| d.files()));
+        let files = loose_files(ev.clipboard_data().and_then(|d| d.files()));
         if !files.is_empty() {
             ev.prevent_default();
             on_files.run(files);
@@ -67,7 +70,24 @@ pub fn DropZone(#[prop(into)] on_files: Callback<Vec<web_sys::File>>) -> impl In
         e.prevent_default();
         e.stop_propagation();
         depth.set(0);
-        take(e.data_transfer().and_then(|dt| dt.files()));
+        let Some(dt) = e.data_transfer() else { return };
+        match dropped::folder_entries(&dt) {
+            Some(entries) => {
+                reading.set(true);
+                spawn_local(async move {
+                    let read = dropped::read_entries(entries).await;
+                    reading.set(false);
+                    unreadable.set(read.unreadable);
+                    take_files(read.files);
+                });
+            }
+            None => take(dt.files()),
+        }
+    };
+    let open_folder_picker = move |_| {
+        if let Some(input) = folder_input.get_untracked() {
+            input.click();
+        }
     };
 
     view! {
@@ -76,7 +96,7 @@ pub fn DropZone(#[prop(into)] on_files: Callback<Vec<web_sys::File>>) -> impl In
             class:dragging=dragging
             role="button"
             tabindex="0"
-            aria-label="Drop files here, or choose files to upload"
+            aria-label="Drop files or folders here, or choose files to upload"
             on:click=move |_| open_picker()
             on:keydown=on_key
             on:dragenter=on_enter
@@ -86,7 +106,9 @@ pub fn DropZone(#[prop(into)] on_files: Callback<Vec<web_sys::File>>) -> impl In
         >
             <span class="drop-icon">{icons::upload()}</span>
             <p class="drop-title">
-                <span class="when-idle">"Drop files here"</span>
+                <span class="when-idle">
+                    {move || if reading.get() { "Reading the folder…" } else { "Drop files or folders here" }}
+                </span>
                 <span class="when-dragging">"Release to upload"</span>
             </p>
             <p class="drop-hint">
@@ -102,6 +124,33 @@ pub fn DropZone(#[prop(into)] on_files: Callback<Vec<web_sys::File>>) -> impl In
                 on:change=move |_| {
                     if let Some(input) = input.get_untracked() {
                         take(input.files());
+                        input.set_value("");
+                    }
+                }
+            />
+        </div>
+        <div class="drop-more">
+            <button class="button small" type="button" on:click=open_folder_picker>
+                {icons::folder()} "Upload a folder"
+            </button>
+            <Show when=move || { unreadable.get() > 0 }>
+                <span class="muted small" role="status">
+                    {move || match unreadable.get() {
+                        1 => "1 file in the folder could not be read.".to_owned(),
+                        n => format!("{n} files in the folder could not be read."),
+                    }}
+                </span>
+            </Show>
+            <input
+                node_ref=folder_input
+                type="file"
+                prop:webkitdirectory=true
+                hidden
+                tabindex="-1"
+                aria-label="Folder to upload"
+                on:change=move |_| {
+                    if let Some(input) = folder_input.get_untracked() {
+                        take_files(dropped::picked_folder(input.files()));
                         input.set_value("");
                     }
                 }

@@ -16,10 +16,30 @@ pub use crate::public_share::type_badge;
 pub enum FileAction {
     Share(File),
     Delete(File),
+    /// One link for several files (a folder, a selection).
+    ShareMany(FileGroup),
+    DeleteMany(FileGroup),
 }
 
+/// Several files acted on together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileGroup {
+    /// What the dialogs call them: `“Fotos”` for a folder, `3 files` for a selection.
+    pub title: String,
+    /// Whether it is a folder (its dialogs say so).
+    pub folder: bool,
+    pub ids: Vec<String>,
+    pub size: u64,
+}
+
+/// One file's row; `depth` indents it inside its folder, `children` (a checkbox) lead it.
 #[component]
-pub fn FileRow(file: File, #[prop(into)] on_action: Callback<FileAction>) -> impl IntoView {
+pub fn FileRow(
+    file: File,
+    #[prop(into)] on_action: Callback<FileAction>,
+    #[prop(optional)] depth: usize,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     let api = expect_context::<Api>();
     let now = expect_context::<Now>();
     let downloading = RwSignal::new(false);
@@ -69,7 +89,13 @@ pub fn FileRow(file: File, #[prop(into)] on_action: Callback<FileAction>) -> imp
     let name = f.name.clone();
 
     view! {
-        <li class="file-row" class:is-pending=f.status == FileStatus::Pending>
+        <li
+            class="file-row"
+            class:is-pending=f.status == FileStatus::Pending
+            class:nested={depth > 0}
+            style=format!("--depth: {depth}")
+        >
+            {children.map(|c| c())}
             {thumb}
             <div class="file-main">
                 <span class="file-name" title=name.clone()>{name.clone()}</span>

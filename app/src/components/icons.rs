@@ -86,3 +86,12 @@ pub fn empty_box() -> impl IntoView {
         </svg>
     }
 }
+
+pub fn folder() -> impl IntoView {
+    icon("M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z")
+}
+
+/// Points right; turned down (in CSS) when its folder is open.
+pub fn chevron() -> impl IntoView {
+    icon("m9 6 6 6-6 6")
+}

@@ -1,11 +1,14 @@
 //! Building blocks the pages are made of. They render; the rules live in plain modules.
 
+pub mod batch_share;
 pub mod dialog;
 pub mod drop_zone;
+pub mod file_browser;
 pub mod file_list;
 pub mod icons;
 pub mod qr;
 pub mod share_dialog;
+pub mod share_many;
 pub mod upload_panel;
 
 use std::time::Duration;

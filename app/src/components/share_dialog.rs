@@ -56,18 +56,56 @@ pub fn CopyButton(#[prop(into)] text: String, #[prop(optional)] small: bool) -> 
 #[component]
 pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let api = expect_context::<Api>();
-    let expiry = RwSignal::new(7 * 86_400u64);
-    let limit_on = RwSignal::new(false);
-    let limit = RwSignal::new("1".to_owned());
-    let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let created = RwSignal::new(None::<Share>);
     let file_id = StoredValue::new(file.id.clone());
 
+    let on_submit = move |request: CreateShare| {
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api.create_share(&file_id.get_value(), &request).await {
+                Ok(share) => created.set(Some(share)),
+                Err(err) => error.set(Some(err.message)),
+            }
+            busy.set(false);
+        });
+    };
+
+    let title = format!("Share “{}”", file.name);
+    let size = human_size(file.size);
+    let busy_text = Signal::derive(move || busy.get().then(|| "Creating…".to_owned()));
+    view! {
+        <Modal title on_close wide=true>
+            <p class="modal-text muted">{size}</p>
+            <Show
+                when=move || created.with(Option::is_none)
+                fallback=move || created.get().map(|share| view! { <ShareResult share on_close/> })
+            >
+                <ShareForm busy=busy_text error on_submit on_close/>
+            </Show>
+        </Modal>
+    }
+}
+
+/// The terms of a new link (expiry, download limit, password), checked before `on_submit`
+/// gets them. `busy` says what is happening while the link is made.
+#[component]
+pub fn ShareForm(
+    #[prop(into)] busy: Signal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    #[prop(into)] on_submit: Callback<CreateShare>,
+    #[prop(into)] on_close: Callback<()>,
+) -> impl IntoView {
+    let expiry = RwSignal::new(7 * 86_400u64);
+    let limit_on = RwSignal::new(false);
+    let limit = RwSignal::new("1".to_owned());
+    let password = RwSignal::new(String::new());
+
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
+        if busy.with_untracked(Option::is_some) {
             return;
         }
         let max_downloads = if limit_on.get_untracked() {
@@ -88,105 +126,91 @@ pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl Int
             error.set(Some("A password needs 8 to 128 characters.".to_owned()));
             return;
         }
-        let request = CreateShare {
+        error.set(None);
+        on_submit.run(CreateShare {
             expires_in_seconds: Some(expiry.get_untracked()),
             max_downloads,
             password: (!pw.is_empty()).then_some(pw),
-        };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match api.create_share(&file_id.get_value(), &request).await {
-                Ok(share) => created.set(Some(share)),
-                Err(err) => error.set(Some(err.message)),
-            }
-            busy.set(false);
         });
     };
 
-    let title = format!("Share “{}”", file.name);
-    let size = human_size(file.size);
     view! {
-        <Modal title on_close wide=true>
-            <p class="modal-text muted">{size}</p>
-            <Show
-                when=move || created.with(Option::is_none)
-                fallback=move || created.get().map(|share| view! { <ShareResult share on_close/> })
-            >
-                <form class="share-form" on:submit=submit>
-                    <fieldset class="segmented">
-                        <legend>"Link expires after"</legend>
-                        <div class="segmented-options">
-                            {EXPIRY_CHOICES
-                                .iter()
-                                .map(|&(secs, label)| view! {
-                                    <label class="segment">
-                                        <input
-                                            type="radio"
-                                            name="expiry"
-                                            value=secs.to_string()
-                                            prop:checked=move || expiry.get() == secs
-                                            on:change=move |_| expiry.set(secs)
-                                        />
-                                        <span>{label}</span>
-                                    </label>
-                                })
-                                .collect_view()}
-                        </div>
-                    </fieldset>
-                    <div class="field inline">
-                        <label class="check">
-                            <input type="checkbox" prop:checked=move || limit_on.get()
-                                on:change=move |ev| limit_on.set(event_target_checked(&ev))/>
-                            <span>"Limit downloads to"</span>
-                        </label>
-                        <input
-                            class="input narrow"
-                            type="number"
-                            min="1"
-                            max="10000"
-                            inputmode="numeric"
-                            aria-label="Maximum downloads"
-                            disabled=move || !limit_on.get()
-                            prop:value=move || limit.get()
-                            on:input=move |ev| limit.set(event_target_value(&ev))
-                        />
-                    </div>
-                    <div class="field">
-                        <label for="share-password">"Password " <span class="muted">"(optional)"</span></label>
-                        <input
-                            id="share-password"
-                            class="input"
-                            type="password"
-                            autocomplete="new-password"
-                            placeholder="Anyone with the link can download"
-                            aria-describedby="share-password-hint"
-                            prop:value=move || password.get()
-                            on:input=move |ev| password.set(event_target_value(&ev))
-                        />
-                        <p id="share-password-hint" class="muted small">"At least 8 characters."</p>
-                    </div>
-                    <Show when=move || error.with(Option::is_some)>
-                        <p class="form-error" role="alert">{move || error.get()}</p>
-                    </Show>
-                    <div class="modal-actions">
-                        <button class="button ghost" type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                        <button class="button primary" type="submit" disabled=move || busy.get()>
-                            {move || if busy.get() { "Creating…" } else { "Create link" }}
-                        </button>
-                    </div>
-                </form>
+        <form class="share-form" on:submit=submit>
+            <fieldset class="segmented">
+                <legend>"Link expires after"</legend>
+                <div class="segmented-options">
+                    {EXPIRY_CHOICES
+                        .iter()
+                        .map(|&(secs, label)| view! {
+                            <label class="segment">
+                                <input
+                                    type="radio"
+                                    name="expiry"
+                                    value=secs.to_string()
+                                    prop:checked=move || expiry.get() == secs
+                                    on:change=move |_| expiry.set(secs)
+                                />
+                                <span>{label}</span>
+                            </label>
+                        })
+                        .collect_view()}
+                </div>
+            </fieldset>
+            <div class="field inline">
+                <label class="check">
+                    <input type="checkbox" prop:checked=move || limit_on.get()
+                        on:change=move |ev| limit_on.set(event_target_checked(&ev))/>
+                    <span>"Limit downloads to"</span>
+                </label>
+                <input
+                    class="input narrow"
+                    type="number"
+                    min="1"
+                    max="10000"
+                    inputmode="numeric"
+                    aria-label="Maximum downloads"
+                    disabled=move || !limit_on.get()
+                    prop:value=move || limit.get()
+                    on:input=move |ev| limit.set(event_target_value(&ev))
+                />
+            </div>
+            <div class="field">
+                <label for="share-password">"Password " <span class="muted">"(optional)"</span></label>
+                <input
+                    id="share-password"
+                    class="input"
+                    type="password"
+                    autocomplete="new-password"
+                    placeholder="Anyone with the link can download"
+                    aria-describedby="share-password-hint"
+                    prop:value=move || password.get()
+                    on:input=move |ev| password.set(event_target_value(&ev))
+                />
+                <p id="share-password-hint" class="muted small">"At least 8 characters."</p>
+            </div>
+            <Show when=move || error.with(Option::is_some)>
+                <p class="form-error" role="alert">{move || error.get()}</p>
             </Show>
-        </Modal>
+            <div class="modal-actions">
+                <button class="button ghost" type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                <button class="button primary" type="submit" disabled=move || busy.with(Option::is_some)>
+                    {move || busy.get().unwrap_or_else(|| "Create link".to_owned())}
+                </button>
+            </div>
+        </form>
     }
 }
 
+/// The link made: copy it, scan it, and its terms in words.
 #[component]
-fn ShareResult(share: Share, on_close: Callback<()>) -> impl IntoView {
+pub fn ShareResult(share: Share, on_close: Callback<()>) -> impl IntoView {
     let svg = qr_svg(&share.url).unwrap_or_default();
     let expires = crate::format::parse_rfc3339(&share.expires_at)
         .map(|at| relative_time(at, crate::auth::flow::now_ms()));
     let mut terms = Vec::new();
+    if share.file_count > 1 {
+        terms.push(format!("{} files", share.file_count));
+    }
     if let Some(when) = expires {
         terms.push(format!("Expires {when}"));
     }

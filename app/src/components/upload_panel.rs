@@ -2,6 +2,7 @@
 //! and time left, pause/resume for files sent in parts, cancel and retry, an `aria-live` line,
 //! and the unfinished uploads of earlier visits that the same file, picked again, resumes.
 
+use ferry_api::paths;
 use leptos::prelude::*;
 
 use super::icons;
@@ -73,7 +74,14 @@ fn UploadRow(id: UploadId) -> impl IntoView {
     let uploader = expect_context::<Uploader>();
     let queue = uploader.queue;
     let upload = Memo::new(move |_| queue.with(|q| q.get(id).cloned()));
-    let name = move || upload.with(|u| u.as_ref().map(|u| u.name.clone()).unwrap_or_default());
+    // A file of a folder goes by its path (`Fotos/2026/img.jpg`).
+    let name = move || {
+        upload.with(|u| {
+            u.as_ref()
+                .map(|u| paths::join(u.folder.as_deref(), &u.name))
+                .unwrap_or_default()
+        })
+    };
     let phase = move || {
         upload.with(|u| {
             u.as_ref()
@@ -190,7 +198,7 @@ pub fn ResumableUploads() -> impl IntoView {
                     <For each=move || records.get() key=|r| (r.file_id.clone(), r.parts.len()) let:record>
                         {
                             let file_id = record.file_id.clone();
-                            let name = record.name.clone();
+                            let name = paths::join(record.folder.as_deref(), &record.name);
                             let sent = record.parts.len();
                             let age = move || crate::format::relative_time(record.saved_at_ms, now.get());
                             view! {

@@ -1,24 +1,29 @@
-//! `/files`: drop files in, watch them upload, and download, share or delete them.
+//! `/files`: drop files and folders in, watch them upload, and download, share or delete them,
+//! one by one, by folder or by selection.
 
 use std::time::Duration;
 
-use ferry_api::File;
+use ferry_api::{DeleteFiles, File};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api_client::Api;
+use crate::components::batch_share::BatchShare;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::drop_zone::DropZone;
-use crate::components::file_list::{FileAction, FileRow};
+use crate::components::file_browser::FileBrowser;
+use crate::components::file_list::{FileAction, FileGroup};
 use crate::components::icons;
 use crate::components::share_dialog::ShareDialog;
+use crate::components::share_many::{ShareManyDialog, files_text, max_share_files};
 use crate::components::upload_panel::{ResumableUploads, UploadPanel};
 use crate::format::human_size;
 use crate::library::{Library, LoadState};
-use crate::upload::Uploader;
+use crate::live::Live;
+use crate::upload::{LinkFiles, Uploader};
 use crate::use_title;
 
-/// How often pending files are asked about until the server marks them ready.
+/// How often pending files are asked about (one list request) while live updates are down.
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
 #[component]
@@ -27,29 +32,31 @@ pub fn FilesPage() -> impl IntoView {
     let library = expect_context::<Library>();
     let uploader = expect_context::<Uploader>();
     let api = expect_context::<Api>();
+    let live = expect_context::<Live>();
     library.ensure_loaded();
 
-    if let Ok(handle) = set_interval_with_handle(
-        move || {
-            if library.has_pending() {
-                spawn_local(library.refresh_pending());
-            }
-        },
-        POLL_EVERY,
-    ) {
+    if let Ok(handle) = set_interval_with_handle(move || live.poll_tick(), POLL_EVERY) {
         on_cleanup(move || handle.clear());
     }
 
     let share_target = RwSignal::new(None::<File>);
+    let share_group = RwSignal::new(None::<FileGroup>);
     let delete_target = RwSignal::new(None::<File>);
+    let delete_group = RwSignal::new(None::<FileGroup>);
     let deleting = RwSignal::new(false);
     let delete_error = RwSignal::new(None::<String>);
+    let max = max_share_files();
 
     let on_action = move |action: FileAction| match action {
         FileAction::Share(file) => share_target.set(Some(file)),
         FileAction::Delete(file) => {
             delete_error.set(None);
             delete_target.set(Some(file));
+        }
+        FileAction::ShareMany(group) => share_group.set(Some(group)),
+        FileAction::DeleteMany(group) => {
+            delete_error.set(None);
+            delete_group.set(Some(group));
         }
     };
     let confirm_delete = move |_| {
@@ -69,6 +76,30 @@ pub fn FilesPage() -> impl IntoView {
                 }
                 Err(err) => delete_error.set(Some(err.message)),
             }
+            deleting.set(false);
+        });
+    };
+    // Several files, in requests of at most the server's limit each.
+    let confirm_delete_group = move |_| {
+        let Some(group) = delete_group.get_untracked() else {
+            return;
+        };
+        deleting.set(true);
+        spawn_local(async move {
+            for chunk in group.ids.chunks(max.max(1)) {
+                let request = DeleteFiles {
+                    file_ids: chunk.to_vec(),
+                };
+                if let Err(err) = api.delete_files(&request).await {
+                    delete_error.set(Some(err.message));
+                    deleting.set(false);
+                    return;
+                }
+                for id in chunk {
+                    library.remove(id);
+                }
+            }
+            delete_group.set(None);
             deleting.set(false);
         });
     };
@@ -101,6 +132,7 @@ pub fn FilesPage() -> impl IntoView {
             <DropZone on_files=move |files| uploader.add(files)/>
             <ResumableUploads/>
             <UploadPanel/>
+            <BatchShare/>
             {move || match library.state.get() {
                 LoadState::Loading => view! { <FileSkeleton/> }.into_any(),
                 LoadState::Failed(message) => view! {
@@ -118,6 +150,36 @@ pub fn FilesPage() -> impl IntoView {
             }}
             {move || share_target.get().map(|file| view! {
                 <ShareDialog file on_close=move |_| share_target.set(None)/>
+            })}
+            {move || share_group.get().map(|group| {
+                let title = format!("Share {}", group.title);
+                let summary = format!("{} · {}", files_text(group.ids.len()), human_size(group.size));
+                let files = LinkFiles { ids: group.ids, waiting: 0 };
+                view! {
+                    <ShareManyDialog title summary=Signal::stored(summary) files=Signal::stored(files) on_close=move |_| share_group.set(None)/>
+                }
+            })}
+            {move || delete_group.get().map(|group| view! {
+                <ConfirmDialog
+                    title=if group.folder { format!("Delete the folder {}?", group.title) } else { format!("Delete {}?", group.title) }
+                    message=if group.folder {
+                        format!(
+                            "{} and the {} in it will be deleted, and links lose them. This cannot be undone.",
+                            group.title,
+                            files_text(group.ids.len())
+                        )
+                    } else {
+                        format!(
+                            "The {} you selected will be deleted, and links lose them. This cannot be undone.",
+                            files_text(group.ids.len())
+                        )
+                    }
+                    confirm="Delete"
+                    busy=deleting
+                    error=delete_error
+                    on_confirm=confirm_delete_group
+                    on_close=move |_| delete_group.set(None)
+                />
             })}
             {move || delete_target.get().map(|file| view! {
                 <ConfirmDialog
@@ -151,15 +213,7 @@ fn FileListView(#[prop(into)] on_action: Callback<FileAction>) -> impl IntoView 
                 </section>
             }
         >
-            <ul class="file-list" aria-label="Files">
-                <For
-                    each=move || library.files.get()
-                    key=|f| (f.id.clone(), f.status as u8, f.thumbnail_url.is_some())
-                    let:file
-                >
-                    <FileRow file on_action/>
-                </For>
-            </ul>
+            <FileBrowser on_action/>
             <Show when=move || library.cursor.with(Option::is_some)>
                 <div class="load-more">
                     <button

@@ -1,5 +1,6 @@
 //! `/links`: every share link the person made, how much it was used, and a way to revoke it.
 
+use ferry_api::live::LiveEvent;
 use ferry_api::{Share, ShareState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -9,7 +10,8 @@ use crate::components::Now;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::icons;
 use crate::components::share_dialog::CopyButton;
-use crate::format::{parse_rfc3339, relative_time};
+use crate::format::{human_size, parse_rfc3339, relative_time};
+use crate::live::Live;
 use crate::use_title;
 
 /// Whether a link still works at `now_ms`, by the rule the API applies.
@@ -37,6 +39,16 @@ pub fn downloads_text(share: &Share) -> String {
     }
 }
 
+/// What a link covers, in a few words: `holiday.jpg`, `holiday.jpg and 11 more`, or that all
+/// of its files were deleted.
+pub fn link_title(share: &Share) -> String {
+    match share.file_count {
+        0 => "All files deleted".to_owned(),
+        1 => share.file_name.clone(),
+        n => format!("{} and {} more", share.file_name, n - 1),
+    }
+}
+
 #[component]
 pub fn LinksPage() -> impl IntoView {
     use_title(|| "My links".to_owned());
@@ -54,6 +66,20 @@ pub fn LinksPage() -> impl IntoView {
         })
     };
     load();
+    // Download counts as they happen; a link that ended is shown again in its new state.
+    expect_context::<Live>().subscribe(move |event| match event {
+        LiveEvent::ShareDownloaded {
+            token, downloads, ..
+        } => shares.update(|s| {
+            if let Some(Ok(items)) = s {
+                for item in items.iter_mut().filter(|i| i.token == token) {
+                    item.downloads = item.downloads.max(downloads);
+                }
+            }
+        }),
+        LiveEvent::ShareEnded { .. } => shares.update(|_| {}),
+        _ => {}
+    });
 
     let revoke_target = RwSignal::new(None::<Share>);
     let revoking = RwSignal::new(false);
@@ -127,8 +153,9 @@ pub fn LinksPage() -> impl IntoView {
                 <ConfirmDialog
                     title="Revoke this link?"
                     message=format!(
-                        "The link to “{}” will stop working for everyone who has it. The file stays in your files.",
-                        share.file_name
+                        "The link to “{}” will stop working for everyone who has it. {}",
+                        link_title(&share),
+                        if share.file_count > 1 { "The files stay in your files." } else { "The file stays in your files." }
                     )
                     confirm="Revoke"
                     busy=revoking
@@ -168,12 +195,13 @@ fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
     view! {
         <li class="link-row" class:inactive=status != ShareState::Live>
             <div class="link-main">
-                <span class="file-name">
-                    {share.file_name.clone()}
+                <span class="file-name" class:gone=share.file_count == 0>
+                    {link_title(&share)}
                     {share.has_password.then(|| view! { <span class="lock" title="Password protected">{icons::lock()}<span class="sr-only">" (password protected)"</span></span> })}
                 </span>
                 <a class="link-url mono" href=share.url.clone() target="_blank" rel="noopener">{share.url.clone()}</a>
                 <span class="file-meta">
+                    {(share.file_count > 1).then(|| format!("{} files · {} · ", share.file_count, human_size(share.total_size)))}
                     {downloads_text(&share)} " · " {expiry} " · " {created}
                 </span>
             </div>
@@ -182,7 +210,7 @@ fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
                 <Show when=move || status == ShareState::Live>
                     <CopyButton text=stored.get_value().url small=true/>
                     <button class="button small danger-ghost" on:click=move |_| on_revoke.run(stored.get_value())>
-                        "Revoke" <span class="sr-only">" link to " {stored.get_value().file_name}</span>
+                        "Revoke" <span class="sr-only">" link to " {link_title(&stored.get_value())}</span>
                     </button>
                 </Show>
             </div>
@@ -226,5 +254,16 @@ mod tests {
         s.max_downloads = None;
         s.downloads = 1;
         assert_eq!(downloads_text(&s), "1 download");
+    }
+
+    #[test]
+    fn a_link_of_many_files_names_the_first_and_counts_the_rest() {
+        let mut s = share();
+        assert_eq!(link_title(&s), "a.txt");
+        s.file_name = "holiday.jpg".into();
+        s.file_count = 12;
+        assert_eq!(link_title(&s), "holiday.jpg and 11 more");
+        s.file_count = 0;
+        assert_eq!(link_title(&s), "All files deleted");
     }
 }

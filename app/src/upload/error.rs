@@ -10,6 +10,8 @@ pub enum ErrorKind {
     TooLarge,
     OverQuota,
     InvalidName,
+    /// The folder path was refused (`invalid_path`).
+    InvalidPath,
     /// The connection dropped or storage could not be reached.
     Network,
     /// The presigned URL lapsed before the bytes arrived.
@@ -53,6 +55,12 @@ impl UploadError {
 
     /// An API refusal of `POST /api/uploads`.
     pub fn from_api(err: &ApiError) -> Self {
+        if err.code == codes::INVALID_PATH {
+            return Self {
+                kind: ErrorKind::InvalidPath,
+                message: format!("Folder path not allowed: {}", err.message),
+            };
+        }
         let kind = match err.code.as_str() {
             codes::FILE_TOO_LARGE => ErrorKind::TooLarge,
             codes::QUOTA_EXCEEDED => ErrorKind::OverQuota,
@@ -69,7 +77,10 @@ impl UploadError {
 
     /// Trying again can help (not for a file that will never fit the rules).
     pub fn retryable(&self) -> bool {
-        !matches!(self.kind, ErrorKind::TooLarge | ErrorKind::InvalidName)
+        !matches!(
+            self.kind,
+            ErrorKind::TooLarge | ErrorKind::InvalidName | ErrorKind::InvalidPath
+        )
     }
 }
 
@@ -148,5 +159,20 @@ mod tests {
             assert_eq!(err.kind, ErrorKind::Other);
             assert!(err.retryable(), "{}", err.message);
         }
+    }
+
+    #[test]
+    fn a_refused_folder_path_says_so_and_is_not_retried() {
+        let err = UploadError::from_api(&ApiError {
+            status: 400,
+            code: codes::INVALID_PATH.into(),
+            message: "A folder name may not be “..”.".into(),
+        });
+        assert_eq!(err.kind, ErrorKind::InvalidPath);
+        assert_eq!(
+            err.message,
+            "Folder path not allowed: A folder name may not be “..”."
+        );
+        assert!(!err.retryable());
     }
 }

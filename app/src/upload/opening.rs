@@ -63,7 +63,8 @@ impl Uploader {
             .await
             .map_err(|_| UploadError::unreadable())?;
         let account_email = self.account_email();
-        let identity = identity_of(&file);
+        let folder = self.folder_of(id);
+        let identity = identity_of(&file, folder.clone());
         let attached: Vec<String> = self
             .records
             .with_untracked(|r| r.values().cloned().collect());
@@ -80,6 +81,7 @@ impl Uploader {
         let session = match start {
             Start::AlreadyDone(done) => {
                 self.forget(&done.id);
+                self.batch_attach(id, done.id.clone());
                 self.library.upsert(*done);
                 self.finished(attempt);
                 self.pump();
@@ -90,7 +92,7 @@ impl Uploader {
                 self.queue.try_update(|q| q.note(attempt, None));
                 let ticket = self
                     .api
-                    .create_multipart_upload(&Self::new_upload(&file, None))
+                    .create_multipart_upload(&self.new_upload(id, &file, None))
                     .await
                     .map_err(|e| UploadError::from_api(&e))?;
                 let Some(plan) = PartLayout::announced(size, ticket.part_size, ticket.part_count)
@@ -105,6 +107,7 @@ impl Uploader {
                 self.library.upsert(ticket.file.clone());
                 Session::start(
                     file,
+                    folder,
                     sample,
                     ticket.file.id,
                     account_email,
@@ -114,9 +117,7 @@ impl Uploader {
             }
         };
         let file_id = session.borrow().file_id.clone();
-        self.records.update(|r| {
-            r.insert(id, file_id);
-        });
+        self.attach_record(id, file_id);
         self.remember(&session.borrow());
         self.sessions.update_value(|s| {
             s.insert(id, session.clone());
@@ -152,6 +153,7 @@ impl Uploader {
                 });
                 Ok(Start::Resumed(Session::start(
                     file.clone(),
+                    record.folder.clone(),
                     record.sample_sha256.clone(),
                     record.file_id.clone(),
                     record.account_email.clone(),

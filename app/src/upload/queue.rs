@@ -50,6 +50,8 @@ impl Phase {
 pub struct Upload {
     pub id: UploadId,
     pub name: String,
+    /// The folder it came in (`Fotos/2026`), for a file of a dropped or picked folder.
+    pub folder: Option<String>,
     pub size: u64,
     pub phase: Phase,
     pub transfer: Transfer,
@@ -96,11 +98,22 @@ impl UploadQueue {
     }
 
     pub fn add(&mut self, name: impl Into<String>, size: u64) -> UploadId {
+        self.add_in(None, name, size)
+    }
+
+    /// Adds a file of a folder (`None`: a file on its own).
+    pub fn add_in(
+        &mut self,
+        folder: Option<String>,
+        name: impl Into<String>,
+        size: u64,
+    ) -> UploadId {
         let id = self.next_id;
         self.next_id += 1;
         self.items.push(Upload {
             id,
             name: name.into(),
+            folder,
             size,
             phase: Phase::Queued,
             transfer: Transfer::new(size, 0),
@@ -123,6 +136,10 @@ impl UploadQueue {
     fn current(&mut self, attempt: Attempt) -> Option<&mut Upload> {
         self.get_mut(attempt.id)
             .filter(|u| u.attempts == attempt.number)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Upload> {
+        self.items.iter()
     }
 
     pub fn ids(&self) -> Vec<UploadId> {

@@ -18,6 +18,8 @@ pub const SAMPLE_BYTES: u64 = 1 << 20;
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileIdentity {
     pub name: String,
+    /// The folder it was picked or dropped in (`Fotos/2026`); `None` for a file on its own.
+    pub folder: Option<String>,
     pub size: u64,
     /// `File.lastModified`, milliseconds since the epoch.
     pub last_modified: i64,
@@ -31,6 +33,10 @@ pub struct ResumeRecord {
     pub account_email: String,
     pub file_id: String,
     pub name: String,
+    /// The folder the upload was created in; absent for a file on its own (and in records
+    /// written before folders could be uploaded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
     pub size: u64,
     pub last_modified: i64,
     /// Base64 SHA-256 of the sample ranges ([`sample_ranges`]).
@@ -47,6 +53,7 @@ impl ResumeRecord {
     pub fn is_for(&self, account_email: &str, file: &FileIdentity) -> bool {
         self.account_email == account_email
             && self.name == file.name
+            && self.folder == file.folder
             && self.size == file.size
             && self.last_modified == file.last_modified
     }
@@ -116,6 +123,7 @@ impl ResumeRecord {
             account_email: account_email.to_owned(),
             file_id: file_id.to_owned(),
             name: file.name.clone(),
+            folder: file.folder.clone(),
             size: file.size,
             last_modified: file.last_modified,
             sample_sha256: sample_sha256.to_owned(),
@@ -220,6 +228,7 @@ mod tests {
             account_email: "a@example.com".into(),
             file_id: file_id.into(),
             name: "film.mov".into(),
+            folder: None,
             size: 20 * MIB + 3,
             last_modified: 1_700_000_000_000,
             sample_sha256: "s".into(),
@@ -235,6 +244,7 @@ mod tests {
         let r = record("f1");
         let same = FileIdentity {
             name: "film.mov".into(),
+            folder: None,
             size: 20 * MIB + 3,
             last_modified: 1_700_000_000_000,
         };
@@ -305,6 +315,7 @@ mod tests {
     fn a_record_of_an_upload_remembers_the_file_and_its_layout() {
         let file = FileIdentity {
             name: "film.mov".into(),
+            folder: None,
             size: 20 * MIB + 3,
             last_modified: 1_700_000_000_000,
         };
@@ -319,6 +330,7 @@ mod tests {
         let records = vec![record("f1"), record("f2")];
         let file = FileIdentity {
             name: "film.mov".into(),
+            folder: None,
             size: 20 * MIB + 3,
             last_modified: 1_700_000_000_000,
         };
@@ -344,6 +356,39 @@ mod tests {
                 .map(|r| r.file_id.as_str())
                 .collect::<Vec<_>>(),
             ["f1"]
+        );
+    }
+
+    #[test]
+    fn a_file_of_a_folder_resumes_only_in_that_folder_and_the_folder_is_kept() {
+        let file = FileIdentity {
+            name: "film.mov".into(),
+            folder: Some("Fotos/2026".into()),
+            size: 20 * MIB + 3,
+            last_modified: 1_700_000_000_000,
+        };
+        let layout = PartLayout::for_size(file.size).unwrap();
+        let made = ResumeRecord::of_upload("a@example.com", "f1", &file, "s", layout, vec![], 5);
+        assert!(made.is_for("a@example.com", &file));
+        let elsewhere = FileIdentity {
+            folder: Some("Fotos/2025".into()),
+            ..file.clone()
+        };
+        assert!(!made.is_for("a@example.com", &elsewhere));
+        let alone = FileIdentity {
+            folder: None,
+            ..file.clone()
+        };
+        assert!(!made.is_for("a@example.com", &alone));
+
+        let stored = serde_json::to_string(std::slice::from_ref(&made)).unwrap();
+        assert!(stored.contains(r#""folder":"Fotos/2026""#));
+        assert_eq!(parse(&stored), vec![made]);
+        assert!(
+            !serde_json::to_string(&record("f2"))
+                .unwrap()
+                .contains("folder"),
+            "records of files on their own keep their old form"
         );
     }
 }

@@ -9,6 +9,7 @@ use ferry_api::parts::DEFAULT_MULTIPART_THRESHOLD;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::batch::Batch;
 use super::error::UploadError;
 use super::queue::{Attempt, UploadId, UploadQueue};
 use super::resume::{self, ResumeRecord};
@@ -36,6 +37,11 @@ pub struct Uploader {
     pub(super) sources: StoredValue<VecMap<UploadId, web_sys::File>, LocalStorage>,
     pub(super) running: StoredValue<VecMap<UploadId, XhrUpload>, LocalStorage>,
     pub(super) sessions: StoredValue<VecMap<UploadId, Shared>, LocalStorage>,
+    /// The files of the last drop or pick of several files (or a folder), which one link can
+    /// cover ("Share these 12 files").
+    pub batch: RwSignal<Option<Batch>>,
+    /// System files (`.DS_Store`, …) the last drop or pick left out.
+    pub skipped: RwSignal<usize>,
     pub(super) api: Api,
     auth: Auth,
     pub(super) library: Library,
@@ -50,6 +56,8 @@ impl Uploader {
             sources: StoredValue::new_local(VecMap::new()),
             running: StoredValue::new_local(VecMap::new()),
             sessions: StoredValue::new_local(VecMap::new()),
+            batch: RwSignal::new(None),
+            skipped: RwSignal::new(0),
             api,
             auth,
             library,
@@ -66,18 +74,6 @@ impl Uploader {
     /// The signed-in account's e-mail, which resume records are kept under.
     pub(super) fn account_email(&self) -> String {
         self.auth.email().unwrap_or_default()
-    }
-
-    pub fn add(&self, files: Vec<web_sys::File>) {
-        for file in files {
-            let size = file.size() as u64;
-            if let Some(id) = self.queue.try_update(|q| q.add(file.name(), size)) {
-                self.sources.update_value(|s| {
-                    s.insert(id, file);
-                });
-            }
-        }
-        self.pump();
     }
 
     pub(super) fn pump(&self) {
@@ -114,13 +110,25 @@ impl Uploader {
         }
     }
 
-    pub(super) fn new_upload(file: &web_sys::File, sha256: Option<String>) -> NewUpload {
+    /// The folder upload `id` came in, if it came in one.
+    pub(super) fn folder_of(&self, id: UploadId) -> Option<String> {
+        self.queue
+            .with_untracked(|q| q.get(id).and_then(|u| u.folder.clone()))
+    }
+
+    pub(super) fn new_upload(
+        &self,
+        id: UploadId,
+        file: &web_sys::File,
+        sha256: Option<String>,
+    ) -> NewUpload {
         let content_type = file.type_();
         NewUpload {
             name: file.name(),
             size: file.size() as u64,
             content_type: (!content_type.is_empty()).then_some(content_type),
             sha256,
+            folder: self.folder_of(id),
         }
     }
 
@@ -151,6 +159,7 @@ impl Uploader {
         let Some(file_id) = self.records.try_update(|r| r.remove(&id)).flatten() else {
             return;
         };
+        self.batch_detach(id);
         self.forget(&file_id);
         self.library.remove(&file_id);
         self.api.delete_file_in_background(file_id);

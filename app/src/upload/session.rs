@@ -42,10 +42,11 @@ pub(super) struct Session {
 /// A session as the runner's callbacks share it.
 pub(super) type Shared = Rc<RefCell<Session>>;
 
-/// How a picked file presents itself before any byte is read.
-pub(super) fn identity_of(file: &web_sys::File) -> FileIdentity {
+/// How a picked file (of `folder`, if it came in one) presents itself before any byte is read.
+pub(super) fn identity_of(file: &web_sys::File, folder: Option<String>) -> FileIdentity {
     FileIdentity {
         name: file.name(),
+        folder,
         size: file.size() as u64,
         last_modified: file.last_modified() as i64,
     }
@@ -56,6 +57,7 @@ impl Session {
     /// `attempt` drives.
     pub fn start(
         file: web_sys::File,
+        folder: Option<String>,
         sample_sha256: String,
         file_id: String,
         account_email: String,
@@ -63,7 +65,7 @@ impl Session {
         attempt: Attempt,
     ) -> Shared {
         Rc::new(RefCell::new(Self {
-            identity: identity_of(&file),
+            identity: identity_of(&file, folder),
             file,
             file_id,
             account_email,

@@ -29,7 +29,7 @@ impl Uploader {
         self.queue.try_update(|q| q.note(attempt, None));
         let ticket = match self
             .api
-            .create_upload(&Self::new_upload(&file, Some(sha256)))
+            .create_upload(&self.new_upload(attempt.id, &file, Some(sha256)))
             .await
         {
             Ok(ticket) => ticket,
@@ -41,9 +41,7 @@ impl Uploader {
             return;
         }
         self.library.upsert(ticket.file.clone());
-        self.records.update(|r| {
-            r.insert(attempt.id, ticket.file.id.clone());
-        });
+        self.attach_record(attempt.id, ticket.file.id.clone());
         self.queue.try_update(|q| q.sending(attempt, now_ms()));
         let queue = self.queue;
         let this = self;

@@ -1,5 +1,5 @@
 //! The `ferry-events` Lambda: SQS batches of S3 object-created notifications, and DynamoDB
-//! stream records of removed files (see [`ferry::lambda::events_function`]).
+//! stream records of removed files and of changes that become live updates (see [`ferry::lambda::events_function`]).
 
 use std::sync::Arc;
 
@@ -14,7 +14,10 @@ async fn main() -> Result<(), Error> {
     ferry::lambda::init_json_logs();
     let aws = AwsAdapters::from_env().await?;
     let ctx = aws.event_context(Arc::new(Limits::from_env()?));
-    let function = EventsFunction::new(ctx, Some(aws.meta.clone()));
+    let mut function = EventsFunction::new(ctx, Some(aws.meta.clone()));
+    if let Some(live) = aws.live_notifier() {
+        function = function.with_live(live);
+    }
     let function = &function;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         function.handle(event.payload).await.map_err(Error::from)

@@ -1,5 +1,6 @@
 //! The `ferry-events` function: one handler for (a) SQS batches of S3 object-created
-//! notifications and (b) DynamoDB stream records of removed file items.
+//! notifications and (b) DynamoDB stream records of removed file items, and of changed files and
+//! shares, which become live updates to their owner's open pages ([`super::live_stream`]).
 //!
 //! Failures are reported per record (`batchItemFailures`), so one bad record is retried alone and
 //! ends up in the dead-letter queue instead of holding up its batch. Every step is idempotent.
@@ -17,6 +18,7 @@ use crate::adapters::aws::stream::file_from_image;
 use crate::domain::FileRecord;
 use crate::event_context::EventContext;
 use crate::file_objects::remove_file_objects;
+use crate::live::LiveNotifier;
 use crate::ports::MetadataError;
 use crate::upload_events::{Outcome, UploadEventError, object_created};
 
@@ -58,6 +60,8 @@ impl From<MetadataError> for EventsFunctionError {
 pub struct EventsFunction {
     pub ctx: EventContext,
     pub expired: Option<Arc<dyn ExpiredUploads>>,
+    /// Where live updates go; `None` sends none.
+    pub live: Option<LiveNotifier>,
 }
 
 /// An S3 key as notifications carry it: URL-encoded, with `+` for spaces.
@@ -84,7 +88,7 @@ fn with_emulator_gaps_filled(mut value: Value) -> Value {
 }
 
 /// Whether a stream record is DynamoDB's TTL deleting an item (rather than the API).
-fn removed_by_ttl(record: &StreamRecord) -> bool {
+pub(super) fn removed_by_ttl(record: &StreamRecord) -> bool {
     record
         .user_identity
         .as_ref()
@@ -99,7 +103,19 @@ fn failure(id: impl Into<String>) -> BatchItemFailure {
 
 impl EventsFunction {
     pub fn new(ctx: EventContext, expired: Option<Arc<dyn ExpiredUploads>>) -> Self {
-        Self { ctx, expired }
+        Self {
+            ctx,
+            expired,
+            live: None,
+        }
+    }
+
+    /// Sends live updates of file and share changes through `live`.
+    pub fn with_live(self, live: LiveNotifier) -> Self {
+        Self {
+            live: Some(live),
+            ..self
+        }
     }
 
     /// Any invocation: tells SQS batches from stream batches by their records' `eventSource`.
@@ -205,12 +221,21 @@ impl EventsFunction {
         response
     }
 
+    /// A removed item's clean-up, then (once that succeeded, so a retry does not repeat it) the
+    /// live update the change means to its owner.
+    async fn handle_stream_record(&self, record: &StreamRecord) -> Result<(), EventsFunctionError> {
+        if record.event_name == "REMOVE" {
+            self.handle_removed(record).await?;
+        }
+        if let Some(live) = &self.live {
+            super::live_stream::notify(live, record).await;
+        }
+        Ok(())
+    }
+
     /// A removed file item: its object and thumbnail go too; a pending upload removed by TTL
     /// also gives back its reserved quota (the API's own deletes already did).
-    async fn handle_stream_record(&self, record: &StreamRecord) -> Result<(), EventsFunctionError> {
-        if record.event_name != "REMOVE" {
-            return Ok(());
-        }
+    async fn handle_removed(&self, record: &StreamRecord) -> Result<(), EventsFunctionError> {
         let image = serde_json::to_value(&record.change.old_image).map_err(|error| {
             EventsFunctionError::Malformed {
                 what: "stream image",

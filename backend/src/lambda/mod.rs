@@ -3,6 +3,8 @@
 //! and event context built on the AWS adapters.
 
 pub mod events_function;
+pub mod live_function;
+mod live_stream;
 pub mod sqs;
 mod wiring;
 

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use crate::adapters::aws::AwsAdapters;
+use crate::adapters::aws::live::{DynamoConnections, ManagementApiPush};
 use crate::config::Limits;
 use crate::event_context::EventContext;
+use crate::live::LiveNotifier;
 use crate::ports::SystemClock;
 use crate::state::AppState;
 use crate::work_gate::WorkGate;
@@ -35,6 +37,20 @@ impl AwsAdapters {
             Arc::new(SystemClock),
             limits,
             &base,
+        ))
+    }
+
+    /// The live connections' records, in the metadata table.
+    pub fn live_connections(&self) -> DynamoConnections {
+        DynamoConnections::new(self.dynamodb.clone(), self.settings.table.clone())
+    }
+
+    /// Live updates through the WebSocket API at `FERRY_LIVE_ENDPOINT`; `None` when unset.
+    pub fn live_notifier(&self) -> Option<LiveNotifier> {
+        let endpoint = self.settings.live_endpoint.as_deref()?;
+        Some(LiveNotifier::new(
+            Arc::new(self.live_connections()),
+            Arc::new(ManagementApiPush::new(&self.sdk, endpoint)),
         ))
     }
 }

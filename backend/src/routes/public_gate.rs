@@ -156,7 +156,10 @@ pub(crate) async fn count_one(state: &AppState, share: &ShareRecord) -> Result<(
         .count_download(&share.token, state.clock.now())
         .await?
     {
-        DownloadCount::Counted(_) => Ok(()),
+        DownloadCount::Counted(counted) => {
+            crate::live::after_download(state.live.as_deref(), &counted).await;
+            Ok(())
+        }
         DownloadCount::NotFound => Err(not_found()),
         DownloadCount::Expired => Err(refused(ShareState::Expired)),
         DownloadCount::Revoked => Err(refused(ShareState::Revoked)),

@@ -173,7 +173,8 @@ fn api_route_problems(t: &Template) -> Vec<String> {
     let mut jwt_routes = 0;
     for (name, props) in t.resources_of("AWS::ApiGatewayV2::Route") {
         let key = field(props, "RouteKey").as_str().unwrap_or("?");
-        if PUBLIC_ROUTES.contains(&key) {
+        // The WebSocket API's routes are checked by `live_api_problems`.
+        if PUBLIC_ROUTES.contains(&key) || is_websocket_route(t, props) {
             continue;
         }
         if field(props, "AuthorizationType").as_str() != Some("JWT") {
@@ -447,8 +448,13 @@ fn environment_problems(t: &Template) -> Vec<String> {
         .copied()
         .collect();
     let events: BTreeSet<&str> = ferry::config::EVENTS_LAMBDA_VARS.iter().copied().collect();
+    let live: BTreeSet<&str> = ferry::config::LIVE_LAMBDA_VARS.iter().copied().collect();
     let mut problems = Vec::new();
-    for (binary, want) in [("ferry-api", api), ("ferry-events", events)] {
+    for (binary, want) in [
+        ("ferry-api", api),
+        ("ferry-events", events),
+        ("ferry-live", live),
+    ] {
         let Some(f) = t.functions().into_iter().find(|f| {
             field(field(f.metadata, "BuildProperties"), "Binary").as_str() == Some(binary)
         }) else {
@@ -1134,4 +1140,194 @@ fn cloudfront_routes_pages_as_the_local_server_does() {
         field(config, "DefaultRootObject").as_str(),
         Some(ferry::site::LANDING_PAGE)
     );
+}
+
+// ------------------------------------------------------------------ live updates (WebSocket API)
+
+/// A route of a `ProtocolType: WEBSOCKET` API of this template.
+fn is_websocket_route(t: &Template, route: &Value) -> bool {
+    referenced_resource(field(route, "ApiId"))
+        .is_some_and(|api| field(t.properties(api), "ProtocolType").as_str() == Some("WEBSOCKET"))
+}
+
+/// The function a route's `integrations/${X}` target invokes, by the binary it builds.
+fn route_binary<'a>(t: &'a Template, route: &Value) -> Option<&'a str> {
+    let target = sub_text(field(route, "Target"))?;
+    let integration = target.strip_prefix("integrations/${")?.strip_suffix('}')?;
+    let uri = sub_text(field(t.properties(integration), "IntegrationUri"))?;
+    // `…/functions/${LiveFunction.Arn}/invocations`: the placeholder naming a resource.
+    let resources = &t.root["Resources"];
+    uri.split("${")
+        .skip(1)
+        .filter_map(|part| part.split(['.', '}']).next())
+        .find_map(|name| {
+            field(field(field(resources, name), "Metadata"), "BuildProperties")
+                .get("Binary")
+                .and_then(Value::as_str)
+        })
+}
+
+/// The WebSocket API: exactly `$connect`, `$disconnect` and `$default`, all on `ferry-live`
+/// (whose `$connect` verifies the token); no stage records request data (the access token is a
+/// handshake header); posting to connections is granted to `ferry-events` alone, on this API's
+/// `@connections` only; the table's stream reaches `ferry-events` with the changes it turns
+/// into live updates.
+fn live_api_problems(t: &Template) -> Vec<String> {
+    let mut problems = Vec::new();
+    let apis: Vec<&str> = t
+        .resources_of("AWS::ApiGatewayV2::Api")
+        .into_iter()
+        .filter(|(_, p)| field(p, "ProtocolType").as_str() == Some("WEBSOCKET"))
+        .map(|(name, _)| name)
+        .collect();
+    if apis.len() != 1 {
+        problems.push(format!("want one WebSocket API, found {apis:?}"));
+    }
+    let mut keys = BTreeSet::new();
+    for (name, props) in t.resources_of("AWS::ApiGatewayV2::Route") {
+        if !is_websocket_route(t, props) {
+            continue;
+        }
+        let key = field(props, "RouteKey").as_str().unwrap_or("?");
+        keys.insert(key.to_owned());
+        if route_binary(t, props) != Some("ferry-live") {
+            problems.push(format!("{name}: route {key} is not handled by ferry-live"));
+        }
+        if !field(props, "AuthorizerId").is_null() && key != "$connect" {
+            problems.push(format!("{name}: authorizers belong on $connect only"));
+        }
+    }
+    let want: BTreeSet<String> = ["$connect", "$disconnect", "$default"]
+        .map(String::from)
+        .into();
+    if keys != want {
+        problems.push(format!("WebSocket routes {keys:?}, want {want:?}"));
+    }
+    for (name, props) in t.resources_of("AWS::ApiGatewayV2::Stage") {
+        let on_websocket =
+            referenced_resource(field(props, "ApiId")).is_some_and(|api| apis.contains(&api));
+        if !on_websocket {
+            continue;
+        }
+        let route = field(props, "DefaultRouteSettings");
+        if field(route, "DataTraceEnabled").as_bool() == Some(true)
+            || field(route, "LoggingLevel")
+                .as_str()
+                .is_some_and(|l| l != "OFF")
+            || !field(props, "AccessLogSettings").is_null()
+        {
+            problems.push(format!(
+                "{name}: the stage logs requests (the access token is a handshake header)"
+            ));
+        }
+    }
+    // Who may post to connections, and where.
+    let mut posters = Vec::new();
+    for (role, props) in t.resources_of("AWS::IAM::Role") {
+        for policy in list(field(props, "Policies")) {
+            for statement in statements(field(policy, "PolicyDocument")) {
+                let actions = list(field(statement, "Action"));
+                if !actions
+                    .iter()
+                    .any(|a| a.as_str().is_some_and(|a| a.starts_with("execute-api:")))
+                {
+                    continue;
+                }
+                posters.push(role);
+                let scoped = list(field(statement, "Resource")).iter().all(|r| {
+                    sub_text(r).is_some_and(|text| {
+                        apis.iter().any(|api| {
+                            text.contains(&format!("${{{api}}}/live/POST/@connections/"))
+                        })
+                    })
+                });
+                if !scoped {
+                    problems.push(format!(
+                        "{role}: execute-api access beyond this API's @connections"
+                    ));
+                }
+                if actions
+                    .iter()
+                    .any(|a| a.as_str() != Some("execute-api:ManageConnections"))
+                {
+                    problems.push(format!(
+                        "{role}: execute-api actions beyond ManageConnections"
+                    ));
+                }
+            }
+        }
+    }
+    if posters != ["EventsFunctionRole"] {
+        problems.push(format!(
+            "posting to connections granted to {posters:?}, want only EventsFunctionRole"
+        ));
+    }
+    let events_function = t.functions().into_iter().find(|f| {
+        field(field(f.metadata, "BuildProperties"), "Binary").as_str() == Some("ferry-events")
+    });
+    match events_function {
+        Some(f) => {
+            let patterns: Vec<String> = events(f.props)
+                .into_iter()
+                .filter(|(_, kind, _)| *kind == "DynamoDB")
+                .flat_map(|(_, _, props)| list(field(field(props, "FilterCriteria"), "Filters")))
+                .filter_map(|filter| field(filter, "Pattern").as_str().map(str::to_owned))
+                .collect();
+            for change in ["REMOVE", "MODIFY"] {
+                if !patterns
+                    .iter()
+                    .any(|p| p.contains(&format!("\"{change}\"")))
+                {
+                    problems.push(format!("the stream does not deliver {change} records"));
+                }
+            }
+        }
+        None => problems.push("no function builds ferry-events".into()),
+    }
+    problems
+}
+
+#[test]
+fn the_live_api_verifies_tokens_in_its_function_and_only_events_may_post() {
+    let (template, _) = Template::load();
+    assert_none("live API", live_api_problems(&template));
+    assert_none("API routes", api_route_problems(&template));
+    assert_caught(live_api_problems, |t| {
+        props_mut(t, "LiveDefaultRoute")["Target"] = yaml("!Sub 'integrations/${ApiIntegration}'");
+    });
+    assert_caught(live_api_problems, |t| {
+        props_mut(t, "LiveStage")["DefaultRouteSettings"]["DataTraceEnabled"] = true.into();
+    });
+    assert_caught(live_api_problems, |t| {
+        let statements =
+            props_mut(t, "EventsFunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+                .as_sequence_mut()
+                .unwrap();
+        let post = statements
+            .iter_mut()
+            .find(|s| s["Sid"].as_str() == Some("PostLiveUpdates"))
+            .unwrap();
+        post["Resource"] =
+            yaml("!Sub 'arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:*/*'");
+    });
+    assert_caught(live_api_problems, |t| {
+        let statements =
+            props_mut(t, "ApiFunctionRole")["Policies"][0]["PolicyDocument"]["Statement"]
+                .as_sequence_mut()
+                .unwrap();
+        statements.push(yaml(
+            "{Sid: Post, Effect: Allow, Action: execute-api:ManageConnections, Resource: !Sub '${LiveApi.ApiEndpoint}/live/POST/@connections/*'}",
+        ));
+    });
+    assert_caught(live_api_problems, |t| {
+        t["Resources"]["ExtraLiveRoute"] = yaml(
+            "{Type: 'AWS::ApiGatewayV2::Route', Properties: {ApiId: !Ref LiveApi, RouteKey: sendmessage, AuthorizationType: NONE, Target: !Sub 'integrations/${LiveIntegration}'}}",
+        );
+    });
+    assert_caught(environment_problems, |t| {
+        props_mut(t, "LiveFunction")["Environment"]["Variables"]
+            .as_mapping_mut()
+            .unwrap()
+            .remove("FERRY_COGNITO_CLIENT_ID");
+    });
 }

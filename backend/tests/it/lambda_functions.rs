@@ -108,6 +108,7 @@ async fn lambda_functions_handle_real_events_on_moto() {
         cognito_client_id: Some(pool.client_id.clone()),
         public_base_url: Some(SITE.to_owned()),
         events_queue_url: None,
+        live_endpoint: None,
     };
     let aws = AwsAdapters::new(&moto.sdk_config().await, settings);
 

@@ -13,6 +13,7 @@ mod events;
 mod idp;
 mod infra_template;
 mod lambda_functions;
+mod live;
 mod local_stack;
 mod multipart;
 mod s3_clients;

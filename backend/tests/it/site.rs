@@ -48,6 +48,7 @@ fn config() -> SiteConfig {
         cognito_endpoint: None,
         multipart_threshold: None,
         max_share_files: None,
+        live_url: None,
     }
 }
 

@@ -84,7 +84,7 @@ pub fn check(root: &Path) -> Result {
 /// them). `crate` stands for the crate root's items (`crate::router`, `crate::AppState`).
 const LAYERS: &[(&str, &[&str])] = &[
     ("domain", &["domain"]),
-    ("ports", &["ports"]),
+    ("ports", &["ports", "live_ports"]),
     (
         "plumbing",
         &["config", "work_gate", "rate_limit", "serve_loop", "site"],
@@ -96,12 +96,16 @@ const LAYERS: &[(&str, &[&str])] = &[
             "upload_events",
             "thumbnail",
             "file_objects",
+            "live",
         ],
     ),
     ("api", &["error", "state", "auth", "routes", "crate"]),
     ("adapters", &["adapters"]),
     ("lambda", &["lambda"]),
-    ("wiring", &["site_server", "local", "aws_serve"]),
+    (
+        "wiring",
+        &["site_server", "local", "local_live", "aws_serve"],
+    ),
 ];
 
 /// Which layers each layer may import (besides itself).

@@ -1,7 +1,10 @@
-//! The three public calls of a link, on the browser's `fetch` (no HTTP crate: the page stays
+//! The public calls of a link, on the browser's `fetch` (no HTTP crate: the page stays
 //! small). Answers and failures read exactly as the app's `api_client` reads them.
 
-use ferry_api::{DownloadUrl, PublicDownload, PublicShare, UnlockShare, codes};
+use ferry_api::{
+    ArchiveGrant, DownloadUrl, PublicArchive, PublicDownload, PublicFilePage, PublicFilesQuery,
+    PublicShare, UnlockShare, codes,
+};
 use ferry_app::api_client::ApiError;
 use ferry_app::url_encoding::escape;
 use serde::Serialize;
@@ -31,15 +34,32 @@ pub async fn unlock(token: &str, password: String) -> Result<PublicShare, ApiErr
     .await
 }
 
-/// `POST …/download`: counts one download and answers with the one-time URL.
-pub async fn download(token: &str, password: Option<String>) -> Result<DownloadUrl, ApiError> {
-    let body = json(&PublicDownload {
-        password,
-        ..PublicDownload::default()
-    })?;
+/// `POST …/download`: counts one download (of `file_id`, or of the link's one file) and
+/// answers with the one-time URL.
+pub async fn download(token: &str, body: PublicDownload) -> Result<DownloadUrl, ApiError> {
+    let body = json(&body)?;
     call(
         "POST",
         &format!("{API}{}/download", escape(token)),
+        Some(body),
+    )
+    .await
+}
+
+/// `POST …/files`: one page of the link's files.
+pub async fn files(token: &str, query: &PublicFilesQuery) -> Result<PublicFilePage, ApiError> {
+    let body = json(query)?;
+    call("POST", &format!("{API}{}/files", escape(token)), Some(body)).await
+}
+
+/// `POST …/archive`: counts one download and answers with a URL for every ready file (used by
+/// the `ferry-zip` module, which includes this file).
+#[allow(dead_code)]
+pub async fn archive(token: &str, body: PublicArchive) -> Result<ArchiveGrant, ApiError> {
+    let body = json(&body)?;
+    call(
+        "POST",
+        &format!("{API}{}/archive", escape(token)),
         Some(body),
     )
     .await
@@ -59,7 +79,7 @@ async fn call<T: DeserializeOwned>(
 }
 
 /// One request; the body of a 2xx answer, or the API's error. Not generic, so one copy serves
-/// all three calls.
+/// every call.
 async fn send(method: &str, url: &str, body: Option<String>) -> Result<(u16, String), ApiError> {
     let init = RequestInit::new();
     init.set_method(method);

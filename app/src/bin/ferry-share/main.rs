@@ -8,11 +8,13 @@
 
 mod dom;
 mod http;
+mod transfer;
+mod zipper;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use ferry_api::{PublicShare, codes};
+use ferry_api::{PublicDownload, PublicShare, codes};
 use ferry_app::api_client::ApiError;
 use ferry_app::checksum::verify_hint;
 use ferry_app::format::{parse_rfc3339, relative_time};
@@ -72,18 +74,25 @@ async fn open(token: String) {
         add(&page, &card);
     }
     match http::share(&token).await {
+        Ok(share) if share.file_count.unwrap_or(1) > 1 => {
+            transfer::show(share, token, transfer::Key::default()).await;
+        }
         Ok(share) => {
             set_title(share.name.as_deref().unwrap_or("Shared file"));
             Card::show(&page, share, token);
         }
-        Err(err) => {
-            set_title("Link unavailable");
-            if is_unusable(&err) {
-                show_unusable(&page, &err);
-            } else {
-                show_failure(&page, err, token);
-            }
-        }
+        Err(err) => failed_to_open(err, token),
+    }
+}
+
+/// The link could not be loaded: why, and (unless it is unusable) a way to try again.
+fn failed_to_open(err: ApiError, token: String) {
+    let page = page();
+    set_title("Link unavailable");
+    if is_unusable(&err) {
+        show_unusable(&page, &err);
+    } else {
+        show_failure(&page, err, token);
     }
 }
 
@@ -135,6 +144,8 @@ struct Card {
     /// protected one.
     details: Option<PublicShare>,
     downloads_left: Option<u32>,
+    /// From `unlock`: sent instead of the password afterwards.
+    access: Option<String>,
     busy: bool,
     started: bool,
     error: Option<String>,
@@ -194,6 +205,7 @@ impl Card {
             needs_password: share.requires_password,
             expires_ms: parse_rfc3339(&share.expires_at),
             downloads_left: share.downloads_left,
+            access: None,
             details: share.name.is_some().then_some(share),
             busy: false,
             started: false,
@@ -347,7 +359,7 @@ impl Card {
 
 /// The form's one action: unlock a protected link, else download.
 fn submit(card: &Shared) {
-    let (token, password, unlocking, needs_password) = {
+    let (token, password, unlocking, needs_password, access) = {
         let mut c = card.borrow_mut();
         if c.busy {
             return;
@@ -361,14 +373,29 @@ fn submit(card: &Shared) {
         c.busy = true;
         c.error = None;
         c.render();
-        (c.token.clone(), password, c.locked(), c.needs_password)
+        let access = c.access.clone();
+        (
+            c.token.clone(),
+            password,
+            c.locked(),
+            c.needs_password,
+            access,
+        )
     };
     let card = card.clone();
     spawn_local(async move {
         if unlocking {
-            match http::unlock(&token, password).await {
+            match http::unlock(&token, password.clone()).await {
+                Ok(full) if full.file_count.unwrap_or(1) > 1 => {
+                    let key = transfer::Key {
+                        access: full.access.clone(),
+                        password: Some(password),
+                    };
+                    transfer::show(full, token, key).await;
+                }
                 Ok(full) => {
                     let mut c = card.borrow_mut();
+                    c.access = full.access.clone();
                     c.downloads_left = full.downloads_left;
                     c.details = Some(full);
                     c.busy = false;
@@ -379,7 +406,12 @@ fn submit(card: &Shared) {
             }
             return;
         }
-        match http::download(&token, needs_password.then_some(password)).await {
+        let body = PublicDownload {
+            password: (needs_password && access.is_none()).then_some(password),
+            access,
+            file_id: None,
+        };
+        match http::download(&token, body).await {
             Ok(link) => {
                 {
                     let mut c = card.borrow_mut();

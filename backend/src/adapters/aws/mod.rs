@@ -7,6 +7,7 @@
 
 pub mod dynamodb;
 mod items;
+pub mod live;
 pub mod provision;
 pub mod stream;
 
@@ -40,6 +41,9 @@ pub struct AwsSettings {
     pub public_base_url: Option<String>,
     /// `FERRY_EVENTS_QUEUE_URL`: the S3 notification queue `ferry serve` polls in AWS mode.
     pub events_queue_url: Option<String>,
+    /// `FERRY_LIVE_ENDPOINT`: the WebSocket API stage's HTTPS URL, where `ferry-events` posts
+    /// live updates; unset, none are sent.
+    pub live_endpoint: Option<String>,
 }
 
 /// Every variable [`AwsSettings`] reads.
@@ -51,6 +55,7 @@ pub const AWS_SETTINGS_VARS: &[&str] = &[
     "FERRY_COGNITO_CLIENT_ID",
     "FERRY_PUBLIC_BASE_URL",
     "FERRY_EVENTS_QUEUE_URL",
+    "FERRY_LIVE_ENDPOINT",
 ];
 
 impl AwsSettings {
@@ -79,6 +84,7 @@ impl AwsSettings {
             cognito_client_id: optional("FERRY_COGNITO_CLIENT_ID"),
             public_base_url: optional("FERRY_PUBLIC_BASE_URL"),
             events_queue_url: optional("FERRY_EVENTS_QUEUE_URL"),
+            live_endpoint: optional("FERRY_LIVE_ENDPOINT"),
         })
     }
 

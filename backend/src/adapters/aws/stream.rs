@@ -4,24 +4,41 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 
-use super::items::{FILE_PREFIX, Item, SK, decode_file, opt_str};
-use crate::domain::FileRecord;
+use super::items::{FILE_PREFIX, Item, SHARE_SK, SK, decode_file, decode_share, opt_str};
+use crate::domain::{FileRecord, ShareRecord};
 use crate::ports::MetadataError;
 
 /// The file record of a stream image, or `None` when the image is another kind of item (a
 /// share, an index entry, a usage item).
 pub fn file_from_image(image: &Value) -> Result<Option<FileRecord>, MetadataError> {
-    let Some(object) = image.as_object() else {
+    let Some(item) = item_of(image) else {
         return Ok(None);
     };
-    let item: Item = object
-        .iter()
-        .filter_map(|(name, value)| attribute(value).map(|v| (name.clone(), v)))
-        .collect();
     match opt_str(&item, SK)? {
         Some(sk) if sk.starts_with(FILE_PREFIX) => decode_file(&item).map(Some),
         _ => Ok(None),
     }
+}
+
+/// The share record of a stream image, or `None` when the image is another kind of item.
+pub fn share_from_image(image: &Value) -> Result<Option<ShareRecord>, MetadataError> {
+    let Some(item) = item_of(image) else {
+        return Ok(None);
+    };
+    match opt_str(&item, SK)? {
+        Some(SHARE_SK) => decode_share(&item).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn item_of(image: &Value) -> Option<Item> {
+    let object = image.as_object()?;
+    Some(
+        object
+            .iter()
+            .filter_map(|(name, value)| attribute(value).map(|v| (name.clone(), v)))
+            .collect(),
+    )
 }
 
 /// One attribute in DynamoDB JSON; binary and set types are not used by Ferry and are skipped.

@@ -2,6 +2,7 @@
 //! Cognito-compatible identity provider.
 
 pub mod idp;
+pub mod live;
 pub mod s3_credentials;
 pub mod s3_endpoint;
 mod share_attempts;

@@ -1,0 +1,141 @@
+//! "Download all" of the recipients' page, as a module of its own (`/ferry-zip.js` and
+//! `/ferry-zip_bg.wasm`, unhashed and revalidated): the page loads it only when the button is
+//! clicked, so a link's first load carries none of it. One call:
+//!
+//! `download_all(token, password, access, events, cancel)` picks where the ZIP goes (the
+//! download worker, else a file picked with the File System Access API, else it rejects saying
+//! so), asks the API for the files (`POST …/archive`, counted as one download), then fetches
+//! each file in turn and writes the ZIP. `events` hears `("counted")` once the API has counted
+//! the download, `("start", name, total_bytes, files, pending)` and now and then
+//! `("progress", done_bytes, file_number)`; aborting `cancel` (an `AbortSignal`) stops it at once. It resolves
+//! once the ZIP is complete and rejects with the API's error (`{status, code, message}`) or
+//! with the reason in words, after making the download fail rather than complete.
+
+mod archive;
+#[allow(dead_code)]
+#[path = "../ferry-share/http.rs"]
+mod http;
+mod save;
+
+use ferry_api::{ArchiveGrant, PublicArchive};
+use ferry_app::api_client::ApiError;
+use js_sys::{Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use web_sys::AbortSignal;
+
+use save::Sink;
+
+fn main() {}
+
+/// Why "Download all" stopped.
+enum Stop {
+    Api(ApiError),
+    Said(String),
+}
+
+impl Stop {
+    fn because(what: &str, e: &JsValue) -> Stop {
+        Stop::Said(format!("{what} ({}).", archive::js_text(e)))
+    }
+
+    fn into_js(self) -> JsValue {
+        match self {
+            Stop::Said(reason) => JsValue::from_str(&reason),
+            Stop::Api(err) => {
+                let object = Object::new();
+                let _ = Reflect::set(&object, &"status".into(), &err.status.into());
+                let _ = Reflect::set(&object, &"code".into(), &err.code.into());
+                let _ = Reflect::set(&object, &"message".into(), &err.message.into());
+                object.into()
+            }
+        }
+    }
+}
+
+/// Everything behind the link as one ZIP, counted as one download (see the module's words).
+#[wasm_bindgen]
+pub async fn download_all(
+    token: String,
+    password: Option<String>,
+    access: Option<String>,
+    events: Function,
+    cancel: AbortSignal,
+) -> Result<(), JsValue> {
+    run(&token, PublicArchive { password, access }, &events, &cancel)
+        .await
+        .map_err(Stop::into_js)
+}
+
+async fn run(
+    token: &str,
+    body: PublicArchive,
+    events: &Function,
+    cancel: &AbortSignal,
+) -> Result<(), Stop> {
+    let worker = if save::worker_possible() {
+        Some(
+            save::worker()
+                .await
+                .map_err(|e| Stop::because("The download could not be prepared", &e))?,
+        )
+    } else {
+        None
+    };
+    // The picker needs the click's user activation: it opens before the API is asked.
+    let picked = match &worker {
+        Some(_) => None,
+        None if save::picker_possible() => Some(
+            Sink::through_picker("files.zip")
+                .await
+                .map_err(|_| Stop::Said("No file was chosen for the ZIP.".into()))?,
+        ),
+        None => {
+            return Err(Stop::Said(
+                "This browser cannot save a ZIP while it is written. Download the files one by \
+                 one below, or open this link in a current Chrome, Edge or Firefox."
+                    .into(),
+            ));
+        }
+    };
+    let grant: ArchiveGrant = match http::archive(token, body).await {
+        Ok(grant) => grant,
+        Err(err) => {
+            if let Some(sink) = picked {
+                sink.abort("not started");
+            }
+            return Err(Stop::Api(err));
+        }
+    };
+    let _ = events.call1(&JsValue::NULL, &"counted".into());
+    let sink = match (worker, picked) {
+        (_, Some(sink)) => sink,
+        (Some(worker), None) => {
+            Sink::through_worker(&worker, &grant.name, archive::zip_size(&grant))
+                .await
+                .map_err(|e| {
+                    Stop::because("This browser cannot stream the ZIP to a download", &e)
+                })?
+        }
+        (None, None) => return Err(Stop::Said("No place to save the ZIP.".into())),
+    };
+    let start = js_sys::Array::of5(
+        &"start".into(),
+        &grant.name.as_str().into(),
+        &JsValue::from_f64(grant.total_size as f64),
+        &JsValue::from_f64(grant.files.len() as f64),
+        &JsValue::from_f64(f64::from(grant.pending)),
+    );
+    let _ = events.apply(&JsValue::NULL, &start);
+    let now = js_sys::Date::new_0();
+    let local = (now.get_time() / 1000.0 - now.get_timezone_offset() * 60.0) as i64;
+    match archive::write_zip(&grant, &sink, events, cancel, local).await {
+        Ok(()) => sink
+            .close()
+            .await
+            .map_err(|e| Stop::because("The ZIP could not be finished", &e)),
+        Err(reason) => {
+            sink.abort(&reason);
+            Err(Stop::Said(reason))
+        }
+    }
+}
