@@ -207,6 +207,7 @@ mod tests {
             sha256: None,
             folder: folder.map(Into::into),
             encrypted: None,
+            request: None,
         }
     }
 

@@ -126,6 +126,7 @@ mod tests {
                 sha256: None,
                 folder: None,
                 encrypted: None,
+                request: None,
             },
             depth: 0,
         }

@@ -6,6 +6,7 @@ use crate::config::Limits;
 use crate::event_context::EventContext;
 use crate::live::LiveNotifier;
 use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
+use crate::rate_limit::GuestLimiter;
 use crate::work_gate::WorkGate;
 
 /// Cheap to clone: everything is behind an `Arc`.
@@ -25,6 +26,8 @@ pub struct AppState {
     /// Bounds concurrent thumbnail decoding when a request settles an upload itself; the local
     /// stack shares it with its object-created events.
     pub image_work: Arc<WorkGate>,
+    /// Per-request and per-client bound on the guest routes of file requests.
+    pub guest_limits: Arc<GuestLimiter>,
     /// Live updates sent by requests themselves (the local server; in AWS the table's stream
     /// drives them, so the API needs no right to post to connections). `None`: none sent.
     pub live: Option<Arc<LiveNotifier>>,
@@ -48,6 +51,7 @@ impl AppState {
             public_base_url: public_base_url.trim_end_matches('/').into(),
             password_work: Arc::new(WorkGate::for_passwords()),
             image_work: Arc::new(WorkGate::for_images()),
+            guest_limits: Arc::new(GuestLimiter::default()),
             live: None,
         }
     }

@@ -63,7 +63,12 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Up
         );
         // Mark first: if deleting then fails, a retry finds the record settled and the sweeper
         // (or lifecycle rule) still removes the bytes.
-        ctx.meta.mark_failed(&owner, &id).await?;
+        if ctx.meta.mark_failed(&owner, &id).await? == Transition::Applied {
+            // A guest's upload gives its file and bytes back to the request.
+            ctx.meta
+                .release_guest_files(std::slice::from_ref(&file))
+                .await?;
+        }
         ctx.objects.delete(key).await?;
         return Ok(Outcome::Rejected);
     }
@@ -129,9 +134,17 @@ pub async fn sweep_stale_uploads(
                 .meta
                 .delete_file(&file.owner, &file.id)
                 .await
-                .map(drop)
-                .map_err(UploadEventError::from),
+                .map_err(UploadEventError::from)
+                .map(|gone| gone.into_iter().collect::<Vec<_>>()),
             Err(e) => Err(e.into()),
+        };
+        let removed = match removed {
+            Ok(gone) => ctx
+                .meta
+                .release_guest_files(&gone)
+                .await
+                .map_err(UploadEventError::from),
+            Err(e) => Err(e),
         };
         match removed {
             Ok(()) => {

@@ -216,6 +216,7 @@ async fn seed_files(args: SeedArgs) -> anyhow::Result<()> {
             part_size: None,
             folder: None,
             encrypted: None,
+            guest: None,
         }
     };
     store.insert_ready_files(&owner, args.count, make).await?;

@@ -97,6 +97,7 @@ mod tests {
             part_size: None,
             folder: folder.map(|f| FolderPath::parse(f).unwrap()),
             encrypted: None,
+            guest: None,
         }
     }
 

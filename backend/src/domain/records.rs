@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::parts::PartLayout;
+use super::requests::GuestMark;
 use super::{
     ContentType, FileId, FileName, FolderPath, SealedMeta, ShareToken, UserId, file_object_key,
 };
@@ -46,6 +47,9 @@ pub struct FileRecord {
     /// the type `application/octet-stream`, no folder).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted: Option<SealedMeta>,
+    /// Set when a guest sent the file through a file request; `None` in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<GuestMark>,
 }
 
 impl FileRecord {
@@ -285,6 +289,7 @@ mod tests {
             part_size: None,
             folder: None,
             encrypted: None,
+            guest: None,
         }
     }
 

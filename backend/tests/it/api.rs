@@ -1549,3 +1549,6 @@ mod transfers;
 // ---- end-to-end encryption: sealed metadata -----------------------------------------------------
 
 mod encryption;
+// ---- file requests -------------------------------------------------------------------------
+
+mod requests;

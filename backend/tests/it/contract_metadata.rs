@@ -42,6 +42,7 @@ fn pending_file(owner: &UserId, size: u64) -> FileRecord {
         part_size: None,
         folder: None,
         encrypted: None,
+        guest: None,
     }
 }
 
@@ -948,3 +949,7 @@ async fn encrypted_files_keep_their_sealed_metadata(store: &Store) {
 }
 
 mod transfers;
+
+// ---- file requests -------------------------------------------------------------------------
+
+mod requests;

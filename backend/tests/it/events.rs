@@ -62,6 +62,7 @@ fn pending(owner: &str, size: u64, now: OffsetDateTime) -> FileRecord {
         part_size: None,
         folder: None,
         encrypted: None,
+        guest: None,
     }
 }
 

@@ -83,6 +83,7 @@ fn pending(owner: &UserId, size: u64) -> FileRecord {
         part_size: None,
         folder: None,
         encrypted: None,
+        guest: None,
     }
 }
 

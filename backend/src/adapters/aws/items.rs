@@ -25,6 +25,8 @@ pub const USAGE_SK: &str = "USAGE";
 pub const SHARE_SK: &str = "SHARE";
 pub const FILE_PREFIX: &str = "FILE#";
 pub const SHARE_INDEX_PREFIX: &str = "SHARE#";
+/// On a file item a guest sent: its `GuestMark` as JSON.
+pub const GUEST: &str = "guest";
 
 pub fn user_pk(owner: &UserId) -> String {
     format!("USER#{owner}")
@@ -123,6 +125,13 @@ pub fn file_item(file: &FileRecord) -> Item {
     if let Some(sealed) = &file.encrypted {
         item.insert("sealed_meta".to_owned(), s(sealed.blob()));
         item.insert("sealed_version".to_owned(), n(sealed.version()));
+    }
+    if let Some(guest) = &file.guest {
+        // Read and written whole (the request, its title, the guest's name and note).
+        item.insert(
+            GUEST.to_owned(),
+            s(serde_json::to_string(guest).unwrap_or_default()),
+        );
     }
     if file.status == FileStatus::Pending {
         item.insert("ttl".to_owned(), epoch_seconds(file.upload_expires_at));
@@ -301,6 +310,9 @@ pub fn decode_file(item: &Item) -> Result<FileRecord, MetadataError> {
                 )
             })
             .transpose()?,
+        guest: opt_str(item, GUEST)?
+            .map(|g| parsed(GUEST, serde_json::from_str(g)))
+            .transpose()?,
     })
 }
 
@@ -363,6 +375,7 @@ mod tests {
             part_size: None,
             folder: None,
             encrypted: None,
+            guest: None,
         }
     }
 

@@ -148,6 +148,7 @@ mod tests {
             part_size: None,
             folder: None,
             encrypted: None,
+            guest: None,
         };
         // Written the way earlier versions did: the file record only.
         {
@@ -209,6 +210,7 @@ mod tests {
                 part_size: None,
                 folder: None,
                 encrypted: None,
+                guest: None,
             };
             store.insert_pending_file(&file, u64::MAX).await.unwrap();
             files.push(file.id);
