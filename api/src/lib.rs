@@ -5,6 +5,7 @@
 //! No I/O, so the crate builds for `wasm32-unknown-unknown` as well as for the Lambda and the
 //! local server. Timestamps are RFC 3339 strings in UTC and sizes are bytes.
 
+pub mod encryption;
 pub mod live;
 pub mod parts;
 pub mod paths;
@@ -51,6 +52,11 @@ pub struct CreateUpload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub folder: Option<String>,
+    /// End to end encrypted: the name, folder and type sealed in the browser. Then `name` must
+    /// be `encrypted`, `folder` absent and `content_type` absent or `application/octet-stream`
+    /// (the real ones travel only inside), `size` and `sha256` are the ciphertext's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<encryption::EncryptedMeta>,
 }
 
 /// `POST /api/uploads` answer: the new (pending) file and where to send its bytes.
@@ -200,6 +206,9 @@ pub struct File {
     /// The folder the file was uploaded in (`photos/2026`); absent at the top level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// The sealed metadata of an end-to-end encrypted file (its `name` is then `encrypted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<encryption::EncryptedMeta>,
 }
 
 /// `GET /api/files` answer, newest first.
@@ -264,6 +273,10 @@ pub struct Share {
     pub downloads: u32,
     pub has_password: bool,
     pub revoked: bool,
+    /// The link's files are end-to-end encrypted: its key is in the link's fragment only.
+    /// Absent (false) for a plain link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
 }
 
 fn one() -> u32 {
@@ -321,6 +334,13 @@ pub struct PublicShare {
     /// only, and only while the link is live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
+    /// The link's files are end-to-end encrypted: names and bytes open only with the key in
+    /// the link's fragment, which the server never sees. Absent (false) for a plain link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
+    /// The sealed metadata of the link's one file, when it is encrypted (absent while locked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_meta: Option<encryption::EncryptedMeta>,
 }
 
 /// `POST /api/public/shares/{token}/unlock` body: the link's password. Checking it counts as a
@@ -425,6 +445,11 @@ pub mod codes {
     pub const FILE_REQUIRED: &str = "file_required";
     /// Every file the link covered was deleted by its owner.
     pub const SHARE_EMPTY: &str = "share_empty";
+    /// End-to-end encrypted metadata that is not base64url, is over 4 KiB, is of an unknown
+    /// version, or comes with a plaintext name, folder or type beside it.
+    pub const INVALID_ENCRYPTION: &str = "invalid_encryption";
+    /// A link would mix end-to-end encrypted files with plain ones.
+    pub const MIXED_ENCRYPTION: &str = "mixed_encryption";
     pub const INTERNAL: &str = "internal";
 }
 
@@ -490,6 +515,7 @@ mod tests {
             thumbnail_url: None,
             sha256: None,
             folder: None,
+            encrypted: None,
         };
         let json = serde_json::to_value(&file).unwrap();
         assert_eq!(json["status"], "pending");

@@ -90,6 +90,9 @@ pub struct PublicFile {
     pub part_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail_url: Option<String>,
+    /// The sealed metadata of an end-to-end encrypted file (its `name` is then `encrypted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<crate::encryption::EncryptedMeta>,
 }
 
 /// `POST /api/public/shares/{token}/files` answer, in the order the link lists its files
@@ -127,6 +130,9 @@ pub struct ArchiveEntry {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The sealed metadata of an end-to-end encrypted file: the browser names it in the ZIP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<crate::encryption::EncryptedMeta>,
 }
 
 /// `POST /api/public/shares/{token}/archive` answer: every `ready` file, with URLs that live

@@ -11,6 +11,7 @@ pub mod components;
 pub mod config;
 pub mod dropped;
 pub mod file_tree;
+pub mod crypto;
 pub mod format;
 pub mod library;
 pub mod live;

@@ -55,7 +55,11 @@ pub enum ThumbnailError {
 
 /// Whether a file of this type and size should get a thumbnail.
 pub fn wanted(file: &FileRecord, max_bytes: u64) -> bool {
-    file.size > 0 && file.size <= max_bytes && IMAGE_TYPES.contains(&file.content_type.essence())
+    // End-to-end encrypted bytes are never decoded (their browser makes their thumbnail).
+    file.encrypted.is_none()
+        && file.size > 0
+        && file.size <= max_bytes
+        && IMAGE_TYPES.contains(&file.content_type.essence())
 }
 
 fn decode_limits() -> image::Limits {

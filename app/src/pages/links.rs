@@ -236,6 +236,7 @@ mod tests {
             revoked: false,
             file_count: 1,
             total_size: 1,
+            encrypted: false,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod parts;
 pub mod password;
 mod paths;
 mod records;
+mod sealed;
 pub mod share;
 
 pub use ids::{
@@ -19,3 +20,4 @@ pub use ids::{
 pub use names::{ContentType, FileName, NameError, content_disposition};
 pub use paths::{FolderPath, PathError, listing_order};
 pub use records::{FileRecord, ShareRecord, ShareRecordTerms, Shrunk};
+pub use sealed::{SealedMeta, SealedMetaError};

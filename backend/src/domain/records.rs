@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::parts::PartLayout;
-use super::{ContentType, FileId, FileName, FolderPath, ShareToken, UserId, file_object_key};
+use super::{
+    ContentType, FileId, FileName, FolderPath, SealedMeta, ShareToken, UserId, file_object_key,
+};
 
 /// A user's file. `object_key` is always `files/{owner}/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +42,10 @@ pub struct FileRecord {
     /// folders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<FolderPath>,
+    /// End to end encrypted: the sealed name, folder and type (then `name` is `encrypted`,
+    /// the type `application/octet-stream`, no folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<SealedMeta>,
 }
 
 impl FileRecord {
@@ -93,6 +99,9 @@ pub struct ShareRecord {
     /// that (links made of several files); a link of one file goes with its file, as before.
     #[serde(default)]
     pub keep_when_empty: bool,
+    /// The link's files are end-to-end encrypted (a link never mixes them with plain ones).
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 /// What a share record may look like when read: the current shape, or the one-file shape
@@ -120,6 +129,8 @@ struct StoredShare {
     access: Option<String>,
     #[serde(default)]
     keep_when_empty: bool,
+    #[serde(default)]
+    encrypted: bool,
 }
 
 impl From<StoredShare> for ShareRecord {
@@ -140,6 +151,7 @@ impl From<StoredShare> for ShareRecord {
             revoked: s.revoked,
             access: s.access,
             keep_when_empty: s.keep_when_empty,
+            encrypted: s.encrypted,
         }
     }
 }
@@ -178,6 +190,7 @@ impl ShareRecord {
             revoked: false,
             access: Some(super::ids::random_secret()),
             keep_when_empty: files.len() > 1,
+            encrypted: files.iter().any(|f| f.encrypted.is_some()),
         })
     }
 
@@ -271,6 +284,7 @@ mod tests {
             multipart_upload_id: None,
             part_size: None,
             folder: None,
+            encrypted: None,
         }
     }
 

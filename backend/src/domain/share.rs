@@ -162,6 +162,7 @@ mod tests {
             revoked: false,
             access: None,
             keep_when_empty: false,
+            encrypted: false,
         }
     }
 

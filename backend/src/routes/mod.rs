@@ -104,5 +104,6 @@ pub(crate) async fn wire_file(state: &AppState, file: &FileRecord) -> ferry_api:
         thumbnail_url,
         sha256: file.sha256.clone(),
         folder: file.folder.as_ref().map(ToString::to_string),
+        encrypted: file.encrypted.as_ref().map(|s| s.to_wire()),
     }
 }

@@ -67,6 +67,8 @@ fn public_share(share: &ShareRecord, file: Option<&FileRecord>, unlocked: bool) 
         access: (unlocked && share.password_hash.is_some())
             .then(|| share.access_key())
             .flatten(),
+        encrypted: share.encrypted,
+        encrypted_meta: file.and_then(|f| f.encrypted.as_ref()).map(|s| s.to_wire()),
     }
 }
 

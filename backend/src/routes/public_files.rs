@@ -104,6 +104,7 @@ async fn public_file(state: &AppState, file: &FileRecord) -> PublicFile {
         sha256: file.sha256.clone(),
         part_size: file.part_size,
         thumbnail_url,
+        encrypted: file.encrypted.as_ref().map(|s| s.to_wire()),
     }
 }
 
@@ -223,6 +224,7 @@ async fn signed_entries(
                 size: file.size,
                 url: request?.url,
                 sha256: file.sha256.clone(),
+                encrypted: file.encrypted.as_ref().map(|s| s.to_wire()),
             })
         })
         .collect()
@@ -252,6 +254,7 @@ mod tests {
             multipart_upload_id: None,
             part_size: None,
             folder: folder.map(|f| FolderPath::parse(f).unwrap()),
+            encrypted: None,
         }
     }
 

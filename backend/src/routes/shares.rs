@@ -44,6 +44,7 @@ pub(crate) fn wire_share(state: &AppState, share: &ShareRecord) -> ferry_api::Sh
         revoked: share.revoked,
         file_count: share.file_count(),
         total_size: share.total_size.unwrap_or(0),
+        encrypted: share.encrypted,
     }
 }
 
@@ -187,6 +188,12 @@ pub(crate) async fn create_share_of_files(
             ));
         }
         files.push(file);
+    }
+    if files.iter().any(|f| f.encrypted.is_some()) && files.iter().any(|f| f.encrypted.is_none()) {
+        return Err(ApiError::bad_request(
+            codes::MIXED_ENCRYPTION,
+            "A link holds end-to-end encrypted files or plain ones, not both.",
+        ));
     }
     let terms = record_terms(
         &state,

@@ -5,12 +5,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use ferry_api::encryption::ENCRYPTED_NAME;
 use ferry_api::{CreateUpload, FileStatus, MultipartTicket, UploadTicket, codes, human_size};
 
 use crate::auth::CurrentUser;
 use crate::domain::parts::{PartLayout, decode_sha256};
 use crate::domain::{
-    ContentType, FileId, FileName, FileRecord, FolderPath, UserId, file_object_key,
+    ContentType, FileId, FileName, FileRecord, FolderPath, SealedMeta, UserId, file_object_key,
 };
 use crate::error::{ApiError, ApiJson};
 use crate::ports::{MetadataError, Reservation};
@@ -30,15 +31,44 @@ struct Announced {
     folder: Option<FolderPath>,
     content_type: ContentType,
     size: u64,
+    encrypted: Option<SealedMeta>,
+}
+
+/// An encrypted upload's sealed metadata, with the neutral name, folder and type it is
+/// recorded under; `None` for a plain upload.
+fn sealed(req: &CreateUpload) -> Result<Option<(SealedMeta, FileName)>, ApiError> {
+    let Some(wire) = &req.encrypted else {
+        return Ok(None);
+    };
+    let sealed = SealedMeta::parse(
+        wire,
+        &req.name,
+        req.folder.as_deref(),
+        req.content_type.as_deref(),
+    )
+    .map_err(|e| ApiError::bad_request(codes::INVALID_ENCRYPTION, e.to_string()))?;
+    let name = FileName::parse(ENCRYPTED_NAME)
+        .map_err(|e| ApiError::bad_request(codes::INVALID_NAME, e.to_string()))?;
+    Ok(Some((sealed, name)))
 }
 
 fn announced(state: &AppState, req: &CreateUpload) -> Result<Announced, ApiError> {
-    let name = FileName::parse(&req.name)
-        .map_err(|e| ApiError::bad_request(codes::INVALID_NAME, e.to_string()))?;
-    let folder = FolderPath::parse_optional(req.folder.as_deref())
-        .map_err(|e| ApiError::bad_request(codes::INVALID_PATH, e.to_string()))?;
-    let content_type = ContentType::parse_or_default(req.content_type.as_deref())
-        .map_err(|e| ApiError::bad_request(codes::INVALID_CONTENT_TYPE, e.to_string()))?;
+    let (name, folder, content_type, encrypted) = match sealed(req)? {
+        Some((sealed, name)) => {
+            let octets = ContentType::parse_or_default(None)
+                .map_err(|e| ApiError::bad_request(codes::INVALID_CONTENT_TYPE, e.to_string()))?;
+            (name, None, octets, Some(sealed))
+        }
+        None => (
+            FileName::parse(&req.name)
+                .map_err(|e| ApiError::bad_request(codes::INVALID_NAME, e.to_string()))?,
+            FolderPath::parse_optional(req.folder.as_deref())
+                .map_err(|e| ApiError::bad_request(codes::INVALID_PATH, e.to_string()))?,
+            ContentType::parse_or_default(req.content_type.as_deref())
+                .map_err(|e| ApiError::bad_request(codes::INVALID_CONTENT_TYPE, e.to_string()))?,
+            None,
+        ),
+    };
     if req.size == 0 {
         return Err(ApiError::bad_request(
             codes::INVALID_SIZE,
@@ -61,6 +91,7 @@ fn announced(state: &AppState, req: &CreateUpload) -> Result<Announced, ApiError
         folder,
         content_type,
         size: req.size,
+        encrypted,
     })
 }
 
@@ -109,6 +140,7 @@ async fn reserve(
         multipart_upload_id: multipart.map(|(upload_id, _)| upload_id.to_owned()),
         part_size: multipart.map(|(_, layout)| layout.part_size),
         folder: file.folder,
+        encrypted: file.encrypted,
     };
     let bounds = Reservation {
         quota: state.limits.user_quota,
@@ -178,7 +210,13 @@ pub(crate) async fn create_upload(
             return Err(err.into());
         }
     };
-    tracing::info!(file = %record.id, size = record.size, checked = req.sha256.is_some(), "upload issued");
+    tracing::info!(
+        file = %record.id,
+        size = record.size,
+        checked = req.sha256.is_some(),
+        encrypted = record.encrypted.is_some(),
+        "upload issued"
+    );
     let file = wire_file(&state, &record).await;
     Ok((
         StatusCode::CREATED,
@@ -249,6 +287,7 @@ pub(crate) async fn create_multipart_upload(
         file = %record.id,
         size = record.size,
         parts = layout.part_count,
+        encrypted = record.encrypted.is_some(),
         "multipart upload issued"
     );
     let file = wire_file(&state, &record).await;

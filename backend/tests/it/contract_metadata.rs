@@ -10,7 +10,9 @@ use crate::support::aws::{Moto, unique_name};
 use ferry::adapters::aws::{DynamoMetadataStore, create_table};
 use ferry::adapters::local::store::LocalMetadataStore;
 use ferry::domain::share::AttemptPolicy;
-use ferry::domain::{ContentType, FileId, FileName, FileRecord, ShareRecord, ShareToken, UserId};
+use ferry::domain::{
+    ContentType, FileId, FileName, FileRecord, SealedMeta, ShareRecord, ShareToken, UserId,
+};
 use ferry::ports::{
     AttemptReservation, DownloadCount, MetadataError, MetadataStore, Reservation, Transition, Usage,
 };
@@ -39,6 +41,7 @@ fn pending_file(owner: &UserId, size: u64) -> FileRecord {
         multipart_upload_id: None,
         part_size: None,
         folder: None,
+        encrypted: None,
     }
 }
 
@@ -58,6 +61,7 @@ fn share_of(file: &FileRecord, max_downloads: Option<u32>) -> ShareRecord {
         revoked: false,
         access: None,
         keep_when_empty: false,
+        encrypted: false,
     }
 }
 
@@ -612,6 +616,7 @@ async fn metadata_contract(store: Store) {
         pending_uploads_are_capped_even_when_announced_at_once,
         the_stale_index_follows_every_way_out_of_pending,
         password_attempts_are_reserved_atomically,
+        encrypted_files_keep_their_sealed_metadata,
     );
 }
 
@@ -906,5 +911,40 @@ async fn release_markers_expire_by_the_stores_clock_on_dynamodb_local() {
 }
 
 // ---- links of many files -------------------------------------------------------------------
+
+/// An end-to-end encrypted file: its sealed metadata (the largest allowed) comes back as it
+/// went in, alone and in batch reads, and its link stays marked encrypted.
+async fn encrypted_files_keep_their_sealed_metadata(store: &Store) {
+    let owner = new_user();
+    let blob: String = (0..ferry_api::encryption::MAX_META_CHARS)
+        .map(|i| char::from(b"AZaz09-_"[i % 8]))
+        .collect();
+    let sealed = SealedMeta::from_stored(blob, ferry_api::encryption::META_VERSION).unwrap();
+    let file = FileRecord {
+        name: FileName::parse("encrypted").unwrap(),
+        encrypted: Some(sealed),
+        ..pending_file(&owner, 100)
+    };
+    store.insert_pending_file(&file, 1 << 30).await.unwrap();
+    assert_eq!(
+        store.file(&owner, &file.id).await.unwrap().as_ref(),
+        Some(&file)
+    );
+    store.mark_ready(&owner, &file.id, None).await.unwrap();
+    let ready = store.file(&owner, &file.id).await.unwrap().unwrap();
+    assert_eq!(ready.encrypted, file.encrypted);
+    let batch = store.files_by_ids(&owner, &[file.id]).await.unwrap();
+    assert_eq!(batch, vec![ready.clone()]);
+
+    let share = ShareRecord {
+        encrypted: true,
+        ..share_of(&ready, None)
+    };
+    store.insert_share(&share).await.unwrap();
+    assert!(store.share(&share.token).await.unwrap().unwrap().encrypted);
+    let plain = share_of(&ready, None);
+    store.insert_share(&plain).await.unwrap();
+    assert!(!store.share(&plain.token).await.unwrap().unwrap().encrypted);
+}
 
 mod transfers;

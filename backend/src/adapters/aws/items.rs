@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 
 use crate::domain::share::AttemptWindow;
 use crate::domain::{
-    ContentType, FileId, FileName, FileRecord, FolderPath, ShareRecord, ShareToken, UserId,
+    ContentType, FileId, FileName, FileRecord, FolderPath, SealedMeta, ShareRecord, ShareToken,
+    UserId,
 };
 use crate::ports::MetadataError;
 
@@ -119,6 +120,10 @@ pub fn file_item(file: &FileRecord) -> Item {
     if let Some(folder) = &file.folder {
         item.insert("folder".to_owned(), s(folder.as_str()));
     }
+    if let Some(sealed) = &file.encrypted {
+        item.insert("sealed_meta".to_owned(), s(sealed.blob()));
+        item.insert("sealed_version".to_owned(), n(sealed.version()));
+    }
     if file.status == FileStatus::Pending {
         item.insert("ttl".to_owned(), epoch_seconds(file.upload_expires_at));
     }
@@ -143,6 +148,10 @@ pub fn share_item(share: &ShareRecord) -> Item {
         (
             "keep_when_empty".to_owned(),
             AttributeValue::Bool(share.keep_when_empty),
+        ),
+        (
+            "encrypted".to_owned(),
+            AttributeValue::Bool(share.encrypted),
         ),
         ("ttl".to_owned(), epoch_seconds(share.expires_at)),
     ]);
@@ -283,6 +292,15 @@ pub fn decode_file(item: &Item) -> Result<FileRecord, MetadataError> {
         folder: opt_str(item, "folder")?
             .map(|f| parsed("folder", FolderPath::parse(f)))
             .transpose()?,
+        encrypted: opt_str(item, "sealed_meta")?
+            .map(|blob| {
+                let version = req_num(item, "sealed_version")?;
+                parsed(
+                    "sealed_meta",
+                    SealedMeta::from_stored(blob.to_owned(), version),
+                )
+            })
+            .transpose()?,
     })
 }
 
@@ -301,6 +319,7 @@ pub fn decode_share(item: &Item) -> Result<ShareRecord, MetadataError> {
         revoked: req_bool(item, "revoked")?,
         access: opt_str(item, "access")?.map(str::to_owned),
         keep_when_empty: req_bool(item, "keep_when_empty")?,
+        encrypted: req_bool(item, "encrypted")?,
     })
 }
 
@@ -343,6 +362,7 @@ mod tests {
             multipart_upload_id: None,
             part_size: None,
             folder: None,
+            encrypted: None,
         }
     }
 
@@ -386,6 +406,7 @@ mod tests {
             revoked: false,
             access: Some("key".to_owned()),
             keep_when_empty: true,
+            encrypted: false,
         };
         let (old, new) = (share(999_999_999), share(1_000_000_000));
         assert_eq!(decode_share(&share_item(&old)).unwrap(), old);

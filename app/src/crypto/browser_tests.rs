@@ -1,0 +1,157 @@
+//! WebCrypto writes and reads the same records as the native implementation of `tests.rs`:
+//! both check the vectors of `vectors.rs`.
+
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use super::link::TransferKey;
+use super::message::{self, Header};
+use super::meta::{self, FileSecrets};
+use super::vectors::*;
+use super::webcrypto::WebCrypto;
+use super::*;
+
+fn rs(n: u64) -> RecordSize {
+    RecordSize::new(n).expect("a valid record size")
+}
+
+#[wasm_bindgen_test]
+async fn webcrypto_matches_rfc_8188_section_3_1() {
+    let web = WebCrypto::new().expect("WebCrypto");
+    let (key, salt) = (b64(RFC_3_1_KEY), b64(RFC_3_1_SALT));
+    let cek = web.hkdf_sha256(&key, &salt, AES_128_GCM.key_info, 16).await;
+    assert_eq!(cek.unwrap(), b64(RFC_3_1_CEK));
+    let k = RecordKeys::derive(&web, AES_128_GCM, &key, &salt)
+        .await
+        .unwrap();
+    assert_eq!(k.nonce(0).to_vec(), b64(RFC_3_1_NONCE));
+    let header = Header {
+        salt: salt.try_into().unwrap(),
+        rs: rs(4096),
+        key_id: Vec::new(),
+    };
+    let message = message::encrypt(&web, AES_128_GCM, &key, &header, WALRUS).await;
+    assert_eq!(message.unwrap(), b64(RFC_3_1_MESSAGE));
+}
+
+#[wasm_bindgen_test]
+async fn webcrypto_matches_rfc_8188_section_3_2() {
+    let web = WebCrypto::new().expect("WebCrypto");
+    let key = b64(RFC_3_2_KEY);
+    let vector = b64(RFC_3_2_MESSAGE);
+    let opened = message::decrypt(&web, AES_128_GCM, &key, &vector).await;
+    assert_eq!(opened.unwrap(), WALRUS);
+    let (header, _) = Header::parse(&vector).unwrap();
+    let k = RecordKeys::derive(&web, AES_128_GCM, &key, &header.salt)
+        .await
+        .unwrap();
+    let mut message = header.to_bytes();
+    message.extend(
+        seal_record(&web, &k, 0, &WALRUS[..7], false, 1)
+            .await
+            .unwrap(),
+    );
+    message.extend(
+        seal_record(&web, &k, 1, &WALRUS[7..], true, 0)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(message, vector);
+}
+
+#[wasm_bindgen_test]
+async fn webcrypto_writes_the_native_aes_256_records_and_refuses_tampering() {
+    let web = WebCrypto::new().expect("WebCrypto");
+    let cek = web
+        .hkdf_sha256(&aes256_key(), &aes256_salt(), AES_256_GCM.key_info, 32)
+        .await;
+    assert_eq!(cek.unwrap(), b64(AES256_CEK));
+    let k = RecordKeys::derive(&web, AES_256_GCM, &aes256_key(), &aes256_salt())
+        .await
+        .unwrap();
+    assert_eq!(k.nonce(0).to_vec(), b64(AES256_NONCE));
+    let r = rs(AES256_RS);
+    let span = r.span(100, 0..r.ciphertext_size(100).unwrap()).unwrap();
+    let sealed = seal_span(&web, &k, r, &span, &aes256_plaintext()).await;
+    assert_eq!(sealed.unwrap(), b64(AES256_RECORDS));
+    let empty = r.span(0, 0..17).unwrap();
+    assert_eq!(
+        seal_span(&web, &k, r, &empty, b"").await.unwrap(),
+        b64(AES256_EMPTY)
+    );
+
+    let mut stored = b64(AES256_RECORDS);
+    let opened = open_span(&web, &k, r, &span, &stored).await;
+    assert_eq!(opened.unwrap(), aes256_plaintext());
+    stored[70] ^= 1;
+    let opened = open_span(&web, &k, r, &span, &stored).await;
+    assert_eq!(opened, Err(CryptoError::Tampered));
+}
+
+#[wasm_bindgen_test]
+async fn a_generated_key_seals_metadata_that_only_it_opens() {
+    let web = WebCrypto::new().expect("WebCrypto");
+    let key = TransferKey::generate().expect("random bytes");
+    assert_ne!(key.bytes(), TransferKey::generate().unwrap().bytes());
+    let secrets = FileSecrets {
+        name: "report.pdf".to_owned(),
+        folder: None,
+        content_type: "application/pdf".to_owned(),
+        size: 5,
+        salt: crate::base64::encode_url(&[1; SALT_LEN]),
+    };
+    let blob = meta::seal(&web, &key, [2; SALT_LEN], &secrets)
+        .await
+        .unwrap();
+    assert_eq!(meta::open(&web, &key, &blob).await, Ok(secrets));
+    let fragment = key.fragment();
+    assert_eq!(TransferKey::from_fragment(&fragment), Ok(key));
+}
+
+#[wasm_bindgen_test]
+async fn a_part_of_a_blob_is_sealed_on_its_own_and_opens_back() {
+    use super::sealing::SealedFile;
+    use js_sys::{Array, Uint8Array};
+    use wasm_bindgen_futures::JsFuture;
+
+    // Three records and a bit, so the second "part" (one record) sits in the middle.
+    let plain: Vec<u8> = (0..3 * 65_519 + 10).map(|i| (i % 251) as u8).collect();
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&plain[..])))
+            .unwrap();
+    let key = TransferKey::generate().unwrap();
+    let file = SealedFile::new(
+        &key,
+        "big.bin",
+        Some("a/b"),
+        "application/x-test",
+        plain.len() as u64,
+    )
+    .await
+    .unwrap();
+    assert_eq!(file.cipher_size, plain.len() as u64 + 4 * 17);
+    let web = WebCrypto::new().unwrap();
+    let blob_meta = crate::base64::decode_url(&file.meta.meta).unwrap();
+    let secrets = meta::open(&web, &key, &blob_meta).await.unwrap();
+    assert_eq!(
+        (secrets.name.as_str(), secrets.folder.as_deref()),
+        ("big.bin", Some("a/b"))
+    );
+
+    let r = CONTENT_RECORDS;
+    let (start, end) = (r.get(), 2 * r.get());
+    let part = file.part(&blob, start, end).await.unwrap();
+    let buffer = JsFuture::from(part.array_buffer()).await.unwrap();
+    let sealed = Uint8Array::new(&buffer).to_vec();
+    assert_eq!(sealed.len() as u64, r.get());
+    let keys = RecordKeys::derive(
+        &web,
+        AES_256_GCM,
+        key.bytes(),
+        &secrets.content_salt().unwrap(),
+    )
+    .await
+    .unwrap();
+    let span = r.span(plain.len() as u64, start..end).unwrap();
+    let opened = open_span(&web, &keys, r, &span, &sealed).await.unwrap();
+    assert_eq!(opened, plain[65_519..2 * 65_519]);
+}
