@@ -145,6 +145,7 @@ mod tests {
             sha256: None,
             part_size: None,
             thumbnail_url: None,
+            encrypted: None,
         }
     }
 

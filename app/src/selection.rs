@@ -125,6 +125,7 @@ mod tests {
                 thumbnail_url: None,
                 sha256: None,
                 folder: None,
+                encrypted: None,
             },
             depth: 0,
         }

@@ -12,6 +12,7 @@ pub mod message;
 pub mod meta;
 #[cfg(target_arch = "wasm32")]
 pub mod sealing;
+pub mod stream;
 #[cfg(target_arch = "wasm32")]
 pub mod webcrypto;
 
