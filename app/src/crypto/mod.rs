@@ -13,7 +13,6 @@ pub mod meta;
 #[cfg(target_arch = "wasm32")]
 pub mod sealing;
 pub mod stream;
-#[cfg(target_arch = "wasm32")]
 pub mod webcrypto;
 
 use std::fmt;
