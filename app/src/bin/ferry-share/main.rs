@@ -101,11 +101,15 @@ pub fn link_secret() -> Option<String> {
     (!fragment.is_empty()).then(|| fragment.to_owned())
 }
 
-/// What is wrong with the link's key, in words, if anything.
+/// Whether the link lacks its key (`k=…` in the fragment), in words. A damaged key is found
+/// by the download module, which says so when it cannot open the names: the page carries no
+/// decoding of its own, to stay small.
 fn link_key_problem() -> Option<String> {
-    ferry_app::crypto::link::TransferKey::from_fragment(&link_secret().unwrap_or_default())
-        .err()
-        .map(|e| e.to_string())
+    let secret = link_secret().unwrap_or_default();
+    let has_key = secret
+        .split('&')
+        .any(|pair| pair.strip_prefix("k=").is_some_and(|k| !k.is_empty()));
+    (!has_key).then(|| ferry_app::crypto::link::LinkKeyError::Missing.to_string())
 }
 
 /// An encrypted link whose files may be listed (not waiting for its password).

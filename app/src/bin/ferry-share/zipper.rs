@@ -89,14 +89,20 @@ async fn call(name: &str, args: &js_sys::Array) -> Result<JsValue, Failure> {
 /// this browser): its name, folder, type and plaintext size.
 pub async fn open_meta(secret: &str, meta: &str) -> Result<Secrets, Failure> {
     let args = js_sys::Array::of2(&secret.into(), &meta.into());
-    let json = call("open_meta", &args).await?;
-    json.as_string()
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .ok_or_else(|| Failure::Said("The file's name could not be read.".into()))
+    let opened = call("open_meta", &args).await?;
+    // `[name, folder, content_type, size]`: plain values, so this page needs no JSON decoder.
+    let at = |i: u32| Reflect::get_u32(&opened, i).unwrap_or(JsValue::UNDEFINED);
+    Ok(Secrets {
+        name: at(0)
+            .as_string()
+            .ok_or_else(|| Failure::Said("The file's name could not be read.".into()))?,
+        folder: at(1).as_string(),
+        content_type: at(2).as_string().unwrap_or_default(),
+        size: at(3).as_f64().unwrap_or_default() as u64,
+    })
 }
 
 /// What an encrypted file's metadata says.
-#[derive(serde::Deserialize)]
 pub struct Secrets {
     pub name: String,
     pub folder: Option<String>,

@@ -8,6 +8,7 @@ use ferry_app::crypto::link::TransferKey;
 use ferry_app::crypto::meta::{self, FileSecrets};
 use ferry_app::crypto::stream::Decryptor;
 use ferry_app::crypto::webcrypto::WebCrypto;
+use wasm_bindgen::JsValue;
 use web_sys::CryptoKey;
 
 /// The link's key and WebCrypto, to open its files.
@@ -72,13 +73,16 @@ pub fn refused(what: &str, err: &CryptoError) -> String {
     }
 }
 
-/// The secrets as the page wants them (JSON: name, folder, content_type, size).
-pub fn secrets_json(secrets: &FileSecrets) -> String {
-    serde_json::json!({
-        "name": secrets.name,
-        "folder": secrets.folder,
-        "content_type": secrets.content_type,
-        "size": secrets.size,
-    })
-    .to_string()
+/// The secrets as the page wants them: `[name, folder, content_type, size]`.
+pub fn secrets_array(secrets: &FileSecrets) -> js_sys::Array {
+    let folder = secrets
+        .folder
+        .as_deref()
+        .map_or(JsValue::UNDEFINED, JsValue::from);
+    js_sys::Array::of4(
+        &secrets.name.as_str().into(),
+        &folder,
+        &secrets.content_type.as_str().into(),
+        &JsValue::from_f64(secrets.size as f64),
+    )
 }

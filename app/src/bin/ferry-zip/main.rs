@@ -80,17 +80,17 @@ pub async fn download_all(
         .map_err(Stop::into_js)
 }
 
-/// One file's sealed metadata, opened with the link's key: JSON of its name, folder, type and
-/// size; rejects with the reason in words.
+/// One file's sealed metadata, opened with the link's key: `[name, folder, type, size]`;
+/// rejects with the reason in words.
 #[wasm_bindgen]
-pub async fn open_meta(secret: String, meta: String) -> Result<String, JsValue> {
+pub async fn open_meta(secret: String, meta: String) -> Result<js_sys::Array, JsValue> {
     let opener = Opener::new(&secret).map_err(|why| JsValue::from_str(&why))?;
     let sealed = ferry_api::encryption::EncryptedMeta {
         meta,
         version: ferry_api::encryption::META_VERSION,
     };
     match opener.secrets(&sealed).await {
-        Ok(secrets) => Ok(decrypt::secrets_json(&secrets)),
+        Ok(secrets) => Ok(decrypt::secrets_array(&secrets)),
         Err(e) => Err(JsValue::from_str(&e.to_string())),
     }
 }
