@@ -101,6 +101,28 @@ pub struct NewUpload {
     /// The folder of a file from a dropped or picked folder (`Fotos/2026`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// End to end encrypted: the sealed name, folder and type ([`NewUpload::sealed`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<ferry_api::encryption::EncryptedMeta>,
+}
+
+impl NewUpload {
+    /// An encrypted upload's announcement: only the neutral name, the ciphertext's size and
+    /// checksum, and the sealed metadata; the real name, folder and type stay inside.
+    pub fn sealed(
+        cipher_size: u64,
+        meta: ferry_api::encryption::EncryptedMeta,
+        sha256: Option<String>,
+    ) -> Self {
+        Self {
+            name: ferry_api::encryption::ENCRYPTED_NAME.to_owned(),
+            size: cipher_size,
+            content_type: None,
+            sha256,
+            folder: None,
+            encrypted: Some(meta),
+        }
+    }
 }
 
 /// `{base}{path}` without a doubled or missing slash.
@@ -395,5 +417,25 @@ mod tests {
             "https://x.example/api/files"
         );
         assert_eq!(seg("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn an_encrypted_announcement_carries_no_plaintext_and_the_server_reads_it() {
+        let meta = ferry_api::encryption::EncryptedMeta {
+            meta: "c2VhbGVk".to_owned(),
+            version: 1,
+        };
+        let body = NewUpload::sealed(1_000_017, meta.clone(), Some("sha".to_owned()));
+        let json = serde_json::to_value(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "name": "encrypted", "size": 1_000_017, "sha256": "sha",
+                "encrypted": {"meta": "c2VhbGVk", "version": 1}
+            })
+        );
+        let read: ferry_api::CreateUpload = serde_json::from_value(json).unwrap();
+        assert_eq!(read.encrypted, Some(meta));
+        assert_eq!((read.folder, read.content_type), (None, None));
     }
 }

@@ -85,4 +85,24 @@ impl SealedFile {
         let parts = Array::of1(&Uint8Array::from(&sealed[..]));
         Blob::new_with_u8_array_sequence(&parts).map_err(js)
     }
+
+    /// [`Self::part`] and the base64 SHA-256 of its ciphertext, as S3 checks it.
+    pub async fn part_with_checksum(
+        &self,
+        file: &Blob,
+        start: u64,
+        end: u64,
+    ) -> Result<(Blob, String), CryptoError> {
+        let part = self.part(file, start, end).await?;
+        let sha256 = crate::checksum::sha256(&part)
+            .await
+            .map_err(CryptoError::Backend)?;
+        Ok((part, sha256))
+    }
+
+    /// The `POST /api/uploads` (with the ciphertext's `sha256`) or `/api/uploads/multipart`
+    /// body of this file.
+    pub fn announcement(&self, sha256: Option<String>) -> crate::api_client::NewUpload {
+        crate::api_client::NewUpload::sealed(self.cipher_size, self.meta.clone(), sha256)
+    }
 }

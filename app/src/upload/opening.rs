@@ -19,7 +19,7 @@ pub(super) enum Start {
     Fresh,
     Resumed(Shared),
     /// An earlier try completed the upload already.
-    AlreadyDone(ferry_api::File),
+    AlreadyDone(Box<ferry_api::File>),
 }
 
 impl Uploader {
@@ -82,7 +82,7 @@ impl Uploader {
             Start::AlreadyDone(done) => {
                 self.forget(&done.id);
                 self.batch_attach(id, done.id.clone());
-                self.library.upsert(done);
+                self.library.upsert(*done);
                 self.finished(attempt);
                 self.pump();
                 return Ok(None);
@@ -164,7 +164,9 @@ impl Uploader {
             Err(err) if err.code == codes::UPLOAD_CLOSED => {
                 // Completed (the page closed before it heard back) or failed.
                 match self.api.get_file(&record.file_id).await {
-                    Ok(done) if done.status != FileStatus::Failed => Ok(Start::AlreadyDone(done)),
+                    Ok(done) if done.status != FileStatus::Failed => {
+                        Ok(Start::AlreadyDone(Box::new(done)))
+                    }
                     _ => {
                         self.forget(&record.file_id);
                         Ok(Start::Fresh)

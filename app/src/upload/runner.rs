@@ -129,6 +129,7 @@ impl Uploader {
             content_type: (!content_type.is_empty()).then_some(content_type),
             sha256,
             folder: self.folder_of(id),
+            encrypted: None,
         }
     }
 
