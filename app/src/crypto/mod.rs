@@ -12,7 +12,7 @@ pub mod message;
 pub mod meta;
 #[cfg(target_arch = "wasm32")]
 pub mod sealing;
-#[cfg(target_arch = "wasm32")]
+pub mod stream;
 pub mod webcrypto;
 
 use std::fmt;

@@ -5,6 +5,10 @@
 //! It behaves as the app's page did: opening the link never uses a download; only the Download
 //! button asks the API for the one-time URL. A password-protected link shows nothing about its
 //! file until the password is given (`unlock`). The words come from `ferry_app::public_share`.
+//!
+//! An end-to-end encrypted link (`PublicShare::encrypted`) shows as a list of its files (even
+//! one), whose names the download module decrypts with the key in the link's fragment; the
+//! fragment never leaves this browser. Without it, the page says what is missing.
 
 mod dom;
 mod http;
@@ -74,7 +78,11 @@ async fn open(token: String) {
         add(&page, &card);
     }
     match http::share(&token).await {
-        Ok(share) if share.file_count.unwrap_or(1) > 1 => {
+        Ok(share) if share.encrypted && link_key_problem().is_some() => {
+            set_title("The link is missing its key");
+            show_key_problem(&page, link_key_problem().unwrap_or_default());
+        }
+        Ok(share) if share.file_count.unwrap_or(1) > 1 || encrypted_and_open(&share) => {
             transfer::show(share, token, transfer::Key::default()).await;
         }
         Ok(share) => {
@@ -83,6 +91,52 @@ async fn open(token: String) {
         }
         Err(err) => failed_to_open(err, token),
     }
+}
+
+/// The location's fragment (without `#`): an encrypted link's key. Read here and handed to the
+/// download module only; never sent.
+pub fn link_secret() -> Option<String> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    let fragment = hash.strip_prefix('#').unwrap_or(&hash);
+    (!fragment.is_empty()).then(|| fragment.to_owned())
+}
+
+/// Whether the link lacks its key (`k=…` in the fragment), in words. A damaged key is found
+/// by the download module, which says so when it cannot open the names: the page carries no
+/// decoding of its own, to stay small.
+fn link_key_problem() -> Option<String> {
+    let secret = link_secret().unwrap_or_default();
+    let has_key = secret
+        .split('&')
+        .any(|pair| pair.strip_prefix("k=").is_some_and(|k| !k.is_empty()));
+    (!has_key).then(|| ferry_app::crypto::link::LinkKeyError::Missing.to_string())
+}
+
+/// An encrypted link whose files may be listed (not waiting for its password).
+fn encrypted_and_open(share: &PublicShare) -> bool {
+    share.encrypted && share.file_count.is_some()
+}
+
+/// An encrypted link without its key: what is missing, and that nothing can be read without it.
+fn show_key_problem(page: &Element, problem: String) {
+    let card = state_card();
+    Icon::Lock.add_to(&card);
+    add(
+        &card,
+        &text("h1", "", "The key to these files is not in the link"),
+    );
+    add(&card, &text("p", "", &problem));
+    add(
+        &card,
+        &text(
+            "p",
+            "muted small",
+            "The files behind it are end-to-end encrypted: they can only be opened with the \
+             key that comes after # in the link the sender shared. Ferry never has that key.",
+        ),
+    );
+    clear(page);
+    add(page, &card);
 }
 
 /// The link could not be loaded: why, and (unless it is unusable) a way to try again.
@@ -386,10 +440,11 @@ fn submit(card: &Shared) {
     spawn_local(async move {
         if unlocking {
             match http::unlock(&token, password.clone()).await {
-                Ok(full) if full.file_count.unwrap_or(1) > 1 => {
+                Ok(full) if full.file_count.unwrap_or(1) > 1 || full.encrypted => {
                     let key = transfer::Key {
                         access: full.access.clone(),
                         password: Some(password),
+                        secret: None,
                     };
                     transfer::show(full, token, key).await;
                 }

@@ -4,7 +4,8 @@
 // frame then asks for /__ferry/zip/{id}, and this answers with a stream of those chunks as an
 // attachment, so the browser saves the ZIP while it is written and nothing holds it whole.
 // The stream asks the page for each chunk ('pull') as the browser takes them, and the page
-// transfers each chunk's buffer rather than copying it.
+// transfers each chunk's buffer rather than copying it. A single decrypted file of an
+// end-to-end encrypted link comes the same way (kind 'file'), under its decrypted name.
 'use strict';
 
 const PREFIX = '/__ferry/zip/';
@@ -18,7 +19,8 @@ self.addEventListener('message', (event) => {
   const port = event.ports[0];
   // Anything else (the page's pings) only keeps this worker awake during a download.
   if (!m || m.type !== 'ferry-zip' || typeof m.id !== 'string' || !port) return;
-  waiting.set(m.id, { name: String(m.name || 'files.zip'), size: m.size, stream: fromPage(port) });
+  const type = m.kind === 'file' ? 'application/octet-stream' : 'application/zip';
+  waiting.set(m.id, { name: String(m.name || 'files.zip'), size: m.size, type, stream: fromPage(port) });
   // A download nobody asked for within a minute is dropped.
   setTimeout(() => {
     const left = waiting.get(m.id);
@@ -67,7 +69,7 @@ self.addEventListener('fetch', (event) => {
     return;
   }
   const headers = {
-    'content-type': 'application/zip',
+    'content-type': m.type,
     'content-disposition': attachment(m.name),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',

@@ -1,6 +1,8 @@
 //! The page of a link with many files: every file listed by folder with its own download
 //! button, and "Download all" as one ZIP written in the browser ([`crate::archive`]). The list is
 //! built once as escaped markup (`ferry_app::public_transfer`), so 1,000 rows cost one parse.
+//! An end-to-end encrypted link's names are decrypted first, and its downloads decrypt as they
+//! stream (both in the download module, loaded then).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,6 +25,8 @@ use crate::{http, page, show_unusable};
 pub struct Key {
     pub password: Option<String>,
     pub access: Option<String>,
+    /// An encrypted link's fragment (its key): stays in this browser.
+    pub secret: Option<String>,
 }
 
 impl Key {
@@ -63,18 +67,70 @@ struct Transfer {
 type Shared = Rc<RefCell<Transfer>>;
 
 /// Replaces the page with the link's files (after loading their list).
-pub async fn show(share: PublicShare, token: String, key: Key) {
+pub async fn show(share: PublicShare, token: String, mut key: Key) {
+    if share.encrypted {
+        key.secret = crate::link_secret();
+    }
     let query = |cursor| PublicFilesQuery {
         password: key.access.is_none().then(|| key.password.clone()).flatten(),
         access: key.access.clone(),
         cursor,
         limit: Some(ferry_api::transfer::MAX_PUBLIC_PAGE),
     };
-    let files = match all_files(&token, &query).await {
+    let mut files = match all_files(&token, &query).await {
         Ok(files) => files,
         Err(err) => return crate::failed_to_open(err, token),
     };
+    if let Some(secret) = key.secret.as_deref().filter(|_| share.encrypted)
+        && let Err(reason) = open_names(secret, &mut files).await
+    {
+        let page = page();
+        set_title("Link unavailable");
+        let card = el("section", "state-card");
+        attr(&card, "role", "alert");
+        Icon::Warning.add_to(&card);
+        add(&card, &text("h1", "", "These files cannot be opened"));
+        add(&card, &text("p", "", &reason));
+        clear(&page);
+        add(&page, &card);
+        return;
+    }
     render(share, token, key, files);
+}
+
+/// Replaces each encrypted file's stored name, folder, type and size with what its sealed
+/// metadata says, then orders them as the link does (folders, then names). Fails, in words,
+/// when the key opens none of them.
+async fn open_names(secret: &str, files: &mut [PublicFile]) -> Result<(), String> {
+    let mut opened = 0;
+    let mut last_error = None;
+    for file in files.iter_mut() {
+        let Some(sealed) = &file.encrypted else {
+            continue;
+        };
+        match zipper::open_meta(secret, &sealed.meta).await {
+            Ok(secrets) => {
+                file.name = secrets.name;
+                file.folder = secrets.folder.filter(|f| !f.is_empty());
+                file.content_type = secrets.content_type;
+                file.size = secrets.size;
+                opened += 1;
+            }
+            Err(Failure::Said(reason)) => {
+                file.name = "Encrypted file (its name could not be decrypted)".into();
+                last_error = Some(reason);
+            }
+            Err(Failure::Api(err)) => last_error = Some(err.message),
+        }
+    }
+    if let (0, Some(reason)) = (opened, last_error) {
+        return Err(format!(
+            "The key in this link does not open its files ({reason}). Ask the sender for the \
+             whole link."
+        ));
+    }
+    files.sort_by(|a, b| (&a.folder, &a.name).cmp(&(&b.folder, &b.name)));
+    Ok(())
 }
 
 async fn all_files(
@@ -99,19 +155,20 @@ fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) {
     set_title(&summary(count, total));
     let section = el("section", "share-card transfer");
     attr(&section, "aria-labelledby", "shared-name");
-    add(
-        &section,
-        &text(
-            "p",
-            "eyebrow",
-            &format!("Someone shared {count} files with you"),
-        ),
-    );
+    let shared = if count == 1 {
+        "Someone shared a file with you".to_owned()
+    } else {
+        format!("Someone shared {count} files with you")
+    };
+    add(&section, &text("p", "eyebrow", &shared));
     let heading = text("h1", "share-name", &summary(count, total));
     attr(&heading, "id", "shared-name");
     add(&section, &heading);
     let facts = el("ul", "share-facts");
     add(&section, &facts);
+    if share.encrypted {
+        add(&section, &encrypted_note());
+    }
 
     let actions = el("div", "transfer-actions");
     let all = el("button", "button primary large");
@@ -208,6 +265,28 @@ fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) {
     add(&page, &section);
 }
 
+/// What end-to-end encryption means for the recipient, in plain words.
+fn encrypted_note() -> Element {
+    let note = el("div", "e2ee-note");
+    attr(&note, "role", "note");
+    let title = el("p", "");
+    Icon::Lock.add_to(&title);
+    add(&title, &text("strong", "", "End-to-end encrypted"));
+    add(&note, &title);
+    add(
+        &note,
+        &text(
+            "p",
+            "muted small",
+            "These files and their names were encrypted in the sender's browser. Ferry and AWS \
+             store only scrambled data and cannot read them. The key is the part of the link \
+             after #, which your browser never sends to a server; the files are decrypted here, \
+             on your device, as they download.",
+        ),
+    );
+    note
+}
+
 impl Transfer {
     fn render_facts(&self) {
         clear(&self.facts);
@@ -254,16 +333,25 @@ impl Transfer {
     }
 }
 
-/// One file alone: counts one download, then the browser saves it from its presigned GET.
+/// One file alone: counts one download, then the browser saves it from its presigned GET (an
+/// encrypted file through the download module, which decrypts it as it streams).
 fn download_one(transfer: &Shared, index: usize) {
-    let (token, body) = {
+    let (token, body, sealed) = {
         let t = transfer.borrow();
         let Some(file) = t.files.get(index).filter(|f| f.status == FileStatus::Ready) else {
             return;
         };
         t.say(None, &format!("Preparing “{}”…", file.name));
-        (t.token.clone(), t.key.download(Some(file.id.clone())))
+        let sealed = file.encrypted.as_ref().map(|s| s.meta.clone());
+        (
+            t.token.clone(),
+            t.key.download(Some(file.id.clone())),
+            sealed,
+        )
     };
+    if let Some(meta) = sealed {
+        return download_decrypted(transfer, token, body, meta);
+    }
     let transfer = transfer.clone();
     spawn_local(async move {
         match http::download(&token, body).await {
@@ -275,6 +363,38 @@ fn download_one(transfer: &Shared, index: usize) {
                 }
             }
             Err(err) => refused(&transfer, err),
+        }
+    });
+}
+
+/// One encrypted file, decrypted as it streams into the download (the download module's work).
+fn download_decrypted(transfer: &Shared, token: String, body: PublicDownload, meta: String) {
+    let Some(secret) = transfer.borrow().key.secret.clone() else {
+        return;
+    };
+    let Ok(cancel) = AbortController::new() else {
+        return;
+    };
+    let file_id = body.file_id.clone().unwrap_or_default();
+    let transfer = transfer.clone();
+    spawn_local(async move {
+        let key = (body.password, body.access);
+        let signal = cancel.signal();
+        transfer
+            .borrow()
+            .say(None, "Decrypting and saving the file…");
+        let result = zipper::download_file(&token, key, &file_id, &meta, &secret, &signal).await;
+        match result {
+            Ok(()) => {
+                transfer.borrow_mut().used_one();
+                transfer.borrow().say(None, "The file is saved.");
+            }
+            Err(Failure::Api(err)) => refused(&transfer, err),
+            Err(Failure::Said(reason)) => {
+                transfer
+                    .borrow()
+                    .say(Some(&reason), "The file was not saved.");
+            }
         }
     });
 }
@@ -330,8 +450,10 @@ fn download_all(transfer: &Shared) {
     spawn_local(async move {
         let password = key.access.is_none().then(|| key.password.clone()).flatten();
         let signal = cancel.signal();
+        let secret = key.secret.clone();
+        let access = key.access.clone();
         let result =
-            zipper::download_all(&token, password, key.access.clone(), on_event, &signal).await;
+            zipper::download_all(&token, password, access, on_event, &signal, secret).await;
         let mut t = transfer.borrow_mut();
         t.zipping = false;
         t.cancel = None;
@@ -384,8 +506,17 @@ fn watch_arrivals(transfer: &Shared) {
                 let before: Vec<_> = t.files.iter().map(|f| f.status).collect();
                 let after: Vec<_> = page.items.iter().map(|f| f.status).collect();
                 if before != after && page.items.len() == t.files.len() {
-                    t.list.set_inner_html(&list_markup(&page.items));
-                    t.files = page.items;
+                    if t.share.encrypted {
+                        // Keep the decrypted names: only the statuses change.
+                        for item in page.items {
+                            if let Some(file) = t.files.iter_mut().find(|f| f.id == item.id) {
+                                file.status = item.status;
+                            }
+                        }
+                    } else {
+                        t.files = page.items;
+                    }
+                    t.list.set_inner_html(&list_markup(&t.files));
                     t.render_facts();
                 }
                 waiting = t.files.iter().any(|f| f.status != FileStatus::Ready);

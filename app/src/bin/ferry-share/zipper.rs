@@ -61,23 +61,90 @@ pub enum Event {
     },
 }
 
-/// Loads the module (once per page) and runs "Download all" with the visitor's key.
+/// The module's function `name`.
+async fn function(name: &str) -> Result<Function, Failure> {
+    let module = module()
+        .await
+        .map_err(|e| said("The ZIP writer could not be loaded", &e))?;
+    Reflect::get(&module, &name.into())
+        .ok()
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| Failure::Said("The ZIP writer could not be loaded.".into()))
+}
+
+/// Calls the module's `name` with `args` and waits for its promise.
+async fn call(name: &str, args: &js_sys::Array) -> Result<JsValue, Failure> {
+    let run = function(name)
+        .await?
+        .apply(&JsValue::NULL, args)
+        .and_then(|p| p.dyn_into::<Promise>());
+    let result = match run {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    };
+    result.map_err(|e| failure(&e))
+}
+
+/// Opens an encrypted file's sealed metadata with the link's key (the fragment, which stays in
+/// this browser): its name, folder, type and plaintext size.
+pub async fn open_meta(secret: &str, meta: &str) -> Result<Secrets, Failure> {
+    let args = js_sys::Array::of2(&secret.into(), &meta.into());
+    let opened = call("open_meta", &args).await?;
+    // `[name, folder, content_type, size]`: plain values, so this page needs no JSON decoder.
+    let at = |i: u32| Reflect::get_u32(&opened, i).unwrap_or(JsValue::UNDEFINED);
+    Ok(Secrets {
+        name: at(0)
+            .as_string()
+            .ok_or_else(|| Failure::Said("The file's name could not be read.".into()))?,
+        folder: at(1).as_string(),
+        content_type: at(2).as_string().unwrap_or_default(),
+        size: at(3).as_f64().unwrap_or_default() as u64,
+    })
+}
+
+/// What an encrypted file's metadata says.
+pub struct Secrets {
+    pub name: String,
+    pub folder: Option<String>,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// Downloads one encrypted file, decrypted as it streams, under its decrypted name.
+pub async fn download_file(
+    token: &str,
+    key: (Option<String>, Option<String>),
+    file_id: &str,
+    meta: &str,
+    secret: &str,
+    cancel: &AbortSignal,
+) -> Result<(), Failure> {
+    let (password, access) = key;
+    let args = js_sys::Array::new();
+    for value in [
+        token.into(),
+        password.map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
+        access.map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
+        file_id.into(),
+        meta.into(),
+        secret.into(),
+        cancel.into(),
+    ] {
+        args.push(&value);
+    }
+    call("download_file", &args).await.map(|_| ())
+}
+
+/// Loads the module (once per page) and runs "Download all" with the visitor's key (and, for
+/// an encrypted link, the link's key).
 pub async fn download_all(
     token: &str,
     password: Option<String>,
     access: Option<String>,
     mut on_event: impl FnMut(Event) + 'static,
     cancel: &AbortSignal,
+    secret: Option<String>,
 ) -> Result<(), Failure> {
-    let module = module()
-        .await
-        .map_err(|e| said("The ZIP writer could not be loaded", &e))?;
-    let function = |name: &str| -> Result<Function, Failure> {
-        Reflect::get(&module, &name.into())
-            .ok()
-            .and_then(|f| f.dyn_into().ok())
-            .ok_or_else(|| Failure::Said("The ZIP writer could not be loaded.".into()))
-    };
     let events = Closure::<dyn FnMut(String, JsValue, JsValue, JsValue, JsValue)>::new(
         move |kind: String, a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
             let n = |v: &JsValue| v.as_f64().unwrap_or_default();
@@ -103,32 +170,29 @@ pub async fn download_all(
         events.as_ref(),
         cancel,
     );
-    let run = function("download_all")?
-        .apply(&JsValue::NULL, &args)
-        .and_then(|p| p.dyn_into::<Promise>());
-    let result = match run {
-        Ok(promise) => JsFuture::from(promise).await,
-        Err(e) => Err(e),
-    };
-    result.map(|_| ()).map_err(|e| {
-        match Reflect::get(&e, &"code".into())
-            .ok()
-            .and_then(|c| c.as_string())
-        {
-            Some(code) => Failure::Api(ApiError {
-                status: Reflect::get(&e, &"status".into())
-                    .ok()
-                    .and_then(|s| s.as_f64())
-                    .unwrap_or_default() as u16,
-                code,
-                message: Reflect::get(&e, &"message".into())
-                    .ok()
-                    .and_then(|m| m.as_string())
-                    .unwrap_or_default(),
-            }),
-            None => Failure::Said(text(&e)),
-        }
-    })
+    args.push(&secret.map(JsValue::from).unwrap_or(JsValue::UNDEFINED));
+    call("download_all", &args).await.map(|_| ())
+}
+
+/// The module's rejection: the API's error, or the reason in words.
+fn failure(e: &JsValue) -> Failure {
+    match Reflect::get(e, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+    {
+        Some(code) => Failure::Api(ApiError {
+            status: Reflect::get(e, &"status".into())
+                .ok()
+                .and_then(|s| s.as_f64())
+                .unwrap_or_default() as u16,
+            code,
+            message: Reflect::get(e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .unwrap_or_default(),
+        }),
+        None => Failure::Said(text(e)),
+    }
 }
 
 fn said(what: &str, e: &JsValue) -> Failure {

@@ -1,19 +1,63 @@
 //! Each file's presigned GET in turn, its body streamed through the ZIP encoder into the
 //! writer chunk by chunk: one chunk at a time is held, never a file or the archive. A failed
-//! file, a cancel or a closed download stops it with the reason.
+//! file, a cancel or a closed download stops it with the reason. An encrypted file's bytes go
+//! through its decryptor first, named and sized by its opened metadata.
 
 use ferry_api::ArchiveGrant;
+use ferry_app::crypto::meta::FileSecrets;
 use ferry_app::zip::{Encoder, archive_size};
 use js_sys::{Function, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, ReadableStreamDefaultReader, RequestInit, Response};
 
+use crate::decrypt::{Opener, refused};
 use crate::save::Sink;
 
-/// The exact size of the grant's ZIP.
-pub fn zip_size(grant: &ArchiveGrant) -> u64 {
-    archive_size(grant.files.iter().map(|f| (f.path.as_str(), f.size)))
+/// One file of the ZIP: its path and plaintext size, where its stored bytes are, and for an
+/// encrypted file its opened metadata.
+pub struct Item {
+    pub path: String,
+    pub size: u64,
+    pub url: String,
+    pub secrets: Option<FileSecrets>,
+}
+
+/// The grant's files as the ZIP holds them: an encrypted file's path from its folder and name,
+/// its size the plaintext's.
+pub async fn items(grant: &ArchiveGrant, opener: Option<&Opener>) -> Result<Vec<Item>, String> {
+    let mut items = Vec::with_capacity(grant.files.len());
+    for entry in &grant.files {
+        let secrets = match (&entry.encrypted, opener) {
+            (Some(sealed), Some(opener)) => Some(
+                opener
+                    .secrets(sealed)
+                    .await
+                    .map_err(|e| refused("a file's name", &e))?,
+            ),
+            (Some(_), None) => return Err("This link's key is missing.".into()),
+            (None, _) => None,
+        };
+        let path = match &secrets {
+            Some(s) => match s.folder.as_deref().filter(|f| !f.is_empty()) {
+                Some(folder) => format!("{folder}/{}", s.name),
+                None => s.name.clone(),
+            },
+            None => entry.path.clone(),
+        };
+        items.push(Item {
+            path,
+            size: secrets.as_ref().map_or(entry.size, |s| s.size),
+            url: entry.url.clone(),
+            secrets,
+        });
+    }
+    Ok(items)
+}
+
+/// The exact size of the ZIP of `items`.
+pub fn zip_size(items: &[Item]) -> u64 {
+    archive_size(items.iter().map(|f| (f.path.as_str(), f.size)))
 }
 
 /// Where the bytes go, with the reason in words when it stops taking them.
@@ -35,17 +79,19 @@ impl Out<'_> {
 /// Writes the grant's files as one ZIP into `sink`, telling `progress("progress", done,
 /// file)` now and then; on failure, the reason in words.
 pub async fn write_zip(
-    grant: &ArchiveGrant,
+    items: &[Item],
+    opener: Option<&Opener>,
     sink: &Sink,
     progress: &Function,
     cancel: &AbortSignal,
     local_time: i64,
 ) -> Result<(), String> {
-    stream_all(grant, &Out { sink }, progress, cancel, local_time).await
+    stream_all(items, opener, &Out { sink }, progress, cancel, local_time).await
 }
 
 async fn stream_all(
-    grant: &ArchiveGrant,
+    items: &[Item],
+    opener: Option<&Opener>,
     out: &Out<'_>,
     progress: &Function,
     cancel: &AbortSignal,
@@ -64,7 +110,7 @@ async fn stream_all(
             &JsValue::from_f64(file as f64),
         );
     };
-    for (i, entry) in grant.files.iter().enumerate() {
+    for (i, entry) in items.iter().enumerate() {
         report(done, i + 1);
         let header = encoder
             .begin_entry(&entry.path, local_time, entry.size)
@@ -76,6 +122,15 @@ async fn stream_all(
             } else {
                 format!("“{}” could not be downloaded ({why}).", entry.path)
             }
+        };
+        let mut decrypt = match (&entry.secrets, opener) {
+            (Some(secrets), Some(opener)) => Some(
+                opener
+                    .file(secrets)
+                    .await
+                    .map_err(|e| refused(&entry.path, &e))?,
+            ),
+            _ => None,
         };
         let reader = open(&entry.url, cancel).await.map_err(failed)?;
         loop {
@@ -99,6 +154,22 @@ async fn stream_all(
                 .ok_or_else(|| failed("unreadable data".into()))?;
             buffer.resize(bytes.length() as usize, 0);
             bytes.copy_to(&mut buffer);
+            let bytes = match &mut decrypt {
+                Some(stream) => match stream.push(&buffer).await {
+                    Ok(plain) => {
+                        buffer = plain;
+                        Uint8Array::from(buffer.as_slice())
+                    }
+                    Err(e) => {
+                        let _ = reader.cancel();
+                        return Err(refused(&entry.path, &e));
+                    }
+                },
+                None => bytes,
+            };
+            if buffer.is_empty() {
+                continue;
+            }
             encoder.data(&buffer).map_err(|e| e.to_string())?;
             if let Err(e) = out.write(&bytes).await {
                 let _ = reader.cancel();
@@ -111,16 +182,27 @@ async fn stream_all(
                 report(done, i + 1);
             }
         }
+        if let Some(stream) = decrypt {
+            let last = stream
+                .finish()
+                .await
+                .map_err(|e| refused(&entry.path, &e))?;
+            if !last.is_empty() {
+                encoder.data(&last).map_err(|e| e.to_string())?;
+                out.write(&Uint8Array::from(last.as_slice())).await?;
+                done += last.len() as u64;
+            }
+        }
         let descriptor = encoder.end_entry().map_err(|e| failed(e.to_string()))?;
         out.write(&Uint8Array::from(descriptor.as_slice())).await?;
     }
-    report(done, grant.files.len());
+    report(done, items.len());
     let end = encoder.finish().map_err(|e| e.to_string())?;
     out.write(&Uint8Array::from(end.as_slice())).await
 }
 
 /// GETs `url` and returns a reader of its body, or why not.
-async fn open(url: &str, cancel: &AbortSignal) -> Result<ReadableStreamDefaultReader, String> {
+pub async fn open(url: &str, cancel: &AbortSignal) -> Result<ReadableStreamDefaultReader, String> {
     let window = web_sys::window().ok_or("no window")?;
     let init = RequestInit::new();
     init.set_signal(Some(cancel));

@@ -10,12 +10,19 @@
 //! `("progress", done_bytes, file_number)`; aborting `cancel` (an `AbortSignal`) stops it at once. It resolves
 //! once the ZIP is complete and rejects with the API's error (`{status, code, message}`) or
 //! with the reason in words, after making the download fail rather than complete.
+//!
+//! For an end-to-end encrypted link the page also passes the link's fragment (`secret`, its
+//! key; it never leaves the browser): the ZIP then holds the decrypted files under their
+//! decrypted paths. `open_meta(secret, meta)` opens one file's sealed metadata for the page's
+//! list, and `download_file(…)` saves one encrypted file, decrypted as it streams ([`single`]).
 
 mod archive;
+mod decrypt;
 #[allow(dead_code)]
 #[path = "../ferry-share/http.rs"]
 mod http;
 mod save;
+mod single;
 
 use ferry_api::{ArchiveGrant, PublicArchive};
 use ferry_app::api_client::ApiError;
@@ -23,6 +30,7 @@ use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 
+use decrypt::Opener;
 use save::Sink;
 
 fn main() {}
@@ -60,8 +68,52 @@ pub async fn download_all(
     access: Option<String>,
     events: Function,
     cancel: AbortSignal,
+    secret: Option<String>,
 ) -> Result<(), JsValue> {
-    run(&token, PublicArchive { password, access }, &events, &cancel)
+    let opener = match secret.as_deref().map(Opener::new).transpose() {
+        Ok(opener) => opener,
+        Err(why) => return Err(JsValue::from_str(&why)),
+    };
+    let body = PublicArchive { password, access };
+    run(&token, body, &events, &cancel, opener.as_ref())
+        .await
+        .map_err(Stop::into_js)
+}
+
+/// One file's sealed metadata, opened with the link's key: `[name, folder, type, size]`;
+/// rejects with the reason in words.
+#[wasm_bindgen]
+pub async fn open_meta(secret: String, meta: String) -> Result<js_sys::Array, JsValue> {
+    let opener = Opener::new(&secret).map_err(|why| JsValue::from_str(&why))?;
+    let sealed = ferry_api::encryption::EncryptedMeta {
+        meta,
+        version: ferry_api::encryption::META_VERSION,
+    };
+    match opener.secrets(&sealed).await {
+        Ok(secrets) => Ok(decrypt::secrets_array(&secrets)),
+        Err(e) => Err(JsValue::from_str(&e.to_string())),
+    }
+}
+
+/// One encrypted file of the link, decrypted as it downloads (see [`single`]).
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen]
+pub async fn download_file(
+    token: String,
+    password: Option<String>,
+    access: Option<String>,
+    file_id: String,
+    meta: String,
+    secret: String,
+    cancel: AbortSignal,
+) -> Result<(), JsValue> {
+    let opener = Opener::new(&secret).map_err(|why| JsValue::from_str(&why))?;
+    let body = ferry_api::PublicDownload {
+        password,
+        access,
+        file_id: Some(file_id),
+    };
+    single::download(&token, body, &meta, &opener, &cancel)
         .await
         .map_err(Stop::into_js)
 }
@@ -71,6 +123,7 @@ async fn run(
     body: PublicArchive,
     events: &Function,
     cancel: &AbortSignal,
+    opener: Option<&Opener>,
 ) -> Result<(), Stop> {
     let worker = if save::worker_possible() {
         Some(
@@ -107,10 +160,20 @@ async fn run(
         }
     };
     let _ = events.call1(&JsValue::NULL, &"counted".into());
+    let items = match archive::items(&grant, opener).await {
+        Ok(items) => items,
+        Err(reason) => {
+            if let Some(sink) = picked {
+                sink.abort(&reason);
+            }
+            return Err(Stop::Said(reason));
+        }
+    };
+    let total: u64 = items.iter().map(|i| i.size).sum();
     let sink = match (worker, picked) {
         (_, Some(sink)) => sink,
         (Some(worker), None) => {
-            Sink::through_worker(&worker, &grant.name, archive::zip_size(&grant))
+            Sink::through_worker(&worker, &grant.name, archive::zip_size(&items))
                 .await
                 .map_err(|e| {
                     Stop::because("This browser cannot stream the ZIP to a download", &e)
@@ -121,14 +184,14 @@ async fn run(
     let start = js_sys::Array::of5(
         &"start".into(),
         &grant.name.as_str().into(),
-        &JsValue::from_f64(grant.total_size as f64),
+        &JsValue::from_f64(total as f64),
         &JsValue::from_f64(grant.files.len() as f64),
         &JsValue::from_f64(f64::from(grant.pending)),
     );
     let _ = events.apply(&JsValue::NULL, &start);
     let now = js_sys::Date::new_0();
     let local = (now.get_time() / 1000.0 - now.get_timezone_offset() * 60.0) as i64;
-    match archive::write_zip(&grant, &sink, events, cancel, local).await {
+    match archive::write_zip(&items, opener, &sink, events, cancel, local).await {
         Ok(()) => sink
             .close()
             .await

@@ -190,6 +190,17 @@ impl Sink {
         name: &str,
         size: u64,
     ) -> Result<Sink, JsValue> {
+        Self::through_worker_as(worker, name, size, "zip").await
+    }
+
+    /// As [`Sink::through_worker`], saved as `kind`: `zip` (a ZIP) or `file` (any file, sent
+    /// as `application/octet-stream`: its real type came from the sender).
+    pub async fn through_worker_as(
+        worker: &ServiceWorker,
+        name: &str,
+        size: u64,
+        kind: &str,
+    ) -> Result<Sink, JsValue> {
         let channel = MessageChannel::new()?;
         let id = web_sys::window()
             .ok_or("no window")?
@@ -201,6 +212,7 @@ impl Sink {
             ("id", JsValue::from_str(&id)),
             ("name", JsValue::from_str(name)),
             ("size", JsValue::from_f64(size as f64)),
+            ("kind", JsValue::from_str(kind)),
         ] {
             Reflect::set(&message, &key.into(), &value)?;
         }
