@@ -8,11 +8,16 @@
 pub mod live;
 pub mod parts;
 pub mod paths;
+pub mod requests;
 pub mod share;
 pub mod sizes;
 pub mod transfer;
 
 pub use parts::PartLayout;
+pub use requests::{
+    CreateRequest, FileRequest, GuestFile, GuestNote, GuestSession, GuestSubmission, PublicRequest,
+    RequestList, RequestRef, RequestState, StartGuestSession, UnlockRequest,
+};
 pub use share::ShareState;
 pub use sizes::human_size;
 pub use transfer::{
@@ -200,6 +205,9 @@ pub struct File {
     /// The folder the file was uploaded in (`photos/2026`); absent at the top level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// Set when a guest sent the file through one of the owner's file requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestRef>,
 }
 
 /// `GET /api/files` answer, newest first.
@@ -412,7 +420,9 @@ pub mod codes {
     /// The server is at its bound for expensive work (e.g. password checks): retry after the
     /// `Retry-After` seconds.
     pub const BUSY: &str = "busy";
-    /// AWS WAF's per-client rate rule on the public routes answered 429 (not the API itself).
+    /// Too many requests: AWS WAF's per-client rate rule on the public routes, or the API's
+    /// own per-request / per-client limiter on the guest routes of file requests (429 with
+    /// `Retry-After`).
     pub const RATE_LIMITED: &str = "rate_limited";
     /// The request body is over the API's limit (64 KiB of JSON).
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
@@ -425,6 +435,27 @@ pub mod codes {
     pub const FILE_REQUIRED: &str = "file_required";
     /// Every file the link covered was deleted by its owner.
     pub const SHARE_EMPTY: &str = "share_empty";
+    /// No such file request (never was, deleted, or another user's).
+    pub const REQUEST_NOT_FOUND: &str = "request_not_found";
+    /// The owner closed the file request: guests can no longer send or remove files.
+    pub const REQUEST_CLOSED: &str = "request_closed";
+    /// The file request is past its expiry (and cannot be reopened).
+    pub const REQUEST_EXPIRED: &str = "request_expired";
+    /// The file request has received as many files as it allows.
+    pub const REQUEST_FULL: &str = "request_full";
+    /// The file does not fit in the bytes the file request has left.
+    pub const REQUEST_TOO_LARGE: &str = "request_too_large";
+    /// A guest route was called without a valid guest key for this request
+    /// (`x-ferry-guest`, from `POST /api/public/requests/{token}/sessions`).
+    pub const GUEST_KEY_REQUIRED: &str = "guest_key_required";
+    /// A request title that is empty, too long or has control characters.
+    pub const INVALID_TITLE: &str = "invalid_title";
+    /// A request message, guest name or note that is too long or has control characters.
+    pub const INVALID_TEXT: &str = "invalid_text";
+    /// `max_files` outside `1..=max_share_files`.
+    pub const INVALID_MAX_FILES: &str = "invalid_max_files";
+    /// `max_bytes` of 0 or more than the owner's free space.
+    pub const INVALID_MAX_BYTES: &str = "invalid_max_bytes";
     pub const INTERNAL: &str = "internal";
 }
 
@@ -490,6 +521,7 @@ mod tests {
             thumbnail_url: None,
             sha256: None,
             folder: None,
+            request: None,
         };
         let json = serde_json::to_value(&file).unwrap();
         assert_eq!(json["status"], "pending");

@@ -26,6 +26,9 @@ pub enum ApiError {
     /// 429 with `Retry-After`: the seconds until another attempt may be made.
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// 429 `rate_limited` with `Retry-After`: the guest routes' per-request or per-client limit.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
     /// A bound on expensive work is reached ([`crate::work_gate::Busy`]): 503 with `Retry-After`.
     #[error("busy")]
     Busy,
@@ -90,6 +93,11 @@ impl ApiError {
                 codes::TOO_MANY_ATTEMPTS,
                 "Too many wrong passwords. Wait a few minutes and try again.".to_owned(),
             ),
+            Self::RateLimited { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::RATE_LIMITED,
+                "Too many requests to this link. Wait a minute and try again.".to_owned(),
+            ),
             Self::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 codes::BUSY,
@@ -123,7 +131,9 @@ impl IntoResponse for ApiError {
                 http::HeaderValue::from_static("1"),
             );
         }
-        if let Self::TooManyAttempts { retry_after_secs } = self {
+        if let Self::TooManyAttempts { retry_after_secs } | Self::RateLimited { retry_after_secs } =
+            self
+        {
             response.headers_mut().insert(
                 http::header::RETRY_AFTER,
                 http::HeaderValue::from(retry_after_secs.max(1)),

@@ -15,6 +15,7 @@ pub mod live_ports;
 pub mod local;
 pub mod local_live;
 pub mod ports;
+pub mod rate_limit;
 pub mod routes;
 pub mod serve_loop;
 pub mod site;

@@ -9,6 +9,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+mod requests;
+
+pub use requests::{RequestRefusal, RequestStore};
+
 use crate::domain::share::AttemptPolicy;
 use crate::domain::{FileId, FileRecord, ShareRecord, ShareToken, UserId};
 
@@ -207,8 +211,9 @@ pub struct FileListing {
 
 /// File and share records (DynamoDB, or the embedded store locally). Every state change is a
 /// conditional write, so retried requests and duplicate events are harmless.
+/// File requests' records are part of it ([`RequestStore`]).
 #[async_trait]
-pub trait MetadataStore: Send + Sync {
+pub trait MetadataStore: RequestStore + Send + Sync {
     /// Records a new `pending` file and reserves its size in the owner's usage, in one atomic
     /// step that fails with [`MetadataError::QuotaExceeded`] when `usage + size > quota`.
     async fn insert_pending_file(

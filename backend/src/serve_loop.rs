@@ -210,7 +210,14 @@ async fn serve_connection<S, B>(
     S: ConnectionService<B>,
     B: ResponseBody,
 {
-    let hyper_service = hyper::service::service_fn(move |request: Request<Incoming>| {
+    // The peer's address, for limits per client (as `axum::extract::ConnectInfo`).
+    let peer = stream.peer_addr().ok();
+    let hyper_service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        if let Some(peer) = peer {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
         service.clone().oneshot(request)
     });
     let connection = hyper::server::conn::http1::Builder::new()

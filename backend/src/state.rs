@@ -6,6 +6,7 @@ use crate::config::Limits;
 use crate::event_context::EventContext;
 use crate::live::LiveNotifier;
 use crate::ports::{Clock, MetadataStore, ObjectStore, TokenVerifier};
+use crate::rate_limit::GuestLimiter;
 use crate::work_gate::WorkGate;
 
 /// Cheap to clone: everything is behind an `Arc`.
@@ -28,6 +29,8 @@ pub struct AppState {
     /// Live updates sent by requests themselves (the local server; in AWS the table's stream
     /// drives them, so the API needs no right to post to connections). `None`: none sent.
     pub live: Option<Arc<LiveNotifier>>,
+    /// Per-request and per-client bound on the guest routes of file requests.
+    pub guest_limits: Arc<GuestLimiter>,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             password_work: Arc::new(WorkGate::for_passwords()),
             image_work: Arc::new(WorkGate::for_images()),
             live: None,
+            guest_limits: Arc::new(GuestLimiter::default()),
         }
     }
 

@@ -7,7 +7,8 @@
 
 use ferry_api::FileStatus;
 
-use crate::domain::{FileRecord, parse_file_object_key};
+use crate::domain::requests::RequestToken;
+use crate::domain::{FileId, FileRecord, UserId, parse_file_object_key};
 use crate::file_objects::remove_file_objects;
 use crate::ports::{MetadataError, StorageError, Transition};
 use crate::thumbnail;
@@ -63,7 +64,12 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Up
         );
         // Mark first: if deleting then fails, a retry finds the record settled and the sweeper
         // (or lifecycle rule) still removes the bytes.
-        ctx.meta.mark_failed(&owner, &id).await?;
+        if ctx.meta.mark_failed(&owner, &id).await? == Transition::Applied {
+            // A guest's upload gives its file and bytes back to the request.
+            ctx.meta
+                .release_guest_files(std::slice::from_ref(&file))
+                .await?;
+        }
         ctx.objects.delete(key).await?;
         return Ok(Outcome::Rejected);
     }
@@ -73,6 +79,9 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Up
     match ctx.meta.mark_ready(&owner, &id, sha256).await? {
         Transition::Applied => {
             tracing::info!(key, size = object.size, "upload ready");
+            if let Some(mark) = &file.guest {
+                guest_file_arrived(&owner, &id, &mark.request);
+            }
             // Thumbnail step (images only; failures are logged, never fail the event).
             thumbnail::create_logged(ctx, &file).await;
             Ok(Outcome::Ready)
@@ -129,9 +138,17 @@ pub async fn sweep_stale_uploads(
                 .meta
                 .delete_file(&file.owner, &file.id)
                 .await
-                .map(drop)
-                .map_err(UploadEventError::from),
+                .map_err(UploadEventError::from)
+                .map(|gone| gone.into_iter().collect::<Vec<_>>()),
             Err(e) => Err(e.into()),
+        };
+        let removed = match removed {
+            Ok(gone) => ctx
+                .meta
+                .release_guest_files(&gone)
+                .await
+                .map_err(UploadEventError::from),
+            Err(e) => Err(e),
         };
         match removed {
             Ok(()) => {
@@ -144,4 +161,12 @@ pub async fn sweep_stale_uploads(
         }
     }
     Ok(swept)
+}
+
+/// Where live updates (#16) learn that a guest's file arrived in its owner's space (it turned
+/// `ready`): the live fan-out publishes a `guest_file_arrived` event (owner, file id, request
+/// token) from here once it is merged. Until then it logs only.
+pub fn guest_file_arrived(owner: &UserId, file: &FileId, request: &RequestToken) {
+    let _ = owner;
+    tracing::info!(%file, request = ?request, "guest file arrived");
 }

@@ -215,6 +215,7 @@ async fn seed_files(args: SeedArgs) -> anyhow::Result<()> {
             multipart_upload_id: None,
             part_size: None,
             folder: None,
+            guest: None,
         }
     };
     store.insert_ready_files(&owner, args.count, make).await?;

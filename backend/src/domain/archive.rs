@@ -96,6 +96,7 @@ mod tests {
             multipart_upload_id: None,
             part_size: None,
             folder: folder.map(|f| FolderPath::parse(f).unwrap()),
+            guest: None,
         }
     }
 

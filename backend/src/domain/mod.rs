@@ -10,10 +10,11 @@ pub mod parts;
 pub mod password;
 mod paths;
 mod records;
+pub mod requests;
 pub mod share;
 
 pub use ids::{
-    FileId, IdError, ShareToken, UserId, file_object_key, parse_file_object_key,
+    FileId, IdError, ShareToken, UserId, file_object_key, parse_file_object_key, random_secret,
     thumbnail_object_key,
 };
 pub use names::{ContentType, FileName, NameError, content_disposition};

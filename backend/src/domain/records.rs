@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::parts::PartLayout;
+use super::requests::GuestMark;
 use super::{ContentType, FileId, FileName, FolderPath, ShareToken, UserId, file_object_key};
 
 /// A user's file. `object_key` is always `files/{owner}/{id}`.
@@ -40,6 +41,9 @@ pub struct FileRecord {
     /// folders).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<FolderPath>,
+    /// Set when a guest sent the file through a file request; `None` in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<GuestMark>,
 }
 
 impl FileRecord {
@@ -271,6 +275,7 @@ mod tests {
             multipart_upload_id: None,
             part_size: None,
             folder: None,
+            guest: None,
         }
     }
 

@@ -254,6 +254,15 @@ impl EventsFunction {
             (Some(expired), true) => expired.release_expired_upload(&file).await?,
             _ => false,
         };
+        if released {
+            // An abandoned guest upload gives its place back to its request (once: only the
+            // call that released the bytes gets here).
+            self.ctx
+                .meta
+                .release_guest_files(std::slice::from_ref(&file))
+                .await
+                .map_err(UploadEventError::from)?;
+        }
         tracing::info!(file = %file.id, by_ttl = ttl, released, "file removed; objects deleted");
         Ok(())
     }

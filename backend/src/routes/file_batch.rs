@@ -93,6 +93,7 @@ pub(crate) async fn delete_files(
         }
     }
     let deleted = state.meta.delete_files(&me.user, &removable).await?;
+    state.meta.release_guest_files(&deleted).await?;
     tracing::info!(files = deleted.len(), "files deleted");
     if let Some(err) = failure {
         return Err(err.into());

@@ -189,7 +189,9 @@ pub(crate) async fn delete_file(
     let file = owned_file(&state, &me.user, &id).await?;
     // Bytes first: if this fails nothing has changed and the delete can be retried.
     remove_file_objects(state.objects.as_ref(), &file).await?;
-    state.meta.delete_file(&file.owner, &file.id).await?;
+    let removed = state.meta.delete_file(&file.owner, &file.id).await?;
+    // A file a guest sent gives its place back to the request.
+    state.meta.release_guest_files(removed.as_slice()).await?;
     tracing::info!(file = %file.id, "file deleted");
     Ok(StatusCode::NO_CONTENT)
 }

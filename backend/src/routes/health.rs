@@ -45,13 +45,16 @@ impl Modify for BearerAuth {
 struct CommonResponses;
 
 /// Operations that hash a password (bounded by the work gate: 503 `busy` when full).
-const HASHES_PASSWORDS: [(&str, &str); 6] = [
+const HASHES_PASSWORDS: [(&str, &str); 9] = [
     ("/api/files/{id}/shares", "post"),
     ("/api/shares", "post"),
     ("/api/public/shares/{token}/unlock", "post"),
     ("/api/public/shares/{token}/download", "post"),
     ("/api/public/shares/{token}/files", "post"),
     ("/api/public/shares/{token}/archive", "post"),
+    ("/api/requests", "post"),
+    ("/api/public/requests/{token}/unlock", "post"),
+    ("/api/public/requests/{token}/sessions", "post"),
 ];
 
 impl Modify for CommonResponses {
@@ -162,6 +165,23 @@ impl Modify for CommonResponses {
         super::public::download_share,
         super::public_files::list_files,
         super::public_files::archive,
+        super::requests::create_request,
+        super::requests::list_requests,
+        super::requests::get_request,
+        super::requests::close_request,
+        super::requests::reopen_request,
+        super::requests::delete_request,
+        super::guest::view_request,
+        super::guest::unlock_request,
+        super::guest::start_session,
+        super::guest::list_sent,
+        super::guest::delete_sent,
+        super::guest::set_note,
+        super::guest_uploads::guest_upload,
+        super::guest_uploads::guest_multipart_upload,
+        super::guest_uploads::guest_part_urls,
+        super::guest_uploads::guest_uploaded_parts,
+        super::guest_uploads::guest_complete,
     ),
     modifiers(&BearerAuth, &CommonResponses)
 )]

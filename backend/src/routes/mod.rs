@@ -3,11 +3,15 @@
 
 mod file_batch;
 mod files;
+mod guest;
+mod guest_gate;
+mod guest_uploads;
 mod health;
 mod parts;
 mod public;
 mod public_files;
 mod public_gate;
+mod requests;
 mod shares;
 mod uploads;
 
@@ -39,6 +43,9 @@ pub fn router() -> Router<AppState> {
         .merge(shares::router())
         .merge(public::router())
         .merge(public_files::router())
+        .merge(requests::router())
+        .merge(guest::router())
+        .merge(guest_uploads::router())
         .fallback(|| async { ApiError::not_found("endpoint") })
         .method_not_allowed_fallback(|| async {
             let body = ErrorBody {
@@ -104,5 +111,11 @@ pub(crate) async fn wire_file(state: &AppState, file: &FileRecord) -> ferry_api:
         thumbnail_url,
         sha256: file.sha256.clone(),
         folder: file.folder.as_ref().map(ToString::to_string),
+        request: file.guest.as_ref().map(|g| ferry_api::RequestRef {
+            token: g.request.to_string(),
+            title: g.title.clone(),
+            guest_name: g.name.clone(),
+            guest_note: g.note.clone(),
+        }),
     }
 }

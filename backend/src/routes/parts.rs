@@ -64,9 +64,9 @@ fn closed() -> ApiError {
     )
 }
 
-/// The caller's multipart upload that is still open for parts.
-async fn open_upload(state: &AppState, me: &CurrentUser, raw_id: &str) -> Result<Upload, ApiError> {
-    let upload = multipart(owned_file(state, &me.0.user, raw_id).await?)?;
+/// The file's multipart upload, if it is still open for parts.
+fn open_upload(file: FileRecord) -> Result<Upload, ApiError> {
+    let upload = multipart(file)?;
     if upload.file.status != FileStatus::Pending {
         return Err(closed());
     }
@@ -112,7 +112,18 @@ pub(crate) async fn request_part_urls(
     Path(id): Path<String>,
     body: Result<ApiJson<PartUrlsRequest>, ApiError>,
 ) -> Result<Json<PartUrls>, ApiError> {
-    let upload = open_upload(&state, &me, &id).await?;
+    let file = owned_file(&state, &me.0.user, &id).await?;
+    part_urls(&state, file, body).await
+}
+
+/// Presigned part URLs for an upload the caller may send (the owner's, or a guest's own):
+/// shared by `POST /api/files/{id}/parts` and the guest route.
+pub(crate) async fn part_urls(
+    state: &AppState,
+    file: FileRecord,
+    body: Result<ApiJson<PartUrlsRequest>, ApiError>,
+) -> Result<Json<PartUrls>, ApiError> {
+    let upload = open_upload(file)?;
     let ApiJson(req) = body?;
     if req.parts.is_empty() || req.parts.len() > MAX_PART_URLS {
         return Err(ApiError::bad_request(
@@ -194,8 +205,17 @@ pub(crate) async fn list_uploaded_parts(
     me: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<UploadedParts>, ApiError> {
-    let upload = open_upload(&state, &me, &id).await?;
-    let parts = stored_parts(&state, &upload).await?;
+    let file = owned_file(&state, &me.0.user, &id).await?;
+    uploaded_parts(&state, file).await
+}
+
+/// What object storage holds of an upload the caller may send: shared with the guest route.
+pub(crate) async fn uploaded_parts(
+    state: &AppState,
+    file: FileRecord,
+) -> Result<Json<UploadedParts>, ApiError> {
+    let upload = open_upload(file)?;
+    let parts = stored_parts(state, &upload).await?;
     Ok(Json(UploadedParts {
         part_size: upload.layout.part_size,
         part_count: upload.layout.part_count,
@@ -289,29 +309,19 @@ async fn already_completed(state: &AppState, file: &FileRecord) -> Result<bool, 
     Ok(true)
 }
 
-async fn current(state: &AppState, file: &FileRecord) -> Result<Json<ferry_api::File>, ApiError> {
-    let file = state
+async fn current(state: &AppState, file: &FileRecord) -> Result<FileRecord, ApiError> {
+    state
         .meta
         .file(&file.owner, &file.id)
         .await?
-        .ok_or_else(|| ApiError::not_found("file"))?;
-    Ok(Json(wire_file(state, &file).await))
+        .ok_or_else(|| ApiError::not_found("file"))
 }
 
 /// A completion repeated after object storage assembled the object: the object-created event of
 /// the first one may have been lost (the local stack stopped in between), so the handler runs
 /// again here; it is idempotent.
-async fn completed_again(
-    state: &AppState,
-    file: &FileRecord,
-) -> Result<Json<ferry_api::File>, ApiError> {
-    let file = state
-        .meta
-        .file(&file.owner, &file.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("file"))?;
-    let file = settled(state, file).await?;
-    Ok(Json(wire_file(state, &file).await))
+async fn completed_again(state: &AppState, file: &FileRecord) -> Result<FileRecord, ApiError> {
+    settled(state, current(state, file).await?).await
 }
 
 #[utoipa::path(
@@ -335,7 +345,19 @@ pub(crate) async fn complete_upload(
     Path(id): Path<String>,
     body: Result<ApiJson<CompleteUpload>, ApiError>,
 ) -> Result<Json<ferry_api::File>, ApiError> {
-    let upload = multipart(owned_file(&state, &me.0.user, &id).await?)?;
+    let file = owned_file(&state, &me.0.user, &id).await?;
+    let file = complete(&state, file, body).await?;
+    Ok(Json(wire_file(&state, &file).await))
+}
+
+/// Assembles an upload the caller may complete (the owner's, or a guest's own) and answers
+/// the file as it is then: shared with the guest route.
+pub(crate) async fn complete(
+    state: &AppState,
+    file: FileRecord,
+    body: Result<ApiJson<CompleteUpload>, ApiError>,
+) -> Result<FileRecord, ApiError> {
+    let upload = multipart(file)?;
     match upload.file.status {
         FileStatus::Pending => {}
         FileStatus::Ready => return current(&state, &upload.file).await,

@@ -48,7 +48,7 @@ pub(crate) fn wire_share(state: &AppState, share: &ShareRecord) -> ferry_api::Sh
 }
 
 /// The terms of the request, checked, and the password hashed: everything but the files.
-async fn record_terms(
+pub(crate) async fn record_terms(
     state: &AppState,
     expires_in_seconds: Option<u64>,
     max_downloads: Option<u32>,

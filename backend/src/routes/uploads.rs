@@ -9,6 +9,7 @@ use ferry_api::{CreateUpload, FileStatus, MultipartTicket, UploadTicket, codes, 
 
 use crate::auth::CurrentUser;
 use crate::domain::parts::{PartLayout, decode_sha256};
+use crate::domain::requests::GuestMark;
 use crate::domain::{
     ContentType, FileId, FileName, FileRecord, FolderPath, UserId, file_object_key,
 };
@@ -16,7 +17,16 @@ use crate::error::{ApiError, ApiJson};
 use crate::ports::{MetadataError, Reservation};
 use crate::state::AppState;
 
+use super::guest_gate::request_refusal;
 use super::{wire_file, wire_request};
+
+/// Whose reservation an upload takes: the signed-in owner's own, or a guest's through a file
+/// request (the request's limits too, in the same atomic step).
+#[derive(Clone, Copy)]
+pub(crate) enum Via<'a> {
+    Owner,
+    Guest(&'a GuestMark),
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -76,7 +86,7 @@ fn quota_exceeded(size: u64, used: u64, quota: u64) -> ApiError {
     )
 }
 
-fn too_many_pending(max: u64) -> ApiError {
+pub(crate) fn too_many_pending(max: u64) -> ApiError {
     ApiError::conflict(
         codes::TOO_MANY_PENDING_UPLOADS,
         format!(
@@ -93,6 +103,7 @@ async fn reserve(
     id: FileId,
     file: Announced,
     multipart: Option<(&str, PartLayout)>,
+    via: Via<'_>,
 ) -> Result<FileRecord, ApiError> {
     let now = state.clock.now();
     let record = FileRecord {
@@ -109,7 +120,23 @@ async fn reserve(
         multipart_upload_id: multipart.map(|(upload_id, _)| upload_id.to_owned()),
         part_size: multipart.map(|(_, layout)| layout.part_size),
         folder: file.folder,
+        guest: match via {
+            Via::Owner => None,
+            Via::Guest(mark) => Some(mark.clone()),
+        },
     };
+    if let Via::Guest(_) = via {
+        // Guests never take from the owner's own bound on unfinished uploads (their own is
+        // checked per guest session); the request's limits and the quota are atomic here.
+        return match state
+            .meta
+            .reserve_request_file(&record, state.limits.user_quota, now)
+            .await
+        {
+            Ok(()) => Ok(record),
+            Err(refusal) => Err(request_refusal(refusal, record.size)),
+        };
+    }
     let bounds = Reservation {
         quota: state.limits.user_quota,
         max_pending: state.limits.max_pending_uploads,
@@ -150,13 +177,24 @@ pub(crate) async fn create_upload(
     CurrentUser(me): CurrentUser,
     ApiJson(req): ApiJson<CreateUpload>,
 ) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
-    let file = announced(&state, &req)?;
+    issue_single(&state, &me.user, &req, Via::Owner).await
+}
+
+/// A pending file of `owner` and a presigned PUT for its bytes: shared by `POST /api/uploads`
+/// and a guest's upload through a file request.
+pub(crate) async fn issue_single(
+    state: &AppState,
+    owner: &UserId,
+    req: &CreateUpload,
+    via: Via<'_>,
+) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
+    let file = announced(state, req)?;
     if let Some(sha) = &req.sha256
         && decode_sha256(sha).is_none()
     {
         return Err(invalid_checksum("sha256"));
     }
-    let record = reserve(&state, &me.user, FileId::new(), file, None).await?;
+    let record = reserve(state, owner, FileId::new(), file, None, via).await?;
 
     let presigned = state
         .objects
@@ -179,7 +217,7 @@ pub(crate) async fn create_upload(
         }
     };
     tracing::info!(file = %record.id, size = record.size, checked = req.sha256.is_some(), "upload issued");
-    let file = wire_file(&state, &record).await;
+    let file = wire_file(state, &record).await;
     Ok((
         StatusCode::CREATED,
         Json(UploadTicket {
@@ -209,7 +247,18 @@ pub(crate) async fn create_multipart_upload(
     CurrentUser(me): CurrentUser,
     ApiJson(req): ApiJson<CreateUpload>,
 ) -> Result<(StatusCode, Json<MultipartTicket>), ApiError> {
-    let file = announced(&state, &req)?;
+    issue_multipart(&state, &me.user, &req, Via::Owner).await
+}
+
+/// A pending file of `owner` uploaded in parts: shared by `POST /api/uploads/multipart` and a
+/// guest's upload through a file request.
+pub(crate) async fn issue_multipart(
+    state: &AppState,
+    owner: &UserId,
+    req: &CreateUpload,
+    via: Via<'_>,
+) -> Result<(StatusCode, Json<MultipartTicket>), ApiError> {
+    let file = announced(state, req)?;
     if req.sha256.is_some() {
         return Err(ApiError::bad_request(
             codes::INVALID_CHECKSUM,
@@ -224,18 +273,18 @@ pub(crate) async fn create_multipart_upload(
     })?;
     // An early look at the quota spares S3 a multipart upload that would be refused at once;
     // the reservation below is the atomic check.
-    let usage = state.meta.usage(&me.user).await?;
+    let usage = state.meta.usage(owner).await?;
     let quota = state.limits.user_quota;
     if usage.bytes_used.saturating_add(file.size) > quota {
         return Err(quota_exceeded(file.size, usage.bytes_used, quota));
     }
     let id = FileId::new();
-    let key = file_object_key(&me.user, &id);
+    let key = file_object_key(owner, &id);
     let upload_id = state
         .objects
         .create_multipart_upload(&key, file.content_type.as_str())
         .await?;
-    let record = match reserve(&state, &me.user, id, file, Some((&upload_id, layout))).await {
+    let record = match reserve(state, owner, id, file, Some((&upload_id, layout)), via).await {
         Ok(record) => record,
         Err(err) => {
             // Nobody will ever send parts to it.
@@ -251,7 +300,7 @@ pub(crate) async fn create_multipart_upload(
         parts = layout.part_count,
         "multipart upload issued"
     );
-    let file = wire_file(&state, &record).await;
+    let file = wire_file(state, &record).await;
     Ok((
         StatusCode::CREATED,
         Json(MultipartTicket {

@@ -1545,3 +1545,7 @@ async fn completion_answers_object_storage_failures_changes_nothing_and_can_be_r
 // ---- transfers: folders, links of many files, batch deletes -----------------------------------
 
 mod transfers;
+
+// ---- file requests -------------------------------------------------------------------------
+
+mod requests;

@@ -39,6 +39,7 @@ fn pending_file(owner: &UserId, size: u64) -> FileRecord {
         multipart_upload_id: None,
         part_size: None,
         folder: None,
+        guest: None,
     }
 }
 
@@ -908,3 +909,7 @@ async fn release_markers_expire_by_the_stores_clock_on_dynamodb_local() {
 // ---- links of many files -------------------------------------------------------------------
 
 mod transfers;
+
+// ---- file requests -------------------------------------------------------------------------
+
+mod requests;

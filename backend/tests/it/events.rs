@@ -61,6 +61,7 @@ fn pending(owner: &str, size: u64, now: OffsetDateTime) -> FileRecord {
         multipart_upload_id: None,
         part_size: None,
         folder: None,
+        guest: None,
     }
 }
 

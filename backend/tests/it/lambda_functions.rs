@@ -82,6 +82,7 @@ fn pending(owner: &UserId, size: u64) -> FileRecord {
         multipart_upload_id: None,
         part_size: None,
         folder: None,
+        guest: None,
     }
 }
 

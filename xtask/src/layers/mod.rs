@@ -85,7 +85,10 @@ pub fn check(root: &Path) -> Result {
 const LAYERS: &[(&str, &[&str])] = &[
     ("domain", &["domain"]),
     ("ports", &["ports", "live_ports"]),
-    ("plumbing", &["config", "work_gate", "serve_loop", "site"]),
+    (
+        "plumbing",
+        &["config", "work_gate", "rate_limit", "serve_loop", "site"],
+    ),
     (
         "use cases",
         &[

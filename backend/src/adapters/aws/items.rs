@@ -24,6 +24,8 @@ pub const USAGE_SK: &str = "USAGE";
 pub const SHARE_SK: &str = "SHARE";
 pub const FILE_PREFIX: &str = "FILE#";
 pub const SHARE_INDEX_PREFIX: &str = "SHARE#";
+/// On a file item a guest sent: its `GuestMark` as JSON.
+pub const GUEST: &str = "guest";
 
 pub fn user_pk(owner: &UserId) -> String {
     format!("USER#{owner}")
@@ -118,6 +120,13 @@ pub fn file_item(file: &FileRecord) -> Item {
     }
     if let Some(folder) = &file.folder {
         item.insert("folder".to_owned(), s(folder.as_str()));
+    }
+    if let Some(guest) = &file.guest {
+        // Read and written whole (the request, its title, the guest's name and note).
+        item.insert(
+            GUEST.to_owned(),
+            s(serde_json::to_string(guest).unwrap_or_default()),
+        );
     }
     if file.status == FileStatus::Pending {
         item.insert("ttl".to_owned(), epoch_seconds(file.upload_expires_at));
@@ -283,6 +292,9 @@ pub fn decode_file(item: &Item) -> Result<FileRecord, MetadataError> {
         folder: opt_str(item, "folder")?
             .map(|f| parsed("folder", FolderPath::parse(f)))
             .transpose()?,
+        guest: opt_str(item, GUEST)?
+            .map(|g| parsed(GUEST, serde_json::from_str(g)))
+            .transpose()?,
     })
 }
 
@@ -343,6 +355,7 @@ mod tests {
             multipart_upload_id: None,
             part_size: None,
             folder: None,
+            guest: None,
         }
     }
 

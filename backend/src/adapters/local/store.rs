@@ -22,6 +22,7 @@ use crate::ports::{
 
 mod bulk;
 mod pending;
+mod requests;
 mod tables;
 mod transfers;
 
@@ -57,6 +58,7 @@ impl LocalMetadataStore {
         }
         build_pending_index(&txn)?;
         share_attempts::create(&txn)?;
+        requests::create(&txn)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(db) })
     }

@@ -23,6 +23,7 @@ use crate::ports::{
 
 mod files;
 mod password_attempts;
+mod requests;
 mod shares;
 mod table;
 mod transfers;

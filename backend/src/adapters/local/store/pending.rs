@@ -147,6 +147,7 @@ mod tests {
             multipart_upload_id: None,
             part_size: None,
             folder: None,
+            guest: None,
         };
         // Written the way earlier versions did: the file record only.
         {
@@ -207,6 +208,7 @@ mod tests {
                 multipart_upload_id: None,
                 part_size: None,
                 folder: None,
+                guest: None,
             };
             store.insert_pending_file(&file, u64::MAX).await.unwrap();
             files.push(file.id);
