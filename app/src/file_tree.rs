@@ -206,6 +206,7 @@ mod tests {
             thumbnail_url: None,
             sha256: None,
             folder: folder.map(Into::into),
+            request: None,
         }
     }
 

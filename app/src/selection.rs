@@ -125,6 +125,7 @@ mod tests {
                 thumbnail_url: None,
                 sha256: None,
                 folder: None,
+                request: None,
             },
             depth: 0,
         }
