@@ -3,7 +3,7 @@
 //! pointed at the guest routes; at the end what this guest sent, with their name and note.
 //! Guests see nothing else.
 
-use ferry_api::{GuestNote, GuestSubmission, PublicRequest, RequestState, codes};
+use ferry_api::{FileStatus, GuestNote, GuestSubmission, PublicRequest, RequestState, codes};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
@@ -118,6 +118,26 @@ pub fn GuestRequestPage() -> impl IntoView {
             refresh_files();
         }
         now
+    });
+
+    // Files storage has not settled yet are asked about again, every 2 s while any is pending.
+    let poll = set_interval_with_handle(
+        move || {
+            let pending = submission.with_untracked(|s| {
+                s.as_ref()
+                    .is_some_and(|s| s.files.iter().any(|f| f.status == FileStatus::Pending))
+            });
+            if pending {
+                refresh_files();
+            }
+        },
+        std::time::Duration::from_secs(2),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(poll) = poll {
+            poll.clear();
+        }
     });
 
     let password = RwSignal::new(String::new());
