@@ -38,6 +38,11 @@
 //! of the owner or of other guests answer 404 `not_found`. The `file` inside an upload ticket
 //! is the owner-side [`crate::File`] of the new upload (its `request` set).
 //!
+//! New sessions, uploads, part URLs and removals need the request open; viewing, listing,
+//! listing parts, completing (an upload whose parts were all sent may still finish) and the note
+//! work while it is closed or expired too. Guests never download: the files are the owner's,
+//! served only to the owner (and whoever they share them with), always as attachments.
+//!
 //! Refusals: `request_not_found` (404: unknown or deleted), `request_closed` (403),
 //! `request_expired` (410), `request_full` (409: no files left), `request_too_large` (413: the
 //! file does not fit in the bytes left), `quota_exceeded` (403: the owner's space),

@@ -24,7 +24,7 @@ pub enum Target {
 /// A completed upload as the target tells of it.
 pub enum Landed {
     /// The owner's file record (shown in their list).
-    Owner(File),
+    Owner(Box<File>),
     /// A guest's file, by id (the guest page lists them itself).
     Guest(String),
 }
@@ -85,7 +85,10 @@ impl Target {
         req: &CompleteUpload,
     ) -> Result<Landed, ApiError> {
         match self {
-            Self::Owner { api, .. } => api.complete_upload(id, req).await.map(Landed::Owner),
+            Self::Owner { api, .. } => api
+                .complete_upload(id, req)
+                .await
+                .map(|f| Landed::Owner(Box::new(f))),
             Self::Guest(guest) => guest
                 .complete_upload(id, req)
                 .await
@@ -98,7 +101,9 @@ impl Target {
     pub async fn closed_upload(&self, id: &str) -> Result<Option<Landed>, ApiError> {
         match self {
             Self::Owner { api, .. } => match api.get_file(id).await {
-                Ok(file) if file.status != FileStatus::Failed => Ok(Some(Landed::Owner(file))),
+                Ok(file) if file.status != FileStatus::Failed => {
+                    Ok(Some(Landed::Owner(Box::new(file))))
+                }
                 Ok(_) => Ok(None),
                 Err(err) if err.code == codes::NOT_FOUND || err.status == 404 => Ok(None),
                 Err(err) => Err(err),
@@ -133,7 +138,7 @@ impl Target {
 
     pub fn show_landed(&self, landed: Landed) {
         if let Landed::Owner(file) = landed {
-            self.show(file);
+            self.show(*file);
         }
     }
 

@@ -360,16 +360,16 @@ pub(crate) async fn complete(
     let upload = multipart(file)?;
     match upload.file.status {
         FileStatus::Pending => {}
-        FileStatus::Ready => return current(&state, &upload.file).await,
+        FileStatus::Ready => return current(state, &upload.file).await,
         FileStatus::Failed => return Err(closed()),
     }
     let ApiJson(req) = body?;
     let listed = listed_parts(&upload.layout, req)?;
-    let stored = match stored_parts(&state, &upload).await {
+    let stored = match stored_parts(state, &upload).await {
         Ok(stored) => stored,
         Err(err) => {
-            return if already_completed(&state, &upload.file).await? {
-                completed_again(&state, &upload.file).await
+            return if already_completed(state, &upload.file).await? {
+                completed_again(state, &upload.file).await
             } else {
                 Err(err)
             };
@@ -392,8 +392,8 @@ pub(crate) async fn complete(
                 "Object storage refused the parts as listed. List the uploaded parts and try again.",
             ));
         }
-        Err(StorageError::NoSuchUpload) if already_completed(&state, &upload.file).await? => {
-            return completed_again(&state, &upload.file).await;
+        Err(StorageError::NoSuchUpload) if already_completed(state, &upload.file).await? => {
+            return completed_again(state, &upload.file).await;
         }
         Err(StorageError::NoSuchUpload) => return Err(expired()),
         Err(err) => return Err(err.into()),
@@ -412,7 +412,7 @@ pub(crate) async fn complete(
         .set_sha256(&upload.file.owner, &upload.file.id, &checksum)
         .await?;
     tracing::info!(file = %upload.file.id, parts = parts.len(), "multipart upload completed");
-    current(&state, &upload.file).await
+    current(state, &upload.file).await
 }
 
 #[cfg(test)]

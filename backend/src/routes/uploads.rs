@@ -126,8 +126,9 @@ async fn reserve(
         },
     };
     if let Via::Guest(_) = via {
-        // Guests never take from the owner's own bound on unfinished uploads (their own is
-        // checked per guest session); the request's limits and the quota are atomic here.
+        // A guest is not refused by the owner's bound on unfinished uploads (each guest has
+        // their own, checked before); their pending uploads still count in the owner's. The
+        // request's limits and the quota are atomic here.
         return match state
             .meta
             .reserve_request_file(&record, state.limits.user_quota, now)

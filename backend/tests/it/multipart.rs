@@ -644,3 +644,164 @@ async fn completing_again_settles_an_upload_whose_event_was_lost() {
     assert!(api.download(&id).await == bytes, "downloaded bytes differ");
     stack.shutdown().await;
 }
+
+/// A guest's call to a file request's route, with their key in `x-ferry-guest`.
+async fn as_guest(
+    stack: &ferry::local::LocalStack,
+    key: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = http().request(method, format!("{}{path}", stack.url()));
+    if let Some(key) = key {
+        req = req.header("x-ferry-guest", key);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_guest_sends_files_through_a_request_and_the_owner_receives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    let owner = Api::new_user(&stack, "owner@example.com").await;
+    let (status, request) = owner
+        .call(
+            Method::POST,
+            "/api/requests",
+            Some(json!({"title": "Scans", "max_files": 3, "max_bytes": 64 * MIB})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    let base = format!(
+        "/api/public/requests/{}",
+        request["token"].as_str().unwrap()
+    );
+    let (status, session) = as_guest(
+        &stack,
+        None,
+        Method::POST,
+        &format!("{base}/sessions"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{session}");
+    let key = session["guest_key"].as_str().unwrap();
+
+    // A multipart file, through the guest routes and the presigned part URLs.
+    let bytes = sample(FILE_LEN);
+    let (status, ticket) = as_guest(
+        &stack,
+        Some(key),
+        Method::POST,
+        &format!("{base}/uploads/multipart"),
+        Some(json!({"name": "big.bin", "size": bytes.len(), "folder": "scans"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let id = ticket["file"]["id"].as_str().unwrap().to_owned();
+    let uploader = Uploader::new(&bytes, ticket["part_size"].as_u64().unwrap() as usize);
+    let sums: Vec<Value> = (1..=uploader.count())
+        .map(|n| {
+            let (number, sha) = uploader.checksum(n);
+            json!({"number": number, "sha256": sha})
+        })
+        .collect();
+    let (status, urls) = as_guest(
+        &stack,
+        Some(key),
+        Method::POST,
+        &format!("{base}/files/{id}/parts"),
+        Some(json!({"parts": sums})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{urls}");
+    let mut completed = Vec::new();
+    for url in urls["parts"].as_array().unwrap() {
+        let number = url["number"].as_u64().unwrap() as usize;
+        let res = uploader.put(url, uploader.part(number)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+        completed
+            .push(json!({"number": number, "etag": etag, "sha256": uploader.checksum(number).1}));
+    }
+    let (status, listed) = as_guest(
+        &stack,
+        Some(key),
+        Method::GET,
+        &format!("{base}/files/{id}/parts"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["parts"].as_array().unwrap().len(), uploader.count());
+    let (status, done) = as_guest(
+        &stack,
+        Some(key),
+        Method::POST,
+        &format!("{base}/files/{id}/complete"),
+        Some(json!({"parts": completed})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["folder"], "scans");
+
+    // A small one with a single presigned PUT.
+    let small = sample(1000);
+    let (status, single) = as_guest(
+        &stack,
+        Some(key),
+        Method::POST,
+        &format!("{base}/uploads"),
+        Some(json!({"name": "note.txt", "size": small.len(), "content_type": "text/plain"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{single}");
+    let res = crate::support::local::presigned(&single["upload"])
+        .body(small.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let small_id = single["file"]["id"].as_str().unwrap();
+
+    // The owner has both, ready, marked with the request, byte identical.
+    let file = owner.wait_until(&id, "ready").await;
+    assert_eq!(file["request"]["title"], "Scans");
+    assert!(
+        owner.download(&id).await == bytes,
+        "downloaded bytes differ"
+    );
+    owner.wait_until(small_id, "ready").await;
+    assert_eq!(owner.download(small_id).await, small);
+    let (_, sent) = as_guest(
+        &stack,
+        Some(key),
+        Method::GET,
+        &format!("{base}/files"),
+        None,
+    )
+    .await;
+    let statuses: Vec<&Value> = sent["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["status"])
+        .collect();
+    assert_eq!(statuses, [&json!("ready"), &json!("ready")]);
+    let (_, request) = owner
+        .call(
+            Method::GET,
+            &format!("/api/requests/{}", request["token"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(request["files_received"], 2);
+    assert_eq!(request["bytes_received"], FILE_LEN + 1000);
+    stack.shutdown().await;
+}

@@ -740,6 +740,23 @@ async fn guest_files_are_only_ever_served_as_attachments() {
         url.contains("response-content-disposition=attachment"),
         "{url}"
     );
+    // Deleting the request keeps what it received; deleting that file later still works.
+    let gone = api
+        .as_user(
+            ALICE,
+            Method::DELETE,
+            &format!("/api/requests/{token}"),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let kept = api
+        .as_user(ALICE, Method::GET, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!(
+        (kept.status, &kept.body["request"]["title"]),
+        (StatusCode::OK, &json!("T"))
+    );
     // The guest has no download route at all.
     for method in [Method::GET, Method::POST] {
         let reply = api
@@ -756,4 +773,36 @@ async fn guest_files_are_only_ever_served_as_attachments() {
             reply.status
         );
     }
+    let deleted = api
+        .as_user(ALICE, Method::DELETE, &format!("/api/files/{id}"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn each_guest_has_a_bound_on_unfinished_uploads() {
+    let api = spawn_api_with(Limits {
+        max_pending_uploads: 2,
+        ..small_limits()
+    })
+    .await;
+    let token = api
+        .new_request(
+            ALICE,
+            json!({"title": "T", "max_files": 10, "max_bytes": 500}),
+        )
+        .await;
+    let (ann, ben) = (api.new_guest(&token).await, api.new_guest(&token).await);
+    for name in ["a", "b"] {
+        let sent = api.guest_upload(&token, &ann, name, 10).await;
+        assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    }
+    let third = api.guest_upload(&token, &ann, "c", 10).await;
+    assert_eq!(
+        (third.status, third.code()),
+        (StatusCode::CONFLICT, "too_many_pending_uploads")
+    );
+    // Another guest has a bound of their own.
+    let other = api.guest_upload(&token, &ben, "d", 10).await;
+    assert_eq!(other.status, StatusCode::CREATED, "{:?}", other.body);
 }
