@@ -103,7 +103,8 @@ pub fn GuestRequestPage() -> impl IntoView {
     };
     load();
 
-    // What a finished upload sent shows in the list at once.
+    // What a finished upload sent shows in the list at once. (The list is only ever known with a
+    // guest key, so the uploader shows with it.)
     let finished = Memo::new(move |_| {
         uploader.queue.with(|q| {
             q.ids()
@@ -239,7 +240,7 @@ pub fn GuestRequestPage() -> impl IntoView {
             <Show when=move || session_error.with(Option::is_some)>
                 <p class="form-error" role="alert">{move || session_error.get()}</p>
             </Show>
-            <Show when=move || open.get() && guest.has_key() && submission.with(Option::is_some)>
+            <Show when=move || submission.with(Option::is_some) && open.get()>
                 <DropZone on_files=move |files| uploader.add(files)/>
                 <ResumableUploads/>
                 <UploadPanel/>
