@@ -196,7 +196,7 @@ fn RequestRow(
     let title = request.title.clone();
     let stored = StoredValue::new(request.clone());
     view! {
-        <li class="link-row request-row" class:inactive=state != RequestState::Open>
+        <li class="link-row request-row">
             <div class="link-main">
                 <span class="file-name">
                     {title.clone()}
