@@ -46,6 +46,9 @@ pub enum LiveEvent {
     },
     /// A link stopped working on its own.
     ShareEnded { token: String, reason: EndReason },
+    /// A guest sent a file through one of the user's file requests (`request`, its token): it
+    /// is among their files now, `pending` until its bytes arrive (then `file_ready` follows).
+    GuestFileArrived { file_id: String, request: String },
 }
 
 /// The `Sec-WebSocket-Protocol` entries a browser offers: [`PROTOCOL`] and the bearer token.

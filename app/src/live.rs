@@ -278,7 +278,9 @@ impl Live {
 
     fn dispatch(self, event: LiveEvent) {
         match &event {
-            LiveEvent::FileReady { file_id } | LiveEvent::FileFailed { file_id } => {
+            LiveEvent::FileReady { file_id }
+            | LiveEvent::FileFailed { file_id }
+            | LiveEvent::GuestFileArrived { file_id, .. } => {
                 let (api, library, id) = (self.api, self.library, file_id.clone());
                 spawn_local(async move {
                     match api.get_file(&id).await {

@@ -134,6 +134,11 @@ impl LiveNotifier {
 
 /// What a change of a file record means to its owner: an upload that settled.
 pub fn file_events(before: Option<&FileRecord>, after: Option<&FileRecord>) -> Vec<LiveEvent> {
+    if let (None, Some(after)) = (before, after)
+        && let Some(event) = guest_arrival(after)
+    {
+        return vec![event];
+    }
     let (Some(before), Some(after)) = (before, after) else {
         return Vec::new();
     };
@@ -142,6 +147,23 @@ pub fn file_events(before: Option<&FileRecord>, after: Option<&FileRecord>) -> V
         (FileStatus::Pending, FileStatus::Ready) => vec![LiveEvent::FileReady { file_id }],
         (FileStatus::Pending, FileStatus::Failed) => vec![LiveEvent::FileFailed { file_id }],
         _ => Vec::new(),
+    }
+}
+
+/// A guest's new file, as its owner hears of it; `None` for the owner's own files.
+fn guest_arrival(file: &FileRecord) -> Option<LiveEvent> {
+    let mark = file.guest.as_ref()?;
+    Some(LiveEvent::GuestFileArrived {
+        file_id: file.id.to_string(),
+        request: mark.request.to_string(),
+    })
+}
+
+/// Tells the owner that a guest's file arrived (when live updates run in-process; in AWS the
+/// stream's insert of the file record does, through [`file_events`]).
+pub async fn guest_file_arrived(live: Option<&LiveNotifier>, file: &FileRecord) {
+    if let (Some(live), Some(event)) = (live, guest_arrival(file)) {
+        live.notify_logged(&file.owner, &[event]).await;
     }
 }
 

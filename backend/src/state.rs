@@ -26,11 +26,11 @@ pub struct AppState {
     /// Bounds concurrent thumbnail decoding when a request settles an upload itself; the local
     /// stack shares it with its object-created events.
     pub image_work: Arc<WorkGate>,
+    /// Per-request and per-client bound on the guest routes of file requests.
+    pub guest_limits: Arc<GuestLimiter>,
     /// Live updates sent by requests themselves (the local server; in AWS the table's stream
     /// drives them, so the API needs no right to post to connections). `None`: none sent.
     pub live: Option<Arc<LiveNotifier>>,
-    /// Per-request and per-client bound on the guest routes of file requests.
-    pub guest_limits: Arc<GuestLimiter>,
 }
 
 impl AppState {
@@ -51,8 +51,8 @@ impl AppState {
             public_base_url: public_base_url.trim_end_matches('/').into(),
             password_work: Arc::new(WorkGate::for_passwords()),
             image_work: Arc::new(WorkGate::for_images()),
-            live: None,
             guest_limits: Arc::new(GuestLimiter::default()),
+            live: None,
         }
     }
 

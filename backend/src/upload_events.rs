@@ -7,8 +7,7 @@
 
 use ferry_api::FileStatus;
 
-use crate::domain::requests::RequestToken;
-use crate::domain::{FileId, FileRecord, UserId, parse_file_object_key};
+use crate::domain::{FileRecord, parse_file_object_key};
 use crate::file_objects::remove_file_objects;
 use crate::ports::{MetadataError, StorageError, Transition};
 use crate::thumbnail;
@@ -79,9 +78,6 @@ pub async fn object_created(ctx: &EventContext, key: &str) -> Result<Outcome, Up
     match ctx.meta.mark_ready(&owner, &id, sha256).await? {
         Transition::Applied => {
             tracing::info!(key, size = object.size, "upload ready");
-            if let Some(mark) = &file.guest {
-                guest_file_arrived(&owner, &id, &mark.request);
-            }
             // Thumbnail step (images only; failures are logged, never fail the event).
             thumbnail::create_logged(ctx, &file).await;
             Ok(Outcome::Ready)
@@ -161,12 +157,4 @@ pub async fn sweep_stale_uploads(
         }
     }
     Ok(swept)
-}
-
-/// Where live updates (#16) learn that a guest's file arrived in its owner's space (it turned
-/// `ready`): the live fan-out publishes a `guest_file_arrived` event (owner, file id, request
-/// token) from here once it is merged. Until then it logs only.
-pub fn guest_file_arrived(owner: &UserId, file: &FileId, request: &RequestToken) {
-    let _ = owner;
-    tracing::info!(%file, request = ?request, "guest file arrived");
 }

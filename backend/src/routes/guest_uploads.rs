@@ -40,6 +40,22 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// Tells the owner's open pages that a guest's file arrived (the local server; in AWS the
+/// table's stream does).
+async fn arrived(state: &AppState, request: &RequestRecord, raw_id: &str) {
+    let Some(live) = state.live.as_deref() else {
+        return;
+    };
+    let Ok(id) = crate::domain::FileId::parse(raw_id) else {
+        return;
+    };
+    match state.meta.file(&request.owner, &id).await {
+        Ok(Some(file)) => crate::live::guest_file_arrived(Some(live), &file).await,
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "guest arrival not announced"),
+    }
+}
+
 /// The mark of this guest's next file; refuses a guest with too many unfinished uploads.
 async fn next_mark(
     state: &AppState,
@@ -92,7 +108,9 @@ pub(crate) async fn guest_upload(
 ) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
     let (request, guest) = call.guest(&state, &token, true).await?;
     let mark = next_mark(&state, &request, &guest).await?;
-    issue_single(&state, &request.owner, &req, Via::Guest(&mark)).await
+    let issued = issue_single(&state, &request.owner, &req, Via::Guest(&mark)).await?;
+    arrived(&state, &request, &issued.1.file.id).await;
+    Ok(issued)
 }
 
 #[utoipa::path(
@@ -120,7 +138,9 @@ pub(crate) async fn guest_multipart_upload(
 ) -> Result<(StatusCode, Json<MultipartTicket>), ApiError> {
     let (request, guest) = call.guest(&state, &token, true).await?;
     let mark = next_mark(&state, &request, &guest).await?;
-    issue_multipart(&state, &request.owner, &req, Via::Guest(&mark)).await
+    let issued = issue_multipart(&state, &request.owner, &req, Via::Guest(&mark)).await?;
+    arrived(&state, &request, &issued.1.file.id).await;
+    Ok(issued)
 }
 
 #[utoipa::path(

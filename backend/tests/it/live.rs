@@ -664,3 +664,95 @@ async fn live_local_endpoint_answers_a_plain_request_with_a_json_error() {
     assert_eq!(body["error"]["code"], "invalid_request");
     stack.shutdown().await;
 }
+
+#[tokio::test]
+async fn live_local_stack_tells_the_owner_when_a_guest_file_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = start_in(dir.path(), Limits::default()).await;
+    let alice = Api::new_user(&stack, "alice@example.com").await;
+    let mut tab = connect_as(&stack, &alice.token).await;
+    let (status, request) = alice
+        .call(
+            reqwest::Method::POST,
+            "/api/requests",
+            Some(json!({"title": "Scans", "max_files": 2, "max_bytes": 10_000})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    let token = request["token"].as_str().unwrap().to_owned();
+    let base = format!("{}/api/public/requests/{token}", stack.url());
+    let session: Value = http()
+        .post(format!("{base}/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = session["guest_key"].as_str().unwrap();
+    let ticket: Value = http()
+        .post(format!("{base}/uploads"))
+        .header("x-ferry-guest", key)
+        .json(&json!({"name": "scan.pdf", "size": 100}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = ticket["file"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        next_event(&mut tab).await,
+        LiveEvent::GuestFileArrived {
+            file_id: id.clone(),
+            request: token.clone()
+        }
+    );
+    let put = crate::support::local::presigned(&ticket["upload"])
+        .body(sample(100))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success());
+    assert_eq!(next_event(&mut tab).await, ready(&id));
+    stack.shutdown().await;
+}
+
+#[test]
+fn a_stream_insert_of_a_guest_file_is_an_arrival_and_the_owners_own_are_not() {
+    use ferry::domain::requests::{GuestId, GuestMark};
+    use ferry::domain::{ContentType, FileId, FileName, FileRecord, ShareToken};
+    let now = OffsetDateTime::now_utc();
+    let mut file = FileRecord {
+        owner: user("owner-1"),
+        id: FileId::new(),
+        name: FileName::parse("a.txt").unwrap(),
+        size: 1,
+        content_type: ContentType::parse("text/plain").unwrap(),
+        status: ferry_api::FileStatus::Pending,
+        created_at: now,
+        upload_expires_at: now,
+        sha256: None,
+        thumbnail_key: None,
+        multipart_upload_id: None,
+        part_size: None,
+        folder: None,
+        guest: None,
+    };
+    assert!(ferry::live::file_events(None, Some(&file)).is_empty());
+    let request = ShareToken::generate();
+    file.guest = Some(GuestMark {
+        request: request.clone(),
+        title: "T".into(),
+        guest: GuestId::of_key("AAAAAAAAAAAAAAAAAAAAAA").unwrap(),
+        name: None,
+        note: None,
+    });
+    assert_eq!(
+        ferry::live::file_events(None, Some(&file)),
+        vec![LiveEvent::GuestFileArrived {
+            file_id: file.id.to_string(),
+            request: request.to_string()
+        }]
+    );
+}
