@@ -168,11 +168,11 @@ fn parse<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiErr
     serde_json::from_str(&text).map_err(|e| unreadable(status, &e))
 }
 
-async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+pub(crate) async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     parse(read_text(response).await?)
 }
 
-async fn read_empty(response: Response) -> Result<(), ApiError> {
+pub(crate) async fn read_empty(response: Response) -> Result<(), ApiError> {
     let status = response.status();
     if (200..300).contains(&status) {
         Ok(())
@@ -193,7 +193,7 @@ impl Api {
         Self { auth }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         join(&self.auth.config().api_base, path)
     }
 
@@ -234,15 +234,19 @@ impl Api {
         read_text(self.send(Method::GET, &self.url(path), None).await?).await
     }
 
-    async fn post_text(&self, path: &str, json: String) -> Result<(u16, String), ApiError> {
+    pub(crate) async fn post_text(
+        &self,
+        path: &str,
+        json: String,
+    ) -> Result<(u16, String), ApiError> {
         read_text(self.send(Method::POST, &self.url(path), Some(json)).await?).await
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         parse(self.get_text(path).await?)
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(
+    pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
@@ -251,7 +255,7 @@ impl Api {
         parse(self.post_text(path, json).await?)
     }
 
-    async fn delete(&self, path: &str) -> Result<(), ApiError> {
+    pub(crate) async fn delete(&self, path: &str) -> Result<(), ApiError> {
         read_empty(self.send(Method::DELETE, &self.url(path), None).await?).await
     }
 

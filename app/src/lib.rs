@@ -18,6 +18,8 @@ pub mod live;
 pub mod pages;
 pub mod public_share;
 pub mod public_transfer;
+pub mod request_api;
+pub mod request_form;
 pub mod selection;
 pub mod shell;
 pub mod transfer;
@@ -73,6 +75,8 @@ pub fn App(config: SiteConfig) -> impl IntoView {
                     <Route path=path!("/") view=pages::landing::Landing/>
                     <Route path=path!("/files") view=|| view! { <RequireAuth><pages::files::FilesPage/></RequireAuth> }/>
                     <Route path=path!("/links") view=|| view! { <RequireAuth><pages::links::LinksPage/></RequireAuth> }/>
+                    <Route path=path!("/requests") view=|| view! { <RequireAuth><pages::requests::RequestsPage/></RequireAuth> }/>
+                    <Route path=path!("/r/:token") view=pages::guest_request::GuestRequestPage/>
                     <Route path=path!("/callback") view=pages::callback::Callback/>
                 </Routes>
             </main>
@@ -114,6 +118,7 @@ fn Header() -> impl IntoView {
                 <nav class="site-nav" aria-label="Main">
                     <A href="/files">"Files"</A>
                     <A href="/links">"My links"</A>
+                    <A href="/requests">"Requests"</A>
                 </nav>
             </Show>
             <div class="account">

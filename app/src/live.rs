@@ -284,7 +284,10 @@ impl Live {
                 let (api, library, id) = (self.api, self.library, file_id.clone());
                 spawn_local(async move {
                     match api.get_file(&id).await {
-                        Ok(file) => library.upsert(file),
+                        Ok(file) => {
+                            self.tell_arrival(&file);
+                            library.upsert(file);
+                        }
                         Err(err) if err.status == 404 => library.remove(&id),
                         Err(_) => {}
                     }
@@ -295,6 +298,20 @@ impl Live {
         }
         for (_, listener) in self.listeners.get_value() {
             listener.run(event.clone());
+        }
+    }
+
+    /// A guest's file that just became ready is worth a word (once: not when already known
+    /// as ready).
+    fn tell_arrival(self, file: &ferry_api::File) {
+        let Some(from) = &file.request else { return };
+        let known_ready = self.library.files.with_untracked(|files| {
+            files
+                .iter()
+                .any(|f| f.id == file.id && f.status == ferry_api::FileStatus::Ready)
+        });
+        if file.status == ferry_api::FileStatus::Ready && !known_ready {
+            self.notify(format!("{} arrived through “{}”", file.name, from.title));
         }
     }
 

@@ -179,13 +179,14 @@ pub fn entry_page(path: &str) -> Option<&'static str> {
 }
 
 /// How long browsers may keep what the site answered, as the deploy uploads it to S3; share
-/// pages are not for search engines (`X-Robots-Tag`, as CloudFront's `/s/*` behaviour sends).
+/// and file request pages are not for search engines (`X-Robots-Tag`, as CloudFront's `/s/*`
+/// and `/r/*` behaviours send).
 async fn site_caching(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
     let ok = response.status().is_success() || response.status().is_redirection();
     let headers = response.headers_mut();
-    if path.starts_with("/s/") {
+    if path.starts_with("/s/") || path.starts_with("/r/") {
         headers.insert(X_ROBOTS_TAG, HeaderValue::from_static("noindex"));
     }
     // The same path answers brotli, gzip or identity (precompressed files).
@@ -339,5 +340,11 @@ mod tests {
             assert_eq!(entry_page(path), None, "{path}");
             assert_eq!(cache_control(path), REVALIDATE, "{path}");
         }
+    }
+
+    #[test]
+    fn file_request_pages_are_the_app() {
+        assert_eq!(entry_page("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(INDEX_PAGE));
+        assert_eq!(entry_page("/requests"), Some(INDEX_PAGE));
     }
 }

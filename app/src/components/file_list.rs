@@ -102,6 +102,9 @@ pub fn FileRow(
                 <span class="file-meta">
                     {human_size(f.size)} " · " <time datetime=f.created_at.clone()>{when}</time>
                 </span>
+                {f.request.as_ref().map(|r| view! {
+                    <span class="file-request"><span class="chip request">"Request"</span> " " {crate::request_form::arrival_text(r)}</span>
+                })}
                 <Show when=move || error.with(Option::is_some)>
                     <span class="form-error" role="alert">{move || error.get()}</span>
                 </Show>

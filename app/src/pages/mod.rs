@@ -2,6 +2,8 @@
 
 pub mod callback;
 pub mod files;
+pub mod guest_request;
 pub mod landing;
 pub mod links;
 pub mod not_found;
+pub mod requests;

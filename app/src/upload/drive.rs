@@ -102,7 +102,7 @@ impl Uploader {
                 .map(|(number, sha256)| PartChecksum { number, sha256 })
                 .collect(),
         };
-        let answer = self.api.part_urls(&file_id, &request).await;
+        let answer = self.target.part_urls(&file_id, &request).await;
         if let Err(err) = &answer
             && upload_gone(err)
         {
@@ -208,7 +208,7 @@ impl Uploader {
         };
         let request = CompleteUpload { parts };
         self.show_progress(&session, true);
-        let answer = self.api.complete_upload(&file_id, &request).await;
+        let answer = self.target.complete_upload(&file_id, &request).await;
         if session.borrow().attempt != attempt || !self.is_current(attempt) {
             return;
         }
@@ -218,7 +218,7 @@ impl Uploader {
                 self.sessions.update_value(|s| {
                     s.remove(&attempt.id);
                 });
-                self.library.upsert(file);
+                self.target.show_landed(file);
                 self.finished(attempt);
                 self.pump();
             }
@@ -229,7 +229,7 @@ impl Uploader {
                     AfterRefusal::Reconcile => {
                         // Storage lacks or disagrees on some part: ask what it has, send the
                         // rest.
-                        let listed = self.api.uploaded_parts(&file_id).await;
+                        let listed = self.target.uploaded_parts(&file_id).await;
                         self.report(&session, attempt, |s| {
                             s.sched.completion_refused();
                             match listed {
@@ -264,7 +264,7 @@ impl Uploader {
             s.file_id.clone()
         };
         self.forget(&file_id);
-        self.library.remove(&file_id);
+        self.target.hide(&file_id);
         self.records.update(|r| {
             r.remove(&attempt.id);
         });

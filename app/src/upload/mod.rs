@@ -26,6 +26,7 @@ mod runner;
 pub mod schedule;
 mod session;
 mod single;
+mod target;
 mod vec_map;
 
 pub use batch::LinkFiles;
@@ -34,3 +35,4 @@ pub use intake::Incoming;
 pub use progress::Transfer;
 pub use queue::{Attempt, MAX_ACTIVE, Phase, Upload, UploadId, UploadQueue};
 pub use runner::Uploader;
+pub use target::{Landed, Target};

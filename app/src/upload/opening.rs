@@ -2,7 +2,7 @@
 //! resume record, checked against what object storage holds) or a new one, then handed to
 //! [`super::drive`].
 
-use ferry_api::{FileStatus, PartLayout, codes};
+use ferry_api::{PartLayout, codes};
 use leptos::prelude::*;
 
 use super::error::{UploadError, upload_gone};
@@ -11,6 +11,7 @@ use super::resume::{self, ResumeRecord};
 use super::runner::Uploader;
 use super::schedule::{PARALLEL_PARTS, PartScheduler};
 use super::session::{Session, Shared, identity_of};
+use super::target::Landed;
 use crate::auth::flow::now_ms;
 use crate::checksum;
 
@@ -19,7 +20,7 @@ pub(super) enum Start {
     Fresh,
     Resumed(Shared),
     /// An earlier try completed the upload already.
-    AlreadyDone(Box<ferry_api::File>),
+    AlreadyDone(Landed),
 }
 
 impl Uploader {
@@ -80,9 +81,9 @@ impl Uploader {
         }
         let session = match start {
             Start::AlreadyDone(done) => {
-                self.forget(&done.id);
-                self.batch_attach(id, done.id.clone());
-                self.library.upsert(*done);
+                self.forget(done.id());
+                self.batch_attach(id, done.id().to_owned());
+                self.target.show_landed(done);
                 self.finished(attempt);
                 self.pump();
                 return Ok(None);
@@ -91,20 +92,20 @@ impl Uploader {
             Start::Fresh => {
                 self.queue.try_update(|q| q.note(attempt, None));
                 let ticket = self
-                    .api
+                    .target
                     .create_multipart_upload(&self.new_upload(id, &file, None))
                     .await
                     .map_err(|e| UploadError::from_api(&e))?;
                 let Some(plan) = PartLayout::announced(size, ticket.part_size, ticket.part_count)
                 else {
-                    self.api.delete_file_in_background(ticket.file.id);
+                    self.target.delete_in_background(ticket.file.id);
                     return Err(UploadError::odd_layout());
                 };
                 if !self.is_current(attempt) {
-                    self.api.delete_file_in_background(ticket.file.id);
+                    self.target.delete_in_background(ticket.file.id);
                     return Ok(None);
                 }
-                self.library.upsert(ticket.file.clone());
+                self.target.show(ticket.file.clone());
                 Session::start(
                     file,
                     folder,
@@ -132,7 +133,7 @@ impl Uploader {
         file: &web_sys::File,
         record: &ResumeRecord,
     ) -> Result<Start, UploadError> {
-        match self.api.uploaded_parts(&record.file_id).await {
+        match self.target.uploaded_parts(&record.file_id).await {
             Ok(listed) => {
                 let Some(plan) =
                     PartLayout::announced(record.size, listed.part_size, listed.part_count)
@@ -163,10 +164,8 @@ impl Uploader {
             }
             Err(err) if err.code == codes::UPLOAD_CLOSED => {
                 // Completed (the page closed before it heard back) or failed.
-                match self.api.get_file(&record.file_id).await {
-                    Ok(done) if done.status != FileStatus::Failed => {
-                        Ok(Start::AlreadyDone(Box::new(done)))
-                    }
+                match self.target.closed_upload(&record.file_id).await {
+                    Ok(Some(done)) => Ok(Start::AlreadyDone(done)),
                     _ => {
                         self.forget(&record.file_id);
                         Ok(Start::Fresh)

@@ -14,6 +14,7 @@ use super::error::UploadError;
 use super::queue::{Attempt, UploadId, UploadQueue};
 use super::resume::{self, ResumeRecord};
 use super::session::{Session, Shared};
+use super::target::Target;
 use super::vec_map::VecMap;
 use crate::api_client::{Api, NewUpload};
 use crate::auth::flow::{Auth, now_ms};
@@ -42,13 +43,22 @@ pub struct Uploader {
     pub batch: RwSignal<Option<Batch>>,
     /// System files (`.DS_Store`, …) the last drop or pick left out.
     pub skipped: RwSignal<usize>,
-    pub(super) api: Api,
+    /// Whose routes the uploads go to.
+    pub(super) target: Target,
     auth: Auth,
-    pub(super) library: Library,
 }
 
 impl Uploader {
     pub fn new(api: Api, auth: Auth, library: Library) -> Self {
+        Self::with_target(Target::Owner { api, library }, auth)
+    }
+
+    /// An uploader of a guest's files into a file request (the guest page's own).
+    pub fn for_guest(guest: crate::request_api::GuestApi, auth: Auth) -> Self {
+        Self::with_target(Target::Guest(guest), auth)
+    }
+
+    fn with_target(target: Target, auth: Auth) -> Self {
         Self {
             queue: RwSignal::new(UploadQueue::default()),
             resumable: RwSignal::new(resume::load()),
@@ -58,9 +68,8 @@ impl Uploader {
             sessions: StoredValue::new_local(VecMap::new()),
             batch: RwSignal::new(None),
             skipped: RwSignal::new(0),
-            api,
+            target,
             auth,
-            library,
         }
     }
 
@@ -73,7 +82,7 @@ impl Uploader {
 
     /// The signed-in account's e-mail, which resume records are kept under.
     pub(super) fn account_email(&self) -> String {
-        self.auth.email().unwrap_or_default()
+        self.target.resume_owner(self.auth.email())
     }
 
     pub(super) fn pump(&self) {
@@ -150,8 +159,8 @@ impl Uploader {
             set_timeout(move || self.dismiss(id), DONE_LINGER);
             // Storage's event marks the file ready moments after its bytes are in: ask then,
             // rather than at the file list's next regular poll.
-            let library = self.library;
-            set_timeout(move || spawn_local(library.refresh_pending()), READY_CHECK);
+            let target = self.target;
+            set_timeout(move || target.refresh_pending(), READY_CHECK);
         }
     }
 
@@ -162,8 +171,8 @@ impl Uploader {
         };
         self.batch_detach(id);
         self.forget(&file_id);
-        self.library.remove(&file_id);
-        self.api.delete_file_in_background(file_id);
+        self.target.hide(&file_id);
+        self.target.delete_in_background(file_id);
     }
 
     pub(super) fn session(&self, id: UploadId) -> Option<Shared> {
@@ -273,7 +282,7 @@ impl Uploader {
     /// Gives up an unfinished upload from an earlier visit: its parts and record go.
     pub fn discard(&self, file_id: String) {
         self.forget(&file_id);
-        self.library.remove(&file_id);
-        self.api.delete_file_in_background(file_id);
+        self.target.hide(&file_id);
+        self.target.delete_in_background(file_id);
     }
 }

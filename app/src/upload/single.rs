@@ -28,7 +28,7 @@ impl Uploader {
         }
         self.queue.try_update(|q| q.note(attempt, None));
         let ticket = match self
-            .api
+            .target
             .create_upload(&self.new_upload(attempt.id, &file, Some(sha256)))
             .await
         {
@@ -37,10 +37,10 @@ impl Uploader {
         };
         if !self.is_current(attempt) {
             // Cancelled while asking: give the reserved space back.
-            self.api.delete_file_in_background(ticket.file.id);
+            self.target.delete_in_background(ticket.file.id);
             return;
         }
-        self.library.upsert(ticket.file.clone());
+        self.target.show(ticket.file.clone());
         self.attach_record(attempt.id, ticket.file.id.clone());
         self.queue.try_update(|q| q.sending(attempt, now_ms()));
         let queue = self.queue;

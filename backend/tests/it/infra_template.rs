@@ -1331,3 +1331,48 @@ fn the_live_api_verifies_tokens_in_its_function_and_only_events_may_post() {
             .remove("FERRY_COGNITO_CLIENT_ID");
     });
 }
+
+/// File request pages (`/r/{token}`) are the app, as `ferry serve` serves them, with the share
+/// pages' headers (noindex) on a behaviour of their own.
+#[test]
+fn file_request_pages_are_the_app_and_not_indexed() {
+    let (t, _) = Template::load();
+    let behaviours = field(
+        field(t.properties("Distribution"), "DistributionConfig"),
+        "CacheBehaviors",
+    );
+    let requests = list(behaviours)
+        .into_iter()
+        .find(|b| field(b, "PathPattern").as_str() == Some("/r/*"))
+        .expect("a /r/* behaviour");
+    assert_eq!(
+        referenced_resource(field(requests, "ResponseHeadersPolicyId")),
+        Some("SharePageHeadersPolicy")
+    );
+    let name = routing_function_of(&t, Some("/r/*"));
+    let code = field(t.properties(&name), "FunctionCode")
+        .as_str()
+        .expect("inline function code");
+    let tried = ["/r/AAAAAAAAAAAAAAAAAAAAAA", "/r/token/x.js"];
+    let script = format!(
+        "{code}\nfor (const uri of {}) console.log(handler({{request: {{uri}}}}).uri);",
+        serde_json::to_string(&tried).unwrap()
+    );
+    let out = std::process::Command::new("node")
+        .args(["-e", &script])
+        .output()
+        .expect("node runs");
+    assert!(out.status.success(), "{name}: {out:?}");
+    let expected: Vec<String> = tried
+        .iter()
+        .map(|p| {
+            ferry::site::entry_page(p).map_or_else(|| p.to_string(), |page| format!("/{page}"))
+        })
+        .collect();
+    let rewritten: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(rewritten, expected);
+}
