@@ -2,8 +2,8 @@
 // every file one by one with its own button (plain files, straight from storage), then "Download
 // all" (the ZIP written in the page and streamed to disk by the download worker), timing each
 // until the browser has the whole file on disk. Samples memory meanwhile (renderer RSS from
-// /proc, the page's JS heap from DevTools) and checks the ZIP with Python's zipfile. Prints one
-// JSON object on stdout.
+// /proc, the page's JS heap and array buffers from DevTools) and checks the ZIP with Python's
+// zipfile. Prints one JSON object on stdout.
 //
 // Needs playwright-core on NODE_PATH (run.sh points it at e2e/node_modules).
 "use strict";
@@ -59,7 +59,7 @@ async function processes(session) {
 
 /** Samples memory every 250 ms until `stop()`; answers the peaks. */
 function sampler(session, cdp) {
-  const peaks = { renderer_peak: 0, total_peak: 0, js_heap_peak: 0, cpu: 0 };
+  const peaks = { renderer_peak: 0, total_peak: 0, js_heap_peak: 0, page_buffers_peak: 0, cpu: 0 };
   const seen = new Set();
   let running = true;
   const loop = (async () => {
@@ -80,6 +80,11 @@ function sampler(session, cdp) {
         const { metrics } = await cdp.send("Performance.getMetrics");
         const heap = metrics.find((m) => m.name === "JSHeapTotalSize")?.value ?? 0;
         peaks.js_heap_peak = Math.max(peaks.js_heap_peak, heap);
+        // Array buffers live outside the JS heap (the chunks of a file being read are ones).
+        const usage = await cdp.send("Runtime.getHeapUsage");
+        const buffers = usage.backingStorageSize ?? 0;
+        peaks.page_buffers_peak = Math.max(peaks.page_buffers_peak, buffers);
+        if (process.env.BENCH_TRACE) process.stderr.write(`${Date.now()} page heap ${(usage.usedSize / 1048576).toFixed(0)} MiB, array buffers ${(buffers / 1048576).toFixed(0)} MiB\n`);
       } catch {
         // A process went away between listing and reading.
       }

@@ -12,7 +12,8 @@
 #   bench/zip-download/run.sh --no-build   use the dist/ there is
 #   FERRY_BIN=target/release/ferry ...     the server (default: target/debug/ferry)
 #   BENCH_BIG_MIB=1300 BENCH_BIG_COUNT=4 BENCH_SMALL=20   what the link holds (defaults)
-#   BENCH_TRACE=1 ...                      every renderer's RSS sample (4 a second) on stderr
+#   BENCH_TRACE=1 ...                      every renderer's RSS sample (4 a second) and the page's
+#                                          JS heap and array buffers on stderr
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -134,7 +135,7 @@ jq -r '
   "files: \(.files), \(.bytes / 1073741824 * 100 | floor / 100) GiB; ZIP \(.zip.size / 1073741824 * 100 | floor / 100) GiB, zip64: \(.zip.zip64), checked by Python zipfile: \(.zip.check)",
   "plain files, one by one: \(.plain.secs * 10 | floor / 10) s, \(.plain.mb_s | floor) MB/s",
   "Download all (ZIP):     \(.zip.secs * 10 | floor / 10) s, \(.zip.mb_s | floor) MB/s  → \(.zip.mb_s / .plain.mb_s * 100 | floor) % of plain (goal ≥ 80 %)",
-  "renderer peak RSS: during plain \(.plain.renderer_peak | mib) MiB, during ZIP \(.zip.renderer_peak | mib) MiB (goal < 300 MiB); page JS heap peak \(.zip.js_heap_peak | mib) MiB; browser total PSS peak \(.zip.total_peak | mib) MiB",
+  "renderer peak RSS: during plain \(.plain.renderer_peak | mib) MiB, during ZIP \(.zip.renderer_peak | mib) MiB (goal < 300 MiB); page JS heap peak \(.zip.js_heap_peak | mib) MiB, its array buffers \(.zip.page_buffers_peak | mib) MiB; browser total PSS peak \(.zip.total_peak | mib) MiB",
   "CPU during ZIP: browser \(.zip.browser_cpu_secs * 10 | floor / 10) s, server \(.zip.server_cpu_secs * 10 | floor / 10) s"
 ' <<<"$result"
 echo "(times come from a shared machine and vary from run to run)"
