@@ -25,7 +25,11 @@ pub struct FolderRow {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Row {
     Folder(FolderRow),
-    File { file: File, depth: usize },
+    /// Boxed: a file (with its sealed metadata and request mark) is far larger than a folder.
+    File {
+        file: Box<File>,
+        depth: usize,
+    },
 }
 
 /// What identifies a row from one rendering to the next (selection anchors, focus).
@@ -148,7 +152,7 @@ impl<'a> Node<'a> {
             }
         }
         out.extend(self.files.iter().map(|file| Row::File {
-            file: (*file).clone(),
+            file: Box::new((*file).clone()),
             depth,
         }));
     }

@@ -115,7 +115,7 @@ mod tests {
 
     fn file_row(id: &str) -> Row {
         Row::File {
-            file: File {
+            file: Box::new(File {
                 id: id.into(),
                 name: format!("{id}.txt"),
                 size: 1,
@@ -127,7 +127,7 @@ mod tests {
                 folder: None,
                 encrypted: None,
                 request: None,
-            },
+            }),
             depth: 0,
         }
     }

@@ -209,7 +209,7 @@ pub fn FileBrowser(#[prop(into)] on_action: Callback<FileAction>) -> impl IntoVi
                         let label = format!("Select {}", ferry_api::paths::join(file.folder.as_deref(), &file.name));
                         let row = Row::File { file: file.clone(), depth };
                         view! {
-                            <FileRow file on_action depth>
+                            <FileRow file=*file on_action depth>
                                 <RowCheck key label check=Signal::derive(move || state.check_of(&row)) state/>
                             </FileRow>
                         }
