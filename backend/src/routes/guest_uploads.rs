@@ -15,6 +15,7 @@ use ferry_api::{
     PartUrlsRequest, UploadTicket, UploadedParts,
 };
 
+use crate::domain::UserId;
 use crate::domain::requests::{GuestMark, GuestRecord, RequestRecord};
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
@@ -83,6 +84,44 @@ async fn next_mark(
     })
 }
 
+/// A ticket of the owner's upload flow, by the file it announces.
+trait Ticket {
+    fn file_id(&self) -> &str;
+}
+
+impl Ticket for UploadTicket {
+    fn file_id(&self) -> &str {
+        &self.file.id
+    }
+}
+
+impl Ticket for MultipartTicket {
+    fn file_id(&self) -> &str {
+        &self.file.id
+    }
+}
+
+/// Both guest upload routes: admit the guest, then `issue` the file in the owner's space under
+/// the guest's mark (`issue_single` or `issue_multipart`), and tell the owner it arrived.
+async fn guest_issue<T: Ticket>(
+    state: &AppState,
+    call: GuestCall,
+    token: &str,
+    req: &CreateUpload,
+    issue: impl AsyncFnOnce(
+        &AppState,
+        &UserId,
+        &CreateUpload,
+        Via<'_>,
+    ) -> Result<(StatusCode, Json<T>), ApiError>,
+) -> Result<(StatusCode, Json<T>), ApiError> {
+    let (request, guest) = call.guest(state, token, true).await?;
+    let mark = next_mark(state, &request, &guest).await?;
+    let issued = issue(state, &request.owner, req, Via::Guest(&mark)).await?;
+    arrived(state, &request, issued.1.file_id()).await;
+    Ok(issued)
+}
+
 #[utoipa::path(
     post, path = "/api/public/requests/{token}/uploads", tag = "guests",
     request_body = CreateUpload,
@@ -106,11 +145,7 @@ pub(crate) async fn guest_upload(
     Path(token): Path<String>,
     ApiJson(req): ApiJson<CreateUpload>,
 ) -> Result<(StatusCode, Json<UploadTicket>), ApiError> {
-    let (request, guest) = call.guest(&state, &token, true).await?;
-    let mark = next_mark(&state, &request, &guest).await?;
-    let issued = issue_single(&state, &request.owner, &req, Via::Guest(&mark)).await?;
-    arrived(&state, &request, &issued.1.file.id).await;
-    Ok(issued)
+    guest_issue(&state, call, &token, &req, issue_single).await
 }
 
 #[utoipa::path(
@@ -136,11 +171,7 @@ pub(crate) async fn guest_multipart_upload(
     Path(token): Path<String>,
     ApiJson(req): ApiJson<CreateUpload>,
 ) -> Result<(StatusCode, Json<MultipartTicket>), ApiError> {
-    let (request, guest) = call.guest(&state, &token, true).await?;
-    let mark = next_mark(&state, &request, &guest).await?;
-    let issued = issue_multipart(&state, &request.owner, &req, Via::Guest(&mark)).await?;
-    arrived(&state, &request, &issued.1.file.id).await;
-    Ok(issued)
+    guest_issue(&state, call, &token, &req, issue_multipart).await
 }
 
 #[utoipa::path(
