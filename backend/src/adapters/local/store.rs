@@ -29,7 +29,7 @@ mod transfers;
 use pending::{PENDING_BY_EXPIRY, build_pending_index, indexed_file, no_longer_pending};
 use tables::{
     FILES, SHARES, StoredUsage, USAGE, USER_SHARES, adjust_usage, decode, encode, file_key,
-    get_json, owner_range, release, transition,
+    get_json, owned_records, owner_range, release, transition,
 };
 
 /// redb's page cache. Its default (1 GiB) let the process grow by the whole database as records
@@ -92,6 +92,45 @@ impl LocalMetadataStore {
     }
 }
 
+/// Stores a new file and reserves its bytes (and, while `pending`, one of the owner's
+/// `max_pending` unfinished uploads) in the owner's usage, in the caller's transaction: the last
+/// step of an owner's and of a guest's reservation alike.
+fn insert_reserved(
+    txn: &redb::WriteTransaction,
+    file: &FileRecord,
+    quota: u64,
+    max_pending: u64,
+) -> Result<(), MetadataError> {
+    let mut files = txn.open_table(FILES)?;
+    let key = file_key(&file.owner, &file.id);
+    if files.get(key.as_str())?.is_some() {
+        return Err(MetadataError::AlreadyExists);
+    }
+    let usage_table = txn.open_table(USAGE)?;
+    let usage: StoredUsage = get_json(&usage_table, file.owner.as_str())?.unwrap_or_default();
+    drop(usage_table);
+    if usage.bytes_used.saturating_add(file.size) > quota {
+        return Err(MetadataError::QuotaExceeded {
+            used: usage.bytes_used,
+            quota,
+        });
+    }
+    let pending = file.status == FileStatus::Pending;
+    if pending && usage.pending_uploads >= max_pending {
+        return Err(MetadataError::TooManyPending { max: max_pending });
+    }
+    files.insert(key.as_str(), encode(file)?.as_slice())?;
+    if pending {
+        txn.open_table(PENDING_BY_EXPIRY)?
+            .insert(pending::key(file).as_str(), ())?;
+    }
+    adjust_usage(txn, &file.owner, |u| {
+        u.bytes_used += file.size;
+        u.file_count += 1;
+        u.pending_uploads += u64::from(pending);
+    })
+}
+
 #[async_trait]
 impl MetadataStore for LocalMetadataStore {
     async fn reserve_pending_file(
@@ -101,38 +140,8 @@ impl MetadataStore for LocalMetadataStore {
     ) -> Result<(), MetadataError> {
         let file = file.clone();
         let Reservation { quota, max_pending } = bounds;
-        self.write(move |txn| {
-            let mut files = txn.open_table(FILES)?;
-            let key = file_key(&file.owner, &file.id);
-            if files.get(key.as_str())?.is_some() {
-                return Err(MetadataError::AlreadyExists);
-            }
-            let usage_table = txn.open_table(USAGE)?;
-            let usage: StoredUsage =
-                get_json(&usage_table, file.owner.as_str())?.unwrap_or_default();
-            drop(usage_table);
-            if usage.bytes_used.saturating_add(file.size) > quota {
-                return Err(MetadataError::QuotaExceeded {
-                    used: usage.bytes_used,
-                    quota,
-                });
-            }
-            let pending = file.status == FileStatus::Pending;
-            if pending && usage.pending_uploads >= max_pending {
-                return Err(MetadataError::TooManyPending { max: max_pending });
-            }
-            files.insert(key.as_str(), encode(&file)?.as_slice())?;
-            if pending {
-                txn.open_table(PENDING_BY_EXPIRY)?
-                    .insert(pending::key(&file).as_str(), ())?;
-            }
-            adjust_usage(txn, &file.owner, |u| {
-                u.bytes_used += file.size;
-                u.file_count += 1;
-                u.pending_uploads += u64::from(pending);
-            })
-        })
-        .await
+        self.write(move |txn| insert_reserved(txn, &file, quota, max_pending))
+            .await
     }
 
     async fn file(&self, owner: &UserId, id: &FileId) -> Result<Option<FileRecord>, MetadataError> {
@@ -347,24 +356,9 @@ impl MetadataStore for LocalMetadataStore {
     async fn list_shares(&self, owner: &UserId) -> Result<Vec<ShareRecord>, MetadataError> {
         let owner = owner.clone();
         self.read(move |txn| {
-            let shares = txn.open_table(SHARES)?;
-            let user_shares = txn.open_table(USER_SHARES)?;
-            let (start, end) = owner_range(&owner);
-            let mut items = Vec::new();
-            for entry in user_shares.range(start.as_str()..end.as_str())? {
-                let (key, _) = entry?;
-                let token = key
-                    .value()
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                if let Some(share) = get_json::<ShareRecord>(&shares, &token)? {
-                    items.push(share);
-                }
-            }
-            items.sort_by_key(|share: &ShareRecord| std::cmp::Reverse(share.created_at));
-            Ok(items)
+            owned_records(txn, USER_SHARES, SHARES, &owner, |s: &ShareRecord| {
+                s.created_at
+            })
         })
         .await
     }

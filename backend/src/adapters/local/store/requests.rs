@@ -4,15 +4,11 @@
 //! writers make the reservation atomic.
 
 use async_trait::async_trait;
-use ferry_api::FileStatus;
 use redb::{ReadableTable, TableDefinition};
 use time::OffsetDateTime;
 
-use super::LocalMetadataStore;
-use super::pending;
-use super::tables::{
-    FILES, StoredUsage, USAGE, adjust_usage, encode, file_key, get_json, owner_range, transition,
-};
+use super::tables::{encode, get_json, owned_records, transition};
+use super::{LocalMetadataStore, insert_reserved};
 use crate::domain::requests::{GuestId, GuestMark, GuestRecord, RequestRecord, RequestToken};
 use crate::domain::{FileId, FileRecord, UserId};
 use crate::ports::{MetadataError, RequestRefusal, RequestStore, Transition};
@@ -78,24 +74,9 @@ impl RequestStore for LocalMetadataStore {
     async fn list_requests(&self, owner: &UserId) -> Result<Vec<RequestRecord>, MetadataError> {
         let owner = owner.clone();
         self.read(move |txn| {
-            let requests = txn.open_table(REQUESTS)?;
-            let index = txn.open_table(USER_REQUESTS)?;
-            let (start, end) = owner_range(&owner);
-            let mut items = Vec::new();
-            for entry in index.range(start.as_str()..end.as_str())? {
-                let (key, _) = entry?;
-                let token = key
-                    .value()
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned();
-                if let Some(request) = get_json::<RequestRecord>(&requests, &token)? {
-                    items.push(request);
-                }
-            }
-            items.sort_by_key(|r: &RequestRecord| std::cmp::Reverse(r.created_at));
-            Ok(items)
+            owned_records(txn, USER_REQUESTS, REQUESTS, &owner, |r: &RequestRecord| {
+                r.created_at
+            })
         })
         .await
     }
@@ -225,41 +206,12 @@ impl RequestStore for LocalMetadataStore {
             let gkey = guest_key(&mark.request, &mark.guest);
             let mut guest: GuestRecord =
                 get_json(&guests, &gkey)?.ok_or(RequestRefusal::UnknownGuest)?;
-            let usage: StoredUsage = get_json(
-                &txn.open_table(USAGE).map_err(MetadataError::from)?,
-                file.owner.as_str(),
-            )?
-            .unwrap_or_default();
-            if usage.bytes_used.saturating_add(file.size) > quota {
-                return Err(RequestRefusal::QuotaExceeded {
-                    used: usage.bytes_used,
-                    quota,
-                });
-            }
-            let mut files = txn.open_table(FILES).map_err(MetadataError::from)?;
-            let key = file_key(&file.owner, &file.id);
-            if files
-                .get(key.as_str())
-                .map_err(MetadataError::from)?
-                .is_some()
-            {
-                return Err(MetadataError::AlreadyExists.into());
-            }
-            files
-                .insert(key.as_str(), encode(&file)?.as_slice())
-                .map_err(MetadataError::from)?;
-            drop(files);
-            let pending = file.status == FileStatus::Pending;
-            if pending {
-                txn.open_table(pending::PENDING_BY_EXPIRY)
-                    .map_err(MetadataError::from)?
-                    .insert(pending::key(&file).as_str(), ())
-                    .map_err(MetadataError::from)?;
-            }
-            adjust_usage(&txn, &file.owner, |u| {
-                u.bytes_used += file.size;
-                u.file_count += 1;
-                u.pending_uploads += u64::from(pending);
+            // The guest routes bound a guest's unfinished uploads themselves.
+            insert_reserved(&txn, &file, quota, u64::MAX).map_err(|e| match e {
+                MetadataError::QuotaExceeded { used, quota } => {
+                    RequestRefusal::QuotaExceeded { used, quota }
+                }
+                other => other.into(),
             })?;
             request.files_left -= 1;
             request.bytes_left -= file.size;

@@ -62,6 +62,35 @@ pub(super) fn owner_range(owner: &UserId) -> (String, String) {
     (format!("{owner}/"), format!("{owner}0"))
 }
 
+/// The records an `{owner}/{key}` index lists for `owner`, read from `records` (`{key}` →
+/// record), newest first by `created`.
+pub(super) fn owned_records<T: DeserializeOwned, K: Ord>(
+    txn: &redb::ReadTransaction,
+    index: TableDefinition<&str, ()>,
+    records: TableDefinition<&str, &[u8]>,
+    owner: &UserId,
+    created: impl Fn(&T) -> K,
+) -> Result<Vec<T>, MetadataError> {
+    let records = txn.open_table(records)?;
+    let index = txn.open_table(index)?;
+    let (start, end) = owner_range(owner);
+    let mut items = Vec::new();
+    for entry in index.range(start.as_str()..end.as_str())? {
+        let (key, _) = entry?;
+        let token = key
+            .value()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(record) = get_json::<T>(&records, &token)? {
+            items.push(record);
+        }
+    }
+    items.sort_by_key(|record| std::cmp::Reverse(created(record)));
+    Ok(items)
+}
+
 pub(super) fn get_json<T: DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     key: &str,
