@@ -58,7 +58,7 @@ pub struct DeletedFiles {
 pub struct PublicFilesQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    /// From `unlock`, instead of the password.
+    /// As [`crate::PublicDownload::access`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
     /// `next_cursor` of the previous page.
@@ -90,7 +90,7 @@ pub struct PublicFile {
     pub part_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail_url: Option<String>,
-    /// The sealed metadata of an end-to-end encrypted file (its `name` is then `encrypted`).
+    /// As [`crate::File::encrypted`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted: Option<crate::encryption::EncryptedMeta>,
 }
@@ -112,7 +112,7 @@ pub struct PublicFilePage {
 pub struct PublicArchive {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    /// From `unlock`, instead of the password.
+    /// As [`crate::PublicDownload::access`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<String>,
 }
