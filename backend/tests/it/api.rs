@@ -127,9 +127,22 @@ impl TestApi {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
+        let bearer = token.map(|token| ("authorization", format!("Bearer {token}")));
+        self.send_with(method, uri, bearer, body).await
+    }
+
+    /// A call through the router with one extra `(name, value)` header (a bearer token, a
+    /// guest key), or none.
+    async fn send_with(
+        &self,
+        method: Method,
+        uri: &str,
+        header: Option<(&str, String)>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
+        if let Some((name, value)) = header {
+            req = req.header(name, value);
         }
         let body = match body {
             Some(json) => {
@@ -211,6 +224,40 @@ impl TestApi {
     fn advance(&self, by: time::Duration) {
         self.clock.set(self.clock.now() + by);
     }
+}
+
+/// Makes `calls` calls at once, each on its own task (so a multi-thread runtime runs them in
+/// parallel); their replies, in call order.
+async fn at_once<F>(
+    api: &Arc<TestApi>,
+    calls: usize,
+    call: impl Fn(Arc<TestApi>, usize) -> F,
+) -> Vec<Reply>
+where
+    F: Future<Output = Reply> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..calls)
+        .map(|i| tokio::spawn(call(Arc::clone(api), i)))
+        .collect();
+    let mut replies = Vec::with_capacity(calls);
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
+    replies
+}
+
+/// How many `replies` are `counted` (a status and error code, `""` for none); every other one
+/// must be `refused`.
+fn tally(replies: &[Reply], counted: (StatusCode, &str), refused: (StatusCode, &str)) -> usize {
+    let mut count = 0;
+    for reply in replies {
+        if (reply.status, reply.code()) == counted {
+            count += 1;
+        } else {
+            assert_eq!((reply.status, reply.code()), refused, "{:?}", reply.body);
+        }
+    }
+    count
 }
 
 // ---- authentication ------------------------------------------------------------------------
@@ -703,30 +750,24 @@ async fn concurrent_downloads_never_exceed_the_limit() {
     let api = Arc::new(spawn_api().await);
     let id = api.ready_file(ALICE, "hot.txt", 5).await;
     let token = api.share(ALICE, &id, json!({"max_downloads": 5})).await;
-    let mut tasks = Vec::new();
-    for _ in 0..20 {
-        let api = Arc::clone(&api);
-        let uri = format!("/api/public/shares/{token}/download");
-        tasks.push(tokio::spawn(async move {
-            api.send(Method::POST, &uri, None, None).await
-        }));
-    }
-    let mut granted = 0;
-    for task in tasks {
-        let reply = task.await.unwrap();
-        match reply.status {
-            StatusCode::OK => {
-                assert!(
-                    reply.body["url"]
-                        .as_str()
-                        .unwrap()
-                        .contains("X-Amz-Signature")
-                );
-                granted += 1;
-            }
-            StatusCode::GONE => assert_eq!(reply.code(), "share_exhausted"),
-            other => panic!("unexpected {other}: {:?}", reply.body),
-        }
+    let uri = format!("/api/public/shares/{token}/download");
+    let replies = at_once(&api, 20, |api, _| {
+        let uri = uri.clone();
+        async move { api.send(Method::POST, &uri, None, None).await }
+    })
+    .await;
+    let granted = tally(
+        &replies,
+        (StatusCode::OK, ""),
+        (StatusCode::GONE, "share_exhausted"),
+    );
+    for reply in replies.iter().filter(|r| r.status == StatusCode::OK) {
+        assert!(
+            reply.body["url"]
+                .as_str()
+                .unwrap()
+                .contains("X-Amz-Signature")
+        );
     }
     assert_eq!(granted, 5);
     let shares = api.as_user(ALICE, Method::GET, "/api/shares", None).await;
@@ -1058,24 +1099,20 @@ async fn concurrent_password_guesses_get_five_checks_and_the_rest_wait() {
         .share(ALICE, &id, json!({"password": "correct horse"}))
         .await;
     let uri = format!("/api/public/shares/{token}/download");
-    let guesses: Vec<_> = (0..24)
-        .map(|i| {
-            let (api, uri) = (Arc::clone(&api), uri.clone());
-            tokio::spawn(async move {
-                let guess = json!({"password": format!("guess number {i}")});
-                api.send(Method::POST, &uri, None, Some(guess)).await
-            })
-        })
-        .collect();
-    let (mut wrong, mut limited) = (0, 0);
-    for guess in guesses {
-        let reply = guess.await.unwrap();
-        match (reply.status, reply.code()) {
-            (StatusCode::FORBIDDEN, "wrong_password") => wrong += 1,
-            (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts") => limited += 1,
-            other => panic!("unexpected {other:?}: {:?}", reply.body),
+    let guesses = at_once(&api, 24, |api, i| {
+        let uri = uri.clone();
+        async move {
+            let guess = json!({"password": format!("guess number {i}")});
+            api.send(Method::POST, &uri, None, Some(guess)).await
         }
-    }
+    })
+    .await;
+    let wrong = tally(
+        &guesses,
+        (StatusCode::FORBIDDEN, "wrong_password"),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+    );
+    let limited = guesses.len() - wrong;
     assert_eq!((wrong, limited), (5, 19), "only 5 guesses were checked");
     // The limit holds for the right password too, and for unlocking, until the window passes.
     let right = json!({"password": "correct horse"});
@@ -1113,24 +1150,22 @@ async fn a_full_password_gate_answers_busy_and_nothing_else_breaks() {
     // Two waves of new protected links and password checks: 8 checks in all, more than the
     // link's 5 attempts, at most 4 at once.
     for _ in 0..2 {
-        let flood: Vec<_> = (0..8)
-            .map(|i| {
-                let (api, token, id) = (Arc::clone(&api), token.clone(), id.clone());
-                tokio::spawn(async move {
-                    if i % 2 == 0 {
-                        let body = json!({"password": format!("new password {i}")});
-                        let uri = format!("/api/files/{id}/shares");
-                        api.as_user(ALICE, Method::POST, &uri, Some(body)).await
-                    } else {
-                        let body = json!({"password": "correct horse"});
-                        let uri = format!("/api/public/shares/{token}/download");
-                        api.send(Method::POST, &uri, None, Some(body)).await
-                    }
-                })
-            })
-            .collect();
-        for reply in futures::future::join_all(flood).await {
-            let reply = reply.unwrap();
+        let flood = at_once(&api, 8, |api, i| {
+            let (token, id) = (token.clone(), id.clone());
+            async move {
+                if i % 2 == 0 {
+                    let body = json!({"password": format!("new password {i}")});
+                    let uri = format!("/api/files/{id}/shares");
+                    api.as_user(ALICE, Method::POST, &uri, Some(body)).await
+                } else {
+                    let body = json!({"password": "correct horse"});
+                    let uri = format!("/api/public/shares/{token}/download");
+                    api.send(Method::POST, &uri, None, Some(body)).await
+                }
+            }
+        })
+        .await;
+        for reply in flood {
             assert_eq!(
                 (reply.status, reply.code()),
                 (StatusCode::SERVICE_UNAVAILABLE, "busy"),

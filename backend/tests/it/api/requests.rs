@@ -16,36 +16,8 @@ impl TestApi {
         uri: &str,
         body: Option<Value>,
     ) -> Reply {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(key) = key {
-            req = req.header(GUEST, key);
-        }
-        let body = match body {
-            Some(json) => {
-                req = req.header("content-type", "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        let res = self
-            .router
-            .clone()
-            .oneshot(req.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        let header = key.map(|key| (GUEST, key.to_owned()));
+        self.send_with(method, uri, header, body).await
     }
 
     /// A new request of `sub`; returns its token.
@@ -460,7 +432,7 @@ async fn guests_send_into_the_owners_space_and_see_only_what_they_sent() {
 
 #[tokio::test]
 async fn twenty_parallel_guest_uploads_against_five_files_give_exactly_five() {
-    let api = spawn_api().await;
+    let api = Arc::new(spawn_api().await);
     let token = api
         .new_request(
             ALICE,
@@ -471,19 +443,20 @@ async fn twenty_parallel_guest_uploads_against_five_files_give_exactly_five() {
     for _ in 0..20 {
         keys.push(api.new_guest(&token).await);
     }
-    let replies = futures::future::join_all(
-        keys.iter()
-            .enumerate()
-            .map(|(i, key)| api.guest_upload(&token, key, format!("p{i}.jpg"), 10)),
-    )
+    let replies = at_once(&api, keys.len(), |api, i| {
+        let (token, key) = (token.clone(), keys[i].clone());
+        async move {
+            api.guest_upload(&token, &key, format!("p{i}.jpg"), 10)
+                .await
+        }
+    })
     .await;
-    let created = replies
-        .iter()
-        .filter(|r| r.status == StatusCode::CREATED)
-        .count();
+    let created = tally(
+        &replies,
+        (StatusCode::CREATED, ""),
+        (StatusCode::CONFLICT, "request_full"),
+    );
     assert_eq!(created, 5);
-    assert!(replies.iter().all(|r| r.status == StatusCode::CREATED
-        || (r.status == StatusCode::CONFLICT && r.code() == "request_full")));
     let request = api
         .as_user(ALICE, Method::GET, &format!("/api/requests/{token}"), None)
         .await;
@@ -493,7 +466,7 @@ async fn twenty_parallel_guest_uploads_against_five_files_give_exactly_five() {
 
 #[tokio::test]
 async fn the_size_limit_holds_under_concurrency() {
-    let api = spawn_api().await;
+    let api = Arc::new(spawn_api().await);
     let token = api
         .new_request(
             ALICE,
@@ -501,19 +474,20 @@ async fn the_size_limit_holds_under_concurrency() {
         )
         .await;
     let key = api.new_guest(&token).await;
-    let replies = futures::future::join_all(
-        (0..10).map(|i| api.guest_upload(&token, &key, format!("d{i}.pdf"), 30)),
-    )
+    let replies = at_once(&api, 10, |api, i| {
+        let (token, key) = (token.clone(), key.clone());
+        async move {
+            api.guest_upload(&token, &key, format!("d{i}.pdf"), 30)
+                .await
+        }
+    })
     .await;
-    assert_eq!(
-        replies
-            .iter()
-            .filter(|r| r.status == StatusCode::CREATED)
-            .count(),
-        3
+    let created = tally(
+        &replies,
+        (StatusCode::CREATED, ""),
+        (StatusCode::PAYLOAD_TOO_LARGE, "request_too_large"),
     );
-    assert!(replies.iter().all(|r| r.status == StatusCode::CREATED
-        || (r.status == StatusCode::PAYLOAD_TOO_LARGE && r.code() == "request_too_large")));
+    assert_eq!(created, 3);
     let request = api
         .as_user(ALICE, Method::GET, &format!("/api/requests/{token}"), None)
         .await;

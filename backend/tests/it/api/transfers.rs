@@ -554,28 +554,23 @@ async fn concurrent_archives_and_downloads_never_exceed_the_limit() {
     let token = api
         .link_of(ALICE, &[&a, &b], json!({"max_downloads": 5}))
         .await;
-    let tasks: Vec<_> = (0..20)
-        .map(|i| {
-            let (api, token, a) = (Arc::clone(&api), token.clone(), a.clone());
-            tokio::spawn(async move {
-                if i % 2 == 0 {
-                    api.public_post(&token, "archive", None).await
-                } else {
-                    api.public_post(&token, "download", Some(json!({"file_id": a})))
-                        .await
-                }
-            })
-        })
-        .collect();
-    let mut granted = 0;
-    for task in tasks {
-        let reply = task.await.unwrap();
-        match reply.status {
-            StatusCode::OK => granted += 1,
-            StatusCode::GONE => assert_eq!(reply.code(), "share_exhausted"),
-            other => panic!("unexpected {other}: {:?}", reply.body),
+    let replies = at_once(&api, 20, |api, i| {
+        let (token, a) = (token.clone(), a.clone());
+        async move {
+            if i % 2 == 0 {
+                api.public_post(&token, "archive", None).await
+            } else {
+                api.public_post(&token, "download", Some(json!({"file_id": a})))
+                    .await
+            }
         }
-    }
+    })
+    .await;
+    let granted = tally(
+        &replies,
+        (StatusCode::OK, ""),
+        (StatusCode::GONE, "share_exhausted"),
+    );
     assert_eq!(granted, 5);
     let shares = api.as_user(ALICE, Method::GET, "/api/shares", None).await;
     assert_eq!(shares.body["items"][0]["downloads"], 5);
