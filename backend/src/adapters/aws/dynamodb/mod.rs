@@ -108,6 +108,32 @@ impl DynamoMetadataStore {
             .map_err(|e| backend("GetItem", &e))?;
         Ok(out.item)
     }
+
+    /// Every item of one of `owner`'s indexes (sort keys under `prefix`), all pages, read
+    /// consistently; newest first when `newest_first`.
+    async fn owner_index(
+        &self,
+        owner: &UserId,
+        prefix: &str,
+        newest_first: bool,
+    ) -> Result<Vec<Item>, MetadataError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .set_expression_attribute_values(Some(values(vec![
+                (":pk", s(items::user_pk(owner))),
+                (":prefix", s(prefix)),
+            ])))
+            .scan_index_forward(!newest_first)
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| backend("Query", &e))
+    }
 }
 
 #[async_trait]

@@ -176,22 +176,7 @@ impl RequestStore for DynamoMetadataStore {
     }
 
     async fn list_requests(&self, owner: &UserId) -> Result<Vec<RequestRecord>, MetadataError> {
-        let index: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .set_expression_attribute_values(Some(values(vec![
-                (":pk", s(user_pk(owner))),
-                (":prefix", s(INDEX_PREFIX)),
-            ])))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| backend("Query", &e))?;
+        let index = self.owner_index(owner, INDEX_PREFIX, false).await?;
         let mut keys = Vec::with_capacity(index.len());
         for item in &index {
             let token =

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
 use super::super::items::{
-    self, Item, SHARE_INDEX_PREFIX, SK, decode_share, n, nanos, req_str, s, share_key, user_pk,
+    self, SHARE_INDEX_PREFIX, SK, decode_share, n, nanos, req_str, s, share_key,
 };
 use super::{DynamoMetadataStore, backend, is_condition_failure, names, values};
 use crate::domain::share::{ShareState, state_at};
@@ -20,23 +20,7 @@ impl DynamoMetadataStore {
         &self,
         owner: &UserId,
     ) -> Result<Vec<(String, String)>, MetadataError> {
-        let index: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .set_expression_attribute_values(Some(values(vec![
-                (":pk", s(user_pk(owner))),
-                (":prefix", s(SHARE_INDEX_PREFIX)),
-            ])))
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| backend("Query", &e))?;
+        let index = self.owner_index(owner, SHARE_INDEX_PREFIX, true).await?;
         index
             .iter()
             .map(|item| {
