@@ -160,6 +160,23 @@ fn from_allowed_page(idp: &LocalIdp, headers: &HeaderMap) -> bool {
     }
 }
 
+/// What every form post checks first: that it came from an allowed page, is well formed, and
+/// carries an authorization request this provider accepts; otherwise the answer to give.
+fn posted(
+    idp: &LocalIdp,
+    headers: &HeaderMap,
+    form: Result<Form<HostedForm>, FormRejection>,
+) -> Result<(HostedForm, AuthRequest), Box<Response>> {
+    if !from_allowed_page(idp, headers) {
+        return Err(Box::new(cross_site()));
+    }
+    let Ok(Form(form)) = form else {
+        return Err(Box::new(bad_query()));
+    };
+    let request = check(idp, &form)?;
+    Ok((form, request))
+}
+
 fn cross_site() -> Response {
     pages::respond(
         StatusCode::FORBIDDEN,
@@ -226,14 +243,8 @@ pub async fn login(
     headers: HeaderMap,
     form: Result<Form<HostedForm>, FormRejection>,
 ) -> Response {
-    if !from_allowed_page(&idp, &headers) {
-        return cross_site();
-    }
-    let Ok(Form(form)) = form else {
-        return bad_query();
-    };
-    let request = match check(&idp, &form) {
-        Ok(request) => request,
+    let (form, request) = match posted(&idp, &headers, form) {
+        Ok(posted) => posted,
         Err(response) => return *response,
     };
     let email = form.email.unwrap_or_default();
@@ -300,14 +311,8 @@ pub async fn signup(
     headers: HeaderMap,
     form: Result<Form<HostedForm>, FormRejection>,
 ) -> Response {
-    if !from_allowed_page(&idp, &headers) {
-        return cross_site();
-    }
-    let Ok(Form(form)) = form else {
-        return bad_query();
-    };
-    let request = match check(&idp, &form) {
-        Ok(request) => request,
+    let (form, request) = match posted(&idp, &headers, form) {
+        Ok(posted) => posted,
         Err(response) => return *response,
     };
     let email = form.email.unwrap_or_default();
@@ -353,14 +358,8 @@ pub async fn confirm(
     headers: HeaderMap,
     form: Result<Form<HostedForm>, FormRejection>,
 ) -> Response {
-    if !from_allowed_page(&idp, &headers) {
-        return cross_site();
-    }
-    let Ok(Form(form)) = form else {
-        return bad_query();
-    };
-    let request = match check(&idp, &form) {
-        Ok(request) => request,
+    let (form, request) = match posted(&idp, &headers, form) {
+        Ok(posted) => posted,
         Err(response) => return *response,
     };
     let email = form.email.unwrap_or_default();
