@@ -75,30 +75,10 @@ pub fn entry_paths(files: &[FileRecord]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use ferry_api::FileStatus;
-
     use super::*;
-    use crate::domain::{ContentType, FileId, FileName, FolderPath, UserId};
 
     fn file(folder: Option<&str>, name: &str) -> FileRecord {
-        let now = OffsetDateTime::now_utc();
-        FileRecord {
-            owner: UserId::parse("u").unwrap(),
-            id: FileId::new(),
-            name: FileName::parse(name).unwrap(),
-            size: 1,
-            content_type: ContentType::parse("text/plain").unwrap(),
-            status: FileStatus::Ready,
-            created_at: now,
-            upload_expires_at: now,
-            sha256: None,
-            thumbnail_key: None,
-            multipart_upload_id: None,
-            part_size: None,
-            folder: folder.map(|f| FolderPath::parse(f).unwrap()),
-            encrypted: None,
-            guest: None,
-        }
+        FileRecord::sample_in(folder, name)
     }
 
     #[test]

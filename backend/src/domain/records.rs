@@ -266,15 +266,13 @@ pub struct ShareRecordTerms {
     pub password_hash: Option<String>,
 }
 
+/// A `ready` text file of `owner` for unit tests, created now, with nothing optional set; a
+/// test changes what it needs with `FileRecord { …, ..FileRecord::sample(…) }`.
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    fn file(owner: &UserId, name: &str, size: u64) -> FileRecord {
+impl FileRecord {
+    pub(crate) fn sample(owner: &UserId, name: &str, size: u64) -> Self {
         let now = OffsetDateTime::now_utc();
-        FileRecord {
+        Self {
             owner: owner.clone(),
             id: FileId::new(),
             name: FileName::parse(name).unwrap(),
@@ -282,7 +280,7 @@ mod tests {
             content_type: ContentType::parse("text/plain").unwrap(),
             status: FileStatus::Ready,
             created_at: now,
-            upload_expires_at: now + Duration::from_secs(60),
+            upload_expires_at: now + std::time::Duration::from_secs(60),
             sha256: None,
             thumbnail_key: None,
             multipart_upload_id: None,
@@ -292,6 +290,21 @@ mod tests {
             guest: None,
         }
     }
+
+    /// A one-byte [`Self::sample`] of a user `u`, in `folder`.
+    pub(crate) fn sample_in(folder: Option<&str>, name: &str) -> Self {
+        Self {
+            folder: folder.map(|f| FolderPath::parse(f).unwrap()),
+            ..Self::sample(&UserId::parse("u").unwrap(), name, 1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
 
     fn terms() -> ShareRecordTerms {
         let now = OffsetDateTime::now_utc();
@@ -329,9 +342,9 @@ mod tests {
     fn links_shrink_as_files_go_and_only_transfers_stay_empty() {
         let owner = UserId::parse("u").unwrap();
         let (a, b, c) = (
-            file(&owner, "a", 1),
-            file(&owner, "b", 10),
-            file(&owner, "c", 100),
+            FileRecord::sample(&owner, "a", 1),
+            FileRecord::sample(&owner, "b", 10),
+            FileRecord::sample(&owner, "c", 100),
         );
         let mut many = ShareRecord::of_files(
             ShareToken::generate(),
@@ -341,7 +354,7 @@ mod tests {
         .unwrap();
         assert_eq!((many.file_count(), many.total_size), (3, Some(111)));
         assert!(many.keep_when_empty);
-        let stranger = file(&UserId::parse("v").unwrap(), "x", 5);
+        let stranger = FileRecord::sample(&UserId::parse("v").unwrap(), "x", 5);
         assert_eq!(many.remove_files(&[stranger]), Shrunk::Untouched);
         assert_eq!(
             many.remove_files(std::slice::from_ref(&b)),
@@ -377,7 +390,7 @@ mod tests {
     #[test]
     fn access_keys_are_random_per_link_or_derived_for_older_records() {
         let owner = UserId::parse("u").unwrap();
-        let f = file(&owner, "a", 1);
+        let f = FileRecord::sample(&owner, "a", 1);
         let share =
             ShareRecord::of_files(ShareToken::generate(), std::slice::from_ref(&f), terms())
                 .unwrap();

@@ -232,31 +232,10 @@ async fn signed_entries(
 
 #[cfg(test)]
 mod tests {
-    use ferry_api::FileStatus;
-    use time::OffsetDateTime;
-
     use super::*;
-    use crate::domain::{ContentType, FileName, UserId};
 
     fn file(folder: Option<&str>, name: &str) -> FileRecord {
-        let now = OffsetDateTime::now_utc();
-        FileRecord {
-            owner: UserId::parse("u").unwrap(),
-            id: FileId::new(),
-            name: FileName::parse(name).unwrap(),
-            size: 1,
-            content_type: ContentType::parse("text/plain").unwrap(),
-            status: FileStatus::Ready,
-            created_at: now,
-            upload_expires_at: now,
-            sha256: None,
-            thumbnail_key: None,
-            multipart_upload_id: None,
-            part_size: None,
-            folder: folder.map(|f| FolderPath::parse(f).unwrap()),
-            encrypted: None,
-            guest: None,
-        }
+        FileRecord::sample_in(folder, name)
     }
 
     #[test]
