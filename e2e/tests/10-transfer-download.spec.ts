@@ -9,13 +9,12 @@
  * file sent in multipart parts.
  */
 import * as crypto from "node:crypto";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 
 import type { APIRequestContext } from "@playwright/test";
 
 import { MiB } from "../limits";
-import { capture, expect, newEmail, PASSWORD, sha256, stackEnv, test, tmpFile } from "./fixtures";
+import { apiSignIn, capture, expect, readZip, sha256, test, tmpFile } from "./fixtures";
 
 type Spec = { folder?: string; name: string; size: number; type: string; multipart?: boolean };
 
@@ -30,23 +29,6 @@ const FILES: Spec[] = [
 
 const path = (f: Spec) => (f.folder ? `${f.folder}/${f.name}` : f.name);
 const b64 = (bytes: Buffer) => crypto.createHash("sha256").update(bytes).digest("base64");
-
-/** A signed-in API caller: signs up through the local Cognito API and returns a bearer token. */
-async function signIn(request: APIRequestContext): Promise<string> {
-  const config = await (await request.get("/config.json")).json();
-  const cognito: string = config.cognito_endpoint;
-  const endpoint = cognito.startsWith("http") ? cognito : `${stackEnv("FERRY_E2E_URL")}${cognito}`;
-  const email = newEmail("transfer");
-  const idp = (target: string, body: object) =>
-    request.post(endpoint, {
-      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSCognitoIdentityProviderService.${target}` },
-      data: JSON.stringify(body),
-    });
-  expect((await idp("SignUp", { ClientId: config.client_id, Username: email, Password: PASSWORD, UserAttributes: [{ Name: "email", Value: email }] })).ok()).toBe(true);
-  const auth = await idp("InitiateAuth", { ClientId: config.client_id, AuthFlow: "USER_PASSWORD_AUTH", AuthParameters: { USERNAME: email, PASSWORD } });
-  expect(auth.ok()).toBe(true);
-  return (await auth.json()).AuthenticationResult.AccessToken;
-}
 
 /** Uploads `bytes` as `spec` through presigned PUTs (one, or parts) and returns the file id. */
 async function upload(request: APIRequestContext, token: string, spec: Spec, bytes: Buffer): Promise<string> {
@@ -87,19 +69,9 @@ async function upload(request: APIRequestContext, token: string, spec: Spec, byt
   return file.id;
 }
 
-/** What Python's zipfile reads in `zip`: the first bad CRC (or null) and each entry's path, size and SHA-256. */
-function readZip(zip: string): { bad: string | null; entries: [string, number, string][] } {
-  const script = [
-    "import hashlib, json, sys, zipfile",
-    "z = zipfile.ZipFile(sys.argv[1])",
-    "print(json.dumps({'bad': z.testzip(), 'entries': [[i.filename, i.file_size, hashlib.sha256(z.read(i)).hexdigest()] for i in z.infolist()]}))",
-  ].join("\n");
-  return JSON.parse(execFileSync("python3", ["-c", script, zip], { encoding: "utf8" }));
-}
-
 test("a link of many files: every path listed, Download all is a ZIP that checks out, one file alone counts one", async ({ request, visitorContext }) => {
   test.setTimeout(180_000);
-  const token = await signIn(request);
+  const token = await apiSignIn(request, "transfer");
   const auth = { authorization: `Bearer ${token}` };
   const originals = new Map<string, string>();
   const ids: string[] = [];
@@ -165,7 +137,7 @@ test("a link of many files: every path listed, Download all is a ZIP that checks
 
 test("a protected link of many files: unlocked once, listed; a file that fails mid-ZIP stops the download and says which; Cancel stops it", async ({ request, visitorContext, guard }) => {
   guard.allow(/status of 500/);
-  const token = await signIn(request);
+  const token = await apiSignIn(request, "transfer");
   const auth = { authorization: `Bearer ${token}` };
   const specs: Spec[] = [
     { folder: "a", name: "one.txt", size: 2_000, type: "text/plain" },
@@ -230,7 +202,7 @@ test("a protected link of many files: unlocked once, listed; a file that fails m
 
 test("a link of 1,000 files lists every one, by folder, and the last is reachable", async ({ request, visitorContext }) => {
   test.setTimeout(240_000);
-  const token = await signIn(request);
+  const token = await apiSignIn(request, "transfer");
   const auth = { authorization: `Bearer ${token}` };
   const ids: string[] = [];
   for (let i = 0; i < 1000; i++) {

@@ -7,12 +7,11 @@
  * a flipped stored byte or a missing key refused in plain words.
  */
 import * as crypto from "node:crypto";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 
 import type { APIRequestContext } from "@playwright/test";
 
-import { capture, expect, newEmail, objectsWithHash, PASSWORD, sha256, stackEnv, test, tmpFile } from "./fixtures";
+import { apiSignIn, capture, expect, objectsWithHash, readZip, sha256, stackEnv, test, tmpFile } from "./fixtures";
 
 const RS = 64 * 1024;
 const MARKER = "FERRY-PLAINTEXT-MARKER-7f3a";
@@ -50,25 +49,9 @@ function sealMeta(ikm: Buffer, spec: Spec, salt: Buffer): string {
   return Buffer.concat([header, records(ikm, headerSalt, Buffer.from(json), 4096)]).toString("base64url");
 }
 
-async function signIn(request: APIRequestContext): Promise<string> {
-  const config = await (await request.get("/config.json")).json();
-  const cognito: string = config.cognito_endpoint;
-  const endpoint = cognito.startsWith("http") ? cognito : `${stackEnv("FERRY_E2E_URL")}${cognito}`;
-  const email = newEmail("e2ee");
-  const idp = (target: string, body: object) =>
-    request.post(endpoint, {
-      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSCognitoIdentityProviderService.${target}` },
-      data: JSON.stringify(body),
-    });
-  expect((await idp("SignUp", { ClientId: config.client_id, Username: email, Password: PASSWORD, UserAttributes: [{ Name: "email", Value: email }] })).ok()).toBe(true);
-  const auth = await idp("InitiateAuth", { ClientId: config.client_id, AuthFlow: "USER_PASSWORD_AUTH", AuthParameters: { USERNAME: email, PASSWORD } });
-  expect(auth.ok()).toBe(true);
-  return (await auth.json()).AuthenticationResult.AccessToken;
-}
-
 /** Encrypts and uploads `specs` with a fresh transfer key; a link of them; the stored bytes' hashes. */
 async function encryptedLink(request: APIRequestContext, specs: Spec[]) {
-  const token = await signIn(request);
+  const token = await apiSignIn(request, "e2ee");
   const auth = { authorization: `Bearer ${token}` };
   const ikm = crypto.randomBytes(32);
   const ids: string[] = [];
@@ -94,15 +77,6 @@ async function encryptedLink(request: APIRequestContext, specs: Spec[]) {
   const share = await created.json();
   expect(share.encrypted).toBe(true);
   return { link: `${share.url}#k=${ikm.toString("base64url")}`, bare: share.url as string, stored };
-}
-
-function readZip(zip: string): { bad: string | null; entries: [string, number, string][] } {
-  const script = [
-    "import hashlib, json, sys, zipfile",
-    "z = zipfile.ZipFile(sys.argv[1])",
-    "print(json.dumps({'bad': z.testzip(), 'entries': [[i.filename, i.file_size, hashlib.sha256(z.read(i)).hexdigest()] for i in z.infolist()]}))",
-  ].join("\n");
-  return JSON.parse(execFileSync("python3", ["-c", script, zip], { encoding: "utf8" }));
 }
 
 const hex = (bytes: Buffer) => crypto.createHash("sha256").update(bytes).digest("hex");

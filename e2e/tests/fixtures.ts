@@ -11,6 +11,7 @@
  * - `capture(page, screen)` writes `<repo>/target/e2e-screenshots/<screen>-{light,dark}.png`
  *   and runs an axe-core scan in both colour schemes; serious and critical violations fail.
  */
+import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -19,6 +20,7 @@ import AxeBuilder from "@axe-core/playwright";
 import {
   test as base,
   expect,
+  type APIRequestContext,
   type Browser,
   type BrowserContext,
   type Page,
@@ -194,6 +196,23 @@ export function newEmail(tag: string): string {
   return `${tag}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString("hex")}@example.com`;
 }
 
+/** A new account signed in through the local Cognito API, not the hosted UI: its bearer token. */
+export async function apiSignIn(request: APIRequestContext, tag: string): Promise<string> {
+  const config = await (await request.get("/config.json")).json();
+  const cognito: string = config.cognito_endpoint;
+  const endpoint = cognito.startsWith("http") ? cognito : `${stackEnv("FERRY_E2E_URL")}${cognito}`;
+  const email = newEmail(tag);
+  const idp = (target: string, body: object) =>
+    request.post(endpoint, {
+      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSCognitoIdentityProviderService.${target}` },
+      data: JSON.stringify(body),
+    });
+  expect((await idp("SignUp", { ClientId: config.client_id, Username: email, Password: PASSWORD, UserAttributes: [{ Name: "email", Value: email }] })).ok()).toBe(true);
+  const auth = await idp("InitiateAuth", { ClientId: config.client_id, AuthFlow: "USER_PASSWORD_AUTH", AuthParameters: { USERNAME: email, PASSWORD } });
+  expect(auth.ok()).toBe(true);
+  return (await auth.json()).AuthenticationResult.AccessToken;
+}
+
 /** From a page showing the hosted-UI sign-in form: create an account there. */
 export async function createAccountFromSignIn(page: Page, email: string, password = PASSWORD): Promise<void> {
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
@@ -249,6 +268,16 @@ export function sparseFile(name: string, size: number): string {
   fs.ftruncateSync(fd, size);
   fs.closeSync(fd);
   return file;
+}
+
+/** What Python's zipfile reads in `zip`: the first bad CRC (or null) and each entry's path, size and SHA-256. */
+export function readZip(zip: string): { bad: string | null; entries: [string, number, string][] } {
+  const script = [
+    "import hashlib, json, sys, zipfile",
+    "z = zipfile.ZipFile(sys.argv[1])",
+    "print(json.dumps({'bad': z.testzip(), 'entries': [[i.filename, i.file_size, hashlib.sha256(z.read(i)).hexdigest()] for i in z.infolist()]}))",
+  ].join("\n");
+  return JSON.parse(execFileSync("python3", ["-c", script, zip], { encoding: "utf8" }));
 }
 
 export function sha256(file: string): string {
