@@ -3,6 +3,7 @@
 
 use crate::support::embedded_s3;
 use crate::support::faulty::{Fault, FaultyObjectStore, Op};
+use crate::support::records::pending_file;
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use ferry::adapters::local::s3_endpoint::S3Endpoint;
 use ferry::adapters::local::store::LocalMetadataStore;
 use ferry::adapters::s3::S3ObjectStore;
 use ferry::config::Limits;
-use ferry::domain::{ContentType, FileId, FileName, FileRecord, UserId, file_object_key};
+use ferry::domain::{ContentType, FileId, FileRecord, UserId, file_object_key};
 use ferry::lambda::events_function::EventsFunction;
 use ferry::ports::{MetadataStore, ObjectStore, Usage};
 use ferry::upload_events::{self as events, EventContext, Outcome};
@@ -47,23 +48,8 @@ async fn harness() -> Harness {
 }
 
 fn pending(owner: &str, size: u64, now: OffsetDateTime) -> FileRecord {
-    FileRecord {
-        owner: UserId::parse(owner).unwrap(),
-        id: FileId::new(),
-        name: FileName::parse("data.bin").unwrap(),
-        size,
-        content_type: ContentType::parse("application/octet-stream").unwrap(),
-        status: FileStatus::Pending,
-        created_at: now,
-        upload_expires_at: now + time::Duration::hours(1),
-        sha256: None,
-        thumbnail_key: None,
-        multipart_upload_id: None,
-        part_size: None,
-        folder: None,
-        encrypted: None,
-        guest: None,
-    }
+    let owner = UserId::parse(owner).unwrap();
+    pending_file(&owner, size, now, now + time::Duration::hours(1))
 }
 
 impl Harness {

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::aws::{Moto, sign_in, unique_name, user_pool};
+use crate::support::records::pending_file;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ferry::adapters::aws::provision::{self, ProvisionOptions};
 use ferry::adapters::aws::{AwsAdapters, AwsSettings};
 use ferry::config::Limits;
-use ferry::domain::{ContentType, FileId, FileName, FileRecord, UserId};
+use ferry::domain::{FileId, FileRecord, UserId};
 use ferry::lambda::events_function::EventsFunction;
 use ferry::lambda::sqs;
 use ferry::ports::{MetadataStore, ObjectStore};
@@ -68,23 +69,7 @@ fn png(width: u32, height: u32) -> Vec<u8> {
 
 fn pending(owner: &UserId, size: u64) -> FileRecord {
     let now = OffsetDateTime::now_utc();
-    FileRecord {
-        owner: owner.clone(),
-        id: FileId::new(),
-        name: FileName::parse("data.bin").unwrap(),
-        size,
-        content_type: ContentType::parse("application/octet-stream").unwrap(),
-        status: FileStatus::Pending,
-        created_at: now,
-        upload_expires_at: now + Duration::from_secs(900),
-        sha256: None,
-        thumbnail_key: None,
-        multipart_upload_id: None,
-        part_size: None,
-        folder: None,
-        encrypted: None,
-        guest: None,
-    }
+    pending_file(owner, size, now, now + Duration::from_secs(900))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::support::aws::{Moto, unique_name};
 use crate::support::embedded_s3;
 use crate::support::local::{Api, http, sample, sign_in, sign_up_and_in, start_in, start_on_clock};
+use crate::support::records::pending_file;
 use axum::extract::{Path, State};
 use axum::http::StatusCode as AxumStatus;
 use axum::response::IntoResponse;
@@ -721,24 +722,12 @@ async fn live_local_stack_tells_the_owner_when_a_guest_file_arrives() {
 #[test]
 fn a_stream_insert_of_a_guest_file_is_an_arrival_and_the_owners_own_are_not() {
     use ferry::domain::requests::{GuestId, GuestMark};
-    use ferry::domain::{ContentType, FileId, FileName, FileRecord, ShareToken};
+    use ferry::domain::{ContentType, FileName, FileRecord, ShareToken};
     let now = OffsetDateTime::now_utc();
     let mut file = FileRecord {
-        owner: user("owner-1"),
-        id: FileId::new(),
         name: FileName::parse("a.txt").unwrap(),
-        size: 1,
         content_type: ContentType::parse("text/plain").unwrap(),
-        status: ferry_api::FileStatus::Pending,
-        created_at: now,
-        upload_expires_at: now,
-        sha256: None,
-        thumbnail_key: None,
-        multipart_upload_id: None,
-        part_size: None,
-        folder: None,
-        encrypted: None,
-        guest: None,
+        ..pending_file(&user("owner-1"), 1, now, now)
     };
     assert!(ferry::live::file_events(None, Some(&file)).is_empty());
     let request = ShareToken::generate();
