@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
@@ -117,7 +118,8 @@ impl DynamoMetadataStore {
         prefix: &str,
         newest_first: bool,
     ) -> Result<Vec<Item>, MetadataError> {
-        self.client
+        let query = self
+            .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
@@ -125,15 +127,21 @@ impl DynamoMetadataStore {
                 (":pk", s(items::user_pk(owner))),
                 (":prefix", s(prefix)),
             ])))
-            .scan_index_forward(!newest_first)
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| backend("Query", &e))
+            .scan_index_forward(!newest_first);
+        query_all(query).await
     }
+}
+
+/// Every item `query` finds, all pages, read consistently.
+async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>, MetadataError> {
+    query
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| backend("Query", &e))
 }
 
 #[async_trait]

@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 use super::super::items::{
     self, Item, SK, file_id_list, n, nanos, opt_str, req_num, req_str, s, user_pk,
 };
-use super::{DynamoMetadataStore, backend, build_error, is_condition_failure, names, values};
+use super::{
+    DynamoMetadataStore, backend, build_error, is_condition_failure, names, query_all, values,
+};
 use crate::domain::requests::{GuestId, GuestMark, GuestRecord, RequestRecord, RequestToken};
 use crate::domain::{FileId, FileRecord, UserId};
 use crate::ports::{MetadataError, RequestRefusal, RequestStore, Transition};
@@ -136,18 +138,13 @@ impl DynamoMetadataStore {
 
     /// Every item of a request: the request and its guests.
     async fn request_items(&self, token: &RequestToken) -> Result<Vec<Item>, MetadataError> {
-        self.client
+        let query = self
+            .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("PK = :pk")
-            .set_expression_attribute_values(Some(values(vec![(":pk", s(request_pk(token)))])))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| backend("Query", &e))
+            .set_expression_attribute_values(Some(values(vec![(":pk", s(request_pk(token)))])));
+        query_all(query).await
     }
 }
 
