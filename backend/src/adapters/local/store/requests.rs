@@ -9,6 +9,7 @@ use redb::{ReadableTable, TableDefinition};
 use time::OffsetDateTime;
 
 use super::LocalMetadataStore;
+use super::file_codec::encode_file;
 use super::pending;
 use super::tables::{
     FILES, StoredUsage, USAGE, adjust_usage, encode, file_key, get_json, owner_range, transition,
@@ -246,7 +247,7 @@ impl RequestStore for LocalMetadataStore {
                 return Err(MetadataError::AlreadyExists.into());
             }
             files
-                .insert(key.as_str(), encode(&file)?.as_slice())
+                .insert(key.as_str(), encode_file(&file)?.as_slice())
                 .map_err(MetadataError::from)?;
             drop(files);
             let pending = file.status == FileStatus::Pending;
