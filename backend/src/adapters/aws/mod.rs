@@ -13,7 +13,6 @@ pub mod stream;
 
 use std::sync::Arc;
 
-use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_s3::config::{RequestChecksumCalculation, ResponseChecksumValidation};
 
@@ -116,16 +115,7 @@ impl AwsAdapters {
     /// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, the Lambda role's credentials).
     pub async fn from_env() -> anyhow::Result<Self> {
         let settings = AwsSettings::from_env()?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if env_credentials_set(|name| std::env::var(name).ok()) {
-            // The default chain would answer from these variables too (they are its first
-            // link, and Lambda always sets them), but building the chain builds its
-            // web-identity link's STS client, whose HTTPS connector reads every system root
-            // certificate: about half of a Lambda instance's init (bench/lambda-coldstart).
-            // Named directly, nothing is connected before the first AWS call.
-            loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
-        }
-        let sdk = loader.load().await;
+        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
         Ok(Self::new(&sdk, settings))
     }
 
@@ -175,13 +165,6 @@ impl AwsAdapters {
     }
 }
 
-/// Whether the environment holds the credentials the SDK's environment provider reads: an access
-/// key id and a secret key (`AWS_SECRET_ACCESS_KEY`, or its older name `SECRET_ACCESS_KEY`).
-fn env_credentials_set(get: impl Fn(&str) -> Option<String>) -> bool {
-    let set = |name: &str| get(name).is_some_and(|v| !v.trim().is_empty());
-    set("AWS_ACCESS_KEY_ID") && (set("AWS_SECRET_ACCESS_KEY") || set("SECRET_ACCESS_KEY"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,37 +211,5 @@ mod tests {
             settings.jwks_url().as_deref(),
             Some("http://127.0.0.1:5000/pool/.well-known/jwks.json")
         );
-    }
-
-    #[test]
-    fn credentials_in_the_environment_are_named_only_when_complete() {
-        let vars = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
-        assert!(env_credentials_set(vars(&[
-            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ("AWS_SESSION_TOKEN", "token"),
-        ])));
-        assert!(env_credentials_set(vars(&[
-            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
-            ("SECRET_ACCESS_KEY", "secret"),
-        ])));
-        // Anything less is left to the default chain (profiles, web identity, ECS, IMDS).
-        assert!(!env_credentials_set(vars(&[])));
-        assert!(!env_credentials_set(vars(&[(
-            "AWS_ACCESS_KEY_ID",
-            "AKIAEXAMPLE"
-        )])));
-        assert!(!env_credentials_set(vars(&[
-            ("AWS_ACCESS_KEY_ID", " "),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
-        ])));
-        assert!(!env_credentials_set(vars(&[("AWS_PROFILE", "dev")])));
     }
 }
