@@ -8,6 +8,7 @@
 //! Tokens that verified are remembered for a few minutes ([`verified`]): a browser sends the same
 //! token with every request, and an RS256 check costs more than the rest of a typical request.
 
+mod fetcher;
 mod verified;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use serde::Deserialize;
 
 use crate::domain::UserId;
 use crate::ports::{AuthError, Identity, TokenVerifier};
+use fetcher::Fetcher;
 use verified::VerifiedTokens;
 
 /// Tolerated clock skew between the issuer and us when checking `exp` / `nbf`.
@@ -53,11 +55,6 @@ pub struct JwksVerifier {
     retry_after_failure: Duration,
     /// Tokens whose signature and claims checked out, until they expire (or a few minutes).
     verified: VerifiedTokens,
-}
-
-struct Fetcher {
-    http: reqwest::Client,
-    url: String,
 }
 
 #[derive(Default)]
@@ -123,19 +120,16 @@ struct AccessClaims {
 impl JwksVerifier {
     /// Verifies tokens whose `iss` is exactly `issuer`, fetching keys from `jwks_url` (given
     /// separately because emulators serve their JWKS from their own host while `iss` names AWS).
+    /// Nothing is fetched, and no HTTP client built, before the first token arrives.
     pub fn new(
         issuer: impl Into<String>,
         jwks_url: impl Into<String>,
         client_id: impl Into<String>,
     ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder().timeout(FETCH_TIMEOUT).build()?;
         Ok(Self {
             issuer: issuer.into(),
             client_id: client_id.into(),
-            fetcher: Some(Fetcher {
-                http,
-                url: jwks_url.into(),
-            }),
+            fetcher: Some(Fetcher::new(jwks_url.into(), FETCH_TIMEOUT)),
             keys: RwLock::new(Arc::new(KeySet::default())),
             fetch_state: tokio::sync::Mutex::new(FetchState::default()),
             fetches: AtomicU64::new(0),
@@ -300,20 +294,6 @@ impl JwksVerifier {
         // tokens (which do carry `aud`) are refused by the `token_use` check.
         validation.validate_aud = false;
         validation
-    }
-}
-
-impl Fetcher {
-    async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, String> {
-        let response = self
-            .http
-            .get(&self.url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| e.to_string())?;
-        let doc: JwkSetDoc = response.json().await.map_err(|e| e.to_string())?;
-        Ok(usable_keys(doc))
     }
 }
 
@@ -768,5 +748,25 @@ mod tests {
             Err(AuthError::Expired)
         ));
         assert_eq!(verifier.verified.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_http_client_is_built_by_the_first_fetch_not_by_the_verifier() {
+        let key = SigningKey::generate().unwrap();
+        let jwks = key.jwks();
+        let (url, hits, server) = counting_jwks_server(move || axum::Json(jwks.clone())).await;
+        let verifier = JwksVerifier::new(ISSUER, url, CLIENT).unwrap();
+        let fetcher = verifier.fetcher.as_ref().unwrap();
+        assert!(
+            !fetcher.client_built(),
+            "making the verifier builds no client"
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+
+        let token = key.sign(&access_claims()).unwrap();
+        assert_eq!(verifier.verify(&token).await.unwrap().user.as_str(), SUB);
+        assert!(fetcher.client_built());
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        server.abort();
     }
 }

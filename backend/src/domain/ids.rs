@@ -80,6 +80,16 @@ impl FileId {
             Err(IdError::File)
         }
     }
+
+    /// The id's 16 bytes (the local store keeps records in a binary form).
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
+    /// The id of these 16 bytes: any 16 bytes have one canonical spelling.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Uuid::from_bytes(bytes))
+    }
 }
 
 impl Default for FileId {

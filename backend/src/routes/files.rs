@@ -3,6 +3,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
@@ -17,7 +18,8 @@ use crate::file_objects::remove_file_objects;
 use crate::state::AppState;
 use crate::upload_events::settle_if_stored;
 
-use super::{rfc3339, wire_file};
+use super::file_page::FilePageAnswer;
+use super::{rfc3339, thumbnail_url, wire_file};
 
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 100;
@@ -74,7 +76,7 @@ pub(crate) async fn list_files(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<FilePage>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(rejection)?;
     let limit = params.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -88,14 +90,16 @@ pub(crate) async fn list_files(
         .meta
         .list_files(&me.user, limit, after.as_ref())
         .await?;
-    let mut items = Vec::with_capacity(page.items.len());
+    let mut thumbnail_urls = Vec::with_capacity(page.items.len());
     for file in &page.items {
-        items.push(wire_file(&state, file).await);
+        thumbnail_urls.push(thumbnail_url(&state, file).await);
     }
-    Ok(Json(FilePage {
-        items,
+    Ok(FilePageAnswer {
+        files: &page.items,
+        thumbnail_urls,
         next_cursor: page.last.as_ref().map(encode_cursor),
-    }))
+    }
+    .into_response())
 }
 
 #[utoipa::path(

@@ -2,6 +2,7 @@
 //! ports, and map results to wire types.
 
 mod file_batch;
+mod file_page;
 mod files;
 mod guest;
 mod guest_gate;
@@ -25,6 +26,7 @@ use time::format_description::well_known::Rfc3339;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::domain::FileRecord;
+use crate::domain::requests::GuestMark;
 use crate::error::ApiError;
 use crate::ports::PresignedRequest;
 use crate::state::AppState;
@@ -101,6 +103,11 @@ pub(crate) async fn thumbnail_url(state: &AppState, file: &FileRecord) -> Option
 /// The wire form of a file, with a short-lived thumbnail URL when there is a thumbnail.
 pub(crate) async fn wire_file(state: &AppState, file: &FileRecord) -> ferry_api::File {
     let thumbnail_url = thumbnail_url(state, file).await;
+    wire_file_with(file, thumbnail_url)
+}
+
+/// The wire form of a file with the thumbnail URL given.
+pub(crate) fn wire_file_with(file: &FileRecord, thumbnail_url: Option<String>) -> ferry_api::File {
     ferry_api::File {
         id: file.id.to_string(),
         name: file.name.to_string(),
@@ -112,11 +119,16 @@ pub(crate) async fn wire_file(state: &AppState, file: &FileRecord) -> ferry_api:
         sha256: file.sha256.clone(),
         folder: file.folder.as_ref().map(ToString::to_string),
         encrypted: file.encrypted.as_ref().map(|s| s.to_wire()),
-        request: file.guest.as_ref().map(|g| ferry_api::RequestRef {
-            token: g.request.to_string(),
-            title: g.title.clone(),
-            guest_name: g.name.clone(),
-            guest_note: g.note.clone(),
-        }),
+        request: file.guest.as_ref().map(request_ref),
+    }
+}
+
+/// The wire form of the mark on a file a guest sent.
+pub(crate) fn request_ref(mark: &GuestMark) -> ferry_api::RequestRef {
+    ferry_api::RequestRef {
+        token: mark.request.to_string(),
+        title: mark.title.clone(),
+        guest_name: mark.name.clone(),
+        guest_note: mark.note.clone(),
     }
 }

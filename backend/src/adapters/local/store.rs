@@ -21,15 +21,17 @@ use crate::ports::{
 };
 
 mod bulk;
+mod file_codec;
 mod pending;
 mod requests;
 mod tables;
 mod transfers;
 
+use file_codec::{decode_file, encode_file, get_file};
 use pending::{PENDING_BY_EXPIRY, build_pending_index, indexed_file, no_longer_pending};
 use tables::{
-    FILES, SHARES, StoredUsage, USAGE, USER_SHARES, adjust_usage, decode, encode, file_key,
-    get_json, owned_records, owner_range, release, transition,
+    FILES, SHARES, StoredUsage, USAGE, USER_SHARES, adjust_usage, encode, file_key, get_json,
+    owned_records, owner_range, release, transition,
 };
 
 /// redb's page cache. Its default (1 GiB) let the process grow by the whole database as records
@@ -119,7 +121,7 @@ fn insert_reserved(
     if pending && usage.pending_uploads >= max_pending {
         return Err(MetadataError::TooManyPending { max: max_pending });
     }
-    files.insert(key.as_str(), encode(file)?.as_slice())?;
+    files.insert(key.as_str(), encode_file(file)?.as_slice())?;
     if pending {
         txn.open_table(PENDING_BY_EXPIRY)?
             .insert(pending::key(file).as_str(), ())?;
@@ -146,7 +148,7 @@ impl MetadataStore for LocalMetadataStore {
 
     async fn file(&self, owner: &UserId, id: &FileId) -> Result<Option<FileRecord>, MetadataError> {
         let key = file_key(owner, id);
-        self.read(move |txn| get_json(&txn.open_table(FILES)?, &key))
+        self.read(move |txn| get_file(&txn.open_table(FILES)?, &key))
             .await
     }
 
@@ -169,7 +171,7 @@ impl MetadataStore for LocalMetadataStore {
                     more = true;
                     break;
                 }
-                items.push(decode::<FileRecord>(value.value())?);
+                items.push(decode_file(value.value())?);
             }
             let last = if more {
                 items.last().map(|f| f.id)

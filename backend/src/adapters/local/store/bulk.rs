@@ -5,7 +5,8 @@
 use ferry_api::FileStatus;
 
 use super::LocalMetadataStore;
-use super::tables::{FILES, adjust_usage, encode, file_key};
+use super::file_codec::encode_file;
+use super::tables::{FILES, adjust_usage, file_key};
 use crate::domain::{FileRecord, UserId};
 use crate::ports::MetadataError;
 
@@ -41,7 +42,7 @@ impl LocalMetadataStore {
                     bytes += file.size;
                     files.insert(
                         file_key(&owner, &file.id).as_str(),
-                        encode(&file)?.as_slice(),
+                        encode_file(&file)?.as_slice(),
                     )?;
                 }
                 drop(files);

@@ -7,7 +7,8 @@ use ferry_api::FileStatus;
 use redb::{ReadableTable, TableDefinition};
 use time::OffsetDateTime;
 
-use super::{FILES, LocalMetadataStore, adjust_usage, decode, get_json};
+use super::file_codec::{decode_file, get_file};
+use super::{FILES, LocalMetadataStore, adjust_usage};
 use crate::domain::{FileRecord, UserId};
 use crate::ports::MetadataError;
 
@@ -41,7 +42,7 @@ pub(super) fn build_pending_index(txn: &redb::WriteTransaction) -> Result<(), Me
     let mut pending_per_owner = std::collections::BTreeMap::<UserId, u64>::new();
     for entry in files.iter()? {
         let (_, value) = entry?;
-        let file: FileRecord = decode(value.value())?;
+        let file = decode_file(value.value())?;
         if file.status == FileStatus::Pending {
             index.insert(key(&file).as_str(), ())?;
             *pending_per_owner.entry(file.owner).or_default() += 1;
@@ -75,7 +76,7 @@ pub(super) fn indexed_file(
     let Some(file_key) = index_key.split_once('/').map(|(_, rest)| rest) else {
         return Ok(None);
     };
-    Ok(get_json::<FileRecord>(files, file_key)?.filter(|f| f.status == FileStatus::Pending))
+    Ok(get_file(files, file_key)?.filter(|f| f.status == FileStatus::Pending))
 }
 
 impl LocalMetadataStore {

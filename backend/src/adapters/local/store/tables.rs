@@ -125,13 +125,16 @@ pub(super) fn transition(
 ) -> Result<(Transition, Option<FileRecord>), MetadataError> {
     let mut files = txn.open_table(FILES)?;
     let key = file_key(owner, id);
-    let Some(mut file) = get_json::<FileRecord>(&files, &key)? else {
+    let Some(mut file) = super::file_codec::get_file(&files, &key)? else {
         return Ok((Transition::Missing, None));
     };
     if !applies(&file) {
         return Ok((Transition::Unchanged, Some(file)));
     }
     change(&mut file);
-    files.insert(key.as_str(), encode(&file)?.as_slice())?;
+    files.insert(
+        key.as_str(),
+        super::file_codec::encode_file(&file)?.as_slice(),
+    )?;
     Ok((Transition::Applied, Some(file)))
 }

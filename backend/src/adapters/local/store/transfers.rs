@@ -7,10 +7,10 @@ use ferry_api::FileStatus;
 use redb::ReadableTable;
 
 use super::super::share_attempts;
+use super::file_codec::{decode_file, get_file};
 use super::pending::no_longer_pending;
 use super::tables::{
-    FILES, SHARES, USER_SHARES, adjust_usage, decode, encode, file_key, get_json, owner_range,
-    release,
+    FILES, SHARES, USER_SHARES, adjust_usage, encode, file_key, get_json, owner_range, release,
 };
 use crate::domain::{FileId, FileRecord, ShareRecord, Shrunk, UserId};
 use crate::ports::MetadataError;
@@ -25,7 +25,7 @@ pub(super) fn files_by_ids(
     let mut found = Vec::with_capacity(ids.len());
     let mut seen = HashSet::with_capacity(ids.len());
     for id in ids.iter().filter(|id| seen.insert(**id)) {
-        if let Some(file) = get_json::<FileRecord>(&files, &file_key(owner, id))? {
+        if let Some(file) = get_file(&files, &file_key(owner, id))? {
             found.push(file);
         }
     }
@@ -44,7 +44,7 @@ pub(super) fn delete_files(
     let mut seen = HashSet::new();
     for id in ids.iter().filter(|id| seen.insert(**id)) {
         if let Some(value) = files.remove(file_key(owner, id).as_str())? {
-            removed.push(decode::<FileRecord>(value.value())?);
+            removed.push(decode_file(value.value())?);
         }
     }
     drop(files);
@@ -87,7 +87,7 @@ fn shrink_shares(
             Shrunk::Fewer { first_changed } => {
                 if first_changed
                     && let Some(first) = share.first_file()
-                    && let Some(file) = get_json::<FileRecord>(&files, &file_key(owner, &first))?
+                    && let Some(file) = get_file(&files, &file_key(owner, &first))?
                 {
                     share.file_name = file.name;
                 }
