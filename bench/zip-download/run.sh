@@ -9,7 +9,7 @@
 # the page's and the download worker's heap and array buffers) and checks both ZIPs with
 # Python's zipfile (every CRC, every size). Prints throughput, each against plain files one by
 # one (goal: Download all >= 80 %, encrypted too) and the renderer's peak memory (goal
-# < 300 MiB). Heavy: about 32 GiB of disk traffic; needs ~24 GiB free under $TMPDIR.
+# < 300 MiB). Heavy: about 50 GiB of disk traffic; needs ~18 GiB free under $TMPDIR.
 #
 #   bench/zip-download/run.sh              build the release site first (cargo xtask site --release)
 #   bench/zip-download/run.sh --no-build   use the dist/ there is
