@@ -61,9 +61,9 @@ impl Stream<'_> {
 
 /// Decrypted bytes as an array to hand to the download: written over the stored chunk they came
 /// from when they fit (that chunk is this reader's alone once read, and handing it on is what a
-/// plain file's chunk does), so decrypting allocates no array per chunk; the chunks the page
-/// would otherwise drop piled up between its collections (bench/zip-download, the page's array
-/// buffers). Otherwise a new array.
+/// plain file's chunk does), so decrypting allocates no extra array per chunk. Otherwise a new
+/// array. (The page's array buffers while decrypting, bench/zip-download, are mostly
+/// WebCrypto's results per record, which this does not change.)
 pub fn plain_into(stored: Uint8Array, plain: &[u8]) -> Uint8Array {
     match u32::try_from(plain.len()) {
         Ok(len) if len <= stored.length() => {
