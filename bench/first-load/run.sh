@@ -42,62 +42,17 @@ bin="${FERRY_BIN:-$root/target/debug/ferry}"
 [[ -x "$bin" ]] || { echo "first-load: no $bin (cargo build --workspace --bins)" >&2; exit 1; }
 
 tmp="$(mktemp -d /tmp/ferry-first-load.XXXXXX)"
-server=""
-cleanup() {
-  if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
-    kill -INT "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-port="$(free_port)"
-s3_port="$(free_port)"
-while [[ "$s3_port" == "$port" ]]; do s3_port="$(free_port)"; done
-url="http://127.0.0.1:$port"
-
-RUST_LOG="${RUST_LOG:-warn}" "$bin" serve --port "$port" --s3-port "$s3_port" \
-  --data-dir "$tmp/data" --site-dir "$site" >"$tmp/ferry.log" 2>&1 &
-server=$!
-for _ in $(seq 1 150); do
-  curl -fsS "$url/api/health" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$tmp/ferry.log" >&2; exit 1; }
-  sleep 0.2
-done
-curl -fsS "$url/api/health" >/dev/null || { echo "ferry serve did not start" >&2; cat "$tmp/ferry.log" >&2; exit 1; }
+bench=first-load
+# shellcheck source=../lib/local-stack.sh
+source "$root/bench/lib/local-stack.sh"
+stack_start "$site" "$bin"
 
 # A user with one small file, shared without a password (the recipients' page shows its name).
-config="$(curl -fsS "$url/config.json")"
-cognito="$(jq -r '.cognito_endpoint' <<<"$config")"
-client_id="$(jq -r '.client_id' <<<"$config")"
-[[ "$cognito" == http* ]] || cognito="$url${cognito}"
-email="bench-share-$RANDOM$RANDOM@example.com"
-password="bench-Passw0rd-$RANDOM"
-idp() {
-  curl -fsS "$cognito" -H "Content-Type: application/x-amz-json-1.1" \
-    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
-}
-idp SignUp "$(jq -nc --arg c "$client_id" --arg u "$email" --arg p "$password" \
-  '{ClientId:$c, Username:$u, Password:$p, UserAttributes:[{Name:"email", Value:$u}]}')" >/dev/null
-token="$(idp InitiateAuth "$(jq -nc --arg c "$client_id" --arg u "$email" --arg p "$password" \
-  '{ClientId:$c, AuthFlow:"USER_PASSWORD_AUTH", AuthParameters:{USERNAME:$u, PASSWORD:$p}}')" \
-  | jq -r '.AuthenticationResult.AccessToken')"
-api() { curl -fsS "$url$1" -H "Authorization: Bearer $token" -H "Content-Type: application/json" "${@:2}"; }
-
+stack_sign_in bench-share
 name="holiday-plan.pdf"
 head -c 200000 /dev/urandom >"$tmp/$name"
-ticket="$(api /api/uploads -d "$(jq -nc --arg n "$name" '{name:$n, size:200000, content_type:"application/pdf"}')")"
-file_id="$(jq -r '.file.id' <<<"$ticket")"
-put=(curl -fsS -X PUT -H "Expect:" --data-binary "@$tmp/$name" "$(jq -r '.upload.url' <<<"$ticket")")
-while IFS= read -r h; do put+=(-H "$h"); done < <(jq -r \
-  '.upload.headers[] | select(.name|ascii_downcase != "content-length") | "\(.name): \(.value)"' <<<"$ticket")
-"${put[@]}" >/dev/null
-for _ in $(seq 1 100); do
-  [[ "$(api "/api/files/$file_id" | jq -r '.status')" == "ready" ]] && break
-  sleep 0.1
-done
+file_id="$(stack_upload "$tmp/$name" "$(jq -nc --arg n "$name" '{name:$n, content_type:"application/pdf"}')")"
+stack_wait_ready "$file_id"
 share_url="$(api "/api/files/$file_id/shares" -d '{}' | jq -r '.url')"
 
 FERRY_URL="$url" SHARE_URL="$share_url" SHARE_NAME="$name" node "$here/measure.cjs"

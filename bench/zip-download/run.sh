@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # "Download all" of a link over 5 GiB (so a ZIP64 archive), streamed by headless Chromium from a
-# fresh local stack, beside downloading the same files one by one as plain files in the same
-# browser. Starts `ferry serve` on free ports with the release site, uploads the files through
-# presigned PUTs (one random file of BENCH_BIG_MIB, uploaded BENCH_BIG_COUNT times in folders,
-# plus BENCH_SMALL small ones), makes one link of all of them, then browser.cjs times both ways,
-# samples the browser's memory, and checks the ZIP with Python's zipfile (every CRC, every size).
-# Prints throughput, the ratio ZIP / plain (goal >= 80 %) and the renderer's peak memory (goal
-# < 300 MiB). Heavy: about 16 GiB of disk traffic; needs ~12 GiB free under $TMPDIR.
+# fresh local stack, beside downloading the same files one by one, and all of it twice: as plain
+# files and as an end-to-end encrypted link of the same files. Starts `ferry serve` on free
+# ports with the release site (bench/lib/local-stack.sh), uploads the files through presigned
+# PUTs (one random file of BENCH_BIG_MIB, uploaded BENCH_BIG_COUNT times in folders, plus
+# BENCH_SMALL small ones; each also encrypted by encrypt.cjs under one link key), makes one link
+# of each set, then browser.cjs times every way, samples memory (the renderer processes' RSS,
+# the page's and the download worker's heap and array buffers) and checks both ZIPs with
+# Python's zipfile (every CRC, every size). Prints throughput, each against plain files one by
+# one (goal: Download all >= 80 %, encrypted too) and the renderer's peak memory (goal
+# < 300 MiB). Heavy: about 50 GiB of disk traffic; needs ~18 GiB free under $TMPDIR.
 #
 #   bench/zip-download/run.sh              build the release site first (cargo xtask site --release)
 #   bench/zip-download/run.sh --no-build   use the dist/ there is
 #   FERRY_BIN=target/release/ferry ...     the server (default: target/debug/ferry)
-#   BENCH_BIG_MIB=1300 BENCH_BIG_COUNT=4 BENCH_SMALL=20   what the link holds (defaults)
-#   BENCH_TRACE=1 ...                      every renderer's RSS sample (4 a second) and the page's
-#                                          JS heap and array buffers on stderr
+#   BENCH_BIG_MIB=1300 BENCH_BIG_COUNT=4 BENCH_SMALL=20   what each link holds (defaults)
+#   BENCH_TRACE=1 ...                      every memory sample (4 a second) on stderr: each
+#                                          renderer's RSS, the page's and the worker's heap
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -47,95 +50,59 @@ big_count="${BENCH_BIG_COUNT:-4}"
 small_count="${BENCH_SMALL:-20}"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/ferry-zip-download.XXXXXX")"
-server=""
-cleanup() {
-  if [[ -n "$server" ]] && kill -0 "$server" 2>/dev/null; then
-    kill -INT "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-port="$(free_port)"
-s3_port="$(free_port)"
-while [[ "$s3_port" == "$port" ]]; do s3_port="$(free_port)"; done
-url="http://127.0.0.1:$port"
-
+bench=zip-download
+# shellcheck source=../lib/local-stack.sh
+source "$root/bench/lib/local-stack.sh"
 # Room for the files, and URLs that outlive a slow run.
-FERRY_MAX_FILE_SIZE=$((5 << 30)) FERRY_USER_QUOTA=$((64 << 30)) FERRY_DOWNLOAD_URL_TTL_SECS=3600 \
-  RUST_LOG="${RUST_LOG:-warn}" "$bin" serve --port "$port" --s3-port "$s3_port" \
-  --data-dir "$tmp/data" --site-dir "$site" >"$tmp/ferry.log" 2>&1 &
-server=$!
-for _ in $(seq 1 150); do
-  curl -fsS "$url/api/health" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$tmp/ferry.log" >&2; exit 1; }
-  sleep 0.2
-done
-curl -fsS "$url/api/health" >/dev/null || { echo "ferry serve did not start" >&2; cat "$tmp/ferry.log" >&2; exit 1; }
+stack_start "$site" "$bin" FERRY_MAX_FILE_SIZE=$((5 << 30)) FERRY_USER_QUOTA=$((64 << 30)) \
+  FERRY_DOWNLOAD_URL_TTL_SECS=3600
+stack_sign_in bench-zip
 
-config="$(curl -fsS "$url/config.json")"
-cognito="$(jq -r '.cognito_endpoint' <<<"$config")"
-client_id="$(jq -r '.client_id' <<<"$config")"
-[[ "$cognito" == http* ]] || cognito="$url${cognito}"
-email="bench-zip-$RANDOM$RANDOM@example.com"
-password="bench-Passw0rd-$RANDOM"
-idp() {
-  curl -fsS "$cognito" -H "Content-Type: application/x-amz-json-1.1" \
-    -H "X-Amz-Target: AWSCognitoIdentityProviderService.$1" -d "$2"
+# The same files twice: as they are, and end-to-end encrypted under one link key (encrypt.cjs,
+# the format the app writes), so both links hold the same plaintext.
+key="$(head -c 32 /dev/urandom | basenc --base64url | tr -d '=')"
+plain_ids=()
+sealed_ids=()
+# seed FILE NAME FOLDER: one plain and one encrypted upload of FILE.
+seed() {
+  plain_ids+=("$(stack_upload "$1" "$(jq -nc --arg n "$2" --arg f "$3" \
+    '{name:$n, content_type:"application/octet-stream"} + (if $f == "" then {} else {folder:$f} end)')")")
+  local meta
+  meta="$(node "$here/encrypt.cjs" "$key" "$1" "$tmp/sealed.bin" "$2" "$3")"
+  sealed_ids+=("$(stack_upload "$tmp/sealed.bin" "$(jq -nc --arg m "$meta" \
+    '{name:"encrypted", content_type:"application/octet-stream", encrypted:{meta:$m, version:1}}')")")
+  rm -f "$tmp/sealed.bin"
 }
-idp SignUp "$(jq -nc --arg c "$client_id" --arg u "$email" --arg p "$password" \
-  '{ClientId:$c, Username:$u, Password:$p, UserAttributes:[{Name:"email", Value:$u}]}')" >/dev/null
-token="$(idp InitiateAuth "$(jq -nc --arg c "$client_id" --arg u "$email" --arg p "$password" \
-  '{ClientId:$c, AuthFlow:"USER_PASSWORD_AUTH", AuthParameters:{USERNAME:$u, PASSWORD:$p}}')" \
-  | jq -r '.AuthenticationResult.AccessToken')"
-api() { curl -fsS "$url$1" -H "Authorization: Bearer $token" -H "Content-Type: application/json" "${@:2}"; }
-
-# upload FILE NAME FOLDER: one presigned PUT; prints the file id.
-upload() {
-  local size ticket put
-  size="$(stat -c %s "$1")"
-  ticket="$(api /api/uploads -d "$(jq -nc --arg n "$2" --arg f "$3" --argjson s "$size" \
-    '{name:$n, size:$s, content_type:"application/octet-stream"} + (if $f == "" then {} else {folder:$f} end)')")"
-  put=(curl -fsS -X PUT -H "Expect:" -T "$1" "$(jq -r '.upload.url' <<<"$ticket")")
-  while IFS= read -r h; do put+=(-H "$h"); done < <(jq -r \
-    '.upload.headers[] | select(.name|ascii_downcase != "content-length") | "\(.name): \(.value)"' <<<"$ticket")
-  "${put[@]}" >/dev/null
-  jq -r '.file.id' <<<"$ticket"
-}
-
-echo "seeding: $big_count × $big_mib MiB + $small_count small files…" >&2
+echo "seeding: $big_count × $big_mib MiB + $small_count small files, plain and encrypted…" >&2
 head -c "$((big_mib << 20))" /dev/urandom >"$tmp/big.bin"
-ids=()
 for i in $(seq 1 "$big_count"); do
-  ids+=("$(upload "$tmp/big.bin" "disk image $i.bin" "images/set $i")")
+  seed "$tmp/big.bin" "disk image $i.bin" "images/set $i"
 done
 for i in $(seq 1 "$small_count"); do
   head -c "$(( (i * 97 % 2000 + 1) << 10 ))" /dev/urandom >"$tmp/small.bin"
-  ids+=("$(upload "$tmp/small.bin" "note $i – é.txt" "notes/$((i % 3))")")
+  seed "$tmp/small.bin" "note $i – é.txt" "notes/$((i % 3))"
 done
 rm -f "$tmp/big.bin" "$tmp/small.bin"
-for id in "${ids[@]}"; do
-  status=""
-  for _ in $(seq 1 300); do
-    status="$(api "/api/files/$id" | jq -r '.status')"
-    [[ "$status" == "ready" ]] && break
-    sleep 0.2
-  done
-  [[ "$status" == "ready" ]] || { echo "zip-download: file $id is $status, not ready" >&2; exit 1; }
-done
-share_url="$(api /api/shares -d "$(printf '%s\n' "${ids[@]}" | jq -R . | jq -sc '{file_ids: .}')" | jq -r '.url')"
-[[ "$share_url" == http* ]] || { echo "zip-download: no link made" >&2; exit 1; }
+stack_wait_ready "${plain_ids[@]}" "${sealed_ids[@]}"
+link() { api /api/shares -d "$(printf '%s\n' "$@" | jq -R . | jq -sc '{file_ids: .}')" | jq -r '.url'; }
+share_url="$(link "${plain_ids[@]}")"
+sealed_url="$(link "${sealed_ids[@]}")"
+[[ "$share_url" == http* && "$sealed_url" == http* ]] || { echo "zip-download: no link made" >&2; exit 1; }
 
-result="$(FERRY_URL="$url" SHARE_URL="$share_url" BENCH_DIR="$tmp" FERRY_PID="$server" \
-  node "$here/browser.cjs")"
+result="$(FERRY_URL="$url" SHARE_URL="$share_url" SEALED_URL="$sealed_url#k=$key" BENCH_DIR="$tmp" \
+  FERRY_PID="$server" node --experimental-websocket --no-warnings "$here/browser.cjs")"
 jq -r '
   def mib: . / 1048576 | floor;
-  "files: \(.files), \(.bytes / 1073741824 * 100 | floor / 100) GiB; ZIP \(.zip.size / 1073741824 * 100 | floor / 100) GiB, zip64: \(.zip.zip64), checked by Python zipfile: \(.zip.check)",
-  "plain files, one by one: \(.plain.secs * 10 | floor / 10) s, \(.plain.mb_s | floor) MB/s",
-  "Download all (ZIP):     \(.zip.secs * 10 | floor / 10) s, \(.zip.mb_s | floor) MB/s  → \(.zip.mb_s / .plain.mb_s * 100 | floor) % of plain (goal ≥ 80 %)",
-  "renderer peak RSS: during plain \(.plain.renderer_peak | mib) MiB, during ZIP \(.zip.renderer_peak | mib) MiB (goal < 300 MiB); page JS heap peak \(.zip.js_heap_peak | mib) MiB, its array buffers \(.zip.page_buffers_peak | mib) MiB; browser total PSS peak \(.zip.total_peak | mib) MiB",
-  "CPU during ZIP: browser \(.zip.browser_cpu_secs * 10 | floor / 10) s, server \(.zip.server_cpu_secs * 10 | floor / 10) s"
+  def gib: . / 1073741824 * 100 | floor / 100;
+  def pct($of): . / $of * 100 | floor;
+  .plain.one_by_one.mb_s as $plain | .plain.zip.mb_s as $plainzip
+  | "files: \(.plain.files) per link, \(.plain.bytes | gib) GiB; ZIP \(.plain.zip.size | gib) GiB, zip64: \(.plain.zip.zip64); checked by Python zipfile: plain \(.plain.zip.check), encrypted \(.encrypted.zip.check)",
+    "                          time     MB/s  of plain files | renderer RSS (anon/file/shmem; all renderers private) | page heap/buffers | worker heap/buffers | browser PSS",
+    ([["plain, one by one", .plain.one_by_one], ["plain, Download all", .plain.zip],
+      ["encrypted, one by one", .encrypted.one_by_one], ["encrypted, Download all", .encrypted.zip]][]
+     | .[1] as $r
+     | "\(.[0] + "                        " | .[:24]) \($r.secs * 10 | floor / 10) s  \($r.mb_s | floor)  \($r.mb_s | pct($plain)) % | \($r.renderer_rss | mib) MiB (\($r.renderer_anon | mib)/\($r.renderer_file | mib)/\($r.renderer_shmem | mib); \($r.renderers_private | mib)) | \($r.page_heap | mib)/\($r.page_buffers | mib) MiB | \($r.worker_heap | mib)/\($r.worker_buffers | mib) MiB | \($r.total_pss | mib) MiB"),
+    "goals: Download all ≥ 80 % of plain files (plain \(.plain.zip.mb_s | pct($plain)) %, encrypted \(.encrypted.zip.mb_s | pct($plain)) %; encrypted vs plain ZIP \(.encrypted.zip.mb_s | pct($plainzip)) %), renderer RSS < 300 MiB",
+    "CPU during Download all: browser \(.plain.zip.browser_cpu_secs * 10 | floor / 10) s plain, \(.encrypted.zip.browser_cpu_secs * 10 | floor / 10) s encrypted; server \(.plain.zip.server_cpu_secs * 10 | floor / 10) s, \(.encrypted.zip.server_cpu_secs * 10 | floor / 10) s"
 ' <<<"$result"
-echo "(times come from a shared machine and vary from run to run)"
+echo "(times come from a shared machine and vary from run to run; RSS: the largest renderer, which runs the page and its download worker)"

@@ -36,7 +36,10 @@ function fromPage(port) {
     start(controller) {
       port.onmessage = (event) => {
         const d = event.data || {};
-        if (d.chunk instanceof Uint8Array) controller.enqueue(d.chunk);
+        if (d.chunk instanceof Uint8Array) {
+          pace(d.chunk.byteLength);
+          controller.enqueue(d.chunk);
+        }
         else if (d.done) controller.close();
         else if (typeof d.error === 'string') controller.error(new Error(d.error));
         if (wake) { wake(); wake = null; }
@@ -53,6 +56,19 @@ function fromPage(port) {
       port.close();
     },
   }, { highWaterMark: 4 });
+}
+
+// Paces this worker's garbage collector to the bytes streaming through. The chunks arrive by
+// transfer, so they are not allocations of this worker, and it does next to no JavaScript of its
+// own: its young generation filled so slowly that chunks the browser had long saved stayed in
+// memory between collections, up to a hundred MiB and more at full speed (bench/zip-download,
+// the worker's array buffers). A throwaway array of 1/32 of each chunk's length (a few per
+// cent of the bytes) makes collections come sooner, and each frees the chunks already taken:
+// the worker's peak halved in the bench (236 to 118 MiB over 5 GiB). Nothing depends on it for
+// correctness.
+let pacer = null;
+function pace(bytes) {
+  pacer = new Array(bytes >>> 5).fill(0);
 }
 
 self.addEventListener('fetch', (event) => {

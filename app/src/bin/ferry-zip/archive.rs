@@ -11,7 +11,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, ReadableStreamDefaultReader, RequestInit, Response};
 
-use crate::decrypt::{Opener, refused};
+use crate::decrypt::{Opener, plain_into, refused};
 use crate::save::Sink;
 
 /// One file of the ZIP: its path and plaintext size, where its stored bytes are, and for an
@@ -158,7 +158,7 @@ async fn stream_all(
                 Some(stream) => match stream.push(&buffer).await {
                     Ok(plain) => {
                         buffer = plain;
-                        Uint8Array::from(buffer.as_slice())
+                        plain_into(bytes, &buffer)
                     }
                     Err(e) => {
                         let _ = reader.cancel();

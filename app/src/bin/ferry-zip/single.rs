@@ -11,7 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
 use crate::archive::{js_text, open};
-use crate::decrypt::{Opener, refused};
+use crate::decrypt::{Opener, plain_into, refused};
 use crate::save::{self, Sink};
 use crate::{Stop, http};
 
@@ -134,7 +134,7 @@ async fn pump(
             }
         };
         if !plain.is_empty()
-            && let Err(e) = sink.write(&Uint8Array::from(plain.as_slice())).await
+            && let Err(e) = sink.write(&plain_into(bytes, &plain)).await
         {
             let _ = reader.cancel();
             return Err(stopped(e));
