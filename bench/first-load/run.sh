@@ -13,6 +13,8 @@
 #   FERRY_BIN=target/release/ferry ...   the server (default: target/debug/ferry)
 #   BENCH_RUNS=5 ...                     visits per page (default 3; times vary, sizes do not)
 #   BENCH_JSON=out.json ...              also write the raw figures
+#   bench/first-load/run.sh --lighthouse Lighthouse mobile scores instead (lighthouse.sh; npm ci
+#                                        here installs the pinned lighthouse on first use)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,7 +26,21 @@ need curl "apt-get install -y curl"
 need jq "apt-get install -y jq"
 need node "apt-get install -y nodejs"
 need /usr/bin/chromium "apt-get install -y chromium"
-if [[ -d "$root/e2e/node_modules/playwright-core" ]]; then
+build=1
+lighthouse=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) build=0 ;;
+    --lighthouse) lighthouse=1 ;;
+    *) echo "first-load: unknown argument '$arg' (--no-build, --lighthouse)" >&2; exit 2 ;;
+  esac
+done
+if (( lighthouse )); then
+  if [[ ! -x "$here/node_modules/.bin/lighthouse" ]]; then
+    echo "installing lighthouse (npm ci --prefix bench/first-load)…" >&2
+    npm ci --prefix "$here" --ignore-scripts --no-audit --no-fund >&2
+  fi
+elif [[ -d "$root/e2e/node_modules/playwright-core" ]]; then
   export NODE_PATH="$root/e2e/node_modules"
 else
   echo "first-load: playwright-core missing: (cd e2e && npm ci)" >&2
@@ -32,7 +48,7 @@ else
 fi
 
 site="${SITE_DIR:-$root/dist}"
-if [[ -z "${SITE_DIR:-}" && "${1:-}" != "--no-build" ]]; then
+if [[ -z "${SITE_DIR:-}" ]] && (( build )); then
   echo "building the release site (cargo xtask site --release)…" >&2
   cargo xtask site --release >&2
 fi
@@ -55,5 +71,9 @@ file_id="$(stack_upload "$tmp/$name" "$(jq -nc --arg n "$name" '{name:$n, conten
 stack_wait_ready "$file_id"
 share_url="$(api "/api/files/$file_id/shares" -d '{}' | jq -r '.url')"
 
+if (( lighthouse )); then
+  FERRY_URL="$url" SHARE_URL="$share_url" "$here/lighthouse.sh"
+  exit 0
+fi
 FERRY_URL="$url" SHARE_URL="$share_url" SHARE_NAME="$name" node "$here/measure.cjs"
 echo "(sizes are exact; times come from a shared machine and vary from run to run)"

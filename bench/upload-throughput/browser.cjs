@@ -23,6 +23,7 @@ const FLAGS = [
 
 const url = process.env.FERRY_URL;
 const file = process.env.BENCH_FILE;
+const BARE_PARALLEL = Number(process.env.BENCH_BARE_PARALLEL ?? "4");
 if (!url || !file) throw new Error("FERRY_URL and BENCH_FILE are required");
 
 /** Chromium processes started by this script, as pid → { ppid, cmdline }. */
@@ -129,7 +130,8 @@ async function throttle(page, link) {
 
 /** The browser's own ceiling: a bare page on Ferry's origin (which the storage endpoint's CORS
  * allows) reads each part of `partFile`'s file, hashes it with WebCrypto and PUTs it with XHR to
- * its presigned URL, 4 at once, as the app does — with no app around it; over `link` if given. */
+ * its presigned URL, 4 at once as the app does (BENCH_BARE_PARALLEL: another count) — with no
+ * app around it; over `link` if given. */
 async function barePage(browser, benchFile = file, partFile = process.env.BARE_PARTS, link = null) {
   const parts = JSON.parse(fs.readFileSync(partFile, "utf8"));
   const page = await browser.newPage({ baseURL: url });
@@ -144,7 +146,7 @@ async function barePage(browser, benchFile = file, partFile = process.env.BARE_P
   await page.setInputFiles("#bench-file", benchFile);
   settle();
   const before = cpuSeconds();
-  const result = await page.evaluate(async (parts) => {
+  const result = await page.evaluate(async ([parts, bareParallel]) => {
     const blob = document.getElementById("bench-file").files[0];
     const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
     const put = (part, body) =>
@@ -172,9 +174,9 @@ async function barePage(browser, benchFile = file, partFile = process.env.BARE_P
         etags.push([part.number, await put(part, slice), sha256]);
       }
     };
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    await Promise.all(Array.from({ length: bareParallel }, worker));
     return { secs: (performance.now() - started) / 1000, etags: etags.sort((a, b) => a[0] - b[0]) };
-  }, parts);
+  }, [parts, BARE_PARALLEL]);
   const after = cpuSeconds();
   await page.close();
   return {

@@ -17,6 +17,7 @@
 #   SITE_DIR=/tmp/site ...                              an already built site (default: builds
 #                                                       one with trunk into a temporary dir)
 #   BENCH_KEEP=1 ...                                    keep the data dir and the log
+#   BENCH_BARE_PARALLEL=6 ...                           parts the bare page sends at once (4)
 #
 # Link mode (BENCH_LINK=1, or BENCH_LINKS="Mbit/s:latency ms:MiB,…") replaces 1–3 with uploads
 # over emulated links: Chromium's network emulation (DevTools `Network.emulateNetworkConditions`:
@@ -215,7 +216,7 @@ if (( ${#links[@]} > 0 )); then
     | @tsv' <<<"$browser_json" | column -t -s $'\t'
   echo
   echo "Ferry sent = drop → \"Uploaded\" (sample hash, API calls, parts, complete); parts phase ="
-  echo "first part PUT → last part answered; the bare page hashes and PUTs the same parts 4 at once."
+  echo "first part PUT → last part answered; the bare page hashes and PUTs the same parts ${BENCH_BARE_PARALLEL:-4} at once."
   exit 0
 fi
 

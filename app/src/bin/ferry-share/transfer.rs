@@ -1,8 +1,12 @@
 //! The page of a link with many files: every file listed by folder with its own download
 //! button, and "Download all" as one ZIP written in the browser ([`crate::archive`]). The list is
 //! built once as escaped markup (`ferry_app::public_transfer`), so 1,000 rows cost one parse.
-//! An end-to-end encrypted link's names are decrypted first, and its downloads decrypt as they
-//! stream (both in the download module, loaded then).
+//! An end-to-end encrypted link's names are decrypted first (`crate::encrypted`), and its
+//! downloads decrypt as they stream (both in the download module, loaded then). The downloads
+//! are in `downloads`, the wait for files still arriving in `arrivals`.
+
+mod arrivals;
+mod downloads;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,15 +14,16 @@ use std::rc::Rc;
 use ferry_api::{FileStatus, PublicDownload, PublicFile, PublicFilesQuery, PublicShare};
 use ferry_app::api_client::ApiError;
 use ferry_app::format::{parse_rfc3339, relative_time};
-use ferry_app::public_share::{downloads_left_text, is_unusable};
-use ferry_app::public_transfer::{COUNTING_NOTE, list_markup, progress_text, summary};
+use ferry_app::public_share::downloads_left_text;
+use ferry_app::public_transfer::{COUNTING_NOTE, list_markup, summary};
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::spawn_local;
-use web_sys::{AbortController, Element, HtmlElement};
+use web_sys::{AbortController, Element};
 
 use crate::dom::{Icon, add, attr, clear, el, on, set_title, text};
-use crate::zipper::{self, Event, Failure};
-use crate::{http, page, show_unusable};
+use crate::encrypted::{encrypted_note, open_names, show_unopenable};
+use crate::{http, page};
+use arrivals::watch_arrivals;
+use downloads::{download_all, download_one};
 
 /// The password the visitor typed, or better the `access` key `unlock` gave for it.
 #[derive(Clone, Debug, Default)]
@@ -69,7 +74,7 @@ type Shared = Rc<RefCell<Transfer>>;
 /// Replaces the page with the link's files (after loading their list).
 pub async fn show(share: PublicShare, token: String, mut key: Key) {
     if share.encrypted {
-        key.secret = crate::link_secret();
+        key.secret = crate::encrypted::link_secret();
     }
     let query = |cursor| PublicFilesQuery {
         password: key.access.is_none().then(|| key.password.clone()).flatten(),
@@ -84,53 +89,9 @@ pub async fn show(share: PublicShare, token: String, mut key: Key) {
     if let Some(secret) = key.secret.as_deref().filter(|_| share.encrypted)
         && let Err(reason) = open_names(secret, &mut files).await
     {
-        let page = page();
-        set_title("Link unavailable");
-        let card = el("section", "state-card");
-        attr(&card, "role", "alert");
-        Icon::Warning.add_to(&card);
-        add(&card, &text("h1", "", "These files cannot be opened"));
-        add(&card, &text("p", "", &reason));
-        clear(&page);
-        add(&page, &card);
-        return;
+        return show_unopenable(&reason);
     }
     render(share, token, key, files);
-}
-
-/// Replaces each encrypted file's stored name, folder, type and size with what its sealed
-/// metadata says, then orders them as the link does (folders, then names). Fails, in words,
-/// when the key opens none of them.
-async fn open_names(secret: &str, files: &mut [PublicFile]) -> Result<(), String> {
-    let mut opened = 0;
-    let mut last_error = None;
-    for file in files.iter_mut() {
-        let Some(sealed) = &file.encrypted else {
-            continue;
-        };
-        match zipper::open_meta(secret, &sealed.meta).await {
-            Ok(secrets) => {
-                file.name = secrets.name;
-                file.folder = secrets.folder.filter(|f| !f.is_empty());
-                file.content_type = secrets.content_type;
-                file.size = secrets.size;
-                opened += 1;
-            }
-            Err(Failure::Said(reason)) => {
-                file.name = "Encrypted file (its name could not be decrypted)".into();
-                last_error = Some(reason);
-            }
-            Err(Failure::Api(err)) => last_error = Some(err.message),
-        }
-    }
-    if let (0, Some(reason)) = (opened, last_error) {
-        return Err(format!(
-            "The key in this link does not open its files ({reason}). Ask the sender for the \
-             whole link."
-        ));
-    }
-    files.sort_by(|a, b| (&a.folder, &a.name).cmp(&(&b.folder, &b.name)));
-    Ok(())
 }
 
 async fn all_files(
@@ -265,28 +226,6 @@ fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) {
     add(&page, &section);
 }
 
-/// What end-to-end encryption means for the recipient, in plain words.
-fn encrypted_note() -> Element {
-    let note = el("div", "e2ee-note");
-    attr(&note, "role", "note");
-    let title = el("p", "");
-    Icon::Lock.add_to(&title);
-    add(&title, &text("strong", "", "End-to-end encrypted"));
-    add(&note, &title);
-    add(
-        &note,
-        &text(
-            "p",
-            "muted small",
-            "These files and their names were encrypted in the sender's browser. Ferry and AWS \
-             store only scrambled data and cannot read them. The key is the part of the link \
-             after #, which your browser never sends to a server; the files are decrypted here, \
-             on your device, as they download.",
-        ),
-    );
-    note
-}
-
 impl Transfer {
     fn render_facts(&self) {
         clear(&self.facts);
@@ -330,204 +269,5 @@ impl Transfer {
     fn used_one(&mut self) {
         self.downloads_left = self.downloads_left.map(|n| n.saturating_sub(1));
         self.render_facts();
-    }
-}
-
-/// One file alone: counts one download, then the browser saves it from its presigned GET (an
-/// encrypted file through the download module, which decrypts it as it streams).
-fn download_one(transfer: &Shared, index: usize) {
-    let (token, body, sealed) = {
-        let t = transfer.borrow();
-        let Some(file) = t.files.get(index).filter(|f| f.status == FileStatus::Ready) else {
-            return;
-        };
-        t.say(None, &format!("Preparing “{}”…", file.name));
-        let sealed = file.encrypted.as_ref().map(|s| s.meta.clone());
-        (
-            t.token.clone(),
-            t.key.download(Some(file.id.clone())),
-            sealed,
-        )
-    };
-    if let Some(meta) = sealed {
-        return download_decrypted(transfer, token, body, meta);
-    }
-    let transfer = transfer.clone();
-    spawn_local(async move {
-        match http::download(&token, body).await {
-            Ok(link) => {
-                transfer.borrow_mut().used_one();
-                transfer.borrow().say(None, "Your download has started.");
-                if let Some(window) = web_sys::window() {
-                    let _ = window.location().assign(&link.url);
-                }
-            }
-            Err(err) => refused(&transfer, err),
-        }
-    });
-}
-
-/// One encrypted file, decrypted as it streams into the download (the download module's work).
-fn download_decrypted(transfer: &Shared, token: String, body: PublicDownload, meta: String) {
-    let Some(secret) = transfer.borrow().key.secret.clone() else {
-        return;
-    };
-    let Ok(cancel) = AbortController::new() else {
-        return;
-    };
-    let file_id = body.file_id.clone().unwrap_or_default();
-    let transfer = transfer.clone();
-    spawn_local(async move {
-        let key = (body.password, body.access);
-        let signal = cancel.signal();
-        transfer
-            .borrow()
-            .say(None, "Decrypting and saving the file…");
-        let result = zipper::download_file(&token, key, &file_id, &meta, &secret, &signal).await;
-        match result {
-            Ok(()) => {
-                transfer.borrow_mut().used_one();
-                transfer.borrow().say(None, "The file is saved.");
-            }
-            Err(Failure::Api(err)) => refused(&transfer, err),
-            Err(Failure::Said(reason)) => {
-                transfer
-                    .borrow()
-                    .say(Some(&reason), "The file was not saved.");
-            }
-        }
-    });
-}
-
-/// Every ready file as one ZIP, counted as one download (the `ferry-zip` module's work).
-fn download_all(transfer: &Shared) {
-    let Ok(cancel) = AbortController::new() else {
-        return;
-    };
-    let (token, key) = {
-        let mut t = transfer.borrow_mut();
-        if t.zipping {
-            return;
-        }
-        t.zipping = true;
-        t.cancel = Some(cancel.clone());
-        attr(&t.all, "disabled", "");
-        t.say(None, "Preparing the ZIP…");
-        (t.token.clone(), t.key.clone())
-    };
-    let shown = transfer.clone();
-    let on_event = move |event: Event| {
-        let mut t = shown.borrow_mut();
-        let t = &mut *t;
-        match event {
-            Event::Counted => t.used_one(),
-            Event::Start {
-                name,
-                total,
-                files,
-                pending,
-            } => {
-                t.zip = (total, files);
-                let _ = t.progress.remove_attribute("hidden");
-                attr(&t.bar, "max", &total.max(1).to_string());
-                attr(&t.bar, "value", "0");
-                let note = if pending > 0 {
-                    format!("Saving {name}. {pending} files still arriving are not in it.")
-                } else {
-                    format!("Saving {name}.")
-                };
-                t.say(None, &note);
-            }
-            Event::Progress { done, file } => {
-                attr(&t.bar, "value", &done.to_string());
-                let (total, files) = t.zip;
-                t.progress_line
-                    .set_text_content(Some(&progress_text(done, total, file, files)));
-            }
-        }
-    };
-    let transfer = transfer.clone();
-    spawn_local(async move {
-        let password = key.access.is_none().then(|| key.password.clone()).flatten();
-        let signal = cancel.signal();
-        let secret = key.secret.clone();
-        let access = key.access.clone();
-        let result =
-            zipper::download_all(&token, password, access, on_event, &signal, secret).await;
-        let mut t = transfer.borrow_mut();
-        t.zipping = false;
-        t.cancel = None;
-        let _ = t.all.remove_attribute("disabled");
-        attr(&t.progress, "hidden", "");
-        match result {
-            Ok(()) => t.say(None, "The ZIP is saved."),
-            Err(Failure::Api(err)) => {
-                drop(t);
-                refused(&transfer, err);
-            }
-            Err(Failure::Said(reason)) => {
-                t.say(Some(&reason), "The ZIP was not saved.");
-                let _ = t.all.unchecked_ref::<HtmlElement>().focus();
-            }
-        }
-    });
-}
-
-/// A refused download: an unusable link replaces the page, anything else is said above the list.
-fn refused(transfer: &Shared, err: ApiError) {
-    if is_unusable(&err) {
-        set_title("Link unavailable");
-        show_unusable(&page(), &err);
-    } else {
-        transfer.borrow().say(Some(&err.message), "");
-    }
-}
-
-/// While files are still arriving, asks again every 15 seconds and lists those that came in.
-fn watch_arrivals(transfer: &Shared) {
-    let transfer = transfer.clone();
-    let tick = wasm_bindgen::closure::Closure::once_into_js(move || {
-        spawn_local(async move {
-            let (token, query) = {
-                let t = transfer.borrow();
-                let key = &t.key;
-                let query = move |cursor| PublicFilesQuery {
-                    password: key.access.is_none().then(|| key.password.clone()).flatten(),
-                    access: key.access.clone(),
-                    cursor,
-                    limit: Some(ferry_api::transfer::MAX_PUBLIC_PAGE),
-                };
-                (t.token.clone(), query(None))
-            };
-            let files = http::files(&token, &query).await.ok();
-            let mut waiting = true;
-            if let Some(page) = files.filter(|p| p.next_cursor.is_none()) {
-                let mut t = transfer.borrow_mut();
-                let before: Vec<_> = t.files.iter().map(|f| f.status).collect();
-                let after: Vec<_> = page.items.iter().map(|f| f.status).collect();
-                if before != after && page.items.len() == t.files.len() {
-                    if t.share.encrypted {
-                        // Keep the decrypted names: only the statuses change.
-                        for item in page.items {
-                            if let Some(file) = t.files.iter_mut().find(|f| f.id == item.id) {
-                                file.status = item.status;
-                            }
-                        }
-                    } else {
-                        t.files = page.items;
-                    }
-                    t.list.set_inner_html(&list_markup(&t.files));
-                    t.render_facts();
-                }
-                waiting = t.files.iter().any(|f| f.status != FileStatus::Ready);
-            }
-            if waiting {
-                watch_arrivals(&transfer);
-            }
-        });
-    });
-    if let Some(window) = web_sys::window() {
-        let _ = window
-            .set_timeout_with_callback_and_timeout_and_arguments_0(tick.unchecked_ref(), 15_000);
     }
 }
