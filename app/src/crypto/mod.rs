@@ -10,7 +10,6 @@ pub mod keyring;
 pub mod link;
 pub mod message;
 pub mod meta;
-#[cfg(target_arch = "wasm32")]
 pub mod sealing;
 pub mod stream;
 pub mod webcrypto;
