@@ -12,7 +12,6 @@ pub mod link_key;
 pub mod message;
 pub mod meta;
 pub mod names;
-#[cfg(target_arch = "wasm32")]
 pub mod sealing;
 pub mod stream;
 pub mod thumbnail;
