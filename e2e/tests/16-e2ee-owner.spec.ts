@@ -129,7 +129,7 @@ test("encrypted files: names and thumbnail on the owner's device, Encrypted file
   await expect(refusal.getByRole("alert")).toContainText("This device does not hold the key");
   await expect(refusal.getByRole("button", { name: "Create link" })).toHaveCount(0);
   await capture(other, "share-dialog-encrypted-no-key");
-  await refusal.getByRole("button", { name: "Close" }).click();
+  await refusal.locator(".modal-actions").getByRole("button", { name: "Close" }).click();
   await other.goto("/links");
   await expect(other.getByText(/its key is only on the device that made this link/)).toBeVisible();
 
