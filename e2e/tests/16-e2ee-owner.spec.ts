@@ -3,7 +3,7 @@
  * their decrypted names (and an image its thumbnail, made and sealed in the browser) on the
  * files page of the device that uploaded them; a second browser signed in to the same account,
  * without that device's key ring, shows "Encrypted file" with the size and says why it cannot
- * make a link; the share dialog's link carries `#k=` and opens, names and thumbnail, on the
+ * make a link; the share dialog's link carries `#k=` and opens, with the names, on the
  * recipients' page; the links page shows the link with its key; nothing of the image or the
  * text is stored in the clear.
  */
@@ -104,10 +104,10 @@ test("encrypted files: names and thumbnail on the owner's device, Encrypted file
   await visitor.goto(link);
   await expect(visitor.getByText("holiday-e2ee.png", { exact: true })).toBeVisible();
   await expect(visitor.getByText("plans-e2ee.txt", { exact: true })).toBeVisible();
-  const seen = visitor.locator("li.transfer-file", { hasText: "holiday-e2ee.png" }).locator("img.thumb");
-  await expect(seen).toHaveAttribute("src", /^blob:/, { timeout: 30_000 });
-  await expect.poll(() => seen.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(256);
-  await capture(visitor, "public-transfer-encrypted-thumbnail");
+  // The sealed thumbnail is never put in an <img> as is (showing it opened here would take the
+  // share page's first load over its 73 KB budget: see docs/ENCRYPTION.md).
+  await expect(visitor.locator("li.transfer-file img")).toHaveCount(0);
+  await capture(visitor, "public-transfer-encrypted-owner");
 
   // The same account in another browser: no key ring, so "Encrypted file", its size, no link.
   const other = await (await visitorContext()).newPage();

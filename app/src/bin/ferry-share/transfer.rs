@@ -95,37 +95,11 @@ pub async fn show(share: PublicShare, token: String, mut key: Key) {
         add(&page, &card);
         return;
     }
-    // An encrypted file's thumbnail is sealed: never shown as is, opened by the module.
-    let sealed_thumbs: Vec<(String, String)> = files
-        .iter_mut()
-        .filter(|f| f.encrypted.is_some())
-        .filter_map(|f| Some((f.id.clone(), f.thumbnail_url.take()?)))
-        .collect();
-    let secret = key.secret.clone();
-    let transfer = render(share, token, key, files);
-    if let Some(secret) = secret.filter(|_| !sealed_thumbs.is_empty()) {
-        spawn_local(open_thumbs(transfer, secret, sealed_thumbs));
+    // An encrypted file's thumbnail is sealed: never put in an <img> as is.
+    for file in files.iter_mut().filter(|f| f.encrypted.is_some()) {
+        file.thumbnail_url = None;
     }
-}
-
-/// Opens the sealed thumbnails (in the download module) and shows them in the list.
-async fn open_thumbs(transfer: Shared, secret: String, thumbs: Vec<(String, String)>) {
-    let mut opened = Vec::new();
-    for (id, url) in thumbs {
-        if let Ok(blob) = zipper::open_thumb(&secret, &url).await {
-            opened.push((id, blob));
-        }
-    }
-    if opened.is_empty() {
-        return;
-    }
-    let mut t = transfer.borrow_mut();
-    for (id, blob) in opened {
-        if let Some(file) = t.files.iter_mut().find(|f| f.id == id) {
-            file.thumbnail_url = Some(blob);
-        }
-    }
-    t.list.set_inner_html(&list_markup(&t.files));
+    render(share, token, key, files);
 }
 
 /// Replaces each encrypted file's stored name, folder, type and size with what its sealed
@@ -179,7 +153,7 @@ async fn all_files(
     }
 }
 
-fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) -> Shared {
+fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) {
     let count = files.len();
     let total: u64 = files.iter().map(|f| f.size).sum();
     set_title(&summary(count, total));
@@ -293,7 +267,6 @@ fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) -
     let page = page();
     clear(&page);
     add(&page, &section);
-    transfer
 }
 
 /// What end-to-end encryption means for the recipient, in plain words.

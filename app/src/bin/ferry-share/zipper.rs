@@ -102,16 +102,6 @@ pub async fn open_meta(secret: &str, meta: &str) -> Result<Secrets, Failure> {
     })
 }
 
-/// An encrypted file's sealed thumbnail (a presigned GET), opened with the link's key into a
-/// `blob:` URL.
-pub async fn open_thumb(secret: &str, url: &str) -> Result<String, Failure> {
-    let args = js_sys::Array::of2(&secret.into(), &url.into());
-    call("open_thumb", &args)
-        .await?
-        .as_string()
-        .ok_or_else(|| Failure::Said("The thumbnail could not be opened.".into()))
-}
-
 /// What an encrypted file's metadata says.
 pub struct Secrets {
     pub name: String,
