@@ -40,6 +40,9 @@ config = {
     "redirect_uri": f"{site}/callback",
     "logout_uri": f"{site}/",
 }
+# The operator's default for "Encrypt end to end" (the EncryptByDefault parameter).
+if outputs.get("EncryptByDefault") == "true":
+    config["encrypt_by_default"] = True
 # Live updates: the WebSocket API on the same origin (CloudFront's /live behaviour).
 if outputs.get("LiveUrl"):
     config["live_url"] = "/live"

@@ -83,3 +83,8 @@ pub const INVALID_MAX_FILES: &str = "invalid_max_files";
 /// `max_bytes` of 0 or more than the owner's free space.
 pub const INVALID_MAX_BYTES: &str = "invalid_max_bytes";
 pub const INTERNAL: &str = "internal";
+/// A sealed thumbnail's `size` of 0 or over 64 KiB (`encryption::MAX_THUMBNAIL_BYTES`).
+pub const INVALID_THUMBNAIL: &str = "invalid_thumbnail";
+/// A route only for end-to-end encrypted files was called for a plain one (the server makes
+/// plain files' thumbnails itself).
+pub const NOT_ENCRYPTED: &str = "not_encrypted";

@@ -32,6 +32,20 @@ pub struct EncryptedMeta {
     pub version: u8,
 }
 
+/// The largest sealed thumbnail an encrypted file may have, in bytes.
+pub const MAX_THUMBNAIL_BYTES: u64 = 64 * 1024;
+
+/// `POST /api/files/{id}/thumbnail`: the size of the thumbnail the owner's browser made and
+/// sealed with the transfer's key; the answer is a presigned PUT of exactly that many bytes.
+/// The file's `thumbnail_url` then fetches those sealed bytes (only a key holder can show them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SealedThumbnail {
+    /// Bytes of the sealed thumbnail, 1..=65536.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 65536))]
+    pub size: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

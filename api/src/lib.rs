@@ -427,6 +427,10 @@ pub struct SiteConfig {
     /// app polls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_url: Option<String>,
+    /// New uploads start with "Encrypt end to end" on unless this device chose otherwise
+    /// (`FERRY_ENCRYPT_BY_DEFAULT`; on AWS the stack's `EncryptByDefault` parameter).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypt_by_default: bool,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api_client::Api;
+use crate::crypto::names::SealedNames;
 
 /// Most pages [`Library::load_all`] asks for (50 files each).
 const MAX_PAGES: usize = 400;
@@ -28,6 +29,8 @@ pub struct Library {
     pub loading_more: RwSignal<bool>,
     loaded_once: StoredValue<bool>,
     polling: StoredValue<bool>,
+    /// End-to-end encrypted files' names as this device opened them (`crypto::names`).
+    pub sealed: StoredValue<SealedNames>,
     api: Api,
 }
 
@@ -40,6 +43,7 @@ impl Library {
             loading_more: RwSignal::new(false),
             loaded_once: StoredValue::new(false),
             polling: StoredValue::new(false),
+            sealed: StoredValue::new(SealedNames::default()),
             api,
         }
     }
@@ -57,7 +61,8 @@ impl Library {
         }
         match self.api.list_files(None).await {
             Ok(page) => {
-                self.files.set(page.items);
+                self.files.set(self.shown(page.items));
+                self.open_sealed();
                 self.cursor.set(page.next_cursor);
                 self.state.set(LoadState::Loaded);
                 self.loaded_once.set_value(true);
@@ -76,13 +81,15 @@ impl Library {
         self.loading_more.set(true);
         match self.api.list_files(Some(&cursor)).await {
             Ok(page) => {
+                let items = self.shown(page.items);
                 self.files.update(|files| {
-                    for file in page.items {
+                    for file in items {
                         if !files.iter().any(|f| f.id == file.id) {
                             files.push(file);
                         }
                     }
                 });
+                self.open_sealed();
                 self.cursor.set(page.next_cursor);
             }
             Err(err) => self.state.set(LoadState::Failed(err.message)),
@@ -104,12 +111,95 @@ impl Library {
     }
 
     /// Adds a file (newest first) or replaces the known copy.
-    pub fn upsert(&self, file: File) {
+    pub fn upsert(&self, mut file: File) {
+        let sealed = file.encrypted.is_some();
+        self.sealed.update_value(|names| names.apply(&mut file));
         self.files
             .update(|files| match files.iter_mut().find(|f| f.id == file.id) {
                 Some(known) => *known = file,
                 None => files.insert(0, file),
             });
+        if sealed {
+            self.open_sealed();
+        }
+    }
+
+    /// Makes, seals and stores the thumbnail of the encrypted file `id` just uploaded from
+    /// `source`, and shows it in the list at once (the upload engine's hook once a sealed file
+    /// has landed; the key is in this device's ring by then).
+    pub fn add_sealed_thumbnail(self, api: Api, id: &str, source: &web_sys::File) {
+        let Some(key) = crate::crypto::link_key::device_ring().key_for(id) else {
+            return;
+        };
+        let (id, source) = (id.to_owned(), source.clone());
+        spawn_local(async move {
+            let shown = crate::crypto::thumbnail_browser::send_sealed_thumbnail(
+                &api,
+                &id,
+                &key,
+                &source,
+                &source.type_(),
+            )
+            .await;
+            if let Some(blob) = shown {
+                self.sealed
+                    .update_value(|names| names.remember_thumb(id.clone(), Some(blob)));
+                self.files.update(|files| {
+                    self.sealed.update_value(|names| {
+                        files
+                            .iter_mut()
+                            .filter(|f| f.id == id)
+                            .for_each(|f| names.apply(f))
+                    })
+                });
+            }
+        });
+    }
+
+    /// Encrypted files shown as far as this device has opened them.
+    fn shown(&self, mut files: Vec<File>) -> Vec<File> {
+        self.sealed
+            .update_value(|names| files.iter_mut().for_each(|f| names.apply(f)));
+        files
+    }
+
+    /// Opens the names of encrypted files not opened yet whose key this device holds, then
+    /// shows them; each file is opened once (the list re-renders from the kept names).
+    fn open_sealed(self) {
+        {
+            let ring = crate::crypto::link_key::device_ring();
+            let batch = self.files.with_untracked(|files| {
+                self.sealed
+                    .try_update_value(|names| names.take_to_open(files.iter(), &ring))
+                    .unwrap_or_default()
+            });
+            let thumbs = self
+                .sealed
+                .try_update_value(|names| names.take_thumbs_to_open(&ring))
+                .unwrap_or_default();
+            if batch.is_empty() && thumbs.is_empty() {
+                return;
+            }
+            spawn_local(async move {
+                let Ok(web) = crate::crypto::webcrypto::WebCrypto::new() else {
+                    return;
+                };
+                let opened = crate::crypto::names::open(&web, batch).await;
+                self.sealed.update_value(|names| names.remember(opened));
+                for thumb in thumbs {
+                    let blob = crate::crypto::thumbnail_browser::open_url(&thumb.url, &thumb.key)
+                        .await
+                        .inspect_err(|err| leptos::logging::warn!("encrypted thumbnail: {err}"))
+                        .ok();
+                    self.sealed
+                        .update_value(|names| names.remember_thumb(thumb.id, blob));
+                }
+                self.files.update(|files| {
+                    self.sealed
+                        .update_value(|names| files.iter_mut().for_each(|f| names.apply(f)))
+                });
+            });
+        }
     }
 
     pub fn remove(&self, id: &str) {

@@ -37,6 +37,9 @@ pub struct Limits {
     /// Files one link may cover, and one batch delete may name (`FERRY_MAX_SHARE_FILES`,
     /// default 1,000, at most [`MAX_SHARE_FILES_CEILING`]).
     pub max_share_files: u32,
+    /// Not a limit but the app's default for new uploads, served in `/config.json`: "Encrypt
+    /// end to end" starts on (`FERRY_ENCRYPT_BY_DEFAULT`: `true` or `false`, default false).
+    pub encrypt_by_default: bool,
 }
 
 /// The most `FERRY_MAX_SHARE_FILES` may be: the ids of a link's files must fit in one request
@@ -58,6 +61,7 @@ impl Default for Limits {
             multipart_threshold: ferry_api::parts::DEFAULT_MULTIPART_THRESHOLD,
             max_pending_uploads: 100,
             max_share_files: ferry_api::transfer::DEFAULT_MAX_SHARE_FILES,
+            encrypt_by_default: false,
         }
     }
 }
@@ -127,9 +131,23 @@ impl Limits {
                     name: "FERRY_MAX_SHARE_FILES",
                     problem: format!("at most {MAX_SHARE_FILES_CEILING}"),
                 })?,
+            encrypt_by_default: match get(ENCRYPT_BY_DEFAULT).as_deref().map(str::trim) {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: ENCRYPT_BY_DEFAULT,
+                        problem: format!("expected true or false, got {other:?}"),
+                    });
+                }
+            },
         })
     }
 }
+
+/// The site's default for "Encrypt end to end" (read by `ferry serve`; on AWS `/config.json` is
+/// written from the stack's `EncryptByDefault` output instead, so no Lambda reads it).
+pub const ENCRYPT_BY_DEFAULT: &str = "FERRY_ENCRYPT_BY_DEFAULT";
 
 /// Variables the `ferry-api` Lambda reads (besides [`LIMIT_VARS`] and the runtime's own
 /// `AWS_*`/`RUST_LOG`). The infrastructure template must set exactly these.
@@ -192,5 +210,26 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.name, "FERRY_MAX_FILE_SIZE");
         assert!(Limits::from_lookup(|n| (n == "FERRY_USER_QUOTA").then(|| "0".into())).is_err());
+    }
+
+    #[test]
+    fn the_encryption_default_is_off_unless_set_to_true() {
+        assert!(!Limits::from_lookup(|_| None).unwrap().encrypt_by_default);
+        let set = |v: &'static str| move |n: &str| (n == ENCRYPT_BY_DEFAULT).then(|| v.into());
+        assert!(Limits::from_lookup(set("true")).unwrap().encrypt_by_default);
+        assert!(
+            !Limits::from_lookup(set("false"))
+                .unwrap()
+                .encrypt_by_default
+        );
+        let err = Limits::from_lookup(set("yes")).unwrap_err();
+        assert_eq!(err.name, ENCRYPT_BY_DEFAULT);
+        let config = crate::site_server::site_config(
+            crate::site_server::SignIn::default(),
+            "http://x",
+            &Limits::from_lookup(set("true")).unwrap(),
+        );
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(json["encrypt_by_default"], true);
     }
 }

@@ -44,6 +44,7 @@ pub fn site_config(sign_in: SignIn, public_base: &str, limits: &Limits) -> SiteC
         multipart_threshold: Some(limits.multipart_threshold),
         max_share_files: Some(limits.max_share_files),
         live_url: None,
+        encrypt_by_default: limits.encrypt_by_default,
     }
 }
 

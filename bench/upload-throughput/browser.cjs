@@ -1,7 +1,8 @@
 // The browser half of bench/upload-throughput: signs up through Ferry's hosted sign-in pages
 // in headless Debian Chromium, picks BENCH_FILE on the files page, and times the upload until
 // the row says "Uploaded" (every part stored and the upload completed) and until the file is
-// listed as ready. Samples memory meanwhile. Prints one JSON object on stdout.
+// listed as ready; then the same file again with "Encrypt end to end" on. Samples memory
+// meanwhile. Prints one JSON object on stdout.
 //
 // Needs playwright-core on NODE_PATH (run.sh points it at e2e/node_modules or .tools).
 "use strict";
@@ -237,6 +238,98 @@ async function overLink(browser, page, link) {
   };
 }
 
+/** Uploads BENCH_FILE through the files page (sealed in the page when `encrypted`) and times it
+ * until the row says "Uploaded" and, plain, until the file is listed as ready; samples memory. */
+async function viaUi(page, cdp, renderers, encrypted) {
+  const idle = memory(renderers);
+  const peak = { renderer: idle.renderer, total: idle.total, heap: 0 };
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const now = memory(renderers);
+      peak.renderer = Math.max(peak.renderer, now.renderer);
+      peak.total = Math.max(peak.total, now.total);
+      try {
+        const { metrics } = await cdp.send("Performance.getMetrics");
+        const heap = metrics.find((m) => m.name === "JSHeapTotalSize");
+        if (heap) peak.heap = Math.max(peak.heap, heap.value);
+      } catch {
+        // The page is busy navigating; next time.
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+
+  // Part PUTs as the network sees them.
+  const parts = new Set();
+  let puts = 0;
+  let partBytes = 0;
+  // When the first part left, the last one arrived, and how long completing took.
+  const phases = { firstPut: 0, lastPut: 0, completeStart: 0, completeEnd: 0 };
+  const onFinished = (request) => {
+    if (request.method() === "PUT") phases.lastPut = Date.now();
+    if (request.method() === "POST" && /\/complete$/.test(request.url())) phases.completeEnd = Date.now();
+  };
+  const onRequest = (request) => {
+    if (request.method() === "POST" && /\/complete$/.test(request.url())) phases.completeStart = Date.now();
+    if (request.method() !== "PUT") return;
+    phases.firstPut ||= Date.now();
+    const number = new URL(request.url()).searchParams.get("partNumber");
+    puts += 1;
+    if (number) {
+      parts.add(number);
+      if (number === "1") partBytes = Number(request.headers()["content-length"] ?? 0);
+    }
+  };
+  page.on("requestfinished", onFinished);
+  page.on("request", onRequest);
+
+  const name = path.basename(file);
+  const chooser = page.waitForEvent("filechooser");
+  settle();
+  const cpuBefore = cpuSeconds();
+  const started = Date.now();
+  await page.getByRole("button", { name: /Drop files/ }).click();
+  await (await chooser).setFiles(file);
+  await page.waitForFunction(
+    () => /Uploaded ·/.test(document.querySelector("section.upload-panel")?.textContent ?? ""),
+    null,
+    { polling: 50, timeout: 0 },
+  );
+  const sent = (Date.now() - started) / 1000;
+  const cpuAfter = cpuSeconds();
+  // An encrypted file is listed under its sealed name: only the plain one is waited for.
+  if (!encrypted) await page.getByRole("button", { name: `Download ${name}` }).waitFor({ timeout: 120_000 });
+  const ready = (Date.now() - started) / 1000;
+  sampling = false;
+  await sampler;
+  page.off("requestfinished", onFinished);
+  page.off("request", onRequest);
+
+  const size = fs.statSync(file).size;
+  // The first part's Content-Length when the request shows it, else the whole MiB the API's
+  // parts must be for this many of them.
+  const partSize = partBytes || Math.ceil(size / Math.max(parts.size, 1) / 1048576) * 1048576;
+  return {
+    sent_secs: sent,
+    before_parts_secs: (phases.firstPut - started) / 1000,
+    parts_secs: (phases.lastPut - phases.firstPut) / 1000,
+    complete_secs: (phases.completeEnd - phases.completeStart) / 1000,
+    ready_secs: ready,
+    parts: parts.size,
+    part_puts: puts,
+    part_mib: Math.round(partSize / 1048576),
+    parallel: 4,
+    size,
+    peak_renderer_rss: peak.renderer,
+    peak_chromium_rss: peak.total,
+    idle_chromium_rss: idle.total,
+    peak_js_heap: peak.heap,
+    browser_cpu_secs: cpuAfter.browser - cpuBefore.browser,
+    server_cpu_secs: cpuAfter.server - cpuBefore.server,
+  };
+}
+
 (async () => {
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
   try {
@@ -262,93 +355,20 @@ async function overLink(browser, page, link) {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("Performance.enable");
     const renderers = await rendererPids(browser);
-    const idle = memory(renderers);
-    const peak = { renderer: idle.renderer, total: idle.total, heap: 0 };
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const now = memory(renderers);
-        peak.renderer = Math.max(peak.renderer, now.renderer);
-        peak.total = Math.max(peak.total, now.total);
-        try {
-          const { metrics } = await cdp.send("Performance.getMetrics");
-          const heap = metrics.find((m) => m.name === "JSHeapTotalSize");
-          if (heap) peak.heap = Math.max(peak.heap, heap.value);
-        } catch {
-          // The page is busy navigating; next time.
-        }
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
-
-    // Part PUTs as the network sees them.
-    const parts = new Set();
-    let puts = 0;
-    let partBytes = 0;
-    // When the first part left, the last one arrived, and how long completing took.
-    const phases = { firstPut: 0, lastPut: 0, completeStart: 0, completeEnd: 0 };
-    page.on("requestfinished", (request) => {
-      if (request.method() === "PUT") phases.lastPut = Date.now();
-      if (request.method() === "POST" && /\/complete$/.test(request.url())) phases.completeEnd = Date.now();
-    });
-    page.on("request", (request) => {
-      if (request.method() === "POST" && /\/complete$/.test(request.url())) phases.completeStart = Date.now();
-      if (request.method() !== "PUT") return;
-      phases.firstPut ||= Date.now();
-      const number = new URL(request.url()).searchParams.get("partNumber");
-      puts += 1;
-      if (number) {
-        parts.add(number);
-        if (number === "1") partBytes = Number(request.headers()["content-length"] ?? 0);
-      }
-    });
-
-    const name = path.basename(file);
-    const chooser = page.waitForEvent("filechooser");
-    settle();
-    const cpuBefore = cpuSeconds();
-    const started = Date.now();
-    await page.getByRole("button", { name: /Drop files/ }).click();
-    await (await chooser).setFiles(file);
+    const plain = await viaUi(page, cdp, renderers, false);
+    // The same file again with "Encrypt end to end" on: sealed part by part in the page.
     await page.waitForFunction(
-      () => /Uploaded ·/.test(document.querySelector("section.upload-panel")?.textContent ?? ""),
+      () => !/Uploaded ·/.test(document.querySelector("section.upload-panel")?.textContent ?? ""),
       null,
-      { polling: 50, timeout: 0 },
+      { polling: 100, timeout: 0 },
     );
-    const sent = (Date.now() - started) / 1000;
-    const cpuAfter = cpuSeconds();
-    await page.getByRole("button", { name: `Download ${name}` }).waitFor({ timeout: 120_000 });
-    const ready = (Date.now() - started) / 1000;
-    sampling = false;
-    await sampler;
+    await page.getByRole("checkbox", { name: "Encrypt end to end" }).check();
+    const encrypted = await viaUi(page, cdp, renderers, true);
+    await page.getByRole("checkbox", { name: "Encrypt end to end" }).uncheck();
 
     const bare = await barePage(browser);
 
-    const size = fs.statSync(file).size;
-    // The first part's Content-Length when the request shows it, else the whole MiB the API's
-    // parts must be for this many of them.
-    const partSize = partBytes || Math.ceil(size / Math.max(parts.size, 1) / 1048576) * 1048576;
-    process.stdout.write(
-      JSON.stringify({
-        sent_secs: sent,
-        before_parts_secs: (phases.firstPut - started) / 1000,
-        parts_secs: (phases.lastPut - phases.firstPut) / 1000,
-        complete_secs: (phases.completeEnd - phases.completeStart) / 1000,
-        ready_secs: ready,
-        parts: parts.size,
-        part_puts: puts,
-        part_mib: Math.round(partSize / 1048576),
-        parallel: 4,
-        size,
-        peak_renderer_rss: peak.renderer,
-        peak_chromium_rss: peak.total,
-        idle_chromium_rss: idle.total,
-        peak_js_heap: peak.heap,
-        browser_cpu_secs: cpuAfter.browser - cpuBefore.browser,
-        server_cpu_secs: cpuAfter.server - cpuBefore.server,
-        bare,
-      }) + "\n",
-    );
+    process.stdout.write(JSON.stringify({ ...plain, encrypted, bare }) + "\n");
   } finally {
     await browser.close();
   }

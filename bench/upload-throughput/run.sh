@@ -4,6 +4,9 @@
 #      limit: no browser, no checksum, one stream);
 #   2. headless Chromium uploads the same file through Ferry's UI (parallel parts, a SHA-256 per
 #      part computed with WebCrypto) until the file is `ready`;
+#   2b. the same through Ferry's UI with "Encrypt end to end" on (each part sealed in the page,
+#      AES-256-GCM records, then hashed and sent; goal: >= 80 % of the plain upload's throughput,
+#      browser memory flat);
 #   3. the browser's own ceiling for that protocol: a bare page in the same Chromium reads,
 #      hashes (WebCrypto) and PUTs the same parts, 4 at once, to presigned part URLs — no app.
 # Prints the times and throughputs, the ratios (goal: Ferry >= 70 % of curl), the CPU time the
@@ -68,7 +71,7 @@ if (( ${#links[@]} > 0 )); then
   done
 else
   mib="${BENCH_MIB:-1024}"
-  total_mib=$(( 3 * mib ))
+  total_mib=$(( 4 * mib ))
 fi
 bin="${FERRY_BIN:-$root/target/release/ferry}"
 if [[ ! -x "$bin" ]]; then
@@ -254,6 +257,8 @@ jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_
     "curl PUT (presigned):     \($curl * 100 | round / 100) s   \(mbs($curl)) MiB/s",
     "Ferry in Chromium, sent:  \($b.sent_secs * 100 | round / 100) s   \(mbs($b.sent_secs)) MiB/s   (\($b.parts) parts of \($b.part_mib) MiB, \($b.parallel) at once, SHA-256 per part)",
     "Ferry in Chromium, ready: \($b.ready_secs * 100 | round / 100) s   \(mbs($b.ready_secs)) MiB/s   (the app asks 0.3 s after the upload, then every 2 s)",
+    "Ferry encrypted, sent:    \($b.encrypted.sent_secs * 100 | round / 100) s   \(mbs($b.encrypted.sent_secs)) MiB/s   = \(pct($b.sent_secs / $b.encrypted.sent_secs)) % of plain (goal >= 80 %) — \(if $b.sent_secs / $b.encrypted.sent_secs >= 0.8 then "met" else "NOT met" end); parts \($b.encrypted.parts_secs * 100 | round / 100) s (\(mbs($b.encrypted.parts_secs)) MiB/s); CPU Chromium \($b.encrypted.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.encrypted.server_cpu_secs * 100 | round / 100) s",
+    "  encrypted peak memory:  renderer RSS \(mib($b.encrypted.peak_renderer_rss)) MiB; all Chromium processes \(mib($b.encrypted.peak_chromium_rss)) MiB PSS (before: \(mib($b.encrypted.idle_chromium_rss)) MiB); JS heap \(mib($b.encrypted.peak_js_heap)) MiB",
     "ratio Ferry/curl:         \(pct($curl / $b.sent_secs)) % until sent, \(pct($curl / $b.ready_secs)) % until ready (goal >= 70 %) — \(if $curl / $b.sent_secs >= 0.7 then "met" else "NOT met" end)",
     "bare page in Chromium:    \($b.bare.secs * 100 | round / 100) s   \(mbs($b.bare.secs)) MiB/s   = \(pct($curl / $b.bare.secs)) % of curl, the ceiling of WebCrypto + XHR parts in this browser (Chromium CPU \($b.bare.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.bare.server_cpu_secs * 100 | round / 100) s); Ferry reaches \(pct($b.bare.secs / $b.sent_secs)) % of it",
     "  of which:               \($b.before_parts_secs * 100 | round / 100) s before the first part (sample hash, API), \($b.parts_secs * 100 | round / 100) s sending parts (\(mbs($b.parts_secs)) MiB/s), \($b.complete_secs * 100 | round / 100) s in POST /complete (the server assembles the object)",

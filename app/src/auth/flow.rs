@@ -241,6 +241,7 @@ mod browser_tests {
             multipart_threshold: None,
             max_share_files: None,
             live_url: None,
+            encrypt_by_default: false,
         }
     }
 

@@ -194,8 +194,9 @@ pub fn FileBrowser(#[prop(into)] on_action: Callback<FileAction>) -> impl IntoVi
                 key=|row| match row {
                     // A folder row stays as it opens, closes or grows, so focus stays on it.
                     Row::Folder(f) => (format!("d:{}:{}", f.path, f.depth), 0, 0),
+                    // An encrypted file's row is drawn again once its name is open.
                     Row::File { file, depth } => (
-                        format!("f:{}:{depth}", file.id),
+                        format!("f:{}:{depth}:{}", file.id, file.name),
                         file.status as u64,
                         u64::from(file.thumbnail_url.is_some()),
                     ),
@@ -208,8 +209,9 @@ pub fn FileBrowser(#[prop(into)] on_action: Callback<FileAction>) -> impl IntoVi
                         let key = RowKey::File(file.id.clone());
                         let label = format!("Select {}", ferry_api::paths::join(file.folder.as_deref(), &file.name));
                         let row = Row::File { file: file.clone(), depth };
+                        let locked = library.sealed.with_value(|names| names.is_locked(&file));
                         view! {
-                            <FileRow file=*file on_action depth>
+                            <FileRow file=*file on_action depth locked>
                                 <RowCheck key label check=Signal::derive(move || state.check_of(&row)) state/>
                             </FileRow>
                         }

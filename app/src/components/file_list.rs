@@ -38,6 +38,9 @@ pub fn FileRow(
     file: File,
     #[prop(into)] on_action: Callback<FileAction>,
     #[prop(optional)] depth: usize,
+    /// An end-to-end encrypted file whose name this device cannot open.
+    #[prop(optional)]
+    locked: bool,
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
     let api = expect_context::<Api>();
@@ -87,6 +90,22 @@ pub fn FileRow(
     };
     let ready = f.status == FileStatus::Ready;
     let name = f.name.clone();
+    let sealed = f.encrypted.is_some().then(|| {
+        let (text, hint) = if locked {
+            (
+                "Key not on this device",
+                "End-to-end encrypted; its name and key are only on the device that uploaded it",
+            )
+        } else {
+            (
+                "Encrypted",
+                "End-to-end encrypted; this device holds its key",
+            )
+        };
+        view! {
+            <span class="chip sealed" class:locked=locked title=hint>{icons::lock()} {text}</span>
+        }
+    });
 
     view! {
         <li
@@ -102,6 +121,7 @@ pub fn FileRow(
                 <span class="file-meta">
                     {human_size(f.size)} " · " <time datetime=f.created_at.clone()>{when}</time>
                 </span>
+                {sealed}
                 {f.request.as_ref().map(|r| view! {
                     <span class="file-request"><span class="chip request">"Request"</span> " " {crate::request_form::arrival_text(r)}</span>
                 })}

@@ -3,6 +3,7 @@
 pub mod batch_share;
 pub mod dialog;
 pub mod drop_zone;
+pub mod encrypt_toggle;
 pub mod file_browser;
 pub mod file_list;
 pub mod guest_files;

@@ -10,6 +10,7 @@ use super::dialog::Modal;
 use super::icons;
 use super::qr::qr_svg;
 use crate::api_client::Api;
+use crate::crypto::link_key::{WHAT_IT_MEANS, device_ring, link_key};
 use crate::format::{human_size, relative_time};
 
 /// The expiry choices offered, in seconds.
@@ -60,13 +61,23 @@ pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl Int
     let error = RwSignal::new(None::<String>);
     let created = RwSignal::new(None::<Share>);
     let file_id = StoredValue::new(file.id.clone());
+    // An encrypted file's link carries its key after `#`; without the key there is no link.
+    let key = link_key(&device_ring(), &[(&file.id, file.encrypted.is_some())]);
+    let problem = key.as_ref().err().map(ToString::to_string);
+    let sealed = matches!(key, Ok(Some(_)));
+    let key = StoredValue::new(key.ok().flatten());
 
     let on_submit = move |request: CreateShare| {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
             match api.create_share(&file_id.get_value(), &request).await {
-                Ok(share) => created.set(Some(share)),
+                Ok(mut share) => {
+                    if let Some(key) = key.get_value() {
+                        share.url = key.link(&share.url);
+                    }
+                    created.set(Some(share))
+                }
                 Err(err) => error.set(Some(err.message)),
             }
             busy.set(false);
@@ -79,13 +90,37 @@ pub fn ShareDialog(file: File, #[prop(into)] on_close: Callback<()>) -> impl Int
     view! {
         <Modal title on_close wide=true>
             <p class="modal-text muted">{size}</p>
-            <Show
-                when=move || created.with(Option::is_none)
-                fallback=move || created.get().map(|share| view! { <ShareResult share on_close/> })
-            >
-                <ShareForm busy=busy_text error on_submit on_close/>
-            </Show>
+            {match problem {
+                Some(problem) => view! { <NoLink problem on_close/> }.into_any(),
+                None => view! {
+                    {sealed.then(E2eeNote)}
+                    <Show
+                        when=move || created.with(Option::is_none)
+                        fallback=move || created.get().map(|share| view! { <ShareResult share on_close/> })
+                    >
+                        <ShareForm busy=busy_text error on_submit on_close/>
+                    </Show>
+                }
+                .into_any(),
+            }}
         </Modal>
+    }
+}
+
+/// What an end-to-end encrypted link means for whoever gets it.
+#[component]
+pub fn E2eeNote() -> impl IntoView {
+    view! { <p class="e2ee-note">{icons::lock()} <span>{WHAT_IT_MEANS}</span></p> }
+}
+
+/// Why these files cannot have a link from this device, instead of the form.
+#[component]
+pub fn NoLink(problem: String, on_close: Callback<()>) -> impl IntoView {
+    view! {
+        <p class="form-error" role="alert">{problem}</p>
+        <div class="modal-actions">
+            <button class="button primary" type="button" on:click=move |_| on_close.run(())>"Close"</button>
+        </div>
     }
 }
 

@@ -8,9 +8,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::dialog::Modal;
-use super::share_dialog::{ShareForm, ShareResult};
+use super::share_dialog::{E2eeNote, NoLink, ShareForm, ShareResult};
 use crate::api_client::Api;
 use crate::auth::flow::Auth;
+use crate::crypto::link::TransferKey;
+use crate::crypto::link_key::{LinkKeyProblem, device_ring, link_key};
+use crate::library::Library;
 use crate::upload::LinkFiles;
 
 /// Most files one link may cover, as the server is configured.
@@ -38,6 +41,25 @@ pub fn files_text(count: usize) -> String {
     }
 }
 
+/// The key a link of `ids` carries (by what the files list and this device's ring know).
+pub fn link_key_of(
+    library: Option<Library>,
+    ids: &[String],
+) -> Result<Option<TransferKey>, LinkKeyProblem> {
+    let flags: Vec<(&str, bool)> = match library {
+        Some(library) => library.files.with(|files| {
+            ids.iter()
+                .map(|id| {
+                    let sealed = files.iter().any(|f| &f.id == id && f.encrypted.is_some());
+                    (id.as_str(), sealed)
+                })
+                .collect()
+        }),
+        None => ids.iter().map(|id| (id.as_str(), false)).collect(),
+    };
+    link_key(&device_ring(), &flags)
+}
+
 #[component]
 pub fn ShareManyDialog(
     #[prop(into)] title: String,
@@ -56,6 +78,9 @@ pub fn ShareManyDialog(
     // Terms chosen while some files still wait for their records.
     let queued = RwSignal::new(None::<CreateShare>);
     let sending = RwSignal::new(false);
+    let library = use_context::<Library>();
+    let key = Memo::new(move |_| files.with(|f| link_key_of(library, &f.ids)));
+    let problem = move || key.with(|k| k.as_ref().err().map(ToString::to_string));
 
     let on_submit = move |terms: CreateShare| {
         let count = files.with_untracked(LinkFiles::len);
@@ -78,6 +103,13 @@ pub fn ShareManyDialog(
             return;
         };
         let file_ids = files.with_untracked(|f| f.ids.clone());
+        let key = match key.get_untracked() {
+            Ok(key) => key,
+            Err(problem) => {
+                error.set(Some(problem.to_string()));
+                return;
+            }
+        };
         if file_ids.is_empty() {
             error.set(Some(
                 "None of these files is left to share: they were cancelled or deleted.".to_owned(),
@@ -93,7 +125,12 @@ pub fn ShareManyDialog(
         sending.set(true);
         spawn_local(async move {
             match api.create_share_of_files(&request).await {
-                Ok(share) => created.set(Some(share)),
+                Ok(mut share) => {
+                    if let Some(key) = key {
+                        share.url = key.link(&share.url);
+                    }
+                    created.set(Some(share))
+                }
                 Err(err) => error.set(Some(err.message)),
             }
             sending.set(false);
@@ -113,8 +150,14 @@ pub fn ShareManyDialog(
     view! {
         <Modal title on_close wide=true>
             <p class="modal-text muted">{summary}</p>
+            <Show when=move || problem().is_some()>
+                <NoLink problem=problem().unwrap_or_default() on_close/>
+            </Show>
+            <Show when=move || matches!(key.get(), Ok(Some(_)))>
+                <E2eeNote/>
+            </Show>
             <Show
-                when=move || created.with(Option::is_none)
+                when=move || created.with(Option::is_none) && problem().is_none()
                 fallback=move || created.get().map(|share| view! { <ShareResult share on_close/> })
             >
                 <p class="modal-text small" id="share-counting">

@@ -53,7 +53,6 @@ impl TransferKey {
     }
 
     /// A fresh random key from the browser's CSPRNG (`crypto.getRandomValues`).
-    #[cfg(target_arch = "wasm32")]
     pub fn generate() -> Result<Self, super::CryptoError> {
         let mut bytes = [0; KEY_LEN];
         super::webcrypto::random_bytes(&mut bytes)?;

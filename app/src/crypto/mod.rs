@@ -8,11 +8,14 @@
 
 pub mod keyring;
 pub mod link;
+pub mod link_key;
 pub mod message;
 pub mod meta;
-#[cfg(target_arch = "wasm32")]
+pub mod names;
 pub mod sealing;
 pub mod stream;
+pub mod thumbnail;
+pub mod thumbnail_browser;
 pub mod webcrypto;
 
 use std::fmt;

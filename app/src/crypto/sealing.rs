@@ -72,6 +72,36 @@ impl SealedFile {
         })
     }
 
+    /// The same file again after a reload: its content keys from `key` and the content salt
+    /// inside its own sealed `meta` (as `GET /api/files/{id}` returns it), so parts still to
+    /// send encrypt exactly as the ones already stored did. Refused when `key` does not open
+    /// `meta` ([`CryptoError::Tampered`]) or the metadata is of another file size.
+    pub async fn resume(
+        key: &TransferKey,
+        meta: &EncryptedMeta,
+        plain_size: u64,
+    ) -> Result<Self, CryptoError> {
+        let web = WebCrypto::new()?;
+        let blob = crate::base64::decode_url(&meta.meta)
+            .ok_or(CryptoError::Malformed("metadata that is not base64url"))?;
+        let secrets = meta::open(&web, key, &blob).await?;
+        if secrets.size != plain_size {
+            return Err(CryptoError::Malformed("metadata of a file of another size"));
+        }
+        let salt = secrets.content_salt()?;
+        let keys = RecordKeys::derive(&web, AES_256_GCM, key.bytes(), &salt).await?;
+        let cipher_size = CONTENT_RECORDS
+            .ciphertext_size(plain_size)
+            .ok_or(CryptoError::Malformed("a file too large"))?;
+        Ok(Self {
+            web,
+            keys,
+            plain_size,
+            cipher_size,
+            meta: meta.clone(),
+        })
+    }
+
     /// The ciphertext bytes `start..end` of the stored object (a part of the layout over
     /// [`Self::cipher_size`]), encrypted from the plaintext `file` they cover.
     pub async fn part(&self, file: &Blob, start: u64, end: u64) -> Result<Blob, CryptoError> {

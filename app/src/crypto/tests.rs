@@ -400,3 +400,5 @@ fn a_record_after_the_last_is_refused() {
 }
 
 mod metadata_links_streams;
+mod owner_names;
+mod thumbnails;

@@ -11,6 +11,7 @@ use crate::api_client::Api;
 use crate::components::batch_share::BatchShare;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::drop_zone::DropZone;
+use crate::components::encrypt_toggle::EncryptToggle;
 use crate::components::file_browser::FileBrowser;
 use crate::components::file_list::{FileAction, FileGroup};
 use crate::components::icons;
@@ -130,6 +131,7 @@ pub fn FilesPage() -> impl IntoView {
                 <p class="muted">{summary}</p>
             </div>
             <DropZone on_files=move |files| uploader.add(files)/>
+            <EncryptToggle/>
             <ResumableUploads/>
             <UploadPanel/>
             <BatchShare/>

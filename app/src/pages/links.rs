@@ -10,7 +10,10 @@ use crate::components::Now;
 use crate::components::dialog::ConfirmDialog;
 use crate::components::icons;
 use crate::components::share_dialog::CopyButton;
+use crate::crypto::keyring::{KeyRing, UNKNOWN_NAME};
+use crate::crypto::link_key::device_ring;
 use crate::format::{human_size, parse_rfc3339, relative_time};
+use crate::library::Library;
 use crate::live::Live;
 use crate::use_title;
 
@@ -49,20 +52,44 @@ pub fn link_title(share: &Share) -> String {
     }
 }
 
+/// An encrypted link as this device can show it: with its key after `#` when the ring holds the
+/// key of its files (`true`), and its first file's name as opened here, or "Encrypted file".
+pub fn sealed_link(share: &mut Share, ring: &KeyRing, opened_name: Option<&str>) -> bool {
+    if !share.encrypted {
+        return true;
+    }
+    share.file_name = opened_name.unwrap_or(UNKNOWN_NAME).to_owned();
+    match ring.key_for(&share.file_id) {
+        Some(key) => {
+            share.url = key.link(&share.url);
+            true
+        }
+        None => false,
+    }
+}
+
+/// What the links page says of an encrypted link whose key this device does not hold.
+pub const KEY_ELSEWHERE: &str = "End-to-end encrypted: its key is only on the device that made \
+     this link, so the link is shown without it. Copy the whole link from that device.";
+
 #[component]
 pub fn LinksPage() -> impl IntoView {
     use_title(|| "My links".to_owned());
     let api = expect_context::<Api>();
+    let library = expect_context::<Library>();
     // None while loading.
     let shares = RwSignal::new(None::<Result<Vec<Share>, String>>);
     let load = move || {
         spawn_local(async move {
-            shares.set(Some(
-                api.list_shares()
-                    .await
-                    .map(|l| l.items)
-                    .map_err(|e| e.message),
-            ));
+            let listed = api.list_shares().await.map(|l| l.items);
+            // Encrypted links' names open from the files list (opened on this device).
+            if listed
+                .as_ref()
+                .is_ok_and(|items| items.iter().any(|s| s.encrypted))
+            {
+                library.ensure_loaded();
+            }
+            shares.set(Some(listed.map_err(|e| e.message)));
         })
     };
     load();
@@ -170,6 +197,26 @@ pub fn LinksPage() -> impl IntoView {
 
 #[component]
 fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
+    let library = expect_context::<Library>();
+    let mut share = share;
+    let keyed = sealed_link(&mut share, &device_ring(), None);
+    let first_id = share.file_id.clone();
+    let sealed = share.encrypted;
+    // The name shows once the files list has opened it.
+    let title = {
+        let share = share.clone();
+        move || {
+            let mut share = share.clone();
+            if sealed {
+                library.files.track();
+                let name = library
+                    .sealed
+                    .with_value(|n| n.name_of(&first_id).map(str::to_owned));
+                share.file_name = name.unwrap_or_else(|| UNKNOWN_NAME.to_owned());
+            }
+            link_title(&share)
+        }
+    };
     let now = expect_context::<Now>();
     let status = link_state(&share, now.0.get_untracked());
     let expires_ms = parse_rfc3339(&share.expires_at);
@@ -196,7 +243,8 @@ fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
         <li class="link-row" class:inactive=status != ShareState::Live>
             <div class="link-main">
                 <span class="file-name" class:gone=share.file_count == 0>
-                    {link_title(&share)}
+                    {title}
+                    {sealed.then(|| view! { <span class="chip sealed" class:locked=!keyed>{icons::lock()} "Encrypted"</span> })}
                     {share.has_password.then(|| view! { <span class="lock" title="Password protected">{icons::lock()}<span class="sr-only">" (password protected)"</span></span> })}
                 </span>
                 <a class="link-url mono" href=share.url.clone() target="_blank" rel="noopener">{share.url.clone()}</a>
@@ -204,11 +252,14 @@ fn LinkRow(share: Share, on_revoke: Callback<Share>) -> impl IntoView {
                     {(share.file_count > 1).then(|| format!("{} files · {} · ", share.file_count, human_size(share.total_size)))}
                     {downloads_text(&share)} " · " {expiry} " · " {created}
                 </span>
+                {(!keyed).then(|| view! { <span class="file-meta">{KEY_ELSEWHERE}</span> })}
             </div>
             <span class=chip_class>{state_label(status)}</span>
             <div class="file-actions">
                 <Show when=move || status == ShareState::Live>
-                    <CopyButton text=stored.get_value().url small=true/>
+                    <Show when=move || keyed>
+                        <CopyButton text=stored.get_value().url small=true/>
+                    </Show>
                     <button class="button small danger-ghost" on:click=move |_| on_revoke.run(stored.get_value())>
                         "Revoke" <span class="sr-only">" link to " {link_title(&stored.get_value())}</span>
                     </button>
@@ -266,5 +317,29 @@ mod tests {
         assert_eq!(link_title(&s), "holiday.jpg and 11 more");
         s.file_count = 0;
         assert_eq!(link_title(&s), "All files deleted");
+    }
+
+    #[test]
+    fn an_encrypted_link_carries_its_key_only_where_the_ring_has_it() {
+        use crate::crypto::link::TransferKey;
+        let mut plain = share();
+        assert!(sealed_link(&mut plain, &KeyRing::default(), None));
+        assert_eq!(plain, share());
+
+        let mut sealed = share();
+        sealed.encrypted = true;
+        sealed.file_name = "encrypted".into();
+        let mut elsewhere = sealed.clone();
+        assert!(!sealed_link(&mut elsewhere, &KeyRing::default(), None));
+        assert_eq!(elsewhere.url, "https://x/s/t");
+        assert_eq!(elsewhere.file_name, UNKNOWN_NAME);
+
+        let key = TransferKey::from_bytes([7; 32]);
+        let mut ring = KeyRing::default();
+        ring.remember(&sealed.file_id, &key);
+        assert!(sealed_link(&mut sealed, &ring, Some("holiday.jpg")));
+        assert_eq!(sealed.url, key.link("https://x/s/t"));
+        assert!(sealed.url.starts_with("https://x/s/t#k="));
+        assert_eq!(sealed.file_name, "holiday.jpg");
     }
 }

@@ -78,6 +78,18 @@ impl Uploader {
     }
 
     pub(super) async fn hash_part(self, session: Shared, attempt: Attempt, number: u32) {
+        if session.borrow().sealed.is_some() {
+            // Encrypted: the part is sealed on its own, then its ciphertext hashed; the sealed
+            // part waits for its send.
+            let sealed = self.seal_part(&session, number).await;
+            return self.report(&session, attempt, |s| match sealed {
+                Some((part, sha)) => {
+                    s.ciphertext.insert(number, part);
+                    s.sched.hashed(number, sha);
+                }
+                None => s.sched.unreadable(),
+            });
+        }
         let Some(slice) = session.borrow().slice(number) else {
             return self.report(&session, attempt, |s| s.sched.unreadable());
         };
@@ -121,10 +133,55 @@ impl Uploader {
         });
     }
 
+    /// Part `number` of an encrypted session sealed (the same bytes every time: the keys and
+    /// nonces are fixed by the file's salt and the part's records) with its SHA-256.
+    async fn seal_part(self, session: &Shared, number: u32) -> Option<(web_sys::Blob, String)> {
+        let (sealed, file, range) = {
+            let s = session.borrow();
+            (
+                s.sealed.clone()?,
+                s.file.clone(),
+                s.sched.plan().range(number)?,
+            )
+        };
+        sealed
+            .part_with_checksum(&file, range.0, range.1)
+            .await
+            .ok()
+    }
+
     pub(super) fn send_part(self, session: &Shared, number: u32, part_attempt: u32) {
+        let needs_sealing = {
+            let s = session.borrow();
+            s.sealed.is_some() && s.ciphertext.get(&number).is_none()
+        };
+        if needs_sealing {
+            // Hashed in an earlier try of this page and let go since: seal it again.
+            let session = session.clone();
+            return spawn_local(async move {
+                let attempt = session.borrow().attempt;
+                let sealed = self.seal_part(&session, number).await;
+                let mut s = session.borrow_mut();
+                if s.attempt != attempt {
+                    return;
+                }
+                match sealed {
+                    Some((part, _)) => {
+                        s.ciphertext.insert(number, part);
+                        drop(s);
+                        self.send_part(&session, number, part_attempt);
+                    }
+                    None => {
+                        s.sched.unreadable();
+                        drop(s);
+                        self.drive(attempt.id);
+                    }
+                }
+            });
+        }
         let mut s = session.borrow_mut();
         let attempt = s.attempt;
-        let (Some(url), Some(slice)) = (s.urls.get(&number).cloned(), s.slice(number)) else {
+        let (Some(url), Some(slice)) = (s.urls.get(&number).cloned(), s.body(number)) else {
             // No URL at hand: ask for one as if it had lapsed.
             s.sched
                 .send_failed(number, part_attempt, SendFailure::Status(403), now_ms());
@@ -179,6 +236,9 @@ impl Uploader {
             if report.url_refused {
                 s.urls.remove(&number);
             }
+            if report.stored {
+                s.ciphertext.remove(&number);
+            }
             save = report.stored && s.save_every.ready(now, false);
         });
         if save {
@@ -214,6 +274,13 @@ impl Uploader {
         }
         match answer {
             Ok(file) => {
+                let landed = {
+                    let s = session.borrow();
+                    s.sealed.is_some().then(|| s.file.clone())
+                };
+                if let Some(plain) = landed {
+                    self.sealed_file_landed(&file_id, &plain);
+                }
                 self.forget(&file_id);
                 self.sessions.update_value(|s| {
                     s.remove(&attempt.id);

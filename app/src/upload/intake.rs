@@ -6,8 +6,10 @@ use ferry_api::paths::{is_os_clutter, split_relative_path};
 use leptos::prelude::*;
 
 use super::batch::{Batch, LinkFiles};
+use super::encryption::stored_size;
 use super::queue::UploadId;
 use super::runner::Uploader;
+use super::session::identity_of;
 
 /// A dropped, picked or pasted file.
 pub struct Incoming {
@@ -59,17 +61,31 @@ impl Uploader {
     pub fn add(&self, files: Vec<Incoming>) {
         let mut added: Vec<(UploadId, Option<String>)> = Vec::new();
         let mut skipped = 0;
+        let mut taken = Vec::new();
         for Incoming { file, path } in files {
-            let Intake::Upload { folder, name } = classify(&path, &file.name()) else {
-                skipped += 1;
-                continue;
-            };
-            let size = file.size() as u64;
+            match classify(&path, &file.name()) {
+                Intake::Upload { folder, name } => taken.push((file, folder, name)),
+                Intake::Clutter => skipped += 1,
+            }
+        }
+        // Encrypted: one transfer key for the whole drop, so one link carries it.
+        let key = (self.encrypt.get_untracked() && !taken.is_empty()).then(|| {
+            let identities: Vec<_> = taken
+                .iter()
+                .map(|(file, folder, _)| identity_of(file, folder.clone()))
+                .collect();
+            self.drop_key(&identities)
+        });
+        for (file, folder, name) in taken {
+            let size = stored_size(file.size() as u64, key.is_some());
             let queued = folder.clone();
             if let Some(id) = self.queue.try_update(|q| q.add_in(queued, name, size)) {
                 self.sources.update_value(|s| {
                     s.insert(id, file);
                 });
+                if let Some(key) = &key {
+                    self.keys.update_value(|k| k.insert(id, key.clone()));
+                }
                 added.push((id, folder));
             }
         }

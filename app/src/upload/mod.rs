@@ -16,6 +16,7 @@
 mod batch;
 mod decisions;
 mod drive;
+mod encryption;
 mod error;
 pub mod intake;
 mod opening;

@@ -2,9 +2,12 @@
 //! resume record, checked against what object storage holds) or a new one, then handed to
 //! [`super::drive`].
 
+use std::rc::Rc;
+
 use ferry_api::{PartLayout, codes};
 use leptos::prelude::*;
 
+use super::encryption::{self, Earlier};
 use super::error::{UploadError, upload_gone};
 use super::queue::Attempt;
 use super::resume::{self, ResumeRecord};
@@ -57,6 +60,7 @@ impl Uploader {
     ) -> Result<Option<Shared>, UploadError> {
         let id = attempt.id;
         let size = file.size() as u64;
+        let key = self.key_of(id);
         self.queue.try_update(|q| {
             q.note(attempt, Some("Checking for an earlier upload…".to_owned()));
         });
@@ -73,7 +77,14 @@ impl Uploader {
             resume::find_earlier(all, &account_email, &identity, &sample, &attached).cloned()
         });
         let start = match earlier {
-            Some(record) => self.reopen(attempt, &file, &record).await?,
+            Some(record) => {
+                let held = self.held_key(&record.file_id).is_some();
+                match encryption::earlier(&record, key.is_some(), held) {
+                    Earlier::Resume => self.reopen(attempt, &file, &record).await?,
+                    Earlier::OtherMode => Start::Fresh,
+                    Earlier::KeyMissing => return Err(self.give_up_sealed(&record.file_id)),
+                }
+            }
             None => Start::Fresh,
         };
         if !self.is_current(attempt) {
@@ -81,6 +92,9 @@ impl Uploader {
         }
         let session = match start {
             Start::AlreadyDone(done) => {
+                if key.is_some() {
+                    self.sealed_file_landed(done.id(), &file);
+                }
                 self.forget(done.id());
                 self.batch_attach(id, done.id().to_owned());
                 self.target.show_landed(done);
@@ -91,12 +105,25 @@ impl Uploader {
             Start::Resumed(session) => session,
             Start::Fresh => {
                 self.queue.try_update(|q| q.note(attempt, None));
+                let sealed = match &key {
+                    Some(key) => Some(Rc::new(
+                        encryption::seal_new(key, &file, folder.as_deref()).await?,
+                    )),
+                    None => None,
+                };
+                let (body, stored) = match &sealed {
+                    Some(sealed) => (sealed.announcement(None), sealed.cipher_size),
+                    None => (self.new_upload(id, &file, None), size),
+                };
                 let ticket = self
                     .target
-                    .create_multipart_upload(&self.new_upload(id, &file, None))
+                    .create_multipart_upload(&body)
                     .await
                     .map_err(|e| UploadError::from_api(&e))?;
-                let Some(plan) = PartLayout::announced(size, ticket.part_size, ticket.part_count)
+                if let Some(key) = &key {
+                    self.remember_key(&ticket.file.id, key);
+                }
+                let Some(plan) = PartLayout::announced(stored, ticket.part_size, ticket.part_count)
                 else {
                     self.target.delete_in_background(ticket.file.id);
                     return Err(UploadError::odd_layout());
@@ -113,6 +140,7 @@ impl Uploader {
                     ticket.file.id,
                     account_email,
                     PartScheduler::new(plan, PARALLEL_PARTS),
+                    sealed,
                     attempt,
                 )
             }
@@ -135,11 +163,18 @@ impl Uploader {
     ) -> Result<Start, UploadError> {
         match self.target.uploaded_parts(&record.file_id).await {
             Ok(listed) => {
-                let Some(plan) =
-                    PartLayout::announced(record.size, listed.part_size, listed.part_count)
-                else {
+                let Some(plan) = PartLayout::announced(
+                    record.stored_size(),
+                    listed.part_size,
+                    listed.part_count,
+                ) else {
                     self.forget(&record.file_id);
                     return Ok(Start::Fresh);
+                };
+                let sealed = if record.encrypted {
+                    Some(Rc::new(self.reopen_sealed(record).await?))
+                } else {
+                    None
                 };
                 let mut sched = PartScheduler::new(plan, PARALLEL_PARTS);
                 let done = sched.reconcile(&listed.parts, &record.parts);
@@ -159,6 +194,7 @@ impl Uploader {
                     record.file_id.clone(),
                     record.account_email.clone(),
                     sched,
+                    sealed,
                     attempt,
                 )))
             }
@@ -178,5 +214,34 @@ impl Uploader {
             }
             Err(err) => Err(UploadError::from_api(&err)),
         }
+    }
+
+    /// The sealing of an earlier encrypted upload: the key from this device's ring, the
+    /// content salt from the file's own sealed metadata. Without both it cannot go on.
+    async fn reopen_sealed(
+        self,
+        record: &ResumeRecord,
+    ) -> Result<crate::crypto::sealing::SealedFile, UploadError> {
+        let Some(key) = self.held_key(&record.file_id) else {
+            return Err(self.give_up_sealed(&record.file_id));
+        };
+        let meta = match self.target.sealed_meta(&record.file_id).await {
+            Ok(Some(meta)) => meta,
+            Ok(None) => return Err(self.give_up_sealed(&record.file_id)),
+            Err(err) => return Err(UploadError::from_api(&err)),
+        };
+        match crate::crypto::sealing::SealedFile::resume(&key, &meta, record.size).await {
+            Ok(sealed) => Ok(sealed),
+            Err(_) => Err(self.give_up_sealed(&record.file_id)),
+        }
+    }
+
+    /// An earlier encrypted upload whose key this device lacks: its parts can never be
+    /// continued, so it is given up (a retry starts afresh) and the person is told why.
+    fn give_up_sealed(&self, file_id: &str) -> UploadError {
+        self.forget(file_id);
+        self.target.hide(file_id);
+        self.target.delete_in_background(file_id.to_owned());
+        encryption::key_missing()
     }
 }

@@ -47,6 +47,11 @@ pub struct ResumeRecord {
     #[serde(default, with = "part_triples")]
     pub parts: Vec<CompletedPart>,
     pub saved_at_ms: i64,
+    /// End-to-end encrypted: the parts hold ciphertext of [`crate::crypto::CONTENT_RECORDS`]
+    /// (laid out over its size, [`Self::stored_size`]), sealed with the key this device's key
+    /// ring holds under `file_id`. `size` stays the picked file's, to recognise it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
 }
 
 impl ResumeRecord {
@@ -58,9 +63,14 @@ impl ResumeRecord {
             && self.last_modified == file.last_modified
     }
 
+    /// Bytes the upload stores, which its parts are laid out over.
+    pub fn stored_size(&self) -> u64 {
+        super::encryption::stored_size(self.size, self.encrypted)
+    }
+
     /// Bytes already sent, by this browser's count.
     pub fn sent_bytes(&self) -> u64 {
-        let Some(layout) = PartLayout::with_part_size(self.size, self.part_size) else {
+        let Some(layout) = PartLayout::with_part_size(self.stored_size(), self.part_size) else {
             return 0;
         };
         self.parts
@@ -131,6 +141,7 @@ impl ResumeRecord {
             part_count: layout.part_count,
             parts,
             saved_at_ms: now_ms,
+            encrypted: false,
         }
     }
 }
@@ -236,6 +247,7 @@ mod tests {
             part_count: 3,
             parts: vec![part(1, "\"e1\"", "h1"), part(3, "\"e3\"", "h3")],
             saved_at_ms: 5,
+            encrypted: false,
         }
     }
 
@@ -389,6 +401,27 @@ mod tests {
                 .unwrap()
                 .contains("folder"),
             "records of files on their own keep their old form"
+        );
+    }
+
+    #[test]
+    fn an_encrypted_record_lays_its_parts_over_the_ciphertext_and_says_so() {
+        let mut sealed = record("f1");
+        sealed.encrypted = true;
+        let cipher = crate::crypto::CONTENT_RECORDS
+            .ciphertext_size(sealed.size)
+            .unwrap();
+        assert_eq!(sealed.stored_size(), cipher);
+        // Parts 1 and 3 of 8 MiB parts over the ciphertext: the last part holds its rest.
+        assert_eq!(sealed.sent_bytes(), 8 * MIB + (cipher - 16 * MIB));
+        let stored = serde_json::to_string(std::slice::from_ref(&sealed)).unwrap();
+        assert!(stored.contains(r#""encrypted":true"#));
+        assert_eq!(parse(&stored), vec![sealed]);
+        assert!(
+            !serde_json::to_string(&record("f2"))
+                .unwrap()
+                .contains("encrypted"),
+            "plain records keep their old form"
         );
     }
 }

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::batch::Batch;
+use super::encryption;
 use super::error::UploadError;
 use super::queue::{Attempt, UploadId, UploadQueue};
 use super::resume::{self, ResumeRecord};
@@ -18,6 +19,7 @@ use super::target::Target;
 use super::vec_map::VecMap;
 use crate::api_client::{Api, NewUpload};
 use crate::auth::flow::{Auth, now_ms};
+use crate::crypto::link::TransferKey;
 use crate::library::Library;
 use crate::transfer::XhrUpload;
 
@@ -38,6 +40,11 @@ pub struct Uploader {
     pub(super) sources: StoredValue<VecMap<UploadId, web_sys::File>, LocalStorage>,
     pub(super) running: StoredValue<VecMap<UploadId, XhrUpload>, LocalStorage>,
     pub(super) sessions: StoredValue<VecMap<UploadId, Shared>, LocalStorage>,
+    /// "Encrypt end to end" for the next drop or pick (the owner's toggle; never for a guest).
+    pub encrypt: RwSignal<bool>,
+    /// The transfer key of each encrypted upload: one per drop, shared by its files.
+    /// (Or why none could be made: those uploads fail rather than go up unencrypted.)
+    pub(super) keys: StoredValue<VecMap<UploadId, Result<TransferKey, UploadError>>, LocalStorage>,
     /// The files of the last drop or pick of several files (or a folder), which one link can
     /// cover ("Share these 12 files").
     pub batch: RwSignal<Option<Batch>>,
@@ -50,7 +57,20 @@ pub struct Uploader {
 
 impl Uploader {
     pub fn new(api: Api, auth: Auth, library: Library) -> Self {
-        Self::with_target(Target::Owner { api, library }, auth)
+        let this = Self::with_target(Target::Owner { api, library }, auth);
+        this.encrypt.set(encryption::initial_choice(
+            stored_choice().as_deref(),
+            auth.config().encrypt_by_default,
+        ));
+        this
+    }
+
+    /// Turns "Encrypt end to end" on or off for the next drops; this device remembers it.
+    pub fn set_encrypt(&self, on: bool) {
+        self.encrypt.set(on);
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = storage.set_item(encryption::CHOICE_KEY, if on { "1" } else { "0" });
+        }
     }
 
     /// An uploader of a guest's files into a file request (the guest page's own).
@@ -66,6 +86,8 @@ impl Uploader {
             sources: StoredValue::new_local(VecMap::new()),
             running: StoredValue::new_local(VecMap::new()),
             sessions: StoredValue::new_local(VecMap::new()),
+            encrypt: RwSignal::new(false),
+            keys: StoredValue::new_local(VecMap::new()),
             batch: RwSignal::new(None),
             skipped: RwSignal::new(0),
             target,
@@ -112,7 +134,11 @@ impl Uploader {
         let Some(file) = self.sources.with_value(|s| s.get(&attempt.id).cloned()) else {
             return;
         };
-        if file.size() as u64 > self.threshold() {
+        if let Some(refused) = self.key_refused(attempt.id) {
+            return self.fail(attempt, refused);
+        }
+        let encrypted = self.key_of(attempt.id).is_some();
+        if encryption::stored_size(file.size() as u64, encrypted) > self.threshold() {
             self.run_multipart(attempt, file).await;
         } else {
             self.run_single(attempt, file).await;
@@ -251,6 +277,7 @@ impl Uploader {
         self.queue.try_update(|q| q.dismiss(id));
         if self.queue.with_untracked(|q| q.get(id).is_none()) {
             self.sources.try_update_value(|s| s.remove(&id));
+            self.keys.try_update_value(|k| k.remove(&id));
             // A failed multipart upload dismissed is given up: its parts go too.
             if self.session(id).is_some() {
                 self.drop_session(id);
@@ -285,4 +312,13 @@ impl Uploader {
         self.target.hide(&file_id);
         self.target.delete_in_background(file_id);
     }
+}
+
+/// This device's last choice of "Encrypt end to end".
+fn stored_choice() -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(encryption::CHOICE_KEY)
+        .ok()?
 }

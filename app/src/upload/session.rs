@@ -14,6 +14,7 @@ use super::resume::{FileIdentity, ResumeRecord};
 use super::schedule::PartScheduler;
 use super::vec_map::VecMap;
 use crate::auth::flow::now_ms;
+use crate::crypto::sealing::SealedFile;
 use crate::transfer::XhrUpload;
 
 /// The progress bar redraws at most this often (parts report many times a second each).
@@ -29,6 +30,12 @@ pub(super) struct Session {
     pub account_email: String,
     pub sample_sha256: String,
     pub sched: PartScheduler,
+    /// End-to-end encrypted: how its parts are sealed. The scheduler's layout is then over the
+    /// ciphertext ([`SealedFile::cipher_size`]).
+    pub sealed: Option<Rc<SealedFile>>,
+    /// Sealed parts between their hash and their storage (at most the scheduler's read-ahead
+    /// plus its sends): what is sent is exactly what was hashed, and nothing else is held.
+    pub ciphertext: VecMap<u32, web_sys::Blob>,
     /// The queue's try that drives the session now; reports of older tries are dropped.
     pub attempt: Attempt,
     pub urls: VecMap<u32, PartUrl>,
@@ -62,6 +69,7 @@ impl Session {
         file_id: String,
         account_email: String,
         sched: PartScheduler,
+        sealed: Option<Rc<SealedFile>>,
         attempt: Attempt,
     ) -> Shared {
         Rc::new(RefCell::new(Self {
@@ -71,6 +79,8 @@ impl Session {
             account_email,
             sample_sha256,
             sched,
+            sealed,
+            ciphertext: VecMap::new(),
             attempt,
             urls: VecMap::new(),
             sends: VecMap::new(),
@@ -90,7 +100,7 @@ impl Session {
 
     /// What this browser should remember of the upload now.
     pub fn record(&self) -> ResumeRecord {
-        ResumeRecord::of_upload(
+        let mut record = ResumeRecord::of_upload(
             &self.account_email,
             &self.file_id,
             &self.identity,
@@ -98,7 +108,9 @@ impl Session {
             self.sched.plan(),
             self.sched.completed_parts(),
             now_ms(),
-        )
+        );
+        record.encrypted = self.sealed.is_some();
+        record
     }
 
     /// Stops every send and timer (pause, failure, cancel).
@@ -108,6 +120,15 @@ impl Session {
         }
         if let Some(wake) = self.wake.take() {
             wake.clear();
+        }
+    }
+
+    /// What part `number` sends: the plain file's slice, or the part as sealed when it was
+    /// hashed (`None` when it must be sealed again: [`super::drive`] does that).
+    pub fn body(&self, number: u32) -> Option<web_sys::Blob> {
+        match self.sealed {
+            Some(_) => self.ciphertext.get(&number).cloned(),
+            None => self.slice(number),
         }
     }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
+use super::encryption;
 use super::error::UploadError;
 use super::queue::Attempt;
 use super::runner::Uploader;
@@ -15,26 +16,36 @@ use crate::transfer::XhrUpload;
 impl Uploader {
     pub(super) async fn run_single(self, attempt: Attempt, file: web_sys::File) {
         // WebCrypto has no streaming digest: below the multipart threshold the file is read
-        // into memory once to hash it.
+        // into memory once to hash it (and, encrypted, to seal it: the sealed copy is sent).
         self.queue.try_update(|q| {
             q.note(attempt, Some("Computing checksum…".to_owned()));
         });
-        let sha256 = match checksum::sha256(&file).await {
-            Ok(sha) => sha,
-            Err(_) => return self.fail(attempt, UploadError::unreadable()),
+        let key = self.key_of(attempt.id);
+        let prepared = match &key {
+            Some(key) => self.seal_single(attempt, key, &file).await,
+            None => match checksum::sha256(&file).await {
+                Ok(sha) => Ok((
+                    web_sys::Blob::from(file.clone()),
+                    self.new_upload(attempt.id, &file, Some(sha)),
+                )),
+                Err(_) => Err(UploadError::unreadable()),
+            },
+        };
+        let (body, announcement) = match prepared {
+            Ok(prepared) => prepared,
+            Err(err) => return self.fail(attempt, err),
         };
         if !self.is_current(attempt) {
             return;
         }
         self.queue.try_update(|q| q.note(attempt, None));
-        let ticket = match self
-            .target
-            .create_upload(&self.new_upload(attempt.id, &file, Some(sha256)))
-            .await
-        {
+        let ticket = match self.target.create_upload(&announcement).await {
             Ok(ticket) => ticket,
             Err(err) => return self.fail(attempt, UploadError::from_api(&err)),
         };
+        if let Some(key) = &key {
+            self.remember_key(&ticket.file.id, key);
+        }
         if !self.is_current(attempt) {
             // Cancelled while asking: give the reserved space back.
             self.target.delete_in_background(ticket.file.id);
@@ -43,21 +54,23 @@ impl Uploader {
         self.target.show(ticket.file.clone());
         self.attach_record(attempt.id, ticket.file.id.clone());
         self.queue.try_update(|q| q.sending(attempt, now_ms()));
+        let file_id = ticket.file.id.clone();
         let queue = self.queue;
         let this = self;
         let started = XhrUpload::start(
             &ticket.upload.method,
             &ticket.upload.url,
             &ticket.upload.headers,
-            &file,
+            &body,
             move |sent| {
                 queue.try_update(|q| q.progress(attempt, sent, now_ms()));
             },
             move |outcome| {
-                this.single_done(
-                    attempt,
-                    outcome.map(drop).map_err(UploadError::from_storage_status),
-                )
+                let result = outcome.map(drop).map_err(UploadError::from_storage_status);
+                if result.is_ok() && key.is_some() {
+                    this.sealed_file_landed(&file_id, &file);
+                }
+                this.single_done(attempt, result)
             },
         );
         match started {
@@ -66,6 +79,22 @@ impl Uploader {
             }),
             Err(_) => self.single_done(attempt, Err(UploadError::network())),
         }
+    }
+
+    /// The whole small file sealed (one span of records) and the SHA-256 of its ciphertext.
+    async fn seal_single(
+        self,
+        attempt: Attempt,
+        key: &crate::crypto::link::TransferKey,
+        file: &web_sys::File,
+    ) -> Result<(web_sys::Blob, crate::api_client::NewUpload), UploadError> {
+        let folder = self.folder_of(attempt.id);
+        let sealed = encryption::seal_new(key, file, folder.as_deref()).await?;
+        let (body, sha) = sealed
+            .part_with_checksum(file, 0, sealed.cipher_size)
+            .await
+            .map_err(|e| encryption::unsealable(&e))?;
+        Ok((body, sealed.announcement(Some(sha))))
     }
 
     pub(super) fn single_done(self, attempt: Attempt, result: Result<(), UploadError>) {

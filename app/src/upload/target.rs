@@ -118,6 +118,18 @@ impl Target {
         }
     }
 
+    /// The sealed metadata of an encrypted upload (to resume it): `Ok(None)` when the file is
+    /// not encrypted, or for a guest (whose uploads are not encrypted).
+    pub async fn sealed_meta(
+        &self,
+        id: &str,
+    ) -> Result<Option<ferry_api::encryption::EncryptedMeta>, ApiError> {
+        match self {
+            Self::Owner { api, .. } => Ok(api.get_file(id).await?.encrypted),
+            Self::Guest(_) => Ok(None),
+        }
+    }
+
     /// Gives up an upload without waiting for the answer (its reservation goes back; should the
     /// call fail, the server sweeps the pending file once its window closes).
     pub fn delete_in_background(&self, id: String) {

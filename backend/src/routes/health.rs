@@ -155,6 +155,7 @@ impl Modify for CommonResponses {
         super::files::get_file,
         super::files::download_file,
         super::files::delete_file,
+        super::sealed_thumbnails::grant_thumbnail,
         super::file_batch::delete_files,
         super::shares::create_share,
         super::shares::create_share_of_files,

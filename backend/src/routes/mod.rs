@@ -13,6 +13,7 @@ mod public;
 mod public_files;
 mod public_gate;
 mod requests;
+mod sealed_thumbnails;
 mod shares;
 mod uploads;
 
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(uploads::router())
         .merge(files::router())
+        .merge(sealed_thumbnails::router())
         .merge(file_batch::router())
         .merge(parts::router())
         .merge(shares::router())

@@ -49,6 +49,7 @@ fn config() -> SiteConfig {
         multipart_threshold: None,
         max_share_files: None,
         live_url: None,
+        encrypt_by_default: false,
     }
 }
 

@@ -91,6 +91,10 @@ pub async fn show(share: PublicShare, token: String, mut key: Key) {
     {
         return show_unopenable(&reason);
     }
+    // An encrypted file's thumbnail is sealed: never put in an <img> as is.
+    for file in files.iter_mut().filter(|f| f.encrypted.is_some()) {
+        file.thumbnail_url = None;
+    }
     render(share, token, key, files);
 }
 

@@ -95,6 +95,17 @@ pub async fn open_meta(secret: String, meta: String) -> Result<js_sys::Array, Js
     }
 }
 
+/// An encrypted file's sealed thumbnail (a presigned GET), opened with the link's key: a
+/// `blob:` URL of the image; rejects with the reason in words.
+#[wasm_bindgen]
+pub async fn open_thumb(secret: String, url: String) -> Result<String, JsValue> {
+    let key = ferry_app::crypto::link::TransferKey::from_fragment(&secret)
+        .map_err(|e| JsValue::from_str(&e.to_string()))?;
+    ferry_app::crypto::thumbnail_browser::open_url(&url, &key)
+        .await
+        .map_err(|e| JsValue::from_str(&e.to_string()))
+}
+
 /// One encrypted file of the link, decrypted as it downloads (see [`single`]).
 #[allow(clippy::too_many_arguments)]
 #[wasm_bindgen]

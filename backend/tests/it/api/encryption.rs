@@ -266,3 +266,140 @@ async fn encrypted_images_get_no_thumbnail_and_the_openapi_document_describes_th
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_sealed_thumbnail_is_granted_only_for_the_owners_encrypted_file_within_64_kib() {
+    let api = spawn_api().await;
+    let owner = UserId::parse(ALICE).unwrap();
+    let sealed = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            "/api/uploads",
+            Some(encrypted_upload(5)),
+        )
+        .await;
+    let id = sealed.body["file"]["id"].as_str().unwrap().to_owned();
+    let plain = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            "/api/uploads",
+            Some(json!({"name": "a.png", "size": 5, "content_type": "image/png"})),
+        )
+        .await;
+    let plain_id = plain.body["file"]["id"].as_str().unwrap().to_owned();
+    let route = |id: &str| format!("/api/files/{id}/thumbnail");
+
+    // Another user's file, a plain file, and sizes outside 1..=64 KiB are refused.
+    let bob = api
+        .as_user(BOB, Method::POST, &route(&id), Some(json!({"size": 10})))
+        .await;
+    assert_eq!(
+        (bob.status, bob.code()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let reply = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            &route(&plain_id),
+            Some(json!({"size": 10})),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::CONFLICT, "not_encrypted")
+    );
+    for size in [json!(0), json!(65_537), json!(-1), json!("10")] {
+        let reply = api
+            .as_user(
+                ALICE,
+                Method::POST,
+                &route(&id),
+                Some(json!({"size": size})),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{size}: {:?}",
+            reply.body
+        );
+    }
+    let reply = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            &route(&id),
+            Some(json!({"size": 65_537})),
+        )
+        .await;
+    assert_eq!(reply.code(), "invalid_thumbnail");
+    let unauthenticated = api
+        .send(Method::POST, &route(&id), None, Some(json!({"size": 10})))
+        .await;
+    assert_eq!(unauthenticated.status, StatusCode::UNAUTHORIZED);
+
+    // The grant: a PUT of exactly that many bytes, to the file's thumbnail key.
+    let grant = api
+        .as_user(ALICE, Method::POST, &route(&id), Some(json!({"size": 10})))
+        .await;
+    assert_eq!(grant.status, StatusCode::OK, "{:?}", grant.body);
+    assert_eq!(grant.body["method"], "PUT");
+    let mut put = reqwest::Client::new().put(grant.body["url"].as_str().unwrap());
+    for header in grant.body["headers"].as_array().unwrap() {
+        put = put.header(
+            header["name"].as_str().unwrap(),
+            header["value"].as_str().unwrap(),
+        );
+    }
+    let longer = put
+        .try_clone()
+        .unwrap()
+        .body(vec![7u8; 11])
+        .send()
+        .await
+        .unwrap();
+    assert!(!longer.status().is_success(), "{}", longer.status());
+    let sent = put.body(vec![7u8; 10]).send().await.unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+
+    // Listed with a URL of those sealed bytes, on the owner's list and the link's files.
+    let record = api
+        .meta
+        .file(&owner, &FileId::parse(&id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(record.thumbnail_key.is_some());
+    api.meta.mark_ready(&owner, &record.id, None).await.unwrap();
+    let listed = api.as_user(ALICE, Method::GET, "/api/files", None).await;
+    let item = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    let url = item["thumbnail_url"].as_str().unwrap();
+    let got = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&got[..], &[7u8; 10][..]);
+    let token = api.share(ALICE, &id, json!({})).await;
+    let files = api.public_post(&token, "files", Some(json!({}))).await;
+    assert!(
+        files.body["items"][0]["thumbnail_url"].is_string(),
+        "{:?}",
+        files.body
+    );
+
+    let doc = api
+        .send(Method::GET, "/api/openapi.json", None, None)
+        .await
+        .body;
+    assert!(doc["paths"]["/api/files/{id}/thumbnail"]["post"].is_object());
+    assert_eq!(
+        doc["components"]["schemas"]["SealedThumbnail"]["properties"]["size"]["maximum"],
+        65536
+    );
+}
