@@ -15,6 +15,7 @@ pub mod file_tree;
 pub mod format;
 pub mod library;
 pub mod live;
+pub mod live_event;
 pub mod pages;
 pub mod public_share;
 pub mod public_transfer;
