@@ -364,7 +364,8 @@ mod tests {
 
     #[test]
     fn file_request_pages_are_the_app() {
-        assert_eq!(entry_page("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(INDEX_PAGE));
-        assert_eq!(entry_page("/requests"), Some(INDEX_PAGE));
+        // The app's second entry since issue 17 (the main entry's wasm no longer carries them).
+        assert_eq!(entry_page("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(REQUESTS_PAGE));
+        assert_eq!(entry_page("/requests"), Some(REQUESTS_PAGE));
     }
 }
