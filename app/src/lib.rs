@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod dropped;
 pub mod file_tree;
 pub mod format;
+pub mod leave_guard;
 pub mod library;
 pub mod live;
 pub mod live_event;
@@ -72,7 +73,9 @@ fn provide_shell(config: SiteConfig) -> (Auth, Api, Library) {
 #[component]
 pub fn App(config: SiteConfig) -> impl IntoView {
     let (auth, api, library) = provide_shell(config);
-    provide_context(Uploader::new(api, auth, library));
+    let uploader = Uploader::new(api, auth, library);
+    provide_context(uploader);
+    leave_guard::guard_uploads(uploader.queue);
     view! {
         <Frame entry=Entry::Main>
             <Routes fallback=pages::not_found::NotFound>
