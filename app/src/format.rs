@@ -14,6 +14,19 @@ pub fn percent_text(percent: f64, decimals: u32) -> String {
     }
 }
 
+/// A progress bar's scale: `percent` (0 to 100, clamped) as a fraction with four decimals
+/// (`"0.4250"`), within 1/10 000 of `format!("{:.4}", percent / 100.0)`, without linking the
+/// float printer.
+pub fn fraction_text(percent: f64) -> String {
+    let percent = if percent.is_nan() {
+        0.0
+    } else {
+        percent.clamp(0.0, 100.0)
+    };
+    let units = (percent * 100.0).round_ties_even() as u32;
+    format!("{}.{:04}", units / 10_000, units % 10_000)
+}
+
 /// A transfer rate such as `"3.2 MiB/s"`.
 pub fn human_speed(bytes_per_second: f64) -> String {
     if !bytes_per_second.is_finite() || bytes_per_second <= 0.0 {
@@ -201,6 +214,26 @@ mod tests {
             assert_eq!(percent_text(p, 0), format!("{p:.0}"), "{p}");
             assert_eq!(percent_text(p, 1), format!("{p:.1}"), "{p}");
         }
+    }
+
+    #[test]
+    fn bar_scales_read_as_float_formatting_does() {
+        for hundredths in 0..=10_000u32 {
+            let p = f64::from(hundredths) / 100.0;
+            let ours: f64 = fraction_text(p).parse().unwrap();
+            let printed: f64 = format!("{:.4}", p / 100.0).parse().unwrap();
+            assert!(
+                (ours - printed).abs() <= 0.000_100_1,
+                "{p}: {ours} {printed}"
+            );
+            assert_eq!(fraction_text(p).len(), 6, "{p}");
+        }
+        assert_eq!(fraction_text(0.0), "0.0000");
+        assert_eq!(fraction_text(42.5), "0.4250");
+        assert_eq!(fraction_text(100.0), "1.0000");
+        assert_eq!(fraction_text(250.0), "1.0000");
+        assert_eq!(fraction_text(-3.0), "0.0000");
+        assert_eq!(fraction_text(f64::NAN), "0.0000");
     }
 
     #[test]

@@ -13,8 +13,10 @@ pub mod crypto;
 pub mod dropped;
 pub mod file_tree;
 pub mod format;
+pub mod leave_guard;
 pub mod library;
 pub mod live;
+pub mod live_event;
 pub mod pages;
 pub mod public_share;
 pub mod public_transfer;
@@ -53,39 +55,120 @@ pub fn use_title(title: impl Fn() -> String + Send + Sync + 'static) {
     });
 }
 
-/// The app once `/config.json` is known.
-#[component]
-pub fn App(config: SiteConfig) -> impl IntoView {
+/// The contexts every page of both entries shares; the live socket starts here too.
+fn provide_shell(config: SiteConfig) -> (Auth, Api, Library) {
     let auth = Auth::new(config);
     let api = Api::new(auth);
     let library = Library::new(api);
     provide_context(auth);
     provide_context(api);
     provide_context(library);
-    provide_context(Uploader::new(api, auth, library));
     provide_context(Live::start(auth, api, library));
     provide_context(Now::start());
+    (auth, api, library)
+}
 
+/// The app once `/config.json` is known: the main entry (`index.html`), the pages a signed-in
+/// person spends their time on. File requests are the other entry ([`RequestsApp`]).
+#[component]
+pub fn App(config: SiteConfig) -> impl IntoView {
+    let (auth, api, library) = provide_shell(config);
+    let uploader = Uploader::new(api, auth, library);
+    provide_context(uploader);
+    leave_guard::guard_uploads(uploader.queue);
+    view! {
+        <Frame entry=Entry::Main>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/") view=pages::landing::Landing/>
+                <Route path=path!("/files") view=|| view! { <RequireAuth><pages::files::FilesPage/></RequireAuth> }/>
+                <Route path=path!("/links") view=|| view! { <RequireAuth><pages::links::LinksPage/></RequireAuth> }/>
+                <Route path=path!("/callback") view=pages::callback::Callback/>
+            </Routes>
+        </Frame>
+    }
+}
+
+/// The file requests' entry (`requests.html`): the owner's `/requests` and the guests' page
+/// `/r/{token}`, kept out of the main entry's wasm so `/files` loads less.
+#[component]
+pub fn RequestsApp(config: SiteConfig) -> impl IntoView {
+    provide_shell(config);
+    view! {
+        <Frame entry=Entry::Requests>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/requests") view=|| view! { <RequireAuth><pages::requests::RequestsPage/></RequireAuth> }/>
+                <Route path=path!("/r/:token") view=pages::guest_request::GuestRequestPage/>
+            </Routes>
+        </Frame>
+    }
+}
+
+/// The app's two wasm entries; each route belongs to one, and a link to the other entry's route
+/// is an ordinary page load (the server picks the entry as `backend/src/site.rs::entry_page`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Entry {
+    /// `index.html`: `/files`, `/links`, `/callback`, …
+    Main,
+    /// `requests.html`: `/requests` and `/r/{token}`.
+    Requests,
+}
+
+impl Entry {
+    /// The entry that serves client route `path`.
+    pub fn of(path: &str) -> Self {
+        if path == "/requests" || path.starts_with("/requests/") || path.starts_with("/r/") {
+            Self::Requests
+        } else {
+            Self::Main
+        }
+    }
+}
+
+/// What both entries draw around their routes.
+#[component]
+fn Frame(entry: Entry, children: Children) -> impl IntoView {
     view! {
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
-            <Header/>
-            <main id="main" tabindex="-1">
-                <Routes fallback=pages::not_found::NotFound>
-                    <Route path=path!("/") view=pages::landing::Landing/>
-                    <Route path=path!("/files") view=|| view! { <RequireAuth><pages::files::FilesPage/></RequireAuth> }/>
-                    <Route path=path!("/links") view=|| view! { <RequireAuth><pages::links::LinksPage/></RequireAuth> }/>
-                    <Route path=path!("/requests") view=|| view! { <RequireAuth><pages::requests::RequestsPage/></RequireAuth> }/>
-                    <Route path=path!("/r/:token") view=pages::guest_request::GuestRequestPage/>
-                    <Route path=path!("/callback") view=pages::callback::Callback/>
-                </Routes>
-            </main>
+            <Header entry/>
+            <main id="main" tabindex="-1">{children()}</main>
             <LiveNotices/>
             <footer class="site-footer">
                 <p>"Files travel straight to storage, encrypted at rest. Links expire on their own."</p>
             </footer>
         </Router>
     }
+}
+
+/// A link to one of the app's pages: the router's own within `entry`, a page load otherwise.
+#[component]
+fn PageLink(entry: Entry, href: &'static str, children: Children) -> impl IntoView {
+    if Entry::of(href) == entry {
+        view! { <A href=href>{children()}</A> }.into_any()
+    } else {
+        view! { <a href=href rel="external">{children()}</a> }.into_any()
+    }
+}
+
+/// Starts an entry: reads `/config.json` (the HTML shows a splash until then), removes the
+/// splash and mounts `app`, or [`StartupError`] without a configuration.
+pub fn boot<V: IntoView + 'static>(app: impl FnOnce(SiteConfig) -> V + 'static) {
+    // Debug builds explain panics in the console; release builds stay small.
+    #[cfg(debug_assertions)]
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&info.to_string().into());
+    }));
+    // Leptos's executor starts with the first mount, so this first task uses wasm-bindgen's.
+    wasm_bindgen_futures::spawn_local(async {
+        let config = config::load().await;
+        if let Some(splash) = document().get_element_by_id("splash") {
+            splash.remove();
+        }
+        match config {
+            Ok(config) => mount_to_body(move || app(config)),
+            Err(message) => mount_to_body(move || view! { <StartupError message/> }),
+        }
+    });
 }
 
 /// Shown instead of the app when it cannot start (no configuration).
@@ -106,19 +189,21 @@ pub fn StartupError(message: String) -> impl IntoView {
 }
 
 #[component]
-fn Header() -> impl IntoView {
+fn Header(entry: Entry) -> impl IntoView {
     let auth = expect_context::<Auth>();
     view! {
         <header class="site-header">
-            <A href="/" attr:class="brand">
-                {icons::logo()}
-                <span>"Ferry"</span>
-            </A>
+            {if entry == Entry::Main {
+                view! { <A href="/" attr:class="brand">{icons::logo()}<span>"Ferry"</span></A> }.into_any()
+            } else {
+                // `/` is the landing page's own entry, which sends a signed-in visitor to /files.
+                view! { <a href="/" class="brand" rel="external">{icons::logo()}<span>"Ferry"</span></a> }.into_any()
+            }}
             <Show when=move || auth.signed_in()>
                 <nav class="site-nav" aria-label="Main">
-                    <A href="/files">"Files"</A>
-                    <A href="/links">"My links"</A>
-                    <A href="/requests">"Requests"</A>
+                    <PageLink entry href="/files">"Files"</PageLink>
+                    <PageLink entry href="/links">"My links"</PageLink>
+                    <PageLink entry href="/requests">"Requests"</PageLink>
                 </nav>
             </Show>
             <div class="account">
@@ -167,3 +252,20 @@ fn RequireAuth(children: ChildrenFn) -> impl IntoView {
 // The browser tests run in headless Chromium (`cargo xtask test`), not in Node.js.
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+#[cfg(test)]
+mod tests {
+    use super::Entry;
+
+    /// The same split as the server's (`backend/src/site.rs::entry_page`, CloudFront's routing
+    /// function): a link within an entry stays in its router, any other is a page load.
+    #[test]
+    fn routes_belong_to_the_entry_the_server_gives_them() {
+        for path in ["/requests", "/requests/", "/r/AAAAAAAAAAAAAAAAAAAAAA"] {
+            assert_eq!(Entry::of(path), Entry::Requests, "{path}");
+        }
+        for path in ["/", "/files", "/links", "/callback", "/requestsx", "/rx/y"] {
+            assert_eq!(Entry::of(path), Entry::Main, "{path}");
+        }
+    }
+}

@@ -219,7 +219,7 @@ impl Live {
                 return;
             };
             // A newer server may send more kinds of events: what this build lacks is skipped.
-            if let Ok(event) = serde_json::from_str::<LiveEvent>(&text) {
+            if let Some(event) = crate::live_event::parse(&text) {
                 self.dispatch(event);
             }
         });

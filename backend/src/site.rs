@@ -82,10 +82,12 @@ pub fn content_security_policy(policy: &SitePolicy) -> String {
 ///
 /// Routing is CloudFront's: a path whose last segment has no dot is a client-side route and
 /// gets its entry page ([`entry_page`]: `landing.html` for `/`, the landing page's own small
-/// entry; `share.html` for `/s/{token}`, the recipients' own small page; `index.html`, the app,
-/// for the rest); anything else is a file, and a missing one is a 404 rather than HTML (so
+/// entry; `share.html` for `/s/{token}`, the recipients' own small page; `requests.html`, the
+/// app's file requests entry, for `/requests` and `/r/{token}`; `index.html`, the app, for the
+/// rest); anything else is a file, and a missing one is a 404 rather than HTML (so
 /// `/robots.txt` is never the app). A site built without `landing.html` answers `/` with the
-/// app, whose own landing page it then shows.
+/// app, whose own landing page it then shows; one without `requests.html` (an older build)
+/// answers the requests' routes with `index.html`.
 ///
 /// `idp` answers `POST /` (Cognito's JSON API) while the page is `GET /`: an outer router splits
 /// `/` by method and hands everything else to the inner routes.
@@ -102,11 +104,14 @@ pub fn site_app(
             .precompressed_gzip()
     };
     let (index, share) = (entry(INDEX_PAGE), entry(SHARE_PAGE));
-    let landing = if site_dir.join(LANDING_PAGE).is_file() {
-        entry(LANDING_PAGE)
-    } else {
-        index.clone()
+    let or_index = |name: &str| {
+        if site_dir.join(name).is_file() {
+            entry(name)
+        } else {
+            index.clone()
+        }
     };
+    let (landing, requests) = (or_index(LANDING_PAGE), or_index(REQUESTS_PAGE));
     let files = ServeDir::new(site_dir)
         .precompressed_br()
         .precompressed_gzip()
@@ -114,11 +119,12 @@ pub fn site_app(
     let site = Router::new()
         .fallback(move |request: Request| {
             let (index, share, files) = (index.clone(), share.clone(), files.clone());
-            let landing = landing.clone();
+            let (landing, requests) = (landing.clone(), requests.clone());
             async move {
                 match entry_page(request.uri().path()) {
                     Some(SHARE_PAGE) => share.oneshot(request).await.into_response(),
                     Some(LANDING_PAGE) => landing.oneshot(request).await.into_response(),
+                    Some(REQUESTS_PAGE) => requests.oneshot(request).await.into_response(),
                     Some(_) => index.oneshot(request).await.into_response(),
                     None => files.oneshot(request).await.into_response(),
                 }
@@ -148,6 +154,9 @@ pub const INDEX_PAGE: &str = "index.html";
 pub const SHARE_PAGE: &str = "share.html";
 /// The landing page, `/` (`landing.html`, built from its own small entry).
 pub const LANDING_PAGE: &str = "landing.html";
+/// The app's file requests entry: `/requests` and the guests' `/r/{token}` (`requests.html`,
+/// the app crate's `ferry-requests` binary), so the main entry's wasm does not carry them.
+pub const REQUESTS_PAGE: &str = "requests.html";
 
 /// The files of "Download all" that keep their names across builds: the download worker
 /// (`sw.js`) and the ZIP module (its loader, script and wasm) the recipients' page loads by name. Revalidated like entry pages,
@@ -165,7 +174,9 @@ fn is_client_route(path: &str) -> bool {
 }
 
 /// The HTML file a path gets, as CloudFront's routing functions choose it: `landing.html` for
-/// `/`, `share.html` under `/s/`, `index.html` for any other client route, `None` for a file.
+/// `/`, `share.html` under `/s/`, `requests.html` for `/requests` (and below) and under `/r/`,
+/// `index.html` for any other client route, `None` for a file. The app's `Entry::of` splits
+/// its routes the same way.
 pub fn entry_page(path: &str) -> Option<&'static str> {
     if !is_client_route(path) {
         None
@@ -173,6 +184,8 @@ pub fn entry_page(path: &str) -> Option<&'static str> {
         Some(LANDING_PAGE)
     } else if path.starts_with("/s/") {
         Some(SHARE_PAGE)
+    } else if path == "/requests" || path.starts_with("/requests/") || path.starts_with("/r/") {
+        Some(REQUESTS_PAGE)
     } else {
         Some(INDEX_PAGE)
     }
@@ -200,7 +213,7 @@ async fn site_caching(request: Request, next: Next) -> Response {
 pub fn cache_control(path: &str) -> &'static str {
     let name = path.rsplit('/').next().unwrap_or_default();
     if is_client_route(path)
-        || [INDEX_PAGE, SHARE_PAGE, LANDING_PAGE].contains(&name)
+        || [INDEX_PAGE, SHARE_PAGE, LANDING_PAGE, REQUESTS_PAGE].contains(&name)
         || UNHASHED_SCRIPTS.contains(&name)
     {
         REVALIDATE
@@ -282,6 +295,7 @@ mod tests {
         assert_eq!(cache_control("/index.html"), REVALIDATE);
         assert_eq!(cache_control("/robots.txt"), SHORT);
         assert_eq!(cache_control("/share.html"), REVALIDATE);
+        assert_eq!(cache_control("/requests.html"), REVALIDATE);
     }
 
     #[test]
@@ -293,6 +307,12 @@ mod tests {
         assert_eq!(entry_page("/sx/token"), Some(INDEX_PAGE));
         assert_eq!(entry_page("/s/token/favicon.svg"), None);
         assert_eq!(entry_page("/share.html"), None);
+        assert_eq!(entry_page("/requests"), Some(REQUESTS_PAGE));
+        assert_eq!(entry_page("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(REQUESTS_PAGE));
+        assert_eq!(entry_page("/requestsx"), Some(INDEX_PAGE));
+        assert_eq!(entry_page("/rx/token"), Some(INDEX_PAGE));
+        assert_eq!(entry_page("/r/token/favicon.svg"), None);
+        assert_eq!(entry_page("/requests.html"), None);
     }
 
     #[test]
@@ -344,7 +364,8 @@ mod tests {
 
     #[test]
     fn file_request_pages_are_the_app() {
-        assert_eq!(entry_page("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(INDEX_PAGE));
-        assert_eq!(entry_page("/requests"), Some(INDEX_PAGE));
+        // The app's second entry since issue 17 (the main entry's wasm no longer carries them).
+        assert_eq!(entry_page("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(REQUESTS_PAGE));
+        assert_eq!(entry_page("/requests"), Some(REQUESTS_PAGE));
     }
 }

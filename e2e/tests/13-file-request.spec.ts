@@ -12,7 +12,7 @@ import * as path from "node:path";
 import type { Page, Route } from "@playwright/test";
 
 import { MiB } from "../limits";
-import { capture, expect, pickFiles, randomFile, signUp, stackEnv, test } from "./fixtures";
+import { acceptLeaving, capture, expect, expectReady, pickFiles, randomFile, signUp, stackEnv, test } from "./fixtures";
 
 const TITLE = "Scans please";
 /** Above the stack's multipart threshold (64 MiB): sent in parts of 8 MiB. */
@@ -46,6 +46,8 @@ test("a guest sends a folder through a request, resumes after a reload, reaches 
   const ownUpload = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/api/uploads"));
   await pickFiles(page, [mine.path]);
   const ownFileId: string = (await (await ownUpload).json()).file.id;
+  // Requests is the app's other entry (a page load of its own): the file is stored first.
+  await expectReady(page, "owner-only.txt");
 
   // The owner makes a request from the keyboard-reachable nav and dialog.
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Requests" }).click();
@@ -115,6 +117,7 @@ test("a guest sends a folder through a request, resumes after a reload, reaches 
   const sent = guest.getByRole("list", { name: "Files you sent" });
   await expect(sent.getByRole("listitem").filter({ hasText: "Belege/notes/a.txt" })).toBeVisible({ timeout: 30_000 });
   await capture(guest, "request-guest-uploading");
+  acceptLeaving(guest);
   await guest.reload();
   await guest.unroute(isHeld, hold);
   await expect(guest.getByRole("heading", { level: 1, name: TITLE })).toBeVisible();

@@ -1,3 +1,5 @@
+import type { Route } from "@playwright/test";
+
 import { dropFiles, dropZone, expect, expectReady, fileRow, objectsWithHash, pickFiles, randomFile, recordProgress, signUp, test } from "./fixtures";
 import { MiB } from "../limits";
 
@@ -47,4 +49,42 @@ test("drop several files and pick a 100 MB one: progress reaches 100 % and all b
 
   // The 100 MB file arrived in storage byte for byte (whether sent whole or in parts).
   expect(objectsWithHash(big.sha256), "the 100 MB object on disk").toHaveLength(1);
+});
+
+/**
+ * /requests is a page load of the app's other entry, and a page load cuts off an upload on its
+ * way: while one runs the page asks first (`beforeunload`); staying keeps it going. With nothing
+ * running the same link just goes.
+ */
+test("leaving the files page asks first while an upload is on its way, and not once it is done", async ({ page }) => {
+  await signUp(page, "leave");
+  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+  const dialogs: string[] = [];
+  page.on("dialog", (dialog) => {
+    dialogs.push(dialog.type());
+    void dialog.dismiss();
+  });
+
+  // Storage gets the file's bytes only when the test lets them go: the upload stays on its way.
+  let held!: (route: Route) => void;
+  const heldPut = new Promise<Route>((resolve) => (held = resolve));
+  await page.route(/\/ferry-files\//, (route) => (route.request().method() === "PUT" ? held(route) : route.fallback()));
+  const file = randomFile("on-its-way.txt", 40_000);
+  await pickFiles(page, [file.path]);
+  const put = await heldPut;
+
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.getByRole("link", { name: "Requests" }).click();
+  await expect.poll(() => dialogs).toEqual(["beforeunload"]);
+  // Dismissed: still the same page, and the upload finishes.
+  await expect(page).toHaveURL(/\/files$/);
+  await put.continue();
+  await expectReady(page, "on-its-way.txt");
+  expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+  expect(objectsWithHash(file.sha256), "the file on disk").toHaveLength(1);
+
+  // Nothing on its way: the link goes without asking.
+  await nav.getByRole("link", { name: "Requests" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "File requests" })).toBeVisible();
+  expect(dialogs).toEqual(["beforeunload"]);
 });

@@ -14,6 +14,7 @@ import type { Page, Request } from "@playwright/test";
 import { MiB } from "../limits";
 import { siteDir, startStack, type Stack } from "../stack";
 import {
+  acceptLeaving,
   createShare,
   closeDialog,
   expect,
@@ -198,6 +199,7 @@ test("a 1 GiB file uploads in parallel parts, resumes after a reload with only t
       await new Promise((r) => setTimeout(r, 5));
     }
     const inFlightAtReload = parts.inFlight;
+    acceptLeaving(page);
     await page.reload();
     mark("reloaded");
     await expect(page.getByRole("heading", { level: 1, name: "Your files" })).toBeVisible();

@@ -1,4 +1,4 @@
-import { closeDialog, createShare, expect, expectReady, pickFiles, randomFile, signUp, test } from "./fixtures";
+import { closeDialog, createAccountFromSignIn, createShare, expect, expectReady, newEmail, pickFiles, randomFile, signUp, test } from "./fixtures";
 
 /**
  * The recipients' page is its own small entry (share.html, the `ferry-share` wasm): a visitor
@@ -95,4 +95,41 @@ test("the landing page loads only its light entry, signs in before its wasm, and
   await page.goto("/");
   await expect(page).toHaveURL(/\/files$/);
   await expect(page.getByRole("heading", { level: 1, name: "Your files" })).toBeVisible();
+});
+
+/**
+ * The file requests' pages are the app's second entry (requests.html, the `ferry-requests`
+ * wasm): /files never downloads them, /requests loads only that entry, and the header's links
+ * between the two entries are page loads that keep the session. A sign-in that was asked for
+ * from /requests comes back there.
+ */
+test("the files page and the requests page each load only their own entry of the app", async ({ page, visitorContext }) => {
+  const wasm: string[] = [];
+  page.on("requestfinished", (request) => {
+    const name = new URL(request.url()).pathname;
+    if (name.endsWith(".wasm")) wasm.push(name);
+  });
+  await signUp(page, "entries");
+  expect(wasm.length).toBeGreaterThan(0);
+  expect(wasm.filter((n) => !/^\/ferry-app-[0-9a-f]{8,16}_bg\.wasm$/.test(n))).toEqual([]);
+
+  wasm.length = 0;
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.getByRole("link", { name: "Requests" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "File requests" })).toBeVisible();
+  await expect(nav.getByRole("link", { name: "Requests" })).toHaveAttribute("aria-current", "page");
+  expect(wasm).toEqual([expect.stringMatching(/^\/ferry-requests-[0-9a-f]{8,16}_bg\.wasm$/)]);
+
+  wasm.length = 0;
+  await nav.getByRole("link", { name: "My links" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "My links" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+  expect(wasm.some((n) => n.includes("ferry-requests"))).toBe(false);
+
+  // Signed out, /requests goes through the hosted sign-in (the main entry's /callback) and back.
+  const visitor = await (await visitorContext()).newPage();
+  await visitor.goto("/requests");
+  await createAccountFromSignIn(visitor, newEmail("entries-visitor"));
+  await expect(visitor).toHaveURL(/\/requests$/);
+  await expect(visitor.getByRole("heading", { level: 1, name: "File requests" })).toBeVisible();
 });

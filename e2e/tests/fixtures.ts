@@ -406,3 +406,12 @@ export function objectsWithHash(sha: string): string[] {
     return stat.size > 0 && crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex") === sha;
   });
 }
+
+/**
+ * Lets `page` leave while uploads run: the app asks before a reload or a page load cuts one off
+ * (a `beforeunload` dialog, which Playwright would dismiss, cancelling the navigation). Tests that
+ * reload mid-upload on purpose accept it; any other dialog is dismissed as by default.
+ */
+export function acceptLeaving(page: Page): void {
+  page.on("dialog", (dialog) => void (dialog.type() === "beforeunload" ? dialog.accept() : dialog.dismiss()));
+}

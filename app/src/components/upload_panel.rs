@@ -146,7 +146,7 @@ fn UploadRow(id: UploadId) -> impl IntoView {
             >
                 <div
                     class="progress-bar"
-                    style:transform=move || format!("scaleX({:.4})", percent().clamp(0.0, 100.0) / 100.0)
+                    style:transform=move || format!("scaleX({})", format::fraction_text(percent()))
                 ></div>
             </div>
             <div class="upload-actions">

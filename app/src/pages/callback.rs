@@ -20,6 +20,10 @@ pub fn Callback() -> impl IntoView {
     match (query.get("code"), query.get("state")) {
         (Some(code), Some(state)) => spawn_local(async move {
             match auth.complete_sign_in(&code, &state).await {
+                // A page of the other entry (`/requests`) is a page load of its own.
+                Ok(return_to) if crate::Entry::of(&return_to) != crate::Entry::Main => {
+                    let _ = window().location().replace(&return_to);
+                }
                 Ok(return_to) => navigate(
                     &return_to,
                     NavigateOptions {

@@ -41,6 +41,7 @@ pub fn GuestRequestPage() -> impl IntoView {
     });
     let uploader = Uploader::for_guest(guest, auth);
     provide_context(uploader);
+    crate::leave_guard::guard_uploads(uploader.queue);
 
     // None while loading.
     let info = RwSignal::new(None::<Result<PublicRequest, String>>);

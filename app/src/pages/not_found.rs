@@ -1,7 +1,6 @@
 //! Any path the app does not know.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::components::icons;
 use crate::use_title;
@@ -15,7 +14,8 @@ pub fn NotFound() -> impl IntoView {
                 {icons::warning()}
                 <h1>"Page not found"</h1>
                 <p>"There is nothing at this address. If someone sent you a link, check that it is complete."</p>
-                <A href="/" attr:class="button primary">"Go to the home page"</A>
+                // A page load: `/` is the landing page's own entry (both app entries show this).
+                <a href="/" class="button primary" rel="external">"Go to the home page"</a>
             </section>
         </div>
     }

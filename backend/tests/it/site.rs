@@ -371,3 +371,62 @@ fn the_site_build_makes_the_landing_page_from_its_own_entry() {
     );
     assert!(root.join("app/src/bin/ferry-landing/main.rs").exists());
 }
+
+/// The file requests' pages get the app's second entry (`requests.html`, the app crate's
+/// `ferry-requests` binary), compressed and revalidated, noindex under `/r/`; the rest of the
+/// app keeps `index.html`, and a site built before the split answers them with `index.html`.
+#[tokio::test]
+async fn file_requests_get_the_apps_second_entry() {
+    const REQUESTS: &str = "<!doctype html><title>Ferry</title><!-- requests -->";
+    let older = built_site(local_policy(), true);
+    assert_eq!(older.get("/requests", None).await.body, INDEX.as_bytes());
+    write(older._dir.path(), "requests.html", REQUESTS.as_bytes());
+    write(
+        older._dir.path(),
+        "requests.html.br",
+        b"brotli requests page",
+    );
+    let api = Router::new().route("/api/health", get(|| async { "ok" }));
+    let site = site_app(api, config(), older._dir.path(), None, &older.policy);
+    let get = |uri: &'static str, br: bool| {
+        let mut req = Request::get(uri);
+        if br {
+            req = req.header(header::ACCEPT_ENCODING, "br");
+        }
+        site.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    for uri in ["/requests", "/r/AAAAAAAAAAAAAAAAAAAAAA"] {
+        let res = get(uri, false).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{uri}");
+        assert_eq!(
+            res.headers().get(header::CACHE_CONTROL).unwrap(),
+            REVALIDATE,
+            "{uri}"
+        );
+        let robots = res.headers().get("x-robots-tag").cloned();
+        assert_eq!(robots.is_some(), uri.starts_with("/r/"), "{uri}");
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], REQUESTS.as_bytes(), "{uri}");
+        let res = get(uri, true).await.unwrap();
+        assert_eq!(res.headers().get(header::CONTENT_ENCODING).unwrap(), "br");
+    }
+    for uri in ["/files", "/links", "/callback", "/requestsx"] {
+        let res = get(uri, false).await.unwrap();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], INDEX.as_bytes(), "{uri}");
+    }
+}
+
+/// The site build makes the requests' entry from requests.html, the `ferry-requests` binary.
+#[test]
+fn the_site_build_makes_the_requests_pages_from_their_own_entry() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let page = std::fs::read_to_string(root.join("requests.html")).unwrap();
+    assert!(page.contains(r#"data-bin="ferry-requests""#));
+    let build = std::fs::read_to_string(root.join("infra/build-site.sh")).unwrap();
+    assert!(
+        build.contains("requests.html --html-output requests.html"),
+        "{build}"
+    );
+    assert!(root.join("app/src/bin/ferry-requests/main.rs").exists());
+}

@@ -174,7 +174,8 @@ fn public_routes_are_rate_limited_per_client_and_limits_are_parameters() {
 
 /// CloudFront routes as `ferry serve` does: each behaviour's routing function, run in Node on
 /// sample paths, rewrites exactly as `ferry::site::entry_page` chooses (`/` gets landing.html,
-/// share links share.html, other client routes index.html, files pass through), and the
+/// share links share.html, file requests requests.html, other client routes index.html, files
+/// pass through), and the
 /// default root object is the landing page too.
 #[test]
 fn cloudfront_routes_pages_as_the_local_server_does() {
@@ -191,6 +192,11 @@ fn cloudfront_routes_pages_as_the_local_server_does() {
         "/favicon.svg",
         "/s/token/x.js",
         "/ferry-share-0123456789abcdef_bg.wasm",
+        "/requests",
+        "/requests/",
+        "/requestsx",
+        "/r/AAAAAAAAAAAAAAAAAAAAAA",
+        "/r/token/x.js",
     ];
     for (pattern, applies) in [
         (None, (|p: &str| !p.starts_with("/s/")) as fn(&str) -> bool),
