@@ -19,7 +19,7 @@ import type { Page } from "@playwright/test";
 
 import { MiB } from "../limits";
 import { siteDir, startStack, type Stack } from "../stack";
-import { expect, pickFiles, signUp, test as base, walk } from "./fixtures";
+import { acceptLeaving, expect, pickFiles, signUp, test as base, walk } from "./fixtures";
 
 const GiB = 1024 * MiB;
 /** Ciphertext bytes per record, and the plaintext each full record holds. */
@@ -178,6 +178,7 @@ test("a 1 GiB encrypted upload resumes after a reload and a stranger with the li
     [name, RELOAD_AT_PERCENT] as const,
     { polling: 100, timeout: 300_000 },
   );
+  acceptLeaving(page);
   await page.reload();
   await expect(page.getByRole("heading", { level: 1, name: "Your files" })).toBeVisible();
   await expect(page.getByRole("checkbox", { name: "Encrypt end to end" }), "this device remembers the choice").toBeChecked();
@@ -321,6 +322,7 @@ test("an encrypted upload whose key this browser lost says so instead of resumin
     name,
     { polling: 100, timeout: 120_000 },
   );
+  acceptLeaving(page);
   await page.reload();
   await expect(page.getByRole("heading", { level: 1, name: "Your files" })).toBeVisible();
   reloading = false;

@@ -13,7 +13,7 @@ use super::queue::Attempt;
 use super::resume::{self, ResumeRecord};
 use super::runner::Uploader;
 use super::schedule::{PARALLEL_PARTS, PartScheduler};
-use super::session::{Session, Shared, identity_of};
+use super::session::{Session, Shared, Source, identity_of};
 use super::target::Landed;
 use crate::auth::flow::now_ms;
 use crate::checksum;
@@ -134,13 +134,15 @@ impl Uploader {
                 }
                 self.target.show(ticket.file.clone());
                 Session::start(
-                    file,
-                    folder,
+                    Source {
+                        file,
+                        folder,
+                        sealed,
+                    },
                     sample,
                     ticket.file.id,
                     account_email,
                     PartScheduler::new(plan, PARALLEL_PARTS),
-                    sealed,
                     attempt,
                 )
             }
@@ -188,13 +190,15 @@ impl Uploader {
                     );
                 });
                 Ok(Start::Resumed(Session::start(
-                    file.clone(),
-                    record.folder.clone(),
+                    Source {
+                        file: file.clone(),
+                        folder: record.folder.clone(),
+                        sealed,
+                    },
                     record.sample_sha256.clone(),
                     record.file_id.clone(),
                     record.account_email.clone(),
                     sched,
-                    sealed,
                     attempt,
                 )))
             }

@@ -59,17 +59,27 @@ pub(super) fn identity_of(file: &web_sys::File, folder: Option<String>) -> FileI
     }
 }
 
+/// The picked file a session reads: its folder in the drop and, when the upload is encrypted end
+/// to end, its sealing.
+pub struct Source {
+    pub file: web_sys::File,
+    pub folder: Option<String>,
+    pub sealed: Option<Rc<SealedFile>>,
+}
+
 impl Session {
     /// A session of the upload `file_id` (new, or found again through a resume record) that
     /// `attempt` drives.
     pub fn start(
-        file: web_sys::File,
-        folder: Option<String>,
+        Source {
+            file,
+            folder,
+            sealed,
+        }: Source,
         sample_sha256: String,
         file_id: String,
         account_email: String,
         sched: PartScheduler,
-        sealed: Option<Rc<SealedFile>>,
         attempt: Attempt,
     ) -> Shared {
         Rc::new(RefCell::new(Self {
