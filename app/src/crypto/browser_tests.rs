@@ -155,3 +155,71 @@ async fn a_part_of_a_blob_is_sealed_on_its_own_and_opens_back() {
     let opened = open_span(&web, &keys, r, &span, &sealed).await.unwrap();
     assert_eq!(opened, plain[65_519..2 * 65_519]);
 }
+
+/// The parts `SealedFile` seals in JavaScript are byte for byte `seal_span`'s (the record
+/// format's reference): every record, its delimiter (the file's last one marked last) and its
+/// nonce from its index in the file, for middle parts, a short last part, the whole file in one
+/// part and an empty file; and their checksum is the SHA-256 of exactly those bytes.
+#[wasm_bindgen_test]
+async fn every_sealed_part_is_the_reference_records_and_its_checksum_is_theirs() {
+    use super::sealing::SealedFile;
+    use js_sys::{Array, Uint8Array};
+    use wasm_bindgen_futures::JsFuture;
+
+    let web = WebCrypto::new().unwrap();
+    let r = CONTENT_RECORDS;
+    for plain_len in [5 * 65_519 + 10, 4 * 65_519, 0] {
+        let plain: Vec<u8> = (0..plain_len).map(|i| (i % 253) as u8).collect();
+        let blob =
+            web_sys::Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&plain[..])))
+                .unwrap();
+        let key = TransferKey::generate().unwrap();
+        let file = SealedFile::new(&key, "f.bin", None, "application/x-test", plain_len)
+            .await
+            .unwrap();
+        let secrets = meta::open(
+            &web,
+            &key,
+            &crate::base64::decode_url(&file.meta.meta).unwrap(),
+        )
+        .await
+        .unwrap();
+        let keys = RecordKeys::derive(
+            &web,
+            AES_256_GCM,
+            key.bytes(),
+            &secrets.content_salt().unwrap(),
+        )
+        .await
+        .unwrap();
+        let total = file.cipher_size;
+        // The whole file as one part, and parts of two records (the last one shorter).
+        let cuts: Vec<u64> = (0..total).step_by(2 * r.get() as usize).collect();
+        let parts = cuts.iter().map(|&s| (s, (s + 2 * r.get()).min(total)));
+        let layouts = [vec![(0, total)], parts.collect()];
+        for layout in layouts {
+            let mut whole = Vec::new();
+            for (start, end) in layout {
+                let (part, sha256) = file.part_with_checksum(&blob, start, end).await.unwrap();
+                let buffer = JsFuture::from(part.array_buffer()).await.unwrap();
+                let sealed = Uint8Array::new(&buffer).to_vec();
+                let span = r.span(plain_len, start..end).unwrap();
+                let plaintext = &plain[span.plaintext.start as usize..span.plaintext.end as usize];
+                let reference = seal_span(&web, &keys, r, &span, plaintext).await.unwrap();
+                assert_eq!(
+                    sealed, reference,
+                    "part {start}..{end} of {plain_len} bytes"
+                );
+                let digest = crate::checksum::sha256_digest(&sealed).await.unwrap();
+                assert_eq!(sha256, crate::checksum::encode(&digest));
+                whole.extend_from_slice(&sealed);
+            }
+            assert_eq!(whole.len() as u64, total);
+            let span = r.span(plain_len, 0..total).unwrap();
+            assert_eq!(
+                open_span(&web, &keys, r, &span, &whole).await.unwrap(),
+                plain
+            );
+        }
+    }
+}

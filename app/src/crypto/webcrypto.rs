@@ -47,6 +47,11 @@ impl WebCrypto {
         })
     }
 
+    /// `crypto.subtle`, for callers that keep their bytes in JavaScript.
+    pub fn subtle(&self) -> &SubtleCrypto {
+        &self.subtle
+    }
+
     async fn import(
         &self,
         raw: &[u8],
