@@ -188,7 +188,13 @@ async fn the_stream_opens_many_records_at_once_with_webcrypto_in_order() {
             out.extend(decryptor.push(&web, piece).await.unwrap());
         }
         out.extend(decryptor.finish(&web).await.unwrap());
-        assert_eq!(out, plain, "chunks of {chunk}");
+        let first = out.iter().zip(&plain).position(|(a, b)| a != b);
+        assert!(
+            out == plain,
+            "chunks of {chunk}: {} vs {} bytes, first difference at {first:?}",
+            out.len(),
+            plain.len()
+        );
     }
     let mut bad = stored.clone();
     bad[20 * 256 + 9] ^= 4;

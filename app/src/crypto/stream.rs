@@ -118,6 +118,9 @@ where
                     None => break,
                 }
             }
+            if flight.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
             // Polling a future for the first time is what starts its work.
             for (future, done) in flight.iter_mut().filter(|(_, done)| done.is_none()) {
                 if let Poll::Ready(out) = future.as_mut().poll(cx) {
@@ -133,9 +136,6 @@ where
                     }
                     handed = true;
                 }
-            }
-            if flight.is_empty() {
-                return Poll::Ready(Ok(()));
             }
             // Only freed room lets more start; otherwise wait for a waker.
             if !handed {

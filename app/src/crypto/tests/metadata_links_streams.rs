@@ -203,9 +203,11 @@ fn a_flipped_bit_anywhere_stops_the_stream() {
 }
 
 /// [`Native`] whose `open` waits a few polls first, as WebCrypto's promises do, counting the
-/// records open at once; records finish in another order than they started.
+/// records open at once; records finish in another order than they started, or (with a
+/// `spread` of 1) all together.
 #[derive(Default)]
 struct Staggered {
+    spread: usize,
     open: std::cell::Cell<usize>,
     most: std::cell::Cell<usize>,
 }
@@ -258,7 +260,7 @@ impl Primitives for Staggered {
     ) -> Result<Vec<u8>, CryptoError> {
         self.open.set(self.open.get() + 1);
         self.most.set(self.most.get().max(self.open.get()));
-        Polls(1 + nonce[NONCE_LEN - 1] as usize % 7).await;
+        Polls(1 + nonce[NONCE_LEN - 1] as usize % self.spread.max(1)).await;
         self.open.set(self.open.get() - 1);
         Native.open(key, nonce, ciphertext).await
     }
@@ -283,8 +285,17 @@ fn the_stream_opens_a_chunks_records_at_once_and_keeps_their_order() {
         .map(|i| (i * 7 % 249) as u8)
         .collect();
     let stored = seal_file(&keys(AES_256_GCM, &[5; 32], &salt), rs, &plain);
-    for chunk in [stored.len(), 1000, 5 * 64 + 3, 64] {
-        let slow = Staggered::default();
+    for (chunk, spread) in [
+        (stored.len(), 7),
+        (stored.len(), 1),
+        (1000, 7),
+        (5 * 64 + 3, 7),
+        (64, 7),
+    ] {
+        let slow = Staggered {
+            spread,
+            ..Staggered::default()
+        };
         let keys = keys(AES_256_GCM, &[5; 32], &salt);
         let mut decryptor = stream::Decryptor::new(keys, rs, plain.len() as u64).unwrap();
         let mut out = Vec::new();
