@@ -98,6 +98,9 @@ impl<K> Decryptor<K> {
     }
 }
 
+/// A started future and, once it has finished, its output.
+type Flying<F> = (Pin<Box<F>>, Option<<F as Future>::Output>);
+
 /// Runs `futures` with up to `window` of them started at once, handing their outputs to `each`
 /// in the order the futures come; stops at the first error in that order (the ones after it
 /// are dropped, which only discards their results).
@@ -109,7 +112,7 @@ async fn in_order<T, F>(
 where
     F: Future<Output = Result<T, CryptoError>>,
 {
-    let mut flight: VecDeque<(Pin<Box<F>>, Option<Result<T, CryptoError>>)> = VecDeque::new();
+    let mut flight: VecDeque<Flying<F>> = VecDeque::new();
     poll_fn(|cx| {
         loop {
             while flight.len() < window.max(1) {
