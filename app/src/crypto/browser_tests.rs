@@ -223,3 +223,53 @@ async fn every_sealed_part_is_the_reference_records_and_its_checksum_is_theirs()
         }
     }
 }
+
+#[wasm_bindgen_test]
+async fn the_stream_opens_many_records_at_once_with_webcrypto_in_order() {
+    let web = WebCrypto::new().expect("WebCrypto");
+    let salt = [3u8; SALT_LEN];
+    let rs = rs(256);
+    let keys = RecordKeys::derive(&web, AES_256_GCM, &[4; 32], &salt)
+        .await
+        .unwrap();
+    let plain: Vec<u8> = (0..40 * rs.data_len() as usize + 11)
+        .map(|i| (i * 13 % 241) as u8)
+        .collect();
+    let data_len = rs.data_len() as usize;
+    let mut stored = Vec::new();
+    let records = plain.len().div_ceil(data_len);
+    for (seq, data) in plain.chunks(data_len).enumerate() {
+        let last = seq + 1 == records;
+        stored.extend(
+            seal_record(&web, &keys, seq as u64, data, last, 0)
+                .await
+                .unwrap(),
+        );
+    }
+    for chunk in [stored.len(), 1000] {
+        let keys = RecordKeys::derive(&web, AES_256_GCM, &[4; 32], &salt)
+            .await
+            .unwrap();
+        let mut decryptor = stream::Decryptor::new(keys, rs, plain.len() as u64).unwrap();
+        let mut out = Vec::new();
+        for piece in stored.chunks(chunk) {
+            out.extend(decryptor.push(&web, piece).await.unwrap());
+        }
+        out.extend(decryptor.finish(&web).await.unwrap());
+        let first = out.iter().zip(&plain).position(|(a, b)| a != b);
+        assert!(
+            out == plain,
+            "chunks of {chunk}: {} vs {} bytes, first difference at {first:?}",
+            out.len(),
+            plain.len()
+        );
+    }
+    let mut bad = stored.clone();
+    bad[20 * 256 + 9] ^= 4;
+    let keys = RecordKeys::derive(&web, AES_256_GCM, &[4; 32], &salt)
+        .await
+        .unwrap();
+    let mut decryptor = stream::Decryptor::new(keys, rs, plain.len() as u64).unwrap();
+    let err = decryptor.push(&web, &bad).await.unwrap_err();
+    assert_eq!(err, CryptoError::Tampered);
+}

@@ -201,3 +201,125 @@ fn a_flipped_bit_anywhere_stops_the_stream() {
     let err = stream_file(wrong, rs, plain.len() as u64, &stored, 50).unwrap_err();
     assert_eq!(err, CryptoError::Tampered);
 }
+
+/// [`Native`] whose `open` waits a few polls first, as WebCrypto's promises do, counting the
+/// records open at once; records finish in another order than they started, or (with a
+/// `spread` of 1) all together.
+#[derive(Default)]
+struct Staggered {
+    spread: usize,
+    open: std::cell::Cell<usize>,
+    most: std::cell::Cell<usize>,
+}
+
+/// Pending for as many polls as it holds.
+struct Polls(usize);
+
+impl Future for Polls {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        if self.0 == 0 {
+            return Poll::Ready(());
+        }
+        self.0 -= 1;
+        Poll::Pending
+    }
+}
+
+impl Primitives for Staggered {
+    type Key = LessSafeKey;
+
+    async fn hkdf_sha256(
+        &self,
+        ikm: &[u8],
+        salt: &[u8],
+        info: &[u8],
+        len: usize,
+    ) -> Result<Vec<u8>, CryptoError> {
+        Native.hkdf_sha256(ikm, salt, info, len).await
+    }
+
+    async fn import_key(&self, raw: &[u8]) -> Result<LessSafeKey, CryptoError> {
+        Native.import_key(raw).await
+    }
+
+    async fn seal(
+        &self,
+        key: &LessSafeKey,
+        nonce: &[u8; NONCE_LEN],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        Native.seal(key, nonce, plaintext).await
+    }
+
+    async fn open(
+        &self,
+        key: &LessSafeKey,
+        nonce: &[u8; NONCE_LEN],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        self.open.set(self.open.get() + 1);
+        self.most.set(self.most.get().max(self.open.get()));
+        Polls(1 + nonce[NONCE_LEN - 1] as usize % self.spread.max(1)).await;
+        self.open.set(self.open.get() - 1);
+        Native.open(key, nonce, ciphertext).await
+    }
+}
+
+/// Polls `future` until it is ready ([`Staggered`] needs no waker to make progress).
+fn run_staggered<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn the_stream_opens_a_chunks_records_at_once_and_keeps_their_order() {
+    let salt = [6u8; SALT_LEN];
+    let rs = rs(64);
+    let plain: Vec<u8> = (0..40 * rs.data_len() as usize + 9)
+        .map(|i| (i * 7 % 249) as u8)
+        .collect();
+    let stored = seal_file(&keys(AES_256_GCM, &[5; 32], &salt), rs, &plain);
+    for (chunk, spread) in [
+        (stored.len(), 7),
+        (stored.len(), 1),
+        (1000, 7),
+        (5 * 64 + 3, 7),
+        (64, 7),
+    ] {
+        let slow = Staggered {
+            spread,
+            ..Staggered::default()
+        };
+        let keys = keys(AES_256_GCM, &[5; 32], &salt);
+        let mut decryptor = stream::Decryptor::new(keys, rs, plain.len() as u64).unwrap();
+        let mut out = Vec::new();
+        for piece in stored.chunks(chunk) {
+            out.extend(run_staggered(decryptor.push(&slow, piece)).unwrap());
+        }
+        out.extend(run_staggered(decryptor.finish(&slow)).unwrap());
+        assert_eq!(out, plain, "chunks of {chunk}");
+        let most = slow.most.get();
+        assert!(most <= stream::IN_FLIGHT, "{most} records at once");
+        if chunk >= 17 * 64 {
+            assert_eq!(most, stream::IN_FLIGHT, "chunks of {chunk}");
+        } else if chunk > 2 * 64 {
+            assert!(most > 1, "chunks of {chunk}");
+        }
+    }
+    // A flipped bit in a record in the middle of a window stops the stream there.
+    for record in [0, 7, 20, 39] {
+        let mut bad = stored.clone();
+        bad[record * 64 + 3] ^= 1;
+        let slow = Staggered::default();
+        let keys = keys(AES_256_GCM, &[5; 32], &salt);
+        let mut decryptor = stream::Decryptor::new(keys, rs, plain.len() as u64).unwrap();
+        let err = run_staggered(decryptor.push(&slow, &bad)).unwrap_err();
+        assert_eq!(err, CryptoError::Tampered, "record {record}");
+    }
+}
