@@ -15,6 +15,19 @@ fn encrypted_upload(size: u64) -> Value {
     json!({"name": "encrypted", "size": size, "encrypted": {"meta": BLOB, "version": 1}})
 }
 
+/// Announces an encrypted upload of `size` bytes as ALICE; the new file's id.
+async fn announce_encrypted(api: &TestApi, size: u64) -> String {
+    let reply = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            "/api/uploads",
+            Some(encrypted_upload(size)),
+        )
+        .await;
+    reply.body["file"]["id"].as_str().unwrap().to_owned()
+}
+
 #[derive(Clone, Default)]
 struct Lines(Arc<Mutex<Vec<u8>>>);
 
@@ -204,15 +217,7 @@ async fn sealed_metadata_is_checked_and_never_comes_with_plaintext() {
 async fn a_link_never_mixes_encrypted_and_plain_files() {
     let api = spawn_api().await;
     let plain = api.ready_file(ALICE, "plain.txt", 5).await;
-    let reply = api
-        .as_user(
-            ALICE,
-            Method::POST,
-            "/api/uploads",
-            Some(encrypted_upload(5)),
-        )
-        .await;
-    let sealed = reply.body["file"]["id"].as_str().unwrap().to_owned();
+    let sealed = announce_encrypted(&api, 5).await;
     let reply = api
         .as_user(
             ALICE,
@@ -231,15 +236,7 @@ async fn a_link_never_mixes_encrypted_and_plain_files() {
 async fn encrypted_images_get_no_thumbnail_and_the_openapi_document_describes_the_blob() {
     let api = spawn_api().await;
     let owner = UserId::parse(ALICE).unwrap();
-    let reply = api
-        .as_user(
-            ALICE,
-            Method::POST,
-            "/api/uploads",
-            Some(encrypted_upload(5)),
-        )
-        .await;
-    let id = FileId::parse(reply.body["file"]["id"].as_str().unwrap()).unwrap();
+    let id = FileId::parse(&announce_encrypted(&api, 5).await).unwrap();
     let mut record = api.meta.file(&owner, &id).await.unwrap().unwrap();
     // Even if its record said image/png, its bytes would not be decoded.
     record.content_type = ferry::domain::ContentType::parse("image/png").unwrap();
@@ -271,15 +268,7 @@ async fn encrypted_images_get_no_thumbnail_and_the_openapi_document_describes_th
 async fn a_sealed_thumbnail_is_granted_only_for_the_owners_encrypted_file_within_64_kib() {
     let api = spawn_api().await;
     let owner = UserId::parse(ALICE).unwrap();
-    let sealed = api
-        .as_user(
-            ALICE,
-            Method::POST,
-            "/api/uploads",
-            Some(encrypted_upload(5)),
-        )
-        .await;
-    let id = sealed.body["file"]["id"].as_str().unwrap().to_owned();
+    let id = announce_encrypted(&api, 5).await;
     let plain = api
         .as_user(
             ALICE,
