@@ -139,7 +139,7 @@ async fn a_part_of_a_blob_is_sealed_on_its_own_and_opens_back() {
 
     let r = CONTENT_RECORDS;
     let (start, end) = (r.get(), 2 * r.get());
-    let part = file.part(&blob, start, end).await.unwrap();
+    let (part, _) = file.part_with_checksum(&blob, start, end).await.unwrap();
     let buffer = JsFuture::from(part.array_buffer()).await.unwrap();
     let sealed = Uint8Array::new(&buffer).to_vec();
     assert_eq!(sealed.len() as u64, r.get());

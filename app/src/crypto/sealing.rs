@@ -103,12 +103,8 @@ impl SealedFile {
     }
 
     /// The ciphertext bytes `start..end` of the stored object (a part of the layout over
-    /// [`Self::cipher_size`]), encrypted from the plaintext `file` they cover.
-    pub async fn part(&self, file: &Blob, start: u64, end: u64) -> Result<Blob, CryptoError> {
-        Ok(self.part_with_checksum(file, start, end).await?.0)
-    }
-
-    /// [`Self::part`] and the base64 SHA-256 of its ciphertext, as S3 checks it.
+    /// [`Self::cipher_size`]), encrypted from the plaintext `file` they cover, and the base64
+    /// SHA-256 of that ciphertext, as S3 checks it.
     ///
     /// The bytes stay in JavaScript (no copies through the wasm heap), every record of the part
     /// is handed to WebCrypto at once (it seals them on its own threads), and the digest is
