@@ -4,6 +4,10 @@
 // one with its own button, then "Download all", timing each until the browser has the whole file
 // on disk. Plain files come straight from storage; an encrypted file and every ZIP stream
 // through the download worker (sw.js). Memory is sampled four times a second meanwhile:
+//  - the renderer's memory footprint as Chromium itself counts it (Task Manager's "Memory
+//    footprint"; on Linux RssAnon + VmSwap, memory_instrumentation's CalculatePrivateFootprintKb):
+//    the memory this renderer holds alone, without the Chromium code mapped from disk that every
+//    process shares. The goal (< 300 MiB) is about this figure; its peak over the run;
 //  - the largest renderer process's RSS from /proc, with its anonymous / file-backed /
 //    shared-memory parts (the page and its download worker run in one renderer: the worker
 //    starts in the process of the page that registers it); file-backed pages are mostly
@@ -141,6 +145,7 @@ async function workerWatch(port) {
 /** Samples memory every 250 ms until `stop()`; answers the peaks. */
 function sampler(session, cdp, workers) {
   const peaks = {
+    renderer_footprint: 0,
     renderer_rss: 0,
     renderer_anon: 0,
     renderer_file: 0,
@@ -165,8 +170,9 @@ function sampler(session, cdp, workers) {
           seen.add(p.id);
           total += proc(p.id, "smaps_rollup", "Pss")[0];
           if (p.type !== "renderer") continue;
-          const [rss, anon, file, shmem] = proc(p.id, "status", "VmRSS", "RssAnon", "RssFile", "RssShmem");
+          const [rss, anon, file, shmem, swap] = proc(p.id, "status", "VmRSS", "RssAnon", "RssFile", "RssShmem", "VmSwap");
           private_ += anon + shmem;
+          peaks.renderer_footprint = Math.max(peaks.renderer_footprint, anon + swap);
           if (!largest || rss > largest.rss) largest = { rss, anon, file, shmem };
           trace(`renderer ${p.id} ${mib(rss)} MiB (anon ${mib(anon)}, file ${mib(file)}, shmem ${mib(shmem)})`);
         }

@@ -5,11 +5,11 @@
 # ports with the release site (bench/lib/local-stack.sh), uploads the files through presigned
 # PUTs (one random file of BENCH_BIG_MIB, uploaded BENCH_BIG_COUNT times in folders, plus
 # BENCH_SMALL small ones; each also encrypted by encrypt.cjs under one link key), makes one link
-# of each set, then browser.cjs times every way, samples memory (the renderer processes' RSS,
-# the page's and the download worker's heap and array buffers) and checks both ZIPs with
-# Python's zipfile (every CRC, every size). Prints throughput, each against plain files one by
-# one (goal: Download all >= 80 %, encrypted too) and the renderer's peak memory (goal
-# < 300 MiB). Heavy: about 50 GiB of disk traffic; needs ~18 GiB free under $TMPDIR.
+# of each set, then browser.cjs times every way, samples memory (the renderer's memory footprint
+# as Chromium counts it, its RSS, the page's and the download worker's heap and array buffers)
+# and checks both ZIPs with Python's zipfile (every CRC, every size). Prints throughput, each
+# against plain files one by one (goal: Download all >= 80 %, encrypted too) and the renderer's
+# peak memory footprint (goal < 300 MiB). Heavy: about 50 GiB of disk traffic; needs ~18 GiB free under $TMPDIR.
 #
 #   bench/zip-download/run.sh              build the release site first (cargo xtask site --release)
 #   bench/zip-download/run.sh --no-build   use the dist/ there is
@@ -97,12 +97,12 @@ jq -r '
   def pct($of): . / $of * 100 | floor;
   .plain.one_by_one.mb_s as $plain | .plain.zip.mb_s as $plainzip
   | "files: \(.plain.files) per link, \(.plain.bytes | gib) GiB; ZIP \(.plain.zip.size | gib) GiB, zip64: \(.plain.zip.zip64); checked by Python zipfile: plain \(.plain.zip.check), encrypted \(.encrypted.zip.check)",
-    "                          time     MB/s  of plain files | renderer RSS (anon/file/shmem; all renderers private) | page heap/buffers | worker heap/buffers | browser PSS",
+    "                          time     MB/s  of plain files | renderer footprint | renderer RSS (anon/file/shmem; all renderers private) | page heap/buffers | worker heap/buffers | browser PSS",
     ([["plain, one by one", .plain.one_by_one], ["plain, Download all", .plain.zip],
       ["encrypted, one by one", .encrypted.one_by_one], ["encrypted, Download all", .encrypted.zip]][]
      | .[1] as $r
-     | "\(.[0] + "                        " | .[:24]) \($r.secs * 10 | floor / 10) s  \($r.mb_s | floor)  \($r.mb_s | pct($plain)) % | \($r.renderer_rss | mib) MiB (\($r.renderer_anon | mib)/\($r.renderer_file | mib)/\($r.renderer_shmem | mib); \($r.renderers_private | mib)) | \($r.page_heap | mib)/\($r.page_buffers | mib) MiB | \($r.worker_heap | mib)/\($r.worker_buffers | mib) MiB | \($r.total_pss | mib) MiB"),
-    "goals: Download all ≥ 80 % of plain files (plain \(.plain.zip.mb_s | pct($plain)) %, encrypted \(.encrypted.zip.mb_s | pct($plain)) %; encrypted vs plain ZIP \(.encrypted.zip.mb_s | pct($plainzip)) %), renderer RSS < 300 MiB",
+     | "\(.[0] + "                        " | .[:24]) \($r.secs * 10 | floor / 10) s  \($r.mb_s | floor)  \($r.mb_s | pct($plain)) % | \($r.renderer_footprint | mib) MiB | \($r.renderer_rss | mib) MiB (\($r.renderer_anon | mib)/\($r.renderer_file | mib)/\($r.renderer_shmem | mib); \($r.renderers_private | mib)) | \($r.page_heap | mib)/\($r.page_buffers | mib) MiB | \($r.worker_heap | mib)/\($r.worker_buffers | mib) MiB | \($r.total_pss | mib) MiB"),
+    "goals: Download all ≥ 80 % of plain files (plain \(.plain.zip.mb_s | pct($plain)) %, encrypted \(.encrypted.zip.mb_s | pct($plain)) %; encrypted vs plain ZIP \(.encrypted.zip.mb_s | pct($plainzip)) %), renderer footprint < 300 MiB (plain \(.plain.zip.renderer_footprint | mib) MiB, encrypted \(.encrypted.zip.renderer_footprint | mib) MiB)",
     "CPU during Download all: browser \(.plain.zip.browser_cpu_secs * 10 | floor / 10) s plain, \(.encrypted.zip.browser_cpu_secs * 10 | floor / 10) s encrypted; server \(.plain.zip.server_cpu_secs * 10 | floor / 10) s, \(.encrypted.zip.server_cpu_secs * 10 | floor / 10) s"
 ' <<<"$result"
-echo "(times come from a shared machine and vary from run to run; RSS: the largest renderer, which runs the page and its download worker)"
+echo "(times come from a shared machine and vary from run to run; footprint: the renderer's own memory as Chromium's Task Manager counts it, RssAnon + VmSwap; RSS: the largest renderer, which runs the page and its download worker, with Chromium's code mapped from disk)"
