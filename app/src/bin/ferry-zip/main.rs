@@ -14,7 +14,8 @@
 //! For an end-to-end encrypted link the page also passes the link's fragment (`secret`, its
 //! key; it never leaves the browser): the ZIP then holds the decrypted files under their
 //! decrypted paths. `open_meta(secret, meta)` opens one file's sealed metadata for the page's
-//! list, and `download_file(…)` saves one encrypted file, decrypted as it streams ([`single`]).
+//! list, `show_thumbs(secret, list)` draws the list's sealed thumbnails as their rows come into
+//! view, and `download_file(…)` saves one encrypted file, decrypted as it streams ([`single`]).
 
 mod archive;
 mod decrypt;
@@ -95,15 +96,14 @@ pub async fn open_meta(secret: String, meta: String) -> Result<js_sys::Array, Js
     }
 }
 
-/// An encrypted file's sealed thumbnail (a presigned GET), opened with the link's key: a
-/// `blob:` URL of the image; rejects with the reason in words.
+/// Draws the sealed thumbnails of the page's list of files (`list`) as their rows come into
+/// view, opened with the link's key (`secret`, the fragment), for the life of the page; one that
+/// does not open keeps its icon ([`ferry_app::crypto::thumb_rows`]). Resolves at once.
 #[wasm_bindgen]
-pub async fn open_thumb(secret: String, url: String) -> Result<String, JsValue> {
+pub async fn show_thumbs(secret: String, list: web_sys::Element) -> Result<(), JsValue> {
     let key = ferry_app::crypto::link::TransferKey::from_fragment(&secret)
         .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    ferry_app::crypto::thumbnail_browser::open_url(&url, &key)
-        .await
-        .map_err(|e| JsValue::from_str(&e.to_string()))
+    ferry_app::crypto::thumb_rows::show(&list, key)
 }
 
 /// One encrypted file of the link, decrypted as it downloads (see [`single`]).

@@ -1,0 +1,182 @@
+//! The sealed thumbnails of the recipients' list, drawn as their rows come into view: the list's
+//! markup (`public_transfer::list_markup`) keeps an encrypted file's presigned URL in its icon's
+//! `data-sealed`, never in an `<img>`; this opens it with the link's key (at most
+//! [`OPENING_AT_ONCE`] at a time, [`ThumbQueue`]) and puts the image in the icon's place. One
+//! that does not open (tampered, another key, gone) keeps its icon, silently. Used by the
+//! download module (`ferry-zip`), so the page's first load carries none of it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::Array;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{
+    Element, IntersectionObserver, IntersectionObserverEntry, IntersectionObserverInit,
+    MutationObserver, MutationObserverInit,
+};
+
+use super::link::TransferKey;
+use super::thumb_queue::{Thumb, ThumbQueue, object_of};
+use super::thumbnail_browser::open_url;
+
+/// Thumbnails fetched and decrypted at once (each at most 64 KiB).
+pub const OPENING_AT_ONCE: usize = 4;
+
+/// The attribute that holds a sealed thumbnail's presigned URL.
+pub const SEALED: &str = "data-sealed";
+
+/// Rows this far below (or above) the screen count as in view, so a scroll finds them drawn.
+const MARGIN: &str = "200px 0px";
+
+struct Rows {
+    list: Element,
+    key: TransferKey,
+    queue: RefCell<ThumbQueue>,
+    watch: IntersectionObserver,
+}
+
+/// Draws `list`'s sealed thumbnails as their rows come into view, for the life of the page,
+/// also after the list is drawn anew (files arriving): one already opened shows at once.
+pub fn show(list: &Element, key: TransferKey) -> Result<(), JsValue> {
+    let rows: Rc<RefCell<Option<Rc<Rows>>>> = Rc::default();
+    let seen = Closure::<dyn FnMut(Array)>::new({
+        let rows = rows.clone();
+        move |entries: Array| {
+            if let Some(rows) = rows.borrow().as_ref() {
+                rows.came_into_view(&entries);
+            }
+        }
+    });
+    let options = IntersectionObserverInit::new();
+    options.set_root_margin(MARGIN);
+    let watch = IntersectionObserver::new_with_options(seen.as_ref().unchecked_ref(), &options)?;
+    seen.forget();
+    let shown = Rc::new(Rows {
+        list: list.clone(),
+        key,
+        queue: RefCell::new(ThumbQueue::new(OPENING_AT_ONCE)),
+        watch,
+    });
+    *rows.borrow_mut() = Some(shown.clone());
+    let redrawn = Closure::<dyn FnMut()>::new({
+        let shown = shown.clone();
+        move || shown.attach()
+    });
+    let changes = MutationObserver::new(redrawn.as_ref().unchecked_ref())?;
+    redrawn.forget();
+    let options = MutationObserverInit::new();
+    options.set_child_list(true);
+    changes.observe_with_options(list, &options)?;
+    shown.attach();
+    Ok(())
+}
+
+impl Rows {
+    /// The list's sealed icons: each one drawn, left as it is, or watched, as its thumbnail is.
+    fn attach(&self) {
+        // Rows drawn anew replace the old ones: watch only those in the list now.
+        self.watch.disconnect();
+        for icon in self.icons(None) {
+            let Some(url) = icon.get_attribute(SEALED) else {
+                continue;
+            };
+            match self.queue.borrow().state(&url) {
+                Some(Thumb::Opened(blob)) => draw(&icon, blob),
+                Some(Thumb::Failed) => {
+                    let _ = icon.remove_attribute(SEALED);
+                }
+                _ => self.watch.observe(&icon),
+            }
+        }
+    }
+
+    fn came_into_view(self: &Rc<Self>, entries: &Array) {
+        for entry in entries.iter() {
+            let Ok(entry) = entry.dyn_into::<IntersectionObserverEntry>() else {
+                continue;
+            };
+            if !entry.is_intersecting() {
+                continue;
+            }
+            if let Some(url) = entry.target().get_attribute(SEALED) {
+                self.queue.borrow_mut().in_view(&url);
+            }
+        }
+        self.open_next();
+    }
+
+    /// Starts opening waiting thumbnails while slots are free.
+    fn open_next(self: &Rc<Self>) {
+        loop {
+            let Some((object, url)) = self.queue.borrow_mut().start() else {
+                return;
+            };
+            let rows = self.clone();
+            spawn_local(async move {
+                // Why one did not open does not matter to a recipient: its icon stays.
+                let blob = open_url(&url, &rows.key).await.ok();
+                rows.queue.borrow_mut().finish(&object, blob);
+                rows.settle(&object);
+                rows.open_next();
+            });
+        }
+    }
+
+    /// Every icon of `object` in the list now: its image drawn, or (failed) its URL dropped.
+    fn settle(&self, object: &str) {
+        for icon in self.icons(Some(object)) {
+            self.watch.unobserve(&icon);
+            let state = icon
+                .get_attribute(SEALED)
+                .and_then(|url| self.queue.borrow().state(&url).cloned());
+            match state {
+                Some(Thumb::Opened(blob)) => draw(&icon, &blob),
+                Some(Thumb::Failed) => {
+                    let _ = icon.remove_attribute(SEALED);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The list's icons with a sealed URL (of `object` only, if given).
+    fn icons(&self, object: Option<&str>) -> Vec<Element> {
+        let Ok(found) = self.list.query_selector_all(&format!("[{SEALED}]")) else {
+            return Vec::new();
+        };
+        (0..found.length())
+            .filter_map(|i| found.item(i)?.dyn_into::<Element>().ok())
+            .filter(|icon| {
+                object.is_none_or(|object| {
+                    icon.get_attribute(SEALED)
+                        .is_some_and(|url| object_of(&url) == object)
+                })
+            })
+            .collect()
+    }
+}
+
+/// Puts the opened image where the icon was.
+fn draw(icon: &Element, blob: &str) {
+    let Some(document) = icon.owner_document() else {
+        return;
+    };
+    let Ok(img) = document.create_element("img") else {
+        return;
+    };
+    for (name, value) in [
+        ("class", "thumb"),
+        ("src", blob),
+        ("alt", ""),
+        ("width", "40"),
+        ("height", "40"),
+    ] {
+        let _ = img.set_attribute(name, value);
+    }
+    let _ = icon.replace_with_with_node_1(&img);
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests;
