@@ -2,8 +2,8 @@
 //! markup (`public_transfer::list_markup`) keeps an encrypted file's presigned URL in its icon's
 //! `data-sealed`, never in an `<img>`; this opens it with the link's key (at most
 //! [`OPENING_AT_ONCE`] at a time, [`ThumbQueue`]) and puts the image in the icon's place. One
-//! that does not open (tampered, another key, gone) keeps its icon, silently. Used by the
-//! download module (`ferry-zip`), so the page's first load carries none of it.
+//! that does not open (tampered, another key, gone) keeps its icon, silently. Started by the
+//! download module (`ferry-zip`) once loaded, so the page's first load carries none of it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{
     Element, IntersectionObserver, IntersectionObserverEntry, IntersectionObserverInit,
-    MutationObserver, MutationObserverInit,
+    MutationObserver, MutationObserverInit, MutationRecord,
 };
 
 use super::link::TransferKey;
@@ -31,15 +31,17 @@ pub const SEALED: &str = "data-sealed";
 const MARGIN: &str = "200px 0px";
 
 struct Rows {
-    list: Element,
+    /// Where the rows are (the page: the list may come after the module, and be drawn anew).
+    root: Element,
     key: TransferKey,
     queue: RefCell<ThumbQueue>,
     watch: IntersectionObserver,
 }
 
-/// Draws `list`'s sealed thumbnails as their rows come into view, for the life of the page,
-/// also after the list is drawn anew (files arriving): one already opened shows at once.
-pub fn show(list: &Element, key: TransferKey) -> Result<(), JsValue> {
+/// Draws the sealed thumbnails under `root` as their rows come into view, for the life of the
+/// page: those there now and those of rows added later (the list drawn, or drawn anew as files
+/// arrive; one already opened then shows at once).
+pub fn show(root: &Element, key: TransferKey) -> Result<(), JsValue> {
     let rows: Rc<RefCell<Option<Rc<Rows>>>> = Rc::default();
     let seen = Closure::<dyn FnMut(Array)>::new({
         let rows = rows.clone();
@@ -54,27 +56,33 @@ pub fn show(list: &Element, key: TransferKey) -> Result<(), JsValue> {
     let watch = IntersectionObserver::new_with_options(seen.as_ref().unchecked_ref(), &options)?;
     seen.forget();
     let shown = Rc::new(Rows {
-        list: list.clone(),
+        root: root.clone(),
         key,
         queue: RefCell::new(ThumbQueue::new(OPENING_AT_ONCE)),
         watch,
     });
     *rows.borrow_mut() = Some(shown.clone());
-    let redrawn = Closure::<dyn FnMut()>::new({
+    let added = Closure::<dyn FnMut(Array)>::new({
         let shown = shown.clone();
-        move || shown.attach()
+        move |records: Array| {
+            if records.iter().any(|record| adds_sealed(&record)) {
+                shown.attach();
+            }
+        }
     });
-    let changes = MutationObserver::new(redrawn.as_ref().unchecked_ref())?;
-    redrawn.forget();
+    let changes = MutationObserver::new(added.as_ref().unchecked_ref())?;
+    added.forget();
     let options = MutationObserverInit::new();
     options.set_child_list(true);
-    changes.observe_with_options(list, &options)?;
+    options.set_subtree(true);
+    changes.observe_with_options(root, &options)?;
     shown.attach();
     Ok(())
 }
 
 impl Rows {
-    /// The list's sealed icons: each one drawn, left as it is, or watched, as its thumbnail is.
+    /// The sealed icons under the root: each one drawn, left as it is, or watched, as its
+    /// thumbnail is.
     fn attach(&self) {
         // Rows drawn anew replace the old ones: watch only those in the list now.
         self.watch.disconnect();
@@ -141,9 +149,9 @@ impl Rows {
         }
     }
 
-    /// The list's icons with a sealed URL (of `object` only, if given).
+    /// The icons under the root with a sealed URL (of `object` only, if given).
     fn icons(&self, object: Option<&str>) -> Vec<Element> {
-        let Ok(found) = self.list.query_selector_all(&format!("[{SEALED}]")) else {
+        let Ok(found) = self.root.query_selector_all(&format!("[{SEALED}]")) else {
             return Vec::new();
         };
         (0..found.length())
@@ -156,6 +164,25 @@ impl Rows {
             })
             .collect()
     }
+}
+
+/// Whether a change to the page added rows with sealed icons (an image drawn in an icon's
+/// place, a line of text, … add none).
+fn adds_sealed(record: &JsValue) -> bool {
+    let Some(record) = record.dyn_ref::<MutationRecord>() else {
+        return false;
+    };
+    let selector = format!("[{SEALED}]");
+    let added = record.added_nodes();
+    (0..added.length()).any(|i| {
+        added
+            .item(i)
+            .and_then(|node| node.dyn_into::<Element>().ok())
+            .is_some_and(|el| {
+                el.matches(&selector).unwrap_or(false)
+                    || el.query_selector(&selector).ok().flatten().is_some()
+            })
+    })
 }
 
 /// Puts the opened image where the icon was.

@@ -2,8 +2,9 @@
 //! button, and "Download all" as one ZIP written in the browser ([`crate::archive`]). The list is
 //! built once as escaped markup (`ferry_app::public_transfer`), so 1,000 rows cost one parse.
 //! An end-to-end encrypted link's names are decrypted first (`crate::encrypted`), its sealed
-//! thumbnails drawn as their rows come into view, and its downloads decrypt as they stream (all
-//! in the download module, loaded then). The downloads
+//! thumbnails drawn as their rows come into view (the list's markup holds their URLs; the
+//! download module, once loaded, draws them with no call from here) and its downloads decrypt as
+//! they stream (all in the download module, loaded then). The downloads
 //! are in `downloads`, the wait for files still arriving in `arrivals`.
 
 mod arrivals;
@@ -22,7 +23,7 @@ use web_sys::{AbortController, Element};
 
 use crate::dom::{Icon, add, attr, clear, el, on, set_title, text};
 use crate::encrypted::{encrypted_note, open_names, show_unopenable};
-use crate::{http, page, zipper};
+use crate::{http, page};
 use arrivals::watch_arrivals;
 use downloads::{download_all, download_one};
 
@@ -164,9 +165,6 @@ fn render(share: PublicShare, token: String, key: Key, files: Vec<PublicFile>) {
     let list = el("div", "transfer-list");
     list.set_inner_html(&list_markup(&files));
     add(&section, &list);
-    if let Some(secret) = &key.secret {
-        zipper::show_thumbs(secret, &list);
-    }
 
     let transfer: Shared = Rc::new(RefCell::new(Transfer {
         token,

@@ -110,16 +110,6 @@ pub struct Secrets {
     pub size: u64,
 }
 
-/// Has the module draw the list's sealed thumbnails (`data-sealed`) as their rows come into
-/// view, opened with the link's key, now and whenever the list is drawn anew.
-pub fn show_thumbs(secret: &str, list: &web_sys::Element) {
-    let args = js_sys::Array::of2(&secret.into(), list);
-    wasm_bindgen_futures::spawn_local(async move {
-        // A thumbnail is a nicety: one that cannot be shown leaves its row's icon.
-        let _ = call("show_thumbs", &args).await;
-    });
-}
-
 /// Downloads one encrypted file, decrypted as it streams, under its decrypted name.
 pub async fn download_file(
     token: &str,

@@ -14,8 +14,8 @@
 //! For an end-to-end encrypted link the page also passes the link's fragment (`secret`, its
 //! key; it never leaves the browser): the ZIP then holds the decrypted files under their
 //! decrypted paths. `open_meta(secret, meta)` opens one file's sealed metadata for the page's
-//! list, `show_thumbs(secret, list)` draws the list's sealed thumbnails as their rows come into
-//! view, and `download_file(…)` saves one encrypted file, decrypted as it streams ([`single`]).
+//! list, and `download_file(…)` saves one encrypted file, decrypted as it streams ([`single`]).
+//! Loaded on such a page, the module also draws the list's sealed thumbnails by itself (`main`).
 
 mod archive;
 mod decrypt;
@@ -27,6 +27,8 @@ mod single;
 
 use ferry_api::{ArchiveGrant, PublicArchive};
 use ferry_app::api_client::ApiError;
+use ferry_app::crypto::link::TransferKey;
+use ferry_app::crypto::thumb_rows;
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -34,7 +36,24 @@ use web_sys::AbortSignal;
 use decrypt::Opener;
 use save::Sink;
 
-fn main() {}
+/// On an end-to-end encrypted link's page, once loaded (as it is to open the names), the module
+/// draws the list's sealed thumbnails as their rows come into view, opened with the key in the
+/// link's fragment ([`ferry_app::crypto::thumb_rows`]): the page makes no call for it, so its
+/// first load carries nothing of it. Without a key (a plain link), nothing.
+fn main() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let key = window
+        .location()
+        .hash()
+        .ok()
+        .and_then(|hash| TransferKey::from_fragment(&hash).ok());
+    if let (Some(key), Some(body)) = (key, window.document().and_then(|d| d.body())) {
+        // A thumbnail is a nicety: without one, a row keeps its icon.
+        let _ = thumb_rows::show(&body, key);
+    }
+}
 
 /// Why "Download all" stopped.
 enum Stop {
@@ -94,16 +113,6 @@ pub async fn open_meta(secret: String, meta: String) -> Result<js_sys::Array, Js
         Ok(secrets) => Ok(decrypt::secrets_array(&secrets)),
         Err(e) => Err(JsValue::from_str(&e.to_string())),
     }
-}
-
-/// Draws the sealed thumbnails of the page's list of files (`list`) as their rows come into
-/// view, opened with the link's key (`secret`, the fragment), for the life of the page; one that
-/// does not open keeps its icon ([`ferry_app::crypto::thumb_rows`]). Resolves at once.
-#[wasm_bindgen]
-pub async fn show_thumbs(secret: String, list: web_sys::Element) -> Result<(), JsValue> {
-    let key = ferry_app::crypto::link::TransferKey::from_fragment(&secret)
-        .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    ferry_app::crypto::thumb_rows::show(&list, key)
 }
 
 /// One encrypted file of the link, decrypted as it downloads (see [`single`]).
