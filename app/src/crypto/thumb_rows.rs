@@ -6,6 +6,7 @@
 //! download module (`ferry-zip`) once loaded, so the page's first load carries none of it.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::Array;
@@ -35,6 +36,8 @@ struct Rows {
     root: Element,
     key: TransferKey,
     queue: RefCell<ThumbQueue>,
+    /// The icons whose rows came into view, by object, until their thumbnail is known.
+    seen: RefCell<HashMap<String, Vec<Element>>>,
     watch: IntersectionObserver,
 }
 
@@ -59,6 +62,7 @@ pub fn show(root: &Element, key: TransferKey) -> Result<(), JsValue> {
         root: root.clone(),
         key,
         queue: RefCell::new(ThumbQueue::new(OPENING_AT_ONCE)),
+        seen: RefCell::default(),
         watch,
     });
     *rows.borrow_mut() = Some(shown.clone());
@@ -81,23 +85,42 @@ pub fn show(root: &Element, key: TransferKey) -> Result<(), JsValue> {
 }
 
 impl Rows {
-    /// The sealed icons under the root: each one drawn, left as it is, or watched, as its
-    /// thumbnail is.
+    /// The sealed icons under the root (once, and again when rows are added): each one shown
+    /// as far as its thumbnail is known, or watched until its row comes into view.
     fn attach(&self) {
-        // Rows drawn anew replace the old ones: watch only those in the list now.
+        // Rows drawn anew replace the old ones: watch only those there now.
         self.watch.disconnect();
-        for icon in self.icons(None) {
-            let Some(url) = icon.get_attribute(SEALED) else {
-                continue;
-            };
-            match self.queue.borrow().state(&url) {
-                Some(Thumb::Opened(blob)) => draw(&icon, blob),
-                Some(Thumb::Failed) => {
-                    let _ = icon.remove_attribute(SEALED);
-                }
-                _ => self.watch.observe(&icon),
+        let Ok(found) = self.root.query_selector_all(&format!("[{SEALED}]")) else {
+            return;
+        };
+        for icon in (0..found.length()).filter_map(|i| found.item(i)?.dyn_into::<Element>().ok()) {
+            if !self.show_known(&icon) {
+                self.watch.observe(&icon);
             }
         }
+    }
+
+    /// Shows `icon`'s thumbnail if it is opened (or, if it failed, drops its URL); whether
+    /// it was known.
+    fn show_known(&self, icon: &Element) -> bool {
+        let Some(url) = icon.get_attribute(SEALED) else {
+            return true;
+        };
+        let known = match self.queue.borrow().state(&url) {
+            Some(Thumb::Opened(blob)) => {
+                draw(icon, blob);
+                true
+            }
+            Some(Thumb::Failed) => {
+                let _ = icon.remove_attribute(SEALED);
+                true
+            }
+            _ => false,
+        };
+        if known {
+            self.watch.unobserve(icon);
+        }
+        known
     }
 
     fn came_into_view(self: &Rc<Self>, entries: &Array) {
@@ -105,11 +128,17 @@ impl Rows {
             let Ok(entry) = entry.dyn_into::<IntersectionObserverEntry>() else {
                 continue;
             };
-            if !entry.is_intersecting() {
+            let icon = entry.target();
+            if !entry.is_intersecting() || self.show_known(&icon) {
                 continue;
             }
-            if let Some(url) = entry.target().get_attribute(SEALED) {
+            if let Some(url) = icon.get_attribute(SEALED) {
                 self.queue.borrow_mut().in_view(&url);
+                let mut seen = self.seen.borrow_mut();
+                let icons = seen.entry(object_of(&url).to_owned()).or_default();
+                if !icons.contains(&icon) {
+                    icons.push(icon);
+                }
             }
         }
         self.open_next();
@@ -126,43 +155,13 @@ impl Rows {
                 // Why one did not open does not matter to a recipient: its icon stays.
                 let blob = open_url(&url, &rows.key).await.ok();
                 rows.queue.borrow_mut().finish(&object, blob);
-                rows.settle(&object);
+                let icons = rows.seen.borrow_mut().remove(&object).unwrap_or_default();
+                for icon in icons {
+                    rows.show_known(&icon);
+                }
                 rows.open_next();
             });
         }
-    }
-
-    /// Every icon of `object` in the list now: its image drawn, or (failed) its URL dropped.
-    fn settle(&self, object: &str) {
-        for icon in self.icons(Some(object)) {
-            self.watch.unobserve(&icon);
-            let state = icon
-                .get_attribute(SEALED)
-                .and_then(|url| self.queue.borrow().state(&url).cloned());
-            match state {
-                Some(Thumb::Opened(blob)) => draw(&icon, &blob),
-                Some(Thumb::Failed) => {
-                    let _ = icon.remove_attribute(SEALED);
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// The icons under the root with a sealed URL (of `object` only, if given).
-    fn icons(&self, object: Option<&str>) -> Vec<Element> {
-        let Ok(found) = self.root.query_selector_all(&format!("[{SEALED}]")) else {
-            return Vec::new();
-        };
-        (0..found.length())
-            .filter_map(|i| found.item(i)?.dyn_into::<Element>().ok())
-            .filter(|icon| {
-                object.is_none_or(|object| {
-                    icon.get_attribute(SEALED)
-                        .is_some_and(|url| object_of(&url) == object)
-                })
-            })
-            .collect()
     }
 }
 
