@@ -106,6 +106,14 @@ fn row_markup(html: &mut String, i: usize, file: &PublicFile) {
         if ready { "" } else { " arriving" }
     ));
     match &file.thumbnail_url {
+        // Sealed bytes: kept for the download module to open (`crypto::thumb_rows`), never
+        // shown as they are.
+        Some(url) if file.encrypted.is_some() => html.push_str(&format!(
+            "<span class=\"thumb badge kind-{}\" aria-hidden=\"true\" data-sealed=\"{}\">{}</span>",
+            kind(&file.content_type, &file.name),
+            escape(url),
+            escape(&type_badge(&file.name))
+        )),
         Some(url) => html.push_str(&format!(
             "<img class=\"thumb\" src=\"{}\" alt=\"\" loading=\"lazy\" width=\"40\" height=\"40\">",
             escape(url)
@@ -200,5 +208,24 @@ mod tests {
         assert_eq!(kind("application/octet-stream", "a.tar.gz"), "archive");
         assert_eq!(kind("application/pdf", "a.pdf"), "text");
         assert_eq!(kind("application/octet-stream", "data"), "file");
+    }
+
+    #[test]
+    fn an_encrypted_files_sealed_thumbnail_is_never_an_img_but_waits_on_its_icon() {
+        let mut sealed = file("a.png", None, FileStatus::Ready);
+        sealed.thumbnail_url = Some("https://s3.test/t/1.webp?a=1&b=\"2".into());
+        sealed.encrypted = Some(ferry_api::encryption::EncryptedMeta {
+            meta: "bWV0YQ".into(),
+            version: 1,
+        });
+        let mut plain = file("b.png", None, FileStatus::Ready);
+        plain.thumbnail_url = Some("https://s3.test/t/2.webp".into());
+        let html = list_markup(&[sealed, plain]);
+        assert_eq!(html.matches("<img").count(), 1);
+        assert!(html.contains("<img class=\"thumb\" src=\"https://s3.test/t/2.webp\""));
+        assert!(html.contains(
+            "<span class=\"thumb badge kind-image\" aria-hidden=\"true\" \
+             data-sealed=\"https://s3.test/t/1.webp?a=1&amp;b=&quot;2\">PNG</span>"
+        ));
     }
 }

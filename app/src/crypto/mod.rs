@@ -14,6 +14,8 @@ pub mod meta;
 pub mod names;
 pub mod sealing;
 pub mod stream;
+pub mod thumb_queue;
+pub mod thumb_rows;
 pub mod thumbnail;
 pub mod thumbnail_browser;
 pub mod webcrypto;

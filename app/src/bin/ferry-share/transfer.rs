@@ -1,8 +1,10 @@
 //! The page of a link with many files: every file listed by folder with its own download
 //! button, and "Download all" as one ZIP written in the browser ([`crate::archive`]). The list is
 //! built once as escaped markup (`ferry_app::public_transfer`), so 1,000 rows cost one parse.
-//! An end-to-end encrypted link's names are decrypted first (`crate::encrypted`), and its
-//! downloads decrypt as they stream (both in the download module, loaded then). The downloads
+//! An end-to-end encrypted link's names are decrypted first (`crate::encrypted`), its sealed
+//! thumbnails drawn as their rows come into view (the list's markup holds their URLs; the
+//! download module, once loaded, draws them with no call from here) and its downloads decrypt as
+//! they stream (all in the download module, loaded then). The downloads
 //! are in `downloads`, the wait for files still arriving in `arrivals`.
 
 mod arrivals;
@@ -90,10 +92,6 @@ pub async fn show(share: PublicShare, token: String, mut key: Key) {
         && let Err(reason) = open_names(secret, &mut files).await
     {
         return show_unopenable(&reason);
-    }
-    // An encrypted file's thumbnail is sealed: never put in an <img> as is.
-    for file in files.iter_mut().filter(|f| f.encrypted.is_some()) {
-        file.thumbnail_url = None;
     }
     render(share, token, key, files);
 }

@@ -15,6 +15,7 @@
 //! key; it never leaves the browser): the ZIP then holds the decrypted files under their
 //! decrypted paths. `open_meta(secret, meta)` opens one file's sealed metadata for the page's
 //! list, and `download_file(…)` saves one encrypted file, decrypted as it streams ([`single`]).
+//! Loaded on such a page, the module also draws the list's sealed thumbnails by itself (`main`).
 
 mod archive;
 mod decrypt;
@@ -26,6 +27,8 @@ mod single;
 
 use ferry_api::{ArchiveGrant, PublicArchive};
 use ferry_app::api_client::ApiError;
+use ferry_app::crypto::link::TransferKey;
+use ferry_app::crypto::thumb_rows;
 use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
@@ -33,7 +36,24 @@ use web_sys::AbortSignal;
 use decrypt::Opener;
 use save::Sink;
 
-fn main() {}
+/// On an end-to-end encrypted link's page, once loaded (as it is to open the names), the module
+/// draws the list's sealed thumbnails as their rows come into view, opened with the key in the
+/// link's fragment ([`ferry_app::crypto::thumb_rows`]): the page makes no call for it, so its
+/// first load carries nothing of it. Without a key (a plain link), nothing.
+fn main() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let key = window
+        .location()
+        .hash()
+        .ok()
+        .and_then(|hash| TransferKey::from_fragment(&hash).ok());
+    if let (Some(key), Some(body)) = (key, window.document().and_then(|d| d.body())) {
+        // A thumbnail is a nicety: without one, a row keeps its icon.
+        let _ = thumb_rows::show(&body, key);
+    }
+}
 
 /// Why "Download all" stopped.
 enum Stop {
@@ -93,17 +113,6 @@ pub async fn open_meta(secret: String, meta: String) -> Result<js_sys::Array, Js
         Ok(secrets) => Ok(decrypt::secrets_array(&secrets)),
         Err(e) => Err(JsValue::from_str(&e.to_string())),
     }
-}
-
-/// An encrypted file's sealed thumbnail (a presigned GET), opened with the link's key: a
-/// `blob:` URL of the image; rejects with the reason in words.
-#[wasm_bindgen]
-pub async fn open_thumb(secret: String, url: String) -> Result<String, JsValue> {
-    let key = ferry_app::crypto::link::TransferKey::from_fragment(&secret)
-        .map_err(|e| JsValue::from_str(&e.to_string()))?;
-    ferry_app::crypto::thumbnail_browser::open_url(&url, &key)
-        .await
-        .map_err(|e| JsValue::from_str(&e.to_string()))
 }
 
 /// One encrypted file of the link, decrypted as it downloads (see [`single`]).

@@ -392,3 +392,114 @@ async fn a_sealed_thumbnail_is_granted_only_for_the_owners_encrypted_file_within
         65536
     );
 }
+
+/// Stores `sealed` as the sealed thumbnail of ALICE's encrypted file `id` (grant, then PUT),
+/// and marks the file ready.
+async fn store_sealed_thumbnail(api: &TestApi, id: &str, sealed: &[u8]) {
+    let route = format!("/api/files/{id}/thumbnail");
+    let grant = api
+        .as_user(
+            ALICE,
+            Method::POST,
+            &route,
+            Some(json!({"size": sealed.len()})),
+        )
+        .await;
+    assert_eq!(grant.status, StatusCode::OK, "{:?}", grant.body);
+    let mut put = reqwest::Client::new().put(grant.body["url"].as_str().unwrap());
+    for header in grant.body["headers"].as_array().unwrap() {
+        put = put.header(
+            header["name"].as_str().unwrap(),
+            header["value"].as_str().unwrap(),
+        );
+    }
+    let sent = put.body(sealed.to_vec()).send().await.unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let owner = UserId::parse(ALICE).unwrap();
+    api.meta
+        .mark_ready(&owner, &FileId::parse(id).unwrap(), None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn recipients_get_the_sealed_thumbnails_of_the_links_files_only_as_downloads_are_authorised_and_uncounted()
+ {
+    let api = spawn_api().await;
+    let shared = announce_encrypted(&api, 5).await;
+    let other = announce_encrypted(&api, 5).await;
+    store_sealed_thumbnail(&api, &shared, &[1u8; 40]).await;
+    store_sealed_thumbnail(&api, &other, &[2u8; 40]).await;
+    let token = api
+        .share(
+            ALICE,
+            &shared,
+            json!({"max_downloads": 1, "password": "correct horse"}),
+        )
+        .await;
+
+    // Without the link's password, or with a wrong one, no file and no thumbnail URL.
+    for (body, code) in [
+        (json!({}), "password_required"),
+        (json!({"password": "nope nope"}), "wrong_password"),
+    ] {
+        let refused = api.public_post(&token, "files", Some(body)).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::FORBIDDEN, code)
+        );
+        assert!(refused.body.get("items").is_none());
+    }
+
+    // With it: the one file of the link, with a URL of its sealed bytes as stored; the owner's
+    // other encrypted file, not in the link, is neither listed nor its thumbnail handed out.
+    let listed = api
+        .public_post(&token, "files", Some(json!({"password": "correct horse"})))
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], shared.as_str());
+    assert!(items[0]["encrypted"]["meta"].is_string());
+    let url = items[0]["thumbnail_url"].as_str().unwrap();
+    assert!(url.contains(&shared) && !url.contains(&other), "{url}");
+    assert!(!listed.body.to_string().contains(&other));
+    for _ in 0..3 {
+        let got = reqwest::get(url).await.unwrap();
+        assert_eq!(got.status(), StatusCode::OK);
+        assert_eq!(&got.bytes().await.unwrap()[..], &[1u8; 40][..]);
+    }
+
+    // Listing and fetching thumbnails counted nothing: the link's one download is still there.
+    let unlocked = api
+        .public_post(&token, "unlock", Some(json!({"password": "correct horse"})))
+        .await;
+    assert_eq!(unlocked.body["downloads_left"], 1, "{:?}", unlocked.body);
+    let download = api
+        .public_post(
+            &token,
+            "download",
+            Some(json!({"password": "correct horse", "file_id": shared})),
+        )
+        .await;
+    assert_eq!(download.status, StatusCode::OK, "{:?}", download.body);
+
+    // A link that can no longer be downloaded hands out no thumbnail either.
+    let used_up = api
+        .public_post(&token, "files", Some(json!({"password": "correct horse"})))
+        .await;
+    assert_eq!(
+        (used_up.status, used_up.code()),
+        (StatusCode::GONE, "share_exhausted")
+    );
+    let open = api.share(ALICE, &shared, json!({})).await;
+    let revoke = api
+        .as_user(ALICE, Method::DELETE, &format!("/api/shares/{open}"), None)
+        .await;
+    assert_eq!(revoke.status, StatusCode::NO_CONTENT);
+    let revoked = api.public_post(&open, "files", Some(json!({}))).await;
+    assert_eq!(
+        (revoked.status, revoked.code()),
+        (StatusCode::GONE, "share_revoked")
+    );
+}

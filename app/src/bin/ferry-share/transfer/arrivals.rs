@@ -33,10 +33,12 @@ pub(super) fn watch_arrivals(transfer: &Shared) {
                 let after: Vec<_> = page.items.iter().map(|f| f.status).collect();
                 if before != after && page.items.len() == t.files.len() {
                     if t.share.encrypted {
-                        // Keep the decrypted names: only the statuses change.
+                        // Keep the decrypted names: only the statuses (and sealed thumbnails,
+                        // which may have come with a file) change.
                         for item in page.items {
                             if let Some(file) = t.files.iter_mut().find(|f| f.id == item.id) {
                                 file.status = item.status;
+                                file.thumbnail_url = item.thumbnail_url;
                             }
                         }
                     } else {
