@@ -86,6 +86,12 @@ impl FileId {
         self.0.as_bytes()
     }
 
+    /// The canonical spelling (as `Display` writes it) in `buf`, without formatting machinery:
+    /// the files list writes fifty of them per page.
+    pub fn spelled_in<'b>(&self, buf: &'b mut [u8; 36]) -> &'b str {
+        self.0.hyphenated().encode_lower(buf)
+    }
+
     /// The id of these 16 bytes: any 16 bytes have one canonical spelling.
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
         Self(uuid::Uuid::from_bytes(bytes))

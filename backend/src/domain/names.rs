@@ -62,9 +62,39 @@ impl FileName {
         Ok(Self(name))
     }
 
+    /// A name read back from Ferry's own store, which only holds names [`FileName::parse`]
+    /// made: not normalised again (the costly part for names beyond ASCII), but still refused
+    /// if it breaks a rule whose breach could reach a header or a path (empty, too long, a
+    /// control character, a separator, `.` or `..`), so a damaged record is an error.
+    pub fn from_stored(raw: &str) -> Result<Self, NameError> {
+        check_stored_name(raw)?;
+        Ok(Self(raw.to_owned()))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// [`FileName::from_stored`]'s checks, shared with stored folder paths' segments.
+pub(super) fn check_stored_name(raw: &str) -> Result<(), NameError> {
+    if raw.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if raw.len() > MAX_NAME_BYTES {
+        return Err(NameError::TooLong);
+    }
+    // ASCII bytes never occur inside a longer UTF-8 sequence: a byte scan finds them all.
+    if raw.bytes().any(|b| b == b'/' || b == b'\\') {
+        return Err(NameError::Separator);
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(NameError::Control);
+    }
+    if raw == "." || raw == ".." {
+        return Err(NameError::Dots);
+    }
+    Ok(())
 }
 
 impl TryFrom<String> for FileName {
@@ -127,6 +157,17 @@ impl ContentType {
             Some(params) if !params.is_empty() => format!("{essence}; {params}"),
             _ => essence,
         }))
+    }
+
+    /// A media type read back from Ferry's own store, which only holds what
+    /// [`ContentType::parse`] made: kept as it is (already lower-cased and spaced), but refused
+    /// if it is not printable ASCII with a `/`, so a damaged record never reaches a header.
+    pub fn from_stored(raw: &str) -> Result<Self, NameError> {
+        let printable = raw.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if raw.len() > 255 || !printable || !raw.contains('/') {
+            return Err(NameError::ContentType);
+        }
+        Ok(Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -260,5 +301,41 @@ mod tests {
             content_disposition(&name),
             "attachment; filename=\"na_ve _plan_.txt\"; filename*=UTF-8''na%C3%AFve%20%22plan%22.txt"
         );
+    }
+
+    #[test]
+    fn stored_names_and_types_are_trusted_as_written_but_checked_for_damage() {
+        // Read back as stored, not normalised again (parse would make "é" one code point).
+        let decomposed = "Cafe\u{301}.txt";
+        assert_eq!(
+            FileName::from_stored(decomposed).unwrap().as_str(),
+            decomposed
+        );
+        for bad in [
+            "",
+            "a/b",
+            "a\\b",
+            ".",
+            "..",
+            "a\u{0}b",
+            "a\u{85}b",
+            &"x".repeat(256),
+        ] {
+            assert!(FileName::from_stored(bad).is_err(), "{bad:?}");
+        }
+        let stored = "text/plain; charset=utf-8";
+        assert_eq!(ContentType::from_stored(stored).unwrap().as_str(), stored);
+        for bad in [
+            "png",
+            "text/plain\r\nX: y",
+            "tëxt/plain",
+            &format!("a/{}", "b".repeat(255)),
+        ] {
+            assert_eq!(
+                ContentType::from_stored(bad),
+                Err(NameError::ContentType),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 use ferry_api::paths::{MAX_FOLDER_BYTES, MAX_FOLDER_DEPTH};
 use serde::{Deserialize, Serialize};
 
+use super::names::check_stored_name;
 use super::{FileName, NameError};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -65,6 +66,26 @@ impl FolderPath {
             return Err(PathError::TooLong);
         }
         Ok(Self(path))
+    }
+
+    /// A path read back from Ferry's own store, which only holds paths [`FolderPath::parse`]
+    /// made: segments are not normalised again, but each is checked as
+    /// [`FileName::from_stored`] checks a name, and the depth and length as on input.
+    pub fn from_stored(raw: &str) -> Result<Self, PathError> {
+        if raw.len() > MAX_FOLDER_BYTES {
+            return Err(PathError::TooLong);
+        }
+        for (depth, segment) in raw.split('/').enumerate() {
+            if depth == MAX_FOLDER_DEPTH {
+                return Err(PathError::TooDeep);
+            }
+            check_stored_name(segment).map_err(|err| match err {
+                NameError::Dots => PathError::Dots,
+                NameError::Empty => PathError::EmptySegment,
+                other => PathError::Segment(other),
+            })?;
+        }
+        Ok(Self(raw.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -173,5 +194,28 @@ mod tests {
         files.sort_by(|x, y| listing_order(*x, *y));
         let names: Vec<&str> = files.iter().map(|(_, n)| *n).collect();
         assert_eq!(names, ["x", "v", "w", "y", "z"]);
+    }
+
+    #[test]
+    fn stored_paths_are_checked_for_damage_not_normalised_again() {
+        let decomposed = "photos/Cafe\u{301}";
+        assert_eq!(
+            FolderPath::from_stored(decomposed).unwrap().as_str(),
+            decomposed
+        );
+        assert_eq!(FolderPath::from_stored("/a"), Err(PathError::EmptySegment));
+        assert_eq!(
+            FolderPath::from_stored("a//b"),
+            Err(PathError::EmptySegment)
+        );
+        assert_eq!(FolderPath::from_stored("a/../b"), Err(PathError::Dots));
+        assert!(matches!(
+            FolderPath::from_stored("a/b\\c"),
+            Err(PathError::Segment(NameError::Separator))
+        ));
+        let deep = vec!["a"; MAX_FOLDER_DEPTH + 1].join("/");
+        assert_eq!(FolderPath::from_stored(&deep), Err(PathError::TooDeep));
+        let long = vec!["x".repeat(200); MAX_FOLDER_BYTES / 200 + 1].join("/");
+        assert_eq!(FolderPath::from_stored(&long), Err(PathError::TooLong));
     }
 }

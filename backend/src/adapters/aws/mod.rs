@@ -6,6 +6,7 @@
 //! built from it, outside any request handler, so a Lambda reuses them across invocations.
 
 pub mod dynamodb;
+pub mod http_client;
 mod items;
 pub mod live;
 pub mod provision;
@@ -21,6 +22,7 @@ pub use dynamodb::{DynamoMetadataStore, create_table};
 use crate::adapters::jwks::JwksVerifier;
 use crate::adapters::s3::S3ObjectStore;
 use crate::config::ConfigError;
+use http_client::LazyTlsClient;
 
 /// Where the AWS resources are, from `FERRY_*` variables. The SDK's own variables
 /// (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL` for an emulator) are read by aws-config.
@@ -115,7 +117,13 @@ impl AwsAdapters {
     /// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, the Lambda role's credentials).
     pub async fn from_env() -> anyhow::Result<Self> {
         let settings = AwsSettings::from_env()?;
-        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        // The SDK's own client, with TLS set up by the first request rather than by every
+        // client built below (a Lambda's init; `http_client.rs`), and shared by them all.
+        if let Some(http) = LazyTlsClient::sdk_default(BehaviorVersion::latest()) {
+            loader = loader.http_client(http);
+        }
+        let sdk = loader.load().await;
         Ok(Self::new(&sdk, settings))
     }
 

@@ -27,7 +27,7 @@ mod requests;
 mod tables;
 mod transfers;
 
-use file_codec::{decode_file, encode_file, get_file};
+use file_codec::{decode_file_of, encode_file, get_file};
 use pending::{PENDING_BY_EXPIRY, build_pending_index, indexed_file, no_longer_pending};
 use tables::{
     FILES, SHARES, StoredUsage, USAGE, USER_SHARES, adjust_usage, encode, file_key, get_json,
@@ -37,6 +37,8 @@ use tables::{
 /// redb's page cache. Its default (1 GiB) let the process grow by the whole database as records
 /// were read; pages beyond this come from the operating system's file cache instead.
 const CACHE_BYTES: usize = 16 << 20;
+/// Records reserved up front for a page of the files list (the API asks for at most 100).
+const MAX_LISTED: usize = 100;
 
 /// The embedded [`MetadataStore`].
 #[derive(Clone)]
@@ -161,9 +163,10 @@ impl MetadataStore for LocalMetadataStore {
         let (start, end) = owner_range(owner);
         // Newest first: walk backwards from just before `after` (or the end of the range).
         let end = after.map_or(end, |id| file_key(owner, id));
+        let owner = owner.clone();
         self.read(move |txn| {
             let files = txn.open_table(FILES)?;
-            let mut items = Vec::new();
+            let mut items = Vec::with_capacity(limit.min(MAX_LISTED));
             let mut more = false;
             for entry in files.range(start.as_str()..end.as_str())?.rev() {
                 let (_, value) = entry?;
@@ -171,7 +174,7 @@ impl MetadataStore for LocalMetadataStore {
                     more = true;
                     break;
                 }
-                items.push(decode_file(value.value())?);
+                items.push(decode_file_of(value.value(), &owner)?);
             }
             let last = if more {
                 items.last().map(|f| f.id)

@@ -66,11 +66,25 @@ pub(super) fn encode_file(file: &FileRecord) -> Result<Vec<u8>, MetadataError> {
 
 /// A stored file record in either form.
 pub(super) fn decode_file(bytes: &[u8]) -> Result<FileRecord, MetadataError> {
-    match bytes.first() {
-        Some(&JSON_OBJECT) => decode(bytes),
-        Some(&BINARY_V1) => decode_v1(&bytes[1..]),
-        Some(other) => Err(corrupt(format!("unknown record format {other:#04x}"))),
-        None => Err(corrupt("empty record")),
+    decode_any(bytes, None)
+}
+
+/// A stored file record that must be `owner`'s (a page of `owner`'s list): its owner is
+/// compared with `owner` rather than checked and copied anew.
+pub(super) fn decode_file_of(bytes: &[u8], owner: &UserId) -> Result<FileRecord, MetadataError> {
+    decode_any(bytes, Some(owner))
+}
+
+fn decode_any(bytes: &[u8], owner: Option<&UserId>) -> Result<FileRecord, MetadataError> {
+    let file: FileRecord = match bytes.first() {
+        Some(&JSON_OBJECT) => decode(bytes)?,
+        Some(&BINARY_V1) => return decode_v1(&bytes[1..], owner),
+        Some(other) => return Err(corrupt(format!("unknown record format {other:#04x}"))),
+        None => return Err(corrupt("empty record")),
+    };
+    match owner {
+        Some(owner) if file.owner != *owner => Err(corrupt("a record of another owner")),
+        _ => Ok(file),
     }
 }
 
@@ -82,7 +96,7 @@ pub(super) fn get_file(
     table.get(key)?.map(|v| decode_file(v.value())).transpose()
 }
 
-fn decode_v1(bytes: &[u8]) -> Result<FileRecord, MetadataError> {
+fn decode_v1(bytes: &[u8], expected_owner: Option<&UserId>) -> Result<FileRecord, MetadataError> {
     let mut r = Reader(bytes);
     let id = FileId::from_bytes(r.array()?);
     let status = match r.u8()? {
@@ -95,13 +109,19 @@ fn decode_v1(bytes: &[u8]) -> Result<FileRecord, MetadataError> {
     let created_at = r.time()?;
     let upload_expires_at = r.time()?;
     let part_size = r.opt(|r| Ok(u64::from_le_bytes(r.array()?)))?;
-    let owner = UserId::parse(r.str()?).map_err(invalid)?;
-    let name = FileName::parse(r.str()?).map_err(invalid)?;
-    let content_type = ContentType::parse(r.str()?).map_err(invalid)?;
+    // What this codec wrote came from typed values: they are checked for damage (`from_stored`),
+    // not normalised again.
+    let owner = match expected_owner {
+        Some(expected) if r.str()? == expected.as_str() => expected.clone(),
+        Some(_) => return Err(corrupt("a record of another owner")),
+        None => UserId::parse(r.str()?).map_err(invalid)?,
+    };
+    let name = FileName::from_stored(r.str()?).map_err(invalid)?;
+    let content_type = ContentType::from_stored(r.str()?).map_err(invalid)?;
     let sha256 = r.opt(|r| r.str().map(str::to_owned))?;
     let thumbnail_key = r.opt(|r| r.str().map(str::to_owned))?;
     let multipart_upload_id = r.opt(|r| r.str().map(str::to_owned))?;
-    let folder = r.opt(|r| FolderPath::parse(r.str()?).map_err(invalid))?;
+    let folder = r.opt(|r| FolderPath::from_stored(r.str()?).map_err(invalid))?;
     let encrypted = r.opt(|r| decode(r.str()?.as_bytes()))?;
     let guest = r.opt(|r| decode(r.str()?.as_bytes()))?;
     if !r.0.is_empty() {
@@ -205,10 +225,13 @@ impl<'a> Reader<'a> {
     fn time(&mut self) -> Result<OffsetDateTime, MetadataError> {
         let nanos = i128::from_le_bytes(self.array()?);
         let offset = i32::from_le_bytes(self.array()?);
+        let utc = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(invalid)?;
+        // Ferry writes UTC dates: no second conversion for them.
+        if offset == 0 {
+            return Ok(utc);
+        }
         let offset = UtcOffset::from_whole_seconds(offset).map_err(invalid)?;
-        OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .map_err(invalid)?
-            .checked_to_offset(offset)
+        utc.checked_to_offset(offset)
             .ok_or_else(|| corrupt("time out of range"))
     }
 
@@ -384,5 +407,46 @@ mod tests {
             store.file(&updated.owner, &updated.id).await.unwrap(),
             Some(updated)
         );
+    }
+
+    #[test]
+    fn damaged_texts_in_binary_records_are_errors() {
+        let file = FileRecord {
+            name: FileName::parse("okay").unwrap(),
+            content_type: ContentType::parse("text/plain").unwrap(),
+            folder: Some(FolderPath::parse("ab/cd").unwrap()),
+            ..plain()
+        };
+        let bytes = encode_file(&file).unwrap();
+        assert_eq!(decode_file(&bytes).unwrap(), file);
+        // Same-length replacements, so only the text is damaged, not the layout.
+        for (from, to) in [
+            ("okay", "o\u{1}ay"),
+            ("okay", "o\\ay"),
+            ("text/plain", "text plain"),
+            ("text/plain", "text/pl\nin"),
+            ("ab/cd", "ab/.."),
+            ("ab/cd", "ab//d"),
+        ] {
+            let at = bytes
+                .windows(from.len())
+                .position(|w| w == from.as_bytes())
+                .expect("the text is in the record");
+            let mut damaged = bytes.clone();
+            damaged[at..at + from.len()].copy_from_slice(to.as_bytes());
+            assert!(decode_file(&damaged).is_err(), "{to:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_of_one_owner_refuses_a_record_of_another() {
+        let file = plain();
+        let other = UserId::parse("someone-else").unwrap();
+        let binary = encode_file(&file).unwrap();
+        let json = serde_json::to_vec(&file).unwrap();
+        for bytes in [&binary, &json] {
+            assert_eq!(decode_file_of(bytes, &file.owner).unwrap(), file);
+            assert!(decode_file_of(bytes, &other).is_err());
+        }
     }
 }
