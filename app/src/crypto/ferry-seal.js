@@ -1,27 +1,35 @@
 // Ferry's sealing worker (/ferry-seal.js): encrypts one part of an end-to-end encrypted upload
 // and hashes its ciphertext, off the page's main thread. The app (app/src/crypto/seal_worker.rs)
-// starts it when the first encrypted part is sealed, so the files page's first load carries none
+// starts it when an encrypted upload begins, so the files page's first load carries none
 // of it, and decides everything about the format: which plaintext bytes the part covers, each
 // record's nonce, which record is the file's last (docs/ENCRYPTION.md). This file only moves
 // bytes, with as few copies as it can:
 // - each record is encrypted straight from the part's plaintext buffer: WebCrypto copies its
 //   input when called, so the byte after a record's data is set to the delimiter for the call
 //   and put back at once (the part's last record, with nothing after it, gets its own buffer);
-// - the records are assembled into one buffer (reused by the next part) that WebCrypto hashes
-//   and the part's Blob copies, both as they are called; the Blob goes back to the page, which
-//   sends it.
+// - the records are assembled into one buffer that WebCrypto hashes (copying it as it is
+//   called) and that is then moved, not copied, to the page, which makes the part's Blob of it
+//   and hands the buffer back for a later part.
 //
 // Request:  { id, key: CryptoKey, file: Blob, start, end (plaintext bytes of `file`),
 //             nonces: Uint8Array (12 bytes per record), dataLen (data bytes of a full record),
 //             partLen (ciphertext bytes), endsFile (the part's last record is the file's) }
-// Answer:   { id, part: Blob, sha256: ArrayBuffer } or { id, error: string }
+// Answer:   { id, part: ArrayBuffer (transferred), sha256: ArrayBuffer } or { id, error: string }
+// Then:     { recycle: ArrayBuffer } (transferred back once the page has copied it)
 "use strict";
 
 const NONCE_LEN = 12;
 const MORE = 1;
 const LAST = 2;
 
+/** Assembly buffers the page has copied into its Blobs and handed back, for the next parts. */
+const spares = [];
+
 self.onmessage = async ({ data }) => {
+  if (data.recycle) {
+    if (spares.length < 2) spares.push(data.recycle);
+    return;
+  }
   const { id } = data;
   try {
     const { part, sha256 } = await seal(data);
@@ -54,7 +62,8 @@ async function seal({ key, file, start, end, nonces, dataLen, partLen, endsFile 
     }
   }
   const sealed = await Promise.all(sealing);
-  const out = new Uint8Array(partLen);
+  const reused = spares.findIndex((buffer) => buffer.byteLength === partLen);
+  const out = new Uint8Array(reused < 0 ? new ArrayBuffer(partLen) : spares.splice(reused, 1)[0]);
   let at = 0;
   for (const record of sealed) {
     if (at + record.byteLength > partLen) throw new Error("sealed records longer than the part");

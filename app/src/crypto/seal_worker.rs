@@ -4,14 +4,15 @@
 //! send. The page's main thread only schedules: the bytes never pass through it.
 //!
 //! The format stays here: [`super::sealing`] works out the part's span and every record's
-//! nonce, the worker only places bytes. The workers start with the first encrypted part (the
-//! files page's first load fetches nothing of them) and are kept for the page's life.
+//! nonce, the worker only places bytes. The workers start when an encrypted file is prepared for
+//! upload ([`warm`]; the files page's first load fetches nothing of them) and are kept for the
+//! page's life.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -162,6 +163,12 @@ impl Pool {
     }
 }
 
+/// Starts the workers ahead of the first part (an encrypted upload begins), so the first part
+/// does not wait for them.
+pub fn warm() {
+    let _ = Pool::shared();
+}
+
 /// Seals `job` in a worker: the part's ciphertext as a `Blob` and its SHA-256 digest.
 pub async fn seal(job: Job<'_>) -> Result<(Blob, Vec<u8>), CryptoError> {
     let pool = Pool::shared()?;
@@ -196,13 +203,18 @@ pub async fn seal(job: Job<'_>) -> Result<(Blob, Vec<u8>), CryptoError> {
         return Err(failed(err));
     }
     busy.set(busy.get() + 1);
+    let worker = worker.clone();
     drop(pool);
     let answer = JsFuture::from(answer).await.map_err(failed)?;
     // The sealed bytes are moved here, not copied: the part's `Blob` is made by this thread, so
     // its garbage collector sees the part's size and frees the sent ones in time.
     let sealed = Reflect::get(&answer, &"part".into()).map_err(failed)?;
-    let part =
-        Blob::new_with_buffer_source_sequence(&js_sys::Array::of1(&sealed)).map_err(failed)?;
+    let part = Blob::new_with_buffer_source_sequence(&Array::of1(&sealed)).map_err(failed)?;
+    // Copied: the worker assembles a later part in it instead of a fresh buffer.
+    let recycle = Object::new();
+    if Reflect::set(&recycle, &"recycle".into(), &sealed).is_ok() {
+        let _ = worker.post_message_with_transfer(&recycle, &Array::of1(&sealed));
+    }
     let digest = Reflect::get(&answer, &"sha256".into()).map_err(failed)?;
     Ok((part, Uint8Array::new(&digest).to_vec()))
 }

@@ -34,6 +34,7 @@ impl SealedFile {
         content_type: &str,
         plain_size: u64,
     ) -> Result<Self, CryptoError> {
+        seal_worker::warm();
         let web = WebCrypto::new()?;
         let (mut content_salt, mut meta_salt) = ([0; SALT_LEN], [0; SALT_LEN]);
         random_bytes(&mut content_salt)?;
@@ -70,6 +71,7 @@ impl SealedFile {
         meta: &EncryptedMeta,
         plain_size: u64,
     ) -> Result<Self, CryptoError> {
+        seal_worker::warm();
         let web = WebCrypto::new()?;
         let blob = crate::base64::decode_url(&meta.meta)
             .ok_or(CryptoError::Malformed("metadata that is not base64url"))?;
