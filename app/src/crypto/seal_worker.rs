@@ -9,7 +9,6 @@
 //! page's life.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
@@ -49,15 +48,17 @@ pub struct Job<'a> {
     pub ends_file: bool,
 }
 
-type Answer = (Function, Function);
+/// A request a worker has yet to answer: its id, the worker's index, and its promise's
+/// `resolve` and `reject`.
+type Owed = (u32, usize, Function, Function);
 
-/// Started workers and the answers they owe.
+/// Started workers and the answers they owe (a few at a time: a scan is all it takes).
 struct Pool {
-    workers: Vec<(Worker, Cell<usize>)>,
-    pending: Rc<RefCell<BTreeMap<u32, (usize, Answer)>>>,
+    workers: Vec<Worker>,
+    pending: Rc<RefCell<Vec<Owed>>>,
     next_id: Cell<u32>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 thread_local! {
@@ -77,25 +78,22 @@ fn failed(err: JsValue) -> CryptoError {
 
 impl Pool {
     fn start() -> Result<Rc<Self>, CryptoError> {
-        let pending: Rc<RefCell<BTreeMap<u32, (usize, Answer)>>> = Rc::default();
+        let pending: Rc<RefCell<Vec<Owed>>> = Rc::default();
         let on_message = {
             let pending = pending.clone();
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 let data = event.data();
                 let id = Reflect::get(&data, &"id".into())
                     .ok()
-                    .and_then(|id| id.as_f64())
-                    .map(|id| id as u32);
-                let Some((worker, (resolve, reject))) =
-                    id.and_then(|id| pending.borrow_mut().remove(&id))
-                else {
+                    .and_then(|id| id.as_f64());
+                let owed = {
+                    let mut pending = pending.borrow_mut();
+                    let at = pending.iter().position(|o| Some(f64::from(o.0)) == id);
+                    at.map(|at| pending.swap_remove(at))
+                };
+                let Some((_, _, resolve, reject)) = owed else {
                     return;
                 };
-                POOL.with_borrow(|pool| {
-                    if let Some((_, busy)) = pool.as_ref().and_then(|p| p.workers.get(worker)) {
-                        busy.set(busy.get().saturating_sub(1));
-                    }
-                });
                 let error = Reflect::get(&data, &"error".into()).unwrap_or(JsValue::UNDEFINED);
                 let _ = if error.is_undefined() {
                     resolve.call1(&JsValue::NULL, &data)
@@ -104,39 +102,32 @@ impl Pool {
                 };
             })
         };
-        let mut workers = Vec::with_capacity(WORKERS);
-        let mut on_error = Vec::with_capacity(WORKERS);
-        for index in 0..WORKERS {
-            let worker = Worker::new(SCRIPT).map_err(failed)?;
-            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            // The script did not load (or threw): what it owes fails, and the next part starts
-            // the workers afresh.
+        // A worker's script did not load (or threw): everything owed fails, and the next part
+        // starts the workers afresh.
+        let on_error = {
             let pending = pending.clone();
-            let error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_event: web_sys::Event| {
-                let lost: Vec<Answer> = {
-                    let mut pending = pending.borrow_mut();
-                    let ids: Vec<u32> = pending
-                        .iter()
-                        .filter(|(_, (w, _))| *w == index)
-                        .map(|(id, _)| *id)
-                        .collect();
-                    ids.iter()
-                        .filter_map(|id| pending.remove(id).map(|(_, answer)| answer))
-                        .collect()
-                };
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_event: web_sys::Event| {
+                let lost = std::mem::take(&mut *pending.borrow_mut());
                 let stop = JsValue::from_str("the encryption worker stopped");
-                for (_, reject) in lost {
+                for (_, _, _, reject) in lost {
                     let _ = reject.call1(&JsValue::NULL, &stop);
                 }
-                let dropped = POOL.with_borrow_mut(|pool| pool.take());
-                if let Some(pool) = dropped {
+                if let Some(pool) = POOL.with_borrow_mut(Option::take) {
                     // Not while this closure, which the pool owns, runs.
-                    wasm_bindgen_futures::spawn_local(async move { pool.terminate() });
+                    wasm_bindgen_futures::spawn_local(async move {
+                        for worker in &pool.workers {
+                            worker.terminate();
+                        }
+                    });
                 }
-            });
-            worker.set_onerror(Some(error.as_ref().unchecked_ref()));
-            workers.push((worker, Cell::new(0)));
-            on_error.push(error);
+            })
+        };
+        let mut workers = Vec::with_capacity(WORKERS);
+        for _ in 0..WORKERS {
+            let worker = Worker::new(SCRIPT).map_err(failed)?;
+            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            workers.push(worker);
         }
         Ok(Rc::new(Self {
             workers,
@@ -145,12 +136,6 @@ impl Pool {
             _on_message: on_message,
             _on_error: on_error,
         }))
-    }
-
-    fn terminate(&self) {
-        for (worker, _) in &self.workers {
-            worker.terminate();
-        }
     }
 
     fn shared() -> Result<Rc<Self>, CryptoError> {
@@ -172,11 +157,14 @@ pub fn warm() {
 /// Seals `job` in a worker: the part's ciphertext as a `Blob` and its SHA-256 digest.
 pub async fn seal(job: Job<'_>) -> Result<(Blob, Vec<u8>), CryptoError> {
     let pool = Pool::shared()?;
-    let (index, (worker, busy)) = pool
+    // The worker with the fewest parts in hand.
+    let index = (0..pool.workers.len())
+        .min_by_key(|&w| pool.pending.borrow().iter().filter(|o| o.1 == w).count())
+        .unwrap_or(0);
+    let worker = pool
         .workers
-        .iter()
-        .enumerate()
-        .min_by_key(|(_, (_, busy))| busy.get())
+        .get(index)
+        .cloned()
         .ok_or_else(|| CryptoError::Backend("no encryption worker".into()))?;
     let id = pool.next_id.get().wrapping_add(1);
     pool.next_id.set(id);
@@ -194,16 +182,12 @@ pub async fn seal(job: Job<'_>) -> Result<(Blob, Vec<u8>), CryptoError> {
     set("endsFile", &job.ends_file.into()).map_err(failed)?;
 
     let answer = Promise::new(&mut |resolve, reject| {
-        pool.pending
-            .borrow_mut()
-            .insert(id, (index, (resolve, reject)));
+        pool.pending.borrow_mut().push((id, index, resolve, reject));
     });
     if let Err(err) = worker.post_message(&request) {
-        pool.pending.borrow_mut().remove(&id);
+        pool.pending.borrow_mut().retain(|o| o.0 != id);
         return Err(failed(err));
     }
-    busy.set(busy.get() + 1);
-    let worker = worker.clone();
     drop(pool);
     let answer = JsFuture::from(answer).await.map_err(failed)?;
     // The sealed bytes are moved here, not copied: the part's `Blob` is made by this thread, so
