@@ -8,28 +8,24 @@
 //   input when called, so the byte after a record's data is set to the delimiter for the call
 //   and put back at once (the part's last record, with nothing after it, gets its own buffer);
 // - the records are assembled into one buffer that WebCrypto hashes (copying it as it is
-//   called) and that is then moved, not copied, to the page, which makes the part's Blob of it
-//   and hands the buffer back for a later part.
+//   called) and that is then moved, not copied, to the page, which makes the part's Blob of it.
+//   The buffer is not handed back for a later part on purpose: it dies on the page's heap,
+//   which makes the page's garbage collector run often enough to let go of the Blobs of parts
+//   already sent (a Blob's bytes stay in the browser until its object is collected; with the
+//   buffers recycled the page allocated so little that a 1 GiB upload ran the browser out of
+//   Blob memory, ERR_BLOB_OUT_OF_MEMORY).
 //
 // Request:  { id, key: CryptoKey, file: Blob, start, end (plaintext bytes of `file`),
 //             nonces: Uint8Array (12 bytes per record), dataLen (data bytes of a full record),
 //             partLen (ciphertext bytes), endsFile (the part's last record is the file's) }
 // Answer:   { id, part: ArrayBuffer (transferred), sha256: ArrayBuffer } or { id, error: string }
-// Then:     { recycle: ArrayBuffer } (transferred back once the page has copied it)
 "use strict";
 
 const NONCE_LEN = 12;
 const MORE = 1;
 const LAST = 2;
 
-/** Assembly buffers the page has copied into its Blobs and handed back, for the next parts. */
-const spares = [];
-
 self.onmessage = async ({ data }) => {
-  if (data.recycle) {
-    if (spares.length < 2) spares.push(data.recycle);
-    return;
-  }
   const { id } = data;
   try {
     const { part, sha256 } = await seal(data);
@@ -62,8 +58,7 @@ async function seal({ key, file, start, end, nonces, dataLen, partLen, endsFile 
     }
   }
   const sealed = await Promise.all(sealing);
-  const reused = spares.findIndex((buffer) => buffer.byteLength === partLen);
-  const out = new Uint8Array(reused < 0 ? new ArrayBuffer(partLen) : spares.splice(reused, 1)[0]);
+  const out = new Uint8Array(partLen);
   let at = 0;
   for (const record of sealed) {
     if (at + record.byteLength > partLen) throw new Error("sealed records longer than the part");

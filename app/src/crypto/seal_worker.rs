@@ -190,15 +190,11 @@ pub async fn seal(job: Job<'_>) -> Result<(Blob, Vec<u8>), CryptoError> {
     }
     drop(pool);
     let answer = JsFuture::from(answer).await.map_err(failed)?;
-    // The sealed bytes are moved here, not copied: the part's `Blob` is made by this thread, so
-    // its garbage collector sees the part's size and frees the sent ones in time.
+    // The sealed bytes are moved here, not copied, and left to this thread's heap once the
+    // part's `Blob` holds them: their size is what makes its garbage collector run and free the
+    // Blobs of sent parts in time (ferry-seal.js says why they are not recycled).
     let sealed = Reflect::get(&answer, &"part".into()).map_err(failed)?;
     let part = Blob::new_with_buffer_source_sequence(&Array::of1(&sealed)).map_err(failed)?;
-    // Copied: the worker assembles a later part in it instead of a fresh buffer.
-    let recycle = Object::new();
-    if Reflect::set(&recycle, &"recycle".into(), &sealed).is_ok() {
-        let _ = worker.post_message_with_transfer(&recycle, &Array::of1(&sealed));
-    }
     let digest = Reflect::get(&answer, &"sha256".into()).map_err(failed)?;
     Ok((part, Uint8Array::new(&digest).to_vec()))
 }
