@@ -160,12 +160,14 @@ pub const REQUESTS_PAGE: &str = "requests.html";
 
 /// The files of "Download all" that keep their names across builds: the download worker
 /// (`sw.js`) and the ZIP module (its loader, script and wasm) the recipients' page loads by name. Revalidated like entry pages,
-/// so a deploy replaces them at once (and the module's script and wasm never mismatch).
-pub const UNHASHED_SCRIPTS: [&str; 4] = [
+/// so a deploy replaces them at once (and the module's script and wasm never mismatch). So is
+/// the app's sealing worker (`ferry-seal.js`), whose requests the app's wasm writes.
+pub const UNHASHED_SCRIPTS: [&str; 5] = [
     "sw.js",
     "ferry-zip-loader.js",
     "ferry-zip.js",
     "ferry-zip_bg.wasm",
+    "ferry-seal.js",
 ];
 
 /// A path whose last segment has no dot is a page of the site (CloudFront's SPA routing function).
@@ -367,5 +369,12 @@ mod tests {
         // The app's second entry since issue 17 (the main entry's wasm no longer carries them).
         assert_eq!(entry_page("/r/AAAAAAAAAAAAAAAAAAAAAA"), Some(REQUESTS_PAGE));
         assert_eq!(entry_page("/requests"), Some(REQUESTS_PAGE));
+    }
+
+    #[test]
+    fn the_sealing_worker_is_a_file_always_revalidated() {
+        // The app's wasm and the worker it starts must come from the same deploy.
+        assert_eq!(entry_page("/ferry-seal.js"), None);
+        assert_eq!(cache_control("/ferry-seal.js"), REVALIDATE);
     }
 }

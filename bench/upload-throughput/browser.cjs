@@ -102,6 +102,44 @@ function cpuSeconds() {
   return { browser, server };
 }
 
+/** CPU time (user + system, in s) of every thread of the Chromium processes so far, by process
+ * type and thread name ("renderer/chromium" is a renderer's main thread, "renderer/DedicatedWorker"
+ * its Web Workers, "browser/Chrome_IOThread" the browser's I/O thread…). A thread that ended
+ * meanwhile is not counted. */
+function threadSeconds() {
+  const out = {};
+  for (const { pid, cmdline } of chromiumProcesses()) {
+    const args = cmdline.join(" ");
+    const type = (args.match(/--type=([a-z-]+)/) ?? [null, "browser"])[1];
+    let tasks = [];
+    try {
+      tasks = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).replace(/\d+$/, "");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const key = `${type}/${name}`;
+        out[key] = (out[key] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+  return out;
+}
+
+/** The threads that used at least 0.1 s between two [threadSeconds], busiest first. */
+function threadsBetween(before, after) {
+  return Object.entries(after)
+    .map(([name, secs]) => [name, Math.round((secs - (before[name] ?? 0)) * 100) / 100])
+    .filter(([, secs]) => secs >= 0.1)
+    .sort((a, b) => b[1] - a[1]);
+}
+
 function memory(renderers) {
   let renderer = 0;
   let total = 0;
@@ -288,6 +326,7 @@ async function viaUi(page, cdp, renderers, encrypted) {
   const chooser = page.waitForEvent("filechooser");
   settle();
   const cpuBefore = cpuSeconds();
+  const threadsBefore = threadSeconds();
   const started = Date.now();
   await page.getByRole("button", { name: /Drop files/ }).click();
   await (await chooser).setFiles(file);
@@ -298,6 +337,7 @@ async function viaUi(page, cdp, renderers, encrypted) {
   );
   const sent = (Date.now() - started) / 1000;
   const cpuAfter = cpuSeconds();
+  const threads = threadsBetween(threadsBefore, threadSeconds());
   // An encrypted file is listed under its sealed name: only the plain one is waited for.
   if (!encrypted) await page.getByRole("button", { name: `Download ${name}` }).waitFor({ timeout: 120_000 });
   const ready = (Date.now() - started) / 1000;
@@ -327,6 +367,7 @@ async function viaUi(page, cdp, renderers, encrypted) {
     peak_js_heap: peak.heap,
     browser_cpu_secs: cpuAfter.browser - cpuBefore.browser,
     server_cpu_secs: cpuAfter.server - cpuBefore.server,
+    cpu_threads: threads,
   };
 }
 

@@ -21,6 +21,8 @@
 #                                                       one with trunk into a temporary dir)
 #   BENCH_KEEP=1 ...                                    keep the data dir and the log
 #   BENCH_BARE_PARALLEL=6 ...                           parts the bare page sends at once (4)
+#   BENCH_THREADS=1 ...                                 also print Chromium's CPU time by process
+#                                                       type and thread (main thread, workers, I/O)
 #
 # Link mode (BENCH_LINK=1, or BENCH_LINKS="Mbit/s:latency ms:MiB,…") replaces 1–3 with uploads
 # over emulated links: Chromium's network emulation (DevTools `Network.emulateNetworkConditions`:
@@ -87,6 +89,8 @@ if [[ -z "$site" ]]; then
   echo "building the site (trunk build --release)…" >&2
   cargo fetch --locked >/dev/null
   trunk build --release --dist "$site" >"$tmp/trunk.log" 2>&1 || { cat "$tmp/trunk.log" >&2; exit 1; }
+  # As infra/build-site.sh does: the site's CSP (`script-src 'self'`) refuses inline scripts.
+  python3 infra/externalize-inline-scripts.py "$site/index.html" >&2
 fi
 [[ -f "$site/index.html" ]] || { echo "upload-throughput: no $site/index.html" >&2; exit 1; }
 
@@ -266,3 +270,9 @@ jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_
     "CPU until sent:           Chromium \($b.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.server_cpu_secs * 100 | round / 100) s of the \($b.sent_secs * $cores * 10 | round / 10) CPU-seconds \($cores) cores had",
     "browser peak memory:      renderer RSS \(mib($b.peak_renderer_rss)) MiB; all Chromium processes \(mib($b.peak_chromium_rss)) MiB PSS (idle before the upload: \(mib($b.idle_chromium_rss)) MiB); JS heap \(mib($b.peak_js_heap)) MiB"
   ] | .[]'
+if [[ "${BENCH_THREADS:-}" == "1" ]]; then
+  jq -r '
+    def threads: map("\(.[1]) s \(.[0])") | join(", ");
+    "Chromium CPU by thread, plain:     \(.cpu_threads | threads)",
+    "Chromium CPU by thread, encrypted: \(.encrypted.cpu_threads | threads)"' <<<"$browser_json"
+fi

@@ -273,3 +273,76 @@ async fn the_stream_opens_many_records_at_once_with_webcrypto_in_order() {
     let err = decryptor.push(&web, &bad).await.unwrap_err();
     assert_eq!(err, CryptoError::Tampered);
 }
+
+/// Parts sealed all at once, more than there are sealing workers, each come back as their own
+/// reference records (answers are matched to their requests, a recycled buffer holds no other
+/// part's bytes); a file that changed size since it was picked is refused, not sealed short.
+#[wasm_bindgen_test]
+async fn parts_sealed_at_once_in_the_workers_are_each_their_own_and_a_shrunk_file_is_refused() {
+    use super::sealing::SealedFile;
+    use js_sys::{Array, Promise, Uint8Array};
+    use std::rc::Rc;
+    use wasm_bindgen_futures::{JsFuture, future_to_promise};
+
+    let web = WebCrypto::new().unwrap();
+    let r = CONTENT_RECORDS;
+    let plain_len = 11 * 65_519 + 7;
+    let plain: Vec<u8> = (0..plain_len).map(|i| (i * 7 % 251) as u8).collect();
+    let blob =
+        web_sys::Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&plain[..])))
+            .unwrap();
+    let key = TransferKey::generate().unwrap();
+    let file = Rc::new(
+        SealedFile::new(&key, "f.bin", None, "application/x-test", plain_len)
+            .await
+            .unwrap(),
+    );
+    let secrets = meta::open(
+        &web,
+        &key,
+        &crate::base64::decode_url(&file.meta.meta).unwrap(),
+    )
+    .await
+    .unwrap();
+    let keys = RecordKeys::derive(
+        &web,
+        AES_256_GCM,
+        key.bytes(),
+        &secrets.content_salt().unwrap(),
+    )
+    .await
+    .unwrap();
+    let total = file.cipher_size;
+    let layout: Vec<(u64, u64)> = (0..total)
+        .step_by(2 * r.get() as usize)
+        .map(|s| (s, (s + 2 * r.get()).min(total)))
+        .collect();
+    let sealing = Array::new();
+    for &(start, end) in &layout {
+        let (file, blob) = (file.clone(), blob.clone());
+        sealing.push(&future_to_promise(async move {
+            let (part, sha256) = file.part_with_checksum(&blob, start, end).await.unwrap();
+            let bytes = JsFuture::from(part.array_buffer()).await?;
+            Ok(Array::of2(&bytes, &sha256.into()).into())
+        }));
+    }
+    let sealed: Array = JsFuture::from(Promise::all(&sealing)).await.unwrap().into();
+    assert_eq!(sealed.length() as usize, layout.len());
+    for (answer, &(start, end)) in sealed.iter().zip(&layout) {
+        let answer: Array = answer.into();
+        let bytes = Uint8Array::new(&answer.get(0)).to_vec();
+        let span = r.span(plain_len, start..end).unwrap();
+        let plaintext = &plain[span.plaintext.start as usize..span.plaintext.end as usize];
+        let reference = seal_span(&web, &keys, r, &span, plaintext).await.unwrap();
+        assert_eq!(bytes, reference, "part {start}..{end}");
+        let digest = crate::checksum::sha256_digest(&bytes).await.unwrap();
+        assert_eq!(
+            answer.get(1).as_string().unwrap(),
+            crate::checksum::encode(&digest)
+        );
+    }
+
+    let shrunk = blob.slice_with_i32_and_i32(0, 65_519).unwrap();
+    let (start, end) = layout[0];
+    assert!(file.part_with_checksum(&shrunk, start, end).await.is_err());
+}

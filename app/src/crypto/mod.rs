@@ -12,6 +12,7 @@ pub mod link_key;
 pub mod message;
 pub mod meta;
 pub mod names;
+pub mod seal_worker;
 pub mod sealing;
 pub mod stream;
 pub mod thumb_queue;
