@@ -61,14 +61,16 @@ function fromPage(port) {
 // Paces this worker's garbage collector to the bytes streaming through. The chunks arrive by
 // transfer, so they are not allocations of this worker, and it does next to no JavaScript of its
 // own: its young generation filled so slowly that chunks the browser had long saved stayed in
-// memory between collections, up to a hundred MiB and more at full speed (bench/zip-download,
-// the worker's array buffers). A throwaway array of 1/32 of each chunk's length (a few per
-// cent of the bytes) makes collections come sooner, and each frees the chunks already taken:
-// the worker's peak halved in the bench (236 to 118 MiB over 5 GiB). Nothing depends on it for
-// correctness.
+// memory between collections, up to 236 MiB at full speed (bench/zip-download, the worker's
+// array buffers). Throwaway arrays worth a quarter of each chunk's bytes (in pieces of 32 KiB,
+// so they stay in the young generation) make young collections come often enough that each
+// frees the chunks already taken. Measured over 1.2 GiB (worker's buffers, the renderer's
+// footprint, browser CPU): 1/32 of the bytes 67 MiB, 225 MiB, 18 s; a quarter 45 MiB, 172 MiB,
+// 15 s; all of them 53–62 MiB, 135–173 MiB, 24 s (collections that often cost more than they
+// free). Nothing depends on it for correctness.
 let pacer = null;
 function pace(bytes) {
-  pacer = new Array(bytes >>> 5).fill(0);
+  for (let n = bytes >>> 4; n > 0; n -= 8192) pacer = new Array(Math.min(n, 8192));
 }
 
 self.addEventListener('fetch', (event) => {
