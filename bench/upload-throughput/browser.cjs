@@ -144,7 +144,8 @@ function threadsBetween(before, after) {
 function memory(renderers) {
   let renderer = 0;
   let total = 0;
-  // The browser process (no --type; it keeps the blob storage) and the rest but renderers.
+  // The browser process (no --type; it keeps the blob storage) and every other process but the
+  // renderers named --type=renderer (a renderer forked from the zygote keeps its command line).
   let browser = 0;
   let others = 0;
   for (const { pid, cmdline } of chromiumProcesses()) {
