@@ -9,6 +9,7 @@
 
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
+const net = require("node:net");
 const path = require("node:path");
 const { chromium } = require("playwright-core");
 
@@ -143,12 +144,94 @@ function threadsBetween(before, after) {
 function memory(renderers) {
   let renderer = 0;
   let total = 0;
-  for (const { pid } of chromiumProcesses()) {
+  // The browser process (no --type; it keeps the blob storage) and every other process but the
+  // renderers named --type=renderer (a renderer forked from the zygote keeps its command line).
+  let browser = 0;
+  let others = 0;
+  for (const { pid, cmdline } of chromiumProcesses()) {
     // Proportional set size: shared libraries count once across the processes.
-    total += procBytes(pid, "smaps_rollup", "Pss");
+    const pss = procBytes(pid, "smaps_rollup", "Pss");
+    total += pss;
+    // Chromium rewrites its command line as one string: the type is found in the joined text.
+    const line = cmdline.join(" ");
+    const type = /crashpad/.test(cmdline[0]) ? "crashpad" : /--type=(\S+)/.exec(line)?.[1];
+    if (!type) browser += pss;
+    else if (type !== "renderer") others += pss;
   }
   for (const pid of renderers) renderer = Math.max(renderer, procBytes(pid, "status", "VmRSS"));
-  return { renderer, total };
+  return { renderer, total, browser, others };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A bare DevTools client on the browser's endpoint, attached to every dedicated worker (the
+ * sealing workers). Playwright opens no DevTools session on a worker, so their heaps are asked
+ * here, as bench/zip-download does for its service worker. */
+async function workerWatch(port) {
+  const { webSocketDebuggerUrl } = await (await fetch(`http://127.0.0.1:${port}/json/version`)).json();
+  const ws = new WebSocket(webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  let next = 1;
+  const calls = new Map();
+  const workers = new Map(); // targetId → sessionId
+  const send = (method, params = {}, sessionId) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      calls.set(id, { resolve, reject });
+      ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
+    });
+  const attach = (info) => {
+    if (info.type !== "worker" || workers.has(info.targetId)) return;
+    workers.set(info.targetId, null);
+    send("Target.attachToTarget", { targetId: info.targetId, flatten: true })
+      .then(({ sessionId }) => workers.set(info.targetId, sessionId))
+      .catch(() => workers.delete(info.targetId));
+  };
+  ws.onmessage = (event) => {
+    const m = JSON.parse(event.data);
+    if (m.id && calls.has(m.id)) {
+      const call = calls.get(m.id);
+      calls.delete(m.id);
+      if (m.error) call.reject(new Error(m.error.message));
+      else call.resolve(m.result);
+    } else if (m.method === "Target.targetCreated" || m.method === "Target.targetInfoChanged") {
+      attach(m.params.targetInfo);
+    } else if (m.method === "Target.targetDestroyed") {
+      workers.delete(m.params.targetId);
+    }
+  };
+  await send("Target.setDiscoverTargets", { discover: true });
+  return {
+    /** The workers' JS heap in use and array buffers, summed. */
+    async heap() {
+      let used = 0;
+      let buffers = 0;
+      for (const sessionId of workers.values()) {
+        if (!sessionId) continue;
+        try {
+          const usage = await send("Runtime.getHeapUsage", {}, sessionId);
+          used += usage.usedSize;
+          buffers += usage.backingStorageSize ?? 0;
+        } catch {
+          // The worker stopped between listing and asking.
+        }
+      }
+      return { used, buffers, count: [...workers.values()].filter(Boolean).length };
+    },
+    close: () => ws.close(),
+  };
 }
 
 /** Chromium's own network emulation (DevTools protocol) on `page`: `latency_ms` added to every
@@ -278,19 +361,30 @@ async function overLink(browser, page, link) {
 
 /** Uploads BENCH_FILE through the files page (sealed in the page when `encrypted`) and times it
  * until the row says "Uploaded" and, plain, until the file is listed as ready; samples memory. */
-async function viaUi(page, cdp, renderers, encrypted) {
+async function viaUi(page, cdp, renderers, encrypted, workers) {
   const idle = memory(renderers);
-  const peak = { renderer: idle.renderer, total: idle.total, heap: 0 };
+  const peak = { renderer: idle.renderer, total: idle.total, heap: 0, browser: idle.browser, others: idle.others };
+  // The page's and the sealing workers' JS heap in use and array buffers (DevTools).
+  const arrays = { page_heap: 0, page_buffers: 0, worker_heap: 0, worker_buffers: 0, workers: 0 };
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
       const now = memory(renderers);
       peak.renderer = Math.max(peak.renderer, now.renderer);
       peak.total = Math.max(peak.total, now.total);
+      peak.browser = Math.max(peak.browser, now.browser);
+      peak.others = Math.max(peak.others, now.others);
       try {
         const { metrics } = await cdp.send("Performance.getMetrics");
         const heap = metrics.find((m) => m.name === "JSHeapTotalSize");
         if (heap) peak.heap = Math.max(peak.heap, heap.value);
+        const usage = await cdp.send("Runtime.getHeapUsage");
+        arrays.page_heap = Math.max(arrays.page_heap, usage.usedSize);
+        arrays.page_buffers = Math.max(arrays.page_buffers, usage.backingStorageSize ?? 0);
+        const worker = await workers.heap();
+        arrays.worker_heap = Math.max(arrays.worker_heap, worker.used);
+        arrays.worker_buffers = Math.max(arrays.worker_buffers, worker.buffers);
+        arrays.workers = Math.max(arrays.workers, worker.count);
       } catch {
         // The page is busy navigating; next time.
       }
@@ -365,6 +459,10 @@ async function viaUi(page, cdp, renderers, encrypted) {
     peak_chromium_rss: peak.total,
     idle_chromium_rss: idle.total,
     peak_js_heap: peak.heap,
+    peak_arrays: arrays,
+    peak_browser_process: peak.browser,
+    idle_browser_process: idle.browser,
+    peak_other_processes: peak.others,
     browser_cpu_secs: cpuAfter.browser - cpuBefore.browser,
     server_cpu_secs: cpuAfter.server - cpuBefore.server,
     cpu_threads: threads,
@@ -372,7 +470,12 @@ async function viaUi(page, cdp, renderers, encrypted) {
 }
 
 (async () => {
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: FLAGS });
+  const port = await freePort();
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [...FLAGS, `--remote-debugging-port=${port}`, "--remote-debugging-address=127.0.0.1"],
+  });
+  const workers = await workerWatch(port);
   try {
     const page = await browser.newPage({ baseURL: url });
     const email = `bench-${Date.now().toString(36)}@example.com`;
@@ -396,7 +499,7 @@ async function viaUi(page, cdp, renderers, encrypted) {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("Performance.enable");
     const renderers = await rendererPids(browser);
-    const plain = await viaUi(page, cdp, renderers, false);
+    const plain = await viaUi(page, cdp, renderers, false, workers);
     // The same file again with "Encrypt end to end" on: sealed part by part in the page.
     await page.waitForFunction(
       () => !/Uploaded ·/.test(document.querySelector("section.upload-panel")?.textContent ?? ""),
@@ -404,13 +507,14 @@ async function viaUi(page, cdp, renderers, encrypted) {
       { polling: 100, timeout: 0 },
     );
     await page.getByRole("checkbox", { name: "Encrypt end to end" }).check();
-    const encrypted = await viaUi(page, cdp, renderers, true);
+    const encrypted = await viaUi(page, cdp, renderers, true, workers);
     await page.getByRole("checkbox", { name: "Encrypt end to end" }).uncheck();
 
     const bare = await barePage(browser);
 
     process.stdout.write(JSON.stringify({ ...plain, encrypted, bare }) + "\n");
   } finally {
+    workers.close();
     await browser.close();
   }
 })().catch((err) => {

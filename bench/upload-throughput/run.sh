@@ -11,7 +11,9 @@
 #      hashes (WebCrypto) and PUTs the same parts, 4 at once, to presigned part URLs — no app.
 # Prints the times and throughputs, the ratios (goal: Ferry >= 70 % of curl), the CPU time the
 # browser and the server spent, and the browser's peak memory (renderer RSS, all Chromium
-# processes' PSS, JS heap).
+# processes' PSS, JS heap; for the encrypted upload also the page's and the sealing workers' JS
+# heap and array buffers, from DevTools `Runtime.getHeapUsage`, and the browser process's PSS,
+# where Blob storage lives).
 #
 #   bench/upload-throughput/run.sh
 #   BENCH_MIB=256 bench/upload-throughput/run.sh        a smaller file
@@ -202,7 +204,7 @@ if (( ${#links[@]} > 0 )); then
   done
   echo "browser: Ferry's UI, then the bare page, over each link…" >&2
   browser_json="$(FERRY_URL="$url" BENCH_FILE="$tmp/unused" FERRY_PID="$server" BENCH_LINKS="$link_json" \
-    node "$here/browser.cjs")"
+    node --experimental-websocket --no-warnings "$here/browser.cjs")"
   n="$(jq '.links | length' <<<"$browser_json")"
   for ((k = 0; k < n; k++)); do
     bare_complete "$(jq -r ".[$k].bare_id" <<<"$link_json")" "$(jq -c ".links[$k].bare" <<<"$browser_json")"
@@ -246,7 +248,7 @@ bare_id="$(bare_upload "$file" "$tmp/bare-parts.json")"
 # --- 2 and 3 in Chromium -----------------------------------------------------------------------
 echo "browser: upload through Ferry's UI, then from a bare page…" >&2
 browser_json="$(FERRY_URL="$url" BENCH_FILE="$file" FERRY_PID="$server" BARE_PARTS="$tmp/bare-parts.json" \
-  node "$here/browser.cjs")"
+  node --experimental-websocket --no-warnings "$here/browser.cjs")"
 # The bare upload completes like the app's (and must: its parts were accepted).
 bare_complete "$bare_id" "$(jq -c '.bare' <<<"$browser_json")"
 
@@ -263,6 +265,7 @@ jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_
     "Ferry in Chromium, ready: \($b.ready_secs * 100 | round / 100) s   \(mbs($b.ready_secs)) MiB/s   (the app asks 0.3 s after the upload, then every 2 s)",
     "Ferry encrypted, sent:    \($b.encrypted.sent_secs * 100 | round / 100) s   \(mbs($b.encrypted.sent_secs)) MiB/s   = \(pct($b.sent_secs / $b.encrypted.sent_secs)) % of plain (goal >= 80 %) — \(if $b.sent_secs / $b.encrypted.sent_secs >= 0.8 then "met" else "NOT met" end); parts \($b.encrypted.parts_secs * 100 | round / 100) s (\(mbs($b.encrypted.parts_secs)) MiB/s); CPU Chromium \($b.encrypted.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.encrypted.server_cpu_secs * 100 | round / 100) s",
     "  encrypted peak memory:  renderer RSS \(mib($b.encrypted.peak_renderer_rss)) MiB; all Chromium processes \(mib($b.encrypted.peak_chromium_rss)) MiB PSS (before: \(mib($b.encrypted.idle_chromium_rss)) MiB); JS heap \(mib($b.encrypted.peak_js_heap)) MiB",
+    "  encrypted peak arrays:  page JS heap \(mib($b.encrypted.peak_arrays.page_heap)) MiB, array buffers \(mib($b.encrypted.peak_arrays.page_buffers)) MiB; sealing workers (\($b.encrypted.peak_arrays.workers)) JS heap \(mib($b.encrypted.peak_arrays.worker_heap)) MiB, array buffers \(mib($b.encrypted.peak_arrays.worker_buffers)) MiB; browser process (blob storage) \(mib($b.encrypted.peak_browser_process)) MiB PSS (before: \(mib($b.encrypted.idle_browser_process)) MiB); every other process (renderers too: forked from the zygote, they keep its command line) \(mib($b.encrypted.peak_other_processes)) MiB",
     "ratio Ferry/curl:         \(pct($curl / $b.sent_secs)) % until sent, \(pct($curl / $b.ready_secs)) % until ready (goal >= 70 %) — \(if $curl / $b.sent_secs >= 0.7 then "met" else "NOT met" end)",
     "bare page in Chromium:    \($b.bare.secs * 100 | round / 100) s   \(mbs($b.bare.secs)) MiB/s   = \(pct($curl / $b.bare.secs)) % of curl, the ceiling of WebCrypto + XHR parts in this browser (Chromium CPU \($b.bare.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.bare.server_cpu_secs * 100 | round / 100) s); Ferry reaches \(pct($b.bare.secs / $b.sent_secs)) % of it",
     "  of which:               \($b.before_parts_secs * 100 | round / 100) s before the first part (sample hash, API), \($b.parts_secs * 100 | round / 100) s sending parts (\(mbs($b.parts_secs)) MiB/s), \($b.complete_secs * 100 | round / 100) s in POST /complete (the server assembles the object)",
