@@ -9,9 +9,9 @@
 
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
-const net = require("node:net");
 const path = require("node:path");
 const { chromium } = require("playwright-core");
+const { freePort, workerWatch } = require("../lib/devtools.cjs");
 
 const FLAGS = [
   "--no-sandbox",
@@ -160,78 +160,6 @@ function memory(renderers) {
   }
   for (const pid of renderers) renderer = Math.max(renderer, procBytes(pid, "status", "VmRSS"));
   return { renderer, total, browser, others };
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A bare DevTools client on the browser's endpoint, attached to every dedicated worker (the
- * sealing workers). Playwright opens no DevTools session on a worker, so their heaps are asked
- * here, as bench/zip-download does for its service worker. */
-async function workerWatch(port) {
-  const { webSocketDebuggerUrl } = await (await fetch(`http://127.0.0.1:${port}/json/version`)).json();
-  const ws = new WebSocket(webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let next = 1;
-  const calls = new Map();
-  const workers = new Map(); // targetId → sessionId
-  const send = (method, params = {}, sessionId) =>
-    new Promise((resolve, reject) => {
-      const id = next++;
-      calls.set(id, { resolve, reject });
-      ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
-    });
-  const attach = (info) => {
-    if (info.type !== "worker" || workers.has(info.targetId)) return;
-    workers.set(info.targetId, null);
-    send("Target.attachToTarget", { targetId: info.targetId, flatten: true })
-      .then(({ sessionId }) => workers.set(info.targetId, sessionId))
-      .catch(() => workers.delete(info.targetId));
-  };
-  ws.onmessage = (event) => {
-    const m = JSON.parse(event.data);
-    if (m.id && calls.has(m.id)) {
-      const call = calls.get(m.id);
-      calls.delete(m.id);
-      if (m.error) call.reject(new Error(m.error.message));
-      else call.resolve(m.result);
-    } else if (m.method === "Target.targetCreated" || m.method === "Target.targetInfoChanged") {
-      attach(m.params.targetInfo);
-    } else if (m.method === "Target.targetDestroyed") {
-      workers.delete(m.params.targetId);
-    }
-  };
-  await send("Target.setDiscoverTargets", { discover: true });
-  return {
-    /** The workers' JS heap in use and array buffers, summed. */
-    async heap() {
-      let used = 0;
-      let buffers = 0;
-      for (const sessionId of workers.values()) {
-        if (!sessionId) continue;
-        try {
-          const usage = await send("Runtime.getHeapUsage", {}, sessionId);
-          used += usage.usedSize;
-          buffers += usage.backingStorageSize ?? 0;
-        } catch {
-          // The worker stopped between listing and asking.
-        }
-      }
-      return { used, buffers, count: [...workers.values()].filter(Boolean).length };
-    },
-    close: () => ws.close(),
-  };
 }
 
 /** Chromium's own network emulation (DevTools protocol) on `page`: `latency_ms` added to every
@@ -475,7 +403,7 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
     executablePath: "/usr/bin/chromium",
     args: [...FLAGS, `--remote-debugging-port=${port}`, "--remote-debugging-address=127.0.0.1"],
   });
-  const workers = await workerWatch(port);
+  const workers = await workerWatch(port, "worker");
   try {
     const page = await browser.newPage({ baseURL: url });
     const email = `bench-${Date.now().toString(36)}@example.com`;

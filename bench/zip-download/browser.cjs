@@ -25,9 +25,9 @@
 
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
-const net = require("node:net");
 const path = require("node:path");
 const { chromium } = require("playwright-core");
+const { freePort, workerWatch } = require("../lib/devtools.cjs");
 
 const FLAGS = [
   "--no-sandbox",
@@ -69,77 +69,6 @@ function cpu(pid) {
   } catch {
     return 0;
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A bare DevTools client on the browser's endpoint, attached to every service worker. Playwright
- * cannot open a DevTools session on a worker, so the worker's heap is asked here. */
-async function workerWatch(port) {
-  const { webSocketDebuggerUrl } = await (await fetch(`http://127.0.0.1:${port}/json/version`)).json();
-  const ws = new WebSocket(webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  let next = 1;
-  const calls = new Map();
-  const workers = new Map(); // targetId → sessionId
-  const send = (method, params = {}, sessionId) =>
-    new Promise((resolve, reject) => {
-      const id = next++;
-      calls.set(id, { resolve, reject });
-      ws.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }));
-    });
-  const attach = (info) => {
-    if (info.type !== "service_worker" || workers.has(info.targetId)) return;
-    workers.set(info.targetId, null);
-    send("Target.attachToTarget", { targetId: info.targetId, flatten: true })
-      .then(({ sessionId }) => workers.set(info.targetId, sessionId))
-      .catch(() => workers.delete(info.targetId));
-  };
-  ws.onmessage = (event) => {
-    const m = JSON.parse(event.data);
-    if (m.id && calls.has(m.id)) {
-      const call = calls.get(m.id);
-      calls.delete(m.id);
-      if (m.error) call.reject(new Error(m.error.message));
-      else call.resolve(m.result);
-    } else if (m.method === "Target.targetCreated" || m.method === "Target.targetInfoChanged") {
-      attach(m.params.targetInfo);
-    } else if (m.method === "Target.targetDestroyed") {
-      workers.delete(m.params.targetId);
-    }
-  };
-  await send("Target.setDiscoverTargets", { discover: true });
-  return {
-    /** The workers' JS heap in use and array buffers, summed. */
-    async heap() {
-      let used = 0;
-      let buffers = 0;
-      for (const sessionId of workers.values()) {
-        if (!sessionId) continue;
-        try {
-          const usage = await send("Runtime.getHeapUsage", {}, sessionId);
-          used += usage.usedSize;
-          buffers += usage.backingStorageSize ?? 0;
-        } catch {
-          // The worker stopped between listing and asking.
-        }
-      }
-      return { used, buffers };
-    },
-    close: () => ws.close(),
-  };
 }
 
 /** Samples memory every 250 ms until `stop()`; answers the peaks. */
@@ -312,7 +241,7 @@ async function run(browser, session, workers, link) {
   let workers = null;
   try {
     const session = await browser.newBrowserCDPSession();
-    workers = await workerWatch(port);
+    workers = await workerWatch(port, "service_worker");
     const result = {};
     for (const [name, link] of Object.entries(links)) {
       if (link) result[name] = await run(browser, session, workers, link);
