@@ -43,21 +43,10 @@ impl FileName {
         } else {
             raw.trim().nfc().collect()
         };
-        if name.is_empty() {
-            return Err(NameError::Empty);
-        }
-        if name.len() > MAX_NAME_BYTES {
-            return Err(NameError::TooLong);
-        }
-        if name.chars().any(char::is_control) {
-            return Err(NameError::Control);
-        }
-        let separator = |c: char| matches!(c, '/' | '\\');
-        if name.chars().any(separator) || (!ascii && name.nfkc().any(separator)) {
+        check_stored_name(&name)?;
+        // A look-alike can only be a non-ASCII character, and it is never all of "." or "..".
+        if !ascii && name.nfkc().any(|c| matches!(c, '/' | '\\')) {
             return Err(NameError::Separator);
-        }
-        if name == "." || name == ".." {
-            return Err(NameError::Dots);
         }
         Ok(Self(name))
     }
@@ -76,7 +65,9 @@ impl FileName {
     }
 }
 
-/// [`FileName::from_stored`]'s checks, shared with stored folder paths' segments.
+/// The rules of a name in the form it is stored in, in the order [`FileName::parse`] reports
+/// them: its checks after normalising, [`FileName::from_stored`]'s, and stored folder paths'
+/// segments'.
 pub(super) fn check_stored_name(raw: &str) -> Result<(), NameError> {
     if raw.is_empty() {
         return Err(NameError::Empty);
@@ -84,12 +75,12 @@ pub(super) fn check_stored_name(raw: &str) -> Result<(), NameError> {
     if raw.len() > MAX_NAME_BYTES {
         return Err(NameError::TooLong);
     }
+    if raw.chars().any(char::is_control) {
+        return Err(NameError::Control);
+    }
     // ASCII bytes never occur inside a longer UTF-8 sequence: a byte scan finds them all.
     if raw.bytes().any(|b| b == b'/' || b == b'\\') {
         return Err(NameError::Separator);
-    }
-    if raw.chars().any(char::is_control) {
-        return Err(NameError::Control);
     }
     if raw == "." || raw == ".." {
         return Err(NameError::Dots);

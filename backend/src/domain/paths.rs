@@ -54,11 +54,7 @@ impl FolderPath {
             if segments.len() == MAX_FOLDER_DEPTH {
                 return Err(PathError::TooDeep);
             }
-            let name = FileName::parse(segment).map_err(|err| match err {
-                NameError::Dots => PathError::Dots,
-                NameError::Empty => PathError::EmptySegment,
-                other => PathError::Segment(other),
-            })?;
+            let name = FileName::parse(segment).map_err(segment_error)?;
             segments.push(String::from(name));
         }
         let path = segments.join("/");
@@ -79,11 +75,7 @@ impl FolderPath {
             if depth == MAX_FOLDER_DEPTH {
                 return Err(PathError::TooDeep);
             }
-            check_stored_name(segment).map_err(|err| match err {
-                NameError::Dots => PathError::Dots,
-                NameError::Empty => PathError::EmptySegment,
-                other => PathError::Segment(other),
-            })?;
+            check_stored_name(segment).map_err(segment_error)?;
         }
         Ok(Self(raw.to_owned()))
     }
@@ -99,6 +91,15 @@ impl FolderPath {
 
     pub fn segments(&self) -> impl Iterator<Item = &str> {
         self.0.split('/')
+    }
+}
+
+/// A segment's fault as the path's: `.`/`..` and empty segments have their own codes.
+fn segment_error(err: NameError) -> PathError {
+    match err {
+        NameError::Dots => PathError::Dots,
+        NameError::Empty => PathError::EmptySegment,
+        other => PathError::Segment(other),
     }
 }
 
