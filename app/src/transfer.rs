@@ -12,7 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{ProgressEvent, XmlHttpRequest};
 
 /// Headers the browser sets itself and refuses from scripts (it would log an error).
-fn browser_owned(name: &str) -> bool {
+pub(crate) fn browser_owned(name: &str) -> bool {
     ["content-length", "host", "connection", "expect"]
         .iter()
         .any(|h| name.eq_ignore_ascii_case(h))

@@ -140,7 +140,9 @@ async fn a_part_of_a_blob_is_sealed_on_its_own_and_opens_back() {
     let r = CONTENT_RECORDS;
     let (start, end) = (r.get(), 2 * r.get());
     let (part, _) = file.part_with_checksum(&blob, start, end).await.unwrap();
-    let buffer = JsFuture::from(part.array_buffer()).await.unwrap();
+    let buffer = JsFuture::from(part.blob().await.unwrap().array_buffer())
+        .await
+        .unwrap();
     let sealed = Uint8Array::new(&buffer).to_vec();
     assert_eq!(sealed.len() as u64, r.get());
     let keys = RecordKeys::derive(
@@ -201,7 +203,9 @@ async fn every_sealed_part_is_the_reference_records_and_its_checksum_is_theirs()
             let mut whole = Vec::new();
             for (start, end) in layout {
                 let (part, sha256) = file.part_with_checksum(&blob, start, end).await.unwrap();
-                let buffer = JsFuture::from(part.array_buffer()).await.unwrap();
+                let buffer = JsFuture::from(part.blob().await.unwrap().array_buffer())
+                    .await
+                    .unwrap();
                 let sealed = Uint8Array::new(&buffer).to_vec();
                 let span = r.span(plain_len, start..end).unwrap();
                 let plaintext = &plain[span.plaintext.start as usize..span.plaintext.end as usize];
@@ -322,7 +326,7 @@ async fn parts_sealed_at_once_in_the_workers_are_each_their_own_and_a_shrunk_fil
         let (file, blob) = (file.clone(), blob.clone());
         sealing.push(&future_to_promise(async move {
             let (part, sha256) = file.part_with_checksum(&blob, start, end).await.unwrap();
-            let bytes = JsFuture::from(part.array_buffer()).await?;
+            let bytes = JsFuture::from(part.blob().await.unwrap().array_buffer()).await?;
             Ok(Array::of2(&bytes, &sha256.into()).into())
         }));
     }

@@ -1,39 +1,106 @@
-// Ferry's sealing worker (/ferry-seal.js): encrypts one part of an end-to-end encrypted upload
-// and hashes its ciphertext, off the page's main thread. The app (app/src/crypto/seal_worker.rs)
-// starts it when an encrypted upload begins, so the files page's first load carries none
-// of it, and decides everything about the format: which plaintext bytes the part covers, each
-// record's nonce, which record is the file's last (docs/ENCRYPTION.md). This file only moves
-// bytes, with as few copies as it can:
+// Ferry's sealing worker (/ferry-seal.js): encrypts one part of an end-to-end encrypted upload,
+// hashes its ciphertext, keeps the sealed part and sends it to its presigned URL, all off the
+// page. The app (app/src/crypto/seal_worker.rs) starts it when an encrypted upload begins, so the
+// files page's first load carries none of it, and decides everything about the format: which
+// plaintext bytes the part covers, each record's nonce, which record is the file's last
+// (docs/ENCRYPTION.md). This file only moves bytes, with as few copies as it can:
 // - each record is encrypted straight from the part's plaintext buffer: WebCrypto copies its
 //   input when called, so the byte after a record's data is set to the delimiter for the call
 //   and put back at once (the part's last record, with nothing after it, gets its own buffer);
-// - the records are assembled into one buffer that WebCrypto hashes (copying it as it is
-//   called) and that is then moved, not copied, to the page, which makes the part's Blob of it.
-//   The buffer is not handed back for a later part on purpose: it dies on the page's heap,
-//   which makes the page's garbage collector run often enough to let go of the Blobs of parts
-//   already sent (a Blob's bytes stay in the browser until its object is collected; with the
-//   buffers recycled the page allocated so little that a 1 GiB upload ran the browser out of
-//   Blob memory, ERR_BLOB_OUT_OF_MEMORY).
+// - the records are assembled into this worker's one assembly buffer, which WebCrypto hashes and
+//   a Blob copies, both as they are called, so the buffer is free again at once;
+// - the part's Blob never leaves this worker: the page holds only its number. A Blob's bytes
+//   stay in the browser until its object is garbage-collected, so it matters which heap holds
+//   the object. This one allocates every part's plaintext and records anew and so collects
+//   often; the page allocates next to nothing and would keep the Blobs of sent parts, hundreds
+//   of MiB, until its collector happened to run (with the assembly buffer recycled and the Blob
+//   on the page, a 1 GiB upload once ran the browser out of Blob memory).
 //
-// Request:  { id, key: CryptoKey, file: Blob, start, end (plaintext bytes of `file`),
-//             nonces: Uint8Array (12 bytes per record), dataLen (data bytes of a full record),
-//             partLen (ciphertext bytes), endsFile (the part's last record is the file's) }
-// Answer:   { id, part: ArrayBuffer (transferred), sha256: ArrayBuffer } or { id, error: string }
+// Requests (each with a fresh `id`; `part` names a sealed part, the id of the "seal" that made it):
+//   { op: "seal", id, key: CryptoKey, file: Blob, start, end (plaintext bytes of `file`),
+//     nonces: Uint8Array (12 bytes per record), dataLen (data bytes of a full record),
+//     partLen (ciphertext bytes), endsFile (the part's last record is the file's) }
+//       -> { id, sha256: ArrayBuffer } or { id, error: string }; the part is kept
+//   { op: "send", id, part, method, url, headers: [[name, value], ...] }   sends the part
+//       -> { id, sent } as bytes go, then { id, status, etag } (status 0: no answer)
+//   { op: "abort", id }      stops send `id`; nothing more is said of it
+//   { op: "release", part }  forgets the part (a send of it already started goes on)
+//   { op: "peek", id, part } -> { id, blob } (the sealed bytes, for tests)
 "use strict";
 
 const NONCE_LEN = 12;
 const MORE = 1;
 const LAST = 2;
 
-self.onmessage = async ({ data }) => {
-  const { id } = data;
-  try {
-    const { part, sha256 } = await seal(data);
-    self.postMessage({ id, part, sha256 }, [part]);
-  } catch (err) {
-    self.postMessage({ id, error: String((err && err.message) || err) });
+/** Sealed parts by number, kept until released. */
+const held = new Map();
+/** Parts being sealed; one released meanwhile is dropped when its sealing ends. */
+const wanted = new Set();
+/** Sends on their way, by request id. */
+const sending = new Map();
+/** The assembly buffer, grown to the largest part. */
+let assembly = new Uint8Array(0);
+
+self.onmessage = ({ data }) => {
+  switch (data.op) {
+    case "seal":
+      wanted.add(data.id);
+      seal(data).then(
+        ({ blob, sha256 }) => {
+          if (wanted.delete(data.id)) held.set(data.id, blob);
+          self.postMessage({ id: data.id, sha256 });
+        },
+        (err) => {
+          wanted.delete(data.id);
+          self.postMessage({ id: data.id, error: String((err && err.message) || err) });
+        },
+      );
+      break;
+    case "send":
+      send(data);
+      break;
+    case "abort": {
+      const xhr = sending.get(data.id);
+      sending.delete(data.id);
+      if (xhr) {
+        xhr.onload = xhr.onerror = xhr.ontimeout = xhr.upload.onprogress = null;
+        xhr.abort();
+      }
+      break;
+    }
+    case "release":
+      wanted.delete(data.part);
+      held.delete(data.part);
+      break;
+    case "peek":
+      self.postMessage({ id: data.id, blob: held.get(data.part) });
+      break;
   }
 };
+
+function send({ id, part, method, url, headers }) {
+  const blob = held.get(part);
+  if (!blob) {
+    self.postMessage({ id, status: 0 });
+    return;
+  }
+  const xhr = new XMLHttpRequest();
+  const finish = (status, etag) => {
+    if (sending.delete(id)) self.postMessage({ id, status, etag });
+  };
+  try {
+    xhr.open(method, url);
+    for (const [name, value] of headers) xhr.setRequestHeader(name, value);
+  } catch {
+    self.postMessage({ id, status: 0 });
+    return;
+  }
+  xhr.upload.onprogress = (event) => self.postMessage({ id, sent: event.loaded });
+  xhr.onload = () => finish(xhr.status, xhr.getResponseHeader("ETag"));
+  xhr.onerror = xhr.ontimeout = () => finish(0, null);
+  sending.set(id, xhr);
+  xhr.send(blob);
+}
 
 async function seal({ key, file, start, end, nonces, dataLen, partLen, endsFile }) {
   const plain = new Uint8Array(await file.slice(start, end).arrayBuffer());
@@ -58,7 +125,10 @@ async function seal({ key, file, start, end, nonces, dataLen, partLen, endsFile 
     }
   }
   const sealed = await Promise.all(sealing);
-  const out = new Uint8Array(partLen);
+  // From here to the Blob nothing awaits: another part sealed in this worker at the same time
+  // uses the same assembly buffer once this one has let go of it.
+  if (assembly.length < partLen) assembly = new Uint8Array(partLen);
+  const out = assembly.subarray(0, partLen);
   let at = 0;
   for (const record of sealed) {
     if (at + record.byteLength > partLen) throw new Error("sealed records longer than the part");
@@ -66,5 +136,7 @@ async function seal({ key, file, start, end, nonces, dataLen, partLen, endsFile 
     at += record.byteLength;
   }
   if (at !== partLen) throw new Error("sealed records shorter than the part");
-  return { part: out.buffer, sha256: await crypto.subtle.digest("SHA-256", out) };
+  const sha256 = crypto.subtle.digest("SHA-256", out);
+  const blob = new Blob([out]);
+  return { blob, sha256: await sha256 };
 }

@@ -1,7 +1,10 @@
 //! The sealing workers: the page hands each encrypted part to a Web Worker running
 //! `/ferry-seal.js` (`app/src/crypto/ferry-seal.js`, plain JavaScript, no wasm), which reads the
-//! plaintext, encrypts the records, hashes the ciphertext and answers the part as a `Blob` to
-//! send. The page's main thread only schedules: the bytes never pass through it.
+//! plaintext, encrypts the records, hashes the ciphertext, keeps the sealed part and, when asked,
+//! sends it to its presigned URL. The page holds a [`SealedPart`] (a number; dropping it lets the
+//! worker forget the bytes) and a [`WorkerSend`] while it goes: the bytes never enter the page,
+//! so their memory is freed by the worker's own garbage collector, which runs often (ferry-seal.js
+//! says why that matters).
 //!
 //! The format stays here: [`super::sealing`] works out the part's span and every record's
 //! nonce, the worker only places bytes. The workers start when an encrypted file is prepared for
@@ -11,6 +14,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use ferry_api::Header;
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -18,6 +22,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, CryptoKey, MessageEvent, Worker};
 
 use super::CryptoError;
+use crate::transfer::{Outcome, browser_owned};
 
 /// Where the site serves the worker (`index.html` copies it there); the browser tests' server
 /// serves the app crate's directory.
@@ -52,10 +57,17 @@ pub struct Job<'a> {
 /// `resolve` and `reject`.
 type Owed = (u32, usize, Function, Function);
 
-/// Started workers and the answers they owe (a few at a time: a scan is all it takes).
+/// A send's listeners: its progress, and its end (taken when it comes).
+type Listening = (u32, Rc<dyn Fn(u64)>, Option<Box<dyn FnOnce(Outcome)>>);
+
+/// Started workers, the answers they owe and the sends they run (a few at a time: a scan is all
+/// it takes).
 struct Pool {
     workers: Vec<Worker>,
     pending: Rc<RefCell<Vec<Owed>>>,
+    sends: Rc<RefCell<Vec<Listening>>>,
+    /// A worker failed: the pool is gone, and the parts its workers held with it.
+    stopped: Rc<Cell<bool>>,
     next_id: Cell<u32>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
@@ -76,43 +88,90 @@ fn failed(err: JsValue) -> CryptoError {
     )
 }
 
+fn field(data: &JsValue, name: &str) -> JsValue {
+    Reflect::get(data, &name.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Hands a worker's message to whoever waits for it: a send's progress or end, else the answer
+/// to a `seal` or `peek`.
+fn answered(pending: &RefCell<Vec<Owed>>, sends: &RefCell<Vec<Listening>>, data: &JsValue) {
+    let Some(id) = field(data, "id").as_f64() else {
+        return;
+    };
+    if let Some(sent) = field(data, "sent").as_f64() {
+        let progress = sends
+            .borrow()
+            .iter()
+            .find(|l| f64::from(l.0) == id)
+            .map(|l| l.1.clone());
+        if let Some(progress) = progress {
+            progress(sent as u64);
+        }
+        return;
+    }
+    if let Some(status) = field(data, "status").as_f64() {
+        let done = {
+            let mut sends = sends.borrow_mut();
+            let at = sends.iter().position(|l| f64::from(l.0) == id);
+            at.and_then(|at| sends.swap_remove(at).2)
+        };
+        if let Some(done) = done {
+            let status = status as u16;
+            done(if (200..300).contains(&status) {
+                Ok(field(data, "etag").as_string())
+            } else {
+                Err(status)
+            });
+        }
+        return;
+    }
+    let owed = {
+        let mut pending = pending.borrow_mut();
+        let at = pending.iter().position(|o| f64::from(o.0) == id);
+        at.map(|at| pending.swap_remove(at))
+    };
+    let Some((_, _, resolve, reject)) = owed else {
+        return;
+    };
+    let error = field(data, "error");
+    let _ = if error.is_undefined() {
+        resolve.call1(&JsValue::NULL, data)
+    } else {
+        reject.call1(&JsValue::NULL, &error)
+    };
+}
+
 impl Pool {
     fn start() -> Result<Rc<Self>, CryptoError> {
         let pending: Rc<RefCell<Vec<Owed>>> = Rc::default();
+        let sends: Rc<RefCell<Vec<Listening>>> = Rc::default();
+        let stopped = Rc::new(Cell::new(false));
         let on_message = {
-            let pending = pending.clone();
+            let (pending, sends) = (pending.clone(), sends.clone());
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                let data = event.data();
-                let id = Reflect::get(&data, &"id".into())
-                    .ok()
-                    .and_then(|id| id.as_f64());
-                let owed = {
-                    let mut pending = pending.borrow_mut();
-                    let at = pending.iter().position(|o| Some(f64::from(o.0)) == id);
-                    at.map(|at| pending.swap_remove(at))
-                };
-                let Some((_, _, resolve, reject)) = owed else {
-                    return;
-                };
-                let error = Reflect::get(&data, &"error".into()).unwrap_or(JsValue::UNDEFINED);
-                let _ = if error.is_undefined() {
-                    resolve.call1(&JsValue::NULL, &data)
-                } else {
-                    reject.call1(&JsValue::NULL, &error)
-                };
+                answered(&pending, &sends, &event.data());
             })
         };
-        // A worker's script did not load (or threw): everything owed fails, and the next part
-        // starts the workers afresh.
+        // A worker's script did not load (or threw): everything owed fails, every send ends as
+        // unanswered (status 0, so the upload tries again with parts sealed afresh), and the
+        // next part starts the workers afresh.
         let on_error = {
-            let pending = pending.clone();
+            let (pending, sends, stopped) = (pending.clone(), sends.clone(), stopped.clone());
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_event: web_sys::Event| {
+                stopped.set(true);
+                let pool = POOL.with_borrow_mut(Option::take);
                 let lost = std::mem::take(&mut *pending.borrow_mut());
                 let stop = JsValue::from_str("the encryption worker stopped");
                 for (_, _, _, reject) in lost {
                     let _ = reject.call1(&JsValue::NULL, &stop);
                 }
-                if let Some(pool) = POOL.with_borrow_mut(Option::take) {
+                let cut = std::mem::take(&mut *sends.borrow_mut());
+                for (_, _, done) in cut {
+                    if let Some(done) = done {
+                        done(Err(0));
+                    }
+                }
+                if let Some(pool) = pool {
                     // Not while this closure, which the pool owns, runs.
                     wasm_bindgen_futures::spawn_local(async move {
                         for worker in &pool.workers {
@@ -132,6 +191,8 @@ impl Pool {
         Ok(Rc::new(Self {
             workers,
             pending,
+            sends,
+            stopped,
             next_id: Cell::new(0),
             _on_message: on_message,
             _on_error: on_error,
@@ -146,6 +207,42 @@ impl Pool {
         POOL.with_borrow_mut(|slot| *slot = Some(pool.clone()));
         Ok(pool)
     }
+
+    fn next_id(&self) -> u32 {
+        let id = self.next_id.get().wrapping_add(1);
+        self.next_id.set(id);
+        id
+    }
+
+    fn post(&self, worker: usize, message: &JsValue) -> Result<(), JsValue> {
+        match self.workers.get(worker) {
+            Some(worker) if !self.stopped.get() => worker.post_message(message),
+            _ => Err(JsValue::from_str("the encryption worker stopped")),
+        }
+    }
+
+    /// Posts `request` (whose id is `id`) to worker `worker` and waits for its answer.
+    async fn ask(&self, worker: usize, id: u32, request: &JsValue) -> Result<JsValue, CryptoError> {
+        let answer = Promise::new(&mut |resolve, reject| {
+            self.pending
+                .borrow_mut()
+                .push((id, worker, resolve, reject));
+        });
+        if let Err(err) = self.post(worker, request) {
+            self.pending.borrow_mut().retain(|o| o.0 != id);
+            return Err(failed(err));
+        }
+        JsFuture::from(answer).await.map_err(failed)
+    }
+}
+
+/// A request with `fields` set.
+fn message(fields: &[(&str, &JsValue)]) -> Result<JsValue, JsValue> {
+    let request = Object::new();
+    for (name, value) in fields {
+        Reflect::set(&request, &(*name).into(), value)?;
+    }
+    Ok(request.into())
 }
 
 /// Starts the workers ahead of the first part (an encrypted upload begins), so the first part
@@ -154,47 +251,149 @@ pub fn warm() {
     let _ = Pool::shared();
 }
 
-/// Seals `job` in a worker: the part's ciphertext as a `Blob` and its SHA-256 digest.
-pub async fn seal(job: Job<'_>) -> Result<(Blob, Vec<u8>), CryptoError> {
+/// A part sealed and kept by a worker until this is dropped.
+pub struct SealedPart {
+    pool: Rc<Pool>,
+    worker: usize,
+    part: u32,
+}
+
+/// Seals `job` in a worker: the part, which the worker keeps, and its ciphertext's SHA-256.
+pub async fn seal(job: Job<'_>) -> Result<(SealedPart, Vec<u8>), CryptoError> {
     let pool = Pool::shared()?;
     // The worker with the fewest parts in hand.
-    let index = (0..pool.workers.len())
+    let worker = (0..pool.workers.len())
         .min_by_key(|&w| pool.pending.borrow().iter().filter(|o| o.1 == w).count())
         .unwrap_or(0);
-    let worker = pool
-        .workers
-        .get(index)
-        .cloned()
-        .ok_or_else(|| CryptoError::Backend("no encryption worker".into()))?;
-    let id = pool.next_id.get().wrapping_add(1);
-    pool.next_id.set(id);
-
-    let request = Object::new();
-    let set = |name: &str, value: &JsValue| Reflect::set(&request, &name.into(), value);
-    set("id", &id.into()).map_err(failed)?;
-    set("key", job.key).map_err(failed)?;
-    set("file", job.file).map_err(failed)?;
-    set("start", &(job.plaintext.0 as f64).into()).map_err(failed)?;
-    set("end", &(job.plaintext.1 as f64).into()).map_err(failed)?;
-    set("nonces", &Uint8Array::from(job.nonces)).map_err(failed)?;
-    set("dataLen", &(job.data_len as f64).into()).map_err(failed)?;
-    set("partLen", &(job.part_len as f64).into()).map_err(failed)?;
-    set("endsFile", &job.ends_file.into()).map_err(failed)?;
-
-    let answer = Promise::new(&mut |resolve, reject| {
-        pool.pending.borrow_mut().push((id, index, resolve, reject));
-    });
-    if let Err(err) = worker.post_message(&request) {
-        pool.pending.borrow_mut().retain(|o| o.0 != id);
-        return Err(failed(err));
+    let id = pool.next_id();
+    // Made before asking, so a part whose sealing nobody awaits any more is let go of as well.
+    let part = SealedPart {
+        pool: pool.clone(),
+        worker,
+        part: id,
+    };
+    let request = message(&[
+        ("op", &"seal".into()),
+        ("id", &id.into()),
+        ("key", job.key),
+        ("file", job.file),
+        ("start", &(job.plaintext.0 as f64).into()),
+        ("end", &(job.plaintext.1 as f64).into()),
+        ("nonces", &Uint8Array::from(job.nonces)),
+        ("dataLen", &(job.data_len as f64).into()),
+        ("partLen", &(job.part_len as f64).into()),
+        ("endsFile", &job.ends_file.into()),
+    ])
+    .map_err(failed)?;
+    let answer = pool.ask(worker, id, &request).await?;
+    let digest = field(&answer, "sha256");
+    if !digest.is_instance_of::<js_sys::ArrayBuffer>() {
+        return Err(CryptoError::Backend(
+            "the encryption worker gave no checksum".into(),
+        ));
     }
-    drop(pool);
-    let answer = JsFuture::from(answer).await.map_err(failed)?;
-    // The sealed bytes are moved here, not copied, and left to this thread's heap once the
-    // part's `Blob` holds them: their size is what makes its garbage collector run and free the
-    // Blobs of sent parts in time (ferry-seal.js says why they are not recycled).
-    let sealed = Reflect::get(&answer, &"part".into()).map_err(failed)?;
-    let part = Blob::new_with_buffer_source_sequence(&Array::of1(&sealed)).map_err(failed)?;
-    let digest = Reflect::get(&answer, &"sha256".into()).map_err(failed)?;
     Ok((part, Uint8Array::new(&digest).to_vec()))
 }
+
+impl SealedPart {
+    /// The worker holding the part still runs (else the part must be sealed again).
+    pub fn is_live(&self) -> bool {
+        !self.pool.stopped.get()
+    }
+
+    /// Sends the part to `url` with `headers` exactly as given (they are signed), from its
+    /// worker. Reports like [`crate::transfer::XhrUpload`]: the bytes sent so far, then the
+    /// outcome, once. Fails only when the worker cannot take the request.
+    pub fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[Header],
+        on_progress: impl Fn(u64) + 'static,
+        on_done: impl FnOnce(Outcome) + 'static,
+    ) -> Result<WorkerSend, JsValue> {
+        let headers: Array = headers
+            .iter()
+            .filter(|h| !browser_owned(&h.name))
+            .map(|h| Array::of2(&h.name.as_str().into(), &h.value.as_str().into()))
+            .collect();
+        let id = self.pool.next_id();
+        let request = message(&[
+            ("op", &"send".into()),
+            ("id", &id.into()),
+            ("part", &self.part.into()),
+            ("method", &method.into()),
+            ("url", &url.into()),
+            ("headers", &headers),
+        ])?;
+        self.pool
+            .sends
+            .borrow_mut()
+            .push((id, Rc::new(on_progress), Some(Box::new(on_done))));
+        if let Err(err) = self.pool.post(self.worker, &request) {
+            self.pool.sends.borrow_mut().retain(|l| l.0 != id);
+            return Err(err);
+        }
+        Ok(WorkerSend {
+            pool: self.pool.clone(),
+            worker: self.worker,
+            id,
+        })
+    }
+
+    /// The sealed bytes, as the worker holds them.
+    #[cfg(test)]
+    pub async fn blob(&self) -> Result<Blob, CryptoError> {
+        let id = self.pool.next_id();
+        let request = message(&[
+            ("op", &"peek".into()),
+            ("id", &id.into()),
+            ("part", &self.part.into()),
+        ])
+        .map_err(failed)?;
+        let answer = self.pool.ask(self.worker, id, &request).await?;
+        field(&answer, "blob")
+            .dyn_into::<Blob>()
+            .map_err(|_| CryptoError::Backend("the worker holds no such part".into()))
+    }
+}
+
+impl Drop for SealedPart {
+    fn drop(&mut self) {
+        if let Ok(release) = message(&[("op", &"release".into()), ("part", &self.part.into())]) {
+            let _ = self.pool.post(self.worker, &release);
+        }
+    }
+}
+
+/// A part on its way from its worker. Dropping it stops it, as [`Self::abort`] does.
+pub struct WorkerSend {
+    pool: Rc<Pool>,
+    worker: usize,
+    id: u32,
+}
+
+impl WorkerSend {
+    /// Stops sending (if it still goes); no completion is reported.
+    pub fn abort(&self) {
+        let listening = {
+            let mut sends = self.pool.sends.borrow_mut();
+            let before = sends.len();
+            sends.retain(|l| l.0 != self.id);
+            sends.len() != before
+        };
+        if listening && let Ok(abort) = message(&[("op", &"abort".into()), ("id", &self.id.into())])
+        {
+            let _ = self.pool.post(self.worker, &abort);
+        }
+    }
+}
+
+impl Drop for WorkerSend {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests;

@@ -9,8 +9,9 @@ use web_sys::{Blob, CryptoKey};
 
 use super::link::TransferKey;
 use super::meta::{self, FileSecrets};
+use super::seal_worker::{self, SealedPart};
 use super::webcrypto::{WebCrypto, random_bytes};
-use super::{AES_256_GCM, CONTENT_RECORDS, CryptoError, RecordKeys, SALT_LEN, seal_worker};
+use super::{AES_256_GCM, CONTENT_RECORDS, CryptoError, RecordKeys, SALT_LEN};
 
 /// One file being encrypted for upload.
 pub struct SealedFile {
@@ -97,15 +98,16 @@ impl SealedFile {
     /// SHA-256 of that ciphertext, as S3 checks it.
     ///
     /// Sealed by a worker ([`super::seal_worker`]): this works out the part's records and their
-    /// nonces, the worker reads, encrypts and hashes, and the bytes never enter the page's main
-    /// thread or the wasm heap. Memory: the part's plaintext, its ciphertext and WebCrypto's
-    /// copies of them in the worker while it is sealed, then the part's `Blob` until it is sent.
+    /// nonces, the worker reads, encrypts, hashes and keeps the part (and sends it, asked through
+    /// the [`SealedPart`]), so the bytes never enter the page. Memory: the part's plaintext, its
+    /// ciphertext and WebCrypto's copies of them in the worker while it is sealed, then the
+    /// part's `Blob` in the worker until the `SealedPart` is dropped and its send has ended.
     pub async fn part_with_checksum(
         &self,
         file: &Blob,
         start: u64,
         end: u64,
-    ) -> Result<(Blob, String), CryptoError> {
+    ) -> Result<(SealedPart, String), CryptoError> {
         let span = CONTENT_RECORDS.span(self.plain_size, start..end)?;
         let nonces: Vec<u8> = (0..span.records)
             .flat_map(|i| self.keys.nonce(span.first_record + i))

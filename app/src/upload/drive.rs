@@ -16,7 +16,8 @@ use super::schedule::{SendFailure, Step};
 use super::session::{Session, Shared};
 use crate::auth::flow::now_ms;
 use crate::checksum;
-use crate::transfer::{Outcome, XhrUpload};
+use crate::crypto::seal_worker::SealedPart;
+use crate::transfer::Outcome;
 
 impl Uploader {
     /// Asks the scheduler what to do and does it. Called after every report.
@@ -135,7 +136,7 @@ impl Uploader {
 
     /// Part `number` of an encrypted session sealed (the same bytes every time: the keys and
     /// nonces are fixed by the file's salt and the part's records) with its SHA-256.
-    async fn seal_part(self, session: &Shared, number: u32) -> Option<(web_sys::Blob, String)> {
+    async fn seal_part(self, session: &Shared, number: u32) -> Option<(SealedPart, String)> {
         let (sealed, file, range) = {
             let s = session.borrow();
             (
@@ -153,10 +154,11 @@ impl Uploader {
     pub(super) fn send_part(self, session: &Shared, number: u32, part_attempt: u32) {
         let needs_sealing = {
             let s = session.borrow();
-            s.sealed.is_some() && s.ciphertext.get(&number).is_none()
+            s.sealed.is_some() && !s.ciphertext.get(&number).is_some_and(SealedPart::is_live)
         };
         if needs_sealing {
-            // Hashed in an earlier try of this page and let go since: seal it again.
+            // Hashed in an earlier try of this page and let go since (or held by a worker that
+            // stopped): seal it again.
             let session = session.clone();
             return spawn_local(async move {
                 let attempt = session.borrow().attempt;
@@ -181,13 +183,6 @@ impl Uploader {
         }
         let mut s = session.borrow_mut();
         let attempt = s.attempt;
-        let (Some(url), Some(slice)) = (s.urls.get(&number).cloned(), s.body(number)) else {
-            // No URL at hand: ask for one as if it had lapsed.
-            s.sched
-                .send_failed(number, part_attempt, SendFailure::Status(403), now_ms());
-            drop(s);
-            return set_timeout(move || self.drive(attempt.id), Duration::ZERO);
-        };
         let progress = {
             let session = session.clone();
             move |sent: u64| {
@@ -205,17 +200,22 @@ impl Uploader {
             let session = session.clone();
             move |outcome| self.part_sent(&session, attempt, number, part_attempt, outcome)
         };
-        match XhrUpload::start("PUT", &url.url, &url.headers, &slice, progress, done) {
-            Ok(xhr) => {
-                s.sends.insert(number, xhr);
+        let url = s.urls.get(&number).cloned();
+        let started = match (url, s.body(number)) {
+            (Some(url), Some(body)) => {
+                Some(body.start("PUT", &url.url, &url.headers, progress, done))
             }
-            Err(_) => {
-                s.sched
-                    .send_failed(number, part_attempt, SendFailure::Status(0), now_ms());
-                drop(s);
-                set_timeout(move || self.drive(attempt.id), Duration::ZERO);
-            }
-        }
+            _ => None,
+        };
+        let failure = match started {
+            Some(Ok(send)) => return s.sends.insert(number, send),
+            Some(Err(_)) => SendFailure::Status(0),
+            // No URL at hand: ask for one as if it had lapsed.
+            None => SendFailure::Status(403),
+        };
+        s.sched.send_failed(number, part_attempt, failure, now_ms());
+        drop(s);
+        set_timeout(move || self.drive(attempt.id), Duration::ZERO);
     }
 
     pub(super) fn part_sent(

@@ -9,7 +9,8 @@
 //!   link can cover (`batch`).
 //! - the runner, [`Uploader`]: one checked `PUT` (`single`), a multipart upload opened
 //!   (`opening`, fresh or resumed) and driven (`drive`) through a `session`, with the decisions
-//!   that need no browser in `decisions`. The bytes go through [`crate::transfer`].
+//!   that need no browser in `decisions`. The bytes go through [`crate::transfer`], or, sealed,
+//!   from the sealing worker that holds them (`sending`).
 //!
 //! The part layout itself is the API's ([`ferry_api::parts`]), shared with the backend.
 
@@ -25,6 +26,7 @@ pub mod queue;
 pub mod resume;
 mod runner;
 pub mod schedule;
+mod sending;
 mod session;
 mod single;
 mod target;

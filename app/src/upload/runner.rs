@@ -14,6 +14,7 @@ use super::encryption;
 use super::error::UploadError;
 use super::queue::{Attempt, UploadId, UploadQueue};
 use super::resume::{self, ResumeRecord};
+use super::sending::Sending;
 use super::session::{Session, Shared};
 use super::target::Target;
 use super::vec_map::VecMap;
@@ -21,7 +22,6 @@ use crate::api_client::{Api, NewUpload};
 use crate::auth::flow::{Auth, now_ms};
 use crate::crypto::link::TransferKey;
 use crate::library::Library;
-use crate::transfer::XhrUpload;
 
 /// Finished rows leave the panel after this long (the file list shows them from then on).
 const DONE_LINGER: Duration = Duration::from_secs(4);
@@ -38,7 +38,7 @@ pub struct Uploader {
     pub(super) records: RwSignal<VecMap<UploadId, String>>,
     /// The files picked, kept for retries.
     pub(super) sources: StoredValue<VecMap<UploadId, web_sys::File>, LocalStorage>,
-    pub(super) running: StoredValue<VecMap<UploadId, XhrUpload>, LocalStorage>,
+    pub(super) running: StoredValue<VecMap<UploadId, Sending>, LocalStorage>,
     pub(super) sessions: StoredValue<VecMap<UploadId, Shared>, LocalStorage>,
     /// "Encrypt end to end" for the next drop or pick (the owner's toggle; never for a guest).
     pub encrypt: RwSignal<bool>,

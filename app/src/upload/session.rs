@@ -12,10 +12,11 @@ use super::decisions::{CompletionBudget, Throttle};
 use super::queue::Attempt;
 use super::resume::{FileIdentity, ResumeRecord};
 use super::schedule::PartScheduler;
+use super::sending::{Body, Sending};
 use super::vec_map::VecMap;
 use crate::auth::flow::now_ms;
+use crate::crypto::seal_worker::SealedPart;
 use crate::crypto::sealing::SealedFile;
-use crate::transfer::XhrUpload;
 
 /// The progress bar redraws at most this often (parts report many times a second each).
 const PROGRESS_EVERY_MS: i64 = 100;
@@ -34,12 +35,13 @@ pub(super) struct Session {
     /// ciphertext ([`SealedFile::cipher_size`]).
     pub sealed: Option<Rc<SealedFile>>,
     /// Sealed parts between their hash and their storage (at most the scheduler's read-ahead
-    /// plus its sends): what is sent is exactly what was hashed, and nothing else is held.
-    pub ciphertext: VecMap<u32, web_sys::Blob>,
+    /// plus its sends), held by the sealing workers: what is sent is exactly what was hashed,
+    /// and nothing else is held.
+    pub ciphertext: VecMap<u32, SealedPart>,
     /// The queue's try that drives the session now; reports of older tries are dropped.
     pub attempt: Attempt,
     pub urls: VecMap<u32, PartUrl>,
-    pub sends: VecMap<u32, XhrUpload>,
+    pub sends: VecMap<u32, Sending>,
     pub wake: Option<TimeoutHandle>,
     pub progress_every: Throttle,
     pub save_every: Throttle,
@@ -135,10 +137,10 @@ impl Session {
 
     /// What part `number` sends: the plain file's slice, or the part as sealed when it was
     /// hashed (`None` when it must be sealed again: [`super::drive`] does that).
-    pub fn body(&self, number: u32) -> Option<web_sys::Blob> {
+    pub fn body(&self, number: u32) -> Option<Body<'_>> {
         match self.sealed {
-            Some(_) => self.ciphertext.get(&number).cloned(),
-            None => self.slice(number),
+            Some(_) => self.ciphertext.get(&number).map(Body::Sealed),
+            None => self.slice(number).map(Body::Slice),
         }
     }
 

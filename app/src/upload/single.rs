@@ -1,5 +1,5 @@
 //! One checked `PUT`, for files up to the multipart threshold: the file's SHA-256, then the
-//! API's ticket, then the bytes through [`crate::transfer`].
+//! API's ticket, then the bytes through [`crate::transfer`] (sealed: from the sealing worker).
 
 use std::time::Duration;
 
@@ -9,9 +9,10 @@ use super::encryption;
 use super::error::UploadError;
 use super::queue::Attempt;
 use super::runner::Uploader;
+use super::sending::Body;
 use crate::auth::flow::now_ms;
 use crate::checksum;
-use crate::transfer::XhrUpload;
+use crate::crypto::seal_worker::SealedPart;
 
 impl Uploader {
     pub(super) async fn run_single(self, attempt: Attempt, file: web_sys::File) {
@@ -22,16 +23,16 @@ impl Uploader {
         });
         let key = self.key_of(attempt.id);
         let prepared = match &key {
-            Some(key) => self.seal_single(attempt, key, &file).await,
+            Some(key) => self
+                .seal_single(attempt, key, &file)
+                .await
+                .map(|(part, announcement)| (Some(part), announcement)),
             None => match checksum::sha256(&file).await {
-                Ok(sha) => Ok((
-                    web_sys::Blob::from(file.clone()),
-                    self.new_upload(attempt.id, &file, Some(sha)),
-                )),
+                Ok(sha) => Ok((None, self.new_upload(attempt.id, &file, Some(sha)))),
                 Err(_) => Err(UploadError::unreadable()),
             },
         };
-        let (body, announcement) = match prepared {
+        let (sealed, announcement) = match prepared {
             Ok(prepared) => prepared,
             Err(err) => return self.fail(attempt, err),
         };
@@ -57,11 +58,15 @@ impl Uploader {
         let file_id = ticket.file.id.clone();
         let queue = self.queue;
         let this = self;
-        let started = XhrUpload::start(
+        // Sealed, the worker that holds the part sends it (and forgets it once it is sent).
+        let body = match &sealed {
+            Some(part) => Body::Sealed(part),
+            None => Body::Slice(web_sys::Blob::from(file.clone())),
+        };
+        let started = body.start(
             &ticket.upload.method,
             &ticket.upload.url,
             &ticket.upload.headers,
-            &body,
             move |sent| {
                 queue.try_update(|q| q.progress(attempt, sent, now_ms()));
             },
@@ -87,7 +92,7 @@ impl Uploader {
         attempt: Attempt,
         key: &crate::crypto::link::TransferKey,
         file: &web_sys::File,
-    ) -> Result<(web_sys::Blob, crate::api_client::NewUpload), UploadError> {
+    ) -> Result<(SealedPart, crate::api_client::NewUpload), UploadError> {
         let folder = self.folder_of(attempt.id);
         let sealed = encryption::seal_new(key, file, folder.as_deref()).await?;
         let (body, sha) = sealed

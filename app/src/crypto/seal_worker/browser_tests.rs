@@ -1,0 +1,200 @@
+//! Sealed parts sent by the worker that holds them, against wasm-bindgen-test-runner's own HTTP
+//! server (the page's origin, which the worker shares): it answers any method on the files it
+//! serves (`run.js` among them) with 200 and an `ETag`, 304 when `If-None-Match` names that ETag,
+//! and 404 for a path it has no file for. The same reports as the page's own sends
+//! (`crate::transfer`'s browser tests). URLs are absolute, as presigned ones are: the runner
+//! starts workers from `blob:` copies of their scripts, against which a path means nothing.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use ferry_api::Header;
+use js_sys::{Array, Promise, Uint8Array};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::wasm_bindgen_test;
+use web_sys::Blob;
+
+use super::SealedPart;
+use crate::crypto::link::TransferKey;
+use crate::crypto::sealing::SealedFile;
+use crate::transfer::Outcome;
+
+const SERVED: &str = "/run.js";
+
+/// `path` on the test server.
+fn at(path: &str) -> String {
+    let origin = web_sys::window().unwrap().location().origin().unwrap();
+    format!("{origin}{path}")
+}
+
+/// A file of `len` bytes sealed whole: its one part, as a worker holds it, and its size.
+async fn sealed(len: usize) -> (SealedPart, u64) {
+    let plain = Uint8Array::from(&vec![7u8; len][..]);
+    let blob = Blob::new_with_u8_array_sequence(&Array::of1(&plain)).unwrap();
+    let key = TransferKey::generate().unwrap();
+    let file = SealedFile::new(&key, "f.bin", None, "application/x-test", len as u64)
+        .await
+        .unwrap();
+    let (part, _) = file
+        .part_with_checksum(&blob, 0, file.cipher_size)
+        .await
+        .unwrap();
+    (part, file.cipher_size)
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header {
+        name: name.to_owned(),
+        value: value.to_owned(),
+    }
+}
+
+/// What one send reported.
+struct Report {
+    progress: Vec<u64>,
+    outcome: Outcome,
+}
+
+/// Sends `part` and waits for the completion it reports.
+async fn send(part: &SealedPart, url: &str, headers: &[Header]) -> Report {
+    let progress = Rc::new(RefCell::new(Vec::new()));
+    let outcome = Rc::new(RefCell::new(None));
+    let mut resolve = None;
+    let finished = Promise::new(&mut |done, _| resolve = Some(done));
+    let resolve = resolve.expect("a promise runs its executor at once");
+    let sending = part
+        .send(
+            "PUT",
+            url,
+            headers,
+            {
+                let progress = progress.clone();
+                move |loaded| progress.borrow_mut().push(loaded)
+            },
+            {
+                let outcome = outcome.clone();
+                move |result| {
+                    *outcome.borrow_mut() = Some(result);
+                    let _ = resolve.call0(&JsValue::UNDEFINED);
+                }
+            },
+        )
+        .expect("the worker takes the request");
+    JsFuture::from(finished)
+        .await
+        .expect("the promise resolves");
+    drop(sending);
+    Report {
+        progress: progress.take(),
+        outcome: outcome.take().expect("a completion was reported"),
+    }
+}
+
+/// The `ETag` the server gives `SERVED`, read without the code under test.
+async fn served_etag() -> String {
+    let response = gloo_net::http::Request::get(SERVED)
+        .send()
+        .await
+        .expect("the test server answers");
+    response
+        .headers()
+        .get("ETag")
+        .expect("the server sends an ETag")
+}
+
+#[wasm_bindgen_test]
+async fn a_sealed_part_is_sent_whole_by_its_worker_and_reports_the_etag() {
+    let (part, len) = sealed(300_000).await;
+    let report = send(&part, &at(SERVED), &[]).await;
+    assert_eq!(report.outcome, Ok(Some(served_etag().await)));
+    assert_eq!(report.progress.last(), Some(&len), "{:?}", report.progress);
+    assert!(report.progress.windows(2).all(|w| w[0] <= w[1]));
+    // Still held after a send: a retry sends the same bytes again.
+    let again = send(&part, &at(SERVED), &[]).await;
+    assert!(again.outcome.is_ok());
+}
+
+#[wasm_bindgen_test]
+async fn a_refusal_and_a_failed_connection_report_their_status() {
+    let (part, _) = sealed(10).await;
+    assert_eq!(
+        send(&part, &at("/no-such-object"), &[]).await.outcome,
+        Err(404)
+    );
+    // Port 1 is one browsers never connect to.
+    let unreachable = send(&part, "http://127.0.0.1:1/bucket/key", &[]).await;
+    assert_eq!(unreachable.outcome, Err(0));
+}
+
+#[wasm_bindgen_test]
+async fn signed_headers_are_sent_as_given_and_browser_owned_ones_left_out() {
+    let (part, _) = sealed(10).await;
+    let etag = served_etag().await;
+    let headers = [
+        header("Content-Length", "1"),
+        header("Host", "example.com"),
+        header("If-None-Match", &etag),
+    ];
+    // The server saw our condition: it answers "not modified" instead of storing.
+    assert_eq!(send(&part, &at(SERVED), &headers).await.outcome, Err(304));
+}
+
+#[wasm_bindgen_test]
+async fn an_aborted_send_reports_nothing_and_the_part_can_be_sent_again() {
+    let (part, _) = sealed(200_000).await;
+    let completed = Rc::new(Cell::new(false));
+    let sending = part
+        .send("PUT", &at(SERVED), &[], |_| {}, {
+            let completed = completed.clone();
+            move |_| completed.set(true)
+        })
+        .expect("the worker takes the request");
+    sending.abort();
+    // The worker answers in order: a send asked after the abort ends after it.
+    let later = send(&part, &at(SERVED), &[]).await;
+    assert!(later.outcome.is_ok());
+    assert!(!completed.get());
+}
+
+#[wasm_bindgen_test]
+async fn a_send_goes_on_when_its_part_is_let_go_of_and_the_part_is_then_forgotten() {
+    let (part, len) = sealed(200_000).await;
+    let progress = Rc::new(Cell::new(0));
+    let mut resolve = None;
+    let finished = Promise::new(&mut |done, _| resolve = Some(done));
+    let resolve = resolve.expect("a promise runs its executor at once");
+    let outcome = Rc::new(RefCell::new(None));
+    let sending = part
+        .send(
+            "PUT",
+            &at(SERVED),
+            &[],
+            {
+                let progress = progress.clone();
+                move |sent| progress.set(sent)
+            },
+            {
+                let outcome = outcome.clone();
+                move |result| {
+                    *outcome.borrow_mut() = Some(result);
+                    let _ = resolve.call0(&JsValue::UNDEFINED);
+                }
+            },
+        )
+        .expect("the worker takes the request");
+    let (pool, worker, number) = (part.pool.clone(), part.worker, part.part);
+    drop(part);
+    JsFuture::from(finished).await.unwrap();
+    drop(sending);
+    assert!(matches!(outcome.take(), Some(Ok(_))));
+    assert_eq!(progress.get(), len);
+    // The worker has forgotten the part: a handle to its number finds nothing to send.
+    let forgotten = SealedPart {
+        pool,
+        worker,
+        part: number,
+    };
+    assert!(forgotten.blob().await.is_err());
+    assert_eq!(send(&forgotten, &at(SERVED), &[]).await.outcome, Err(0));
+}
