@@ -158,8 +158,36 @@ function memory(renderers) {
     if (!type) browser += pss;
     else if (type !== "renderer") others += pss;
   }
-  for (const pid of renderers) renderer = Math.max(renderer, procBytes(pid, "status", "VmRSS"));
-  return { renderer, total, browser, others };
+  // Memory footprints as Chromium counts them (Task Manager; on Linux RssAnon + VmSwap): the
+  // renderer's without the ~120 MiB of Chromium's code mapped from disk that its RSS includes.
+  let footprint = 0;
+  let browserFootprint = 0;
+  for (const pid of renderers) {
+    renderer = Math.max(renderer, procBytes(pid, "status", "VmRSS"));
+    footprint = Math.max(footprint, procBytes(pid, "status", "RssAnon") + procBytes(pid, "status", "VmSwap"));
+  }
+  for (const { pid, cmdline } of chromiumProcesses()) {
+    if (!/--type=/.test(cmdline.join(" ")) && !/crashpad/.test(cmdline[0])) {
+      browserFootprint += procBytes(pid, "status", "RssAnon") + procBytes(pid, "status", "VmSwap");
+    }
+  }
+  return { renderer, total, browser, others, footprint, browserFootprint };
+}
+
+/** Whether memory stayed flat through an upload: the peaks of `key` in each quarter of its
+ * samples (by time), and flat when the second half's peak is no higher than the first half's
+ * plus `slack` (one part: what one more part in flight holds). The first half includes the
+ * ramp-up to the parts in flight; memory that waits for collections piles up in the second. */
+function quarters(samples, key, slack) {
+  const peaks = [0, 0, 0, 0];
+  if (samples.length === 0) return { peaks, flat: false };
+  const [t0, t1] = [samples[0].t, samples[samples.length - 1].t];
+  for (const sample of samples) {
+    const q = Math.min(3, Math.floor(((sample.t - t0) / Math.max(t1 - t0, 1)) * 4));
+    peaks[q] = Math.max(peaks[q], sample[key]);
+  }
+  const [first, second] = [Math.max(peaks[0], peaks[1]), Math.max(peaks[2], peaks[3])];
+  return { peaks, flat: second <= first + slack };
 }
 
 /** Chromium's own network emulation (DevTools protocol) on `page`: `latency_ms` added to every
@@ -257,6 +285,7 @@ async function overLink(browser, page, link) {
   const chooser = page.waitForEvent("filechooser");
   settle();
   const started = Date.now();
+  uploading = true;
   await page.getByRole("button", { name: /Drop files/ }).click();
   await (await chooser).setFiles(link.file);
   await page.waitForFunction(
@@ -265,6 +294,7 @@ async function overLink(browser, page, link) {
     { polling: 50, timeout: 0 },
   );
   const sent = (Date.now() - started) / 1000;
+  uploading = false;
   page.off("request", onRequest);
   page.off("requestfinished", onFinished);
   await cdp.send("Network.emulateNetworkConditions", {
@@ -295,9 +325,13 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
   // The page's and the sealing workers' JS heap in use and array buffers (DevTools).
   const arrays = { page_heap: 0, page_buffers: 0, worker_heap: 0, worker_buffers: 0, workers: 0 };
   let sampling = true;
+  // Every sample between the file's choice and the upload's end, for the quarters.
+  const timeline = [];
+  let uploading = false;
   const sampler = (async () => {
     while (sampling) {
       const now = memory(renderers);
+      if (uploading) timeline.push({ t: Date.now(), footprint: now.footprint, browser: now.browserFootprint });
       peak.renderer = Math.max(peak.renderer, now.renderer);
       peak.total = Math.max(peak.total, now.total);
       peak.browser = Math.max(peak.browser, now.browser);
@@ -350,6 +384,7 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
   const cpuBefore = cpuSeconds();
   const threadsBefore = threadSeconds();
   const started = Date.now();
+  uploading = true;
   await page.getByRole("button", { name: /Drop files/ }).click();
   await (await chooser).setFiles(file);
   await page.waitForFunction(
@@ -358,6 +393,7 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
     { polling: 50, timeout: 0 },
   );
   const sent = (Date.now() - started) / 1000;
+  uploading = false;
   const cpuAfter = cpuSeconds();
   const threads = threadsBetween(threadsBefore, threadSeconds());
   // An encrypted file is listed under its sealed name: only the plain one is waited for.
@@ -391,6 +427,10 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
     peak_browser_process: peak.browser,
     idle_browser_process: idle.browser,
     peak_other_processes: peak.others,
+    // Slack: one 32 MiB part (the largest the app sends from one worker at once).
+    renderer_footprint: quarters(timeline, "footprint", 32 * 1048576),
+    browser_footprint: quarters(timeline, "browser", 32 * 1048576),
+    samples: timeline.length,
     browser_cpu_secs: cpuAfter.browser - cpuBefore.browser,
     server_cpu_secs: cpuAfter.server - cpuBefore.server,
     cpu_threads: threads,

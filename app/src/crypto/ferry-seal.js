@@ -4,17 +4,19 @@
 // files page's first load carries none of it, and decides everything about the format: which
 // plaintext bytes the part covers, each record's nonce, which record is the file's last
 // (docs/ENCRYPTION.md). This file only moves bytes, with as few copies as it can:
-// - each record is encrypted straight from the part's plaintext buffer: WebCrypto copies its
-//   input when called, so the byte after a record's data is set to the delimiter for the call
-//   and put back at once (the part's last record, with nothing after it, gets its own buffer);
+// - the part's plaintext is streamed into a buffer this worker keeps for the next part;
+// - each record is encrypted straight from that buffer: WebCrypto copies its input when called,
+//   so the byte after a record's data is set to the delimiter for the call and put back at once
+//   (the part's last record, with nothing after it, gets its own buffer);
 // - the records are assembled into this worker's one assembly buffer, which WebCrypto hashes and
 //   a Blob copies, both as they are called, so the buffer is free again at once;
 // - the part's Blob never leaves this worker: the page holds only its number. A Blob's bytes
 //   stay in the browser until its object is garbage-collected, so it matters which heap holds
-//   the object. This one allocates every part's plaintext and records anew and so collects
-//   often; the page allocates next to nothing and would keep the Blobs of sent parts, hundreds
-//   of MiB, until its collector happened to run (with the assembly buffer recycled and the Blob
-//   on the page, a 1 GiB upload once ran the browser out of Blob memory).
+//   the object. WebCrypto answers every record in a new buffer, so this worker's heap churns a
+//   part's worth of them per part and collects often; the page allocates next to nothing and
+//   would keep the Blobs of sent parts, hundreds of MiB, until its collector happened to run
+//   (with the buffers recycled and the Blob on the page, a 1 GiB upload once ran the browser out
+//   of Blob memory).
 //
 // Requests (each with a fresh `id`; `part` names a sealed part, the id of the "seal" that made it):
 //   { op: "seal", id, key: CryptoKey, file: Blob, start, end (plaintext bytes of `file`),
@@ -102,9 +104,37 @@ function send({ id, part, method, url, headers }) {
   xhr.send(blob);
 }
 
+/** Plaintext buffers free for the next part. */
+const reading = [];
+
+/** Reads `blob` whole into a buffer of the pool (a new one when none is free and large enough):
+ * read straight into it, no per-part allocation. */
+async function readInto(blob) {
+  const at = reading.findIndex((buffer) => buffer.byteLength >= blob.size);
+  let buffer = at >= 0 ? reading.splice(at, 1)[0] : new ArrayBuffer(blob.size);
+  const reader = blob.stream().getReader({ mode: "byob" });
+  let filled = 0;
+  try {
+    while (filled < blob.size) {
+      const { value, done } = await reader.read(new Uint8Array(buffer, filled, blob.size - filled));
+      if (done) break;
+      // The read moved the buffer into `value`: the same memory, a new ArrayBuffer object.
+      buffer = value.buffer;
+      filled += value.byteLength;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return { buffer, filled };
+}
+
 async function seal({ key, file, start, end, nonces, dataLen, partLen, endsFile }) {
-  const plain = new Uint8Array(await file.slice(start, end).arrayBuffer());
-  if (plain.length !== end - start) throw new Error("the file changed while it was read");
+  const { buffer, filled } = await readInto(file.slice(start, end));
+  if (filled !== end - start) {
+    reading.push(buffer);
+    throw new Error("the file changed while it was read");
+  }
+  const plain = new Uint8Array(buffer, 0, filled);
   const records = nonces.length / NONCE_LEN;
   const sealing = [];
   for (let i = 0; i < records; i++) {
@@ -124,6 +154,8 @@ async function seal({ key, file, start, end, nonces, dataLen, partLen, endsFile 
       sealing.push(crypto.subtle.encrypt(params, key, record));
     }
   }
+  // WebCrypto has copied every record's input: the plaintext buffer is free.
+  reading.push(buffer);
   const sealed = await Promise.all(sealing);
   // From here to the Blob nothing awaits: another part sealed in this worker at the same time
   // uses the same assembly buffer once this one has let go of it.

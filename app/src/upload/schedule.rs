@@ -23,6 +23,10 @@ mod reconcile;
 pub const PARALLEL_PARTS: usize = 4;
 /// Parts read and hashed at once (each one is held in memory while it is hashed).
 pub const HASH_PARALLEL: usize = 2;
+/// Sealed parts ready ahead of the sends: unlike a plain part, whose send streams its slice from
+/// disk, a sealed part is held in memory from its sealing to its storage, so fewer wait. Two is
+/// what the sealing workers make at once: a free send slot still finds a part ready.
+pub const SEALED_READ_AHEAD: usize = HASH_PARALLEL;
 /// Sends of one part that may fail in a row before the whole upload stops.
 pub const MAX_PART_ATTEMPTS: u32 = 5;
 /// Refused URLs (HTTP 403) of one part renewed in a row before the upload stops: one lapsed URL
@@ -111,6 +115,8 @@ pub struct PartScheduler {
     plan: PartLayout,
     parts: Vec<Part>,
     parallel: usize,
+    /// Parts prepared (being hashed, hashed, waiting for or holding a URL) ahead of the sends.
+    read_ahead: usize,
     url_request_open: bool,
     completing: bool,
     paused: bool,
@@ -130,11 +136,19 @@ impl PartScheduler {
             plan,
             parts: vec![part; plan.part_count as usize],
             parallel: parallel.max(1),
+            read_ahead: parallel.max(1),
             url_request_open: false,
             completing: false,
             paused: false,
             failure: None,
         }
+    }
+
+    /// Prepares at most `parts` ahead of the sends (at least one), instead of as many as are
+    /// sent at once.
+    pub fn reading_ahead(mut self, parts: usize) -> Self {
+        self.read_ahead = parts.max(1);
+        self
     }
 
     pub fn plan(&self) -> PartLayout {
@@ -291,7 +305,7 @@ impl PartScheduler {
         }
 
         // Read ahead so a part is ready when a send slot frees, but no further: at most
-        // `parallel` parts wait with a checksum, and at most HASH_PARALLEL are being read.
+        // `read_ahead` parts wait with a checksum, and at most HASH_PARALLEL are being read.
         let prepared = self.count(|s| {
             matches!(
                 s,
@@ -300,7 +314,7 @@ impl PartScheduler {
         });
         let hashing = self.count(|s| matches!(s, State::Hashing));
         let room = self
-            .parallel
+            .read_ahead
             .saturating_sub(prepared)
             .min(HASH_PARALLEL.saturating_sub(hashing));
         let todo: Vec<u32> = self
@@ -869,5 +883,34 @@ mod tests {
         }];
         assert_eq!(s.reconcile(&server, &s.completed_parts()), 1);
         assert_eq!(s.poll(0), vec![Step::Hash(2)]);
+    }
+
+    #[test]
+    fn reading_ahead_fewer_parts_still_fills_every_send_slot() {
+        let prepared = |s: &PartScheduler| {
+            s.count(|st| {
+                matches!(
+                    st,
+                    State::Hashing | State::Hashed | State::AwaitingUrl | State::Ready
+                )
+            })
+        };
+        let mut s = PartScheduler::new(plan(100 * MIB, 8 * MIB), 4).reading_ahead(2);
+        let mut sent = 0;
+        // Sends start as parts are prepared, and parts are prepared as they leave: never more
+        // than two wait, and the four send slots fill.
+        while sent < 4 {
+            sent += settle(&mut s, 0).len();
+            assert!(prepared(&s) <= 2, "prepared {}", prepared(&s));
+        }
+        assert_eq!(s.sending(), 4);
+        assert_eq!(prepared(&s), 2, "two wait ready for the next free slot");
+        s.sent(1, 1, "e1".into());
+        assert_eq!(
+            settle(&mut s, 0).len(),
+            1,
+            "a waiting part takes the free slot"
+        );
+        assert_eq!((s.sending(), prepared(&s)), (4, 2));
     }
 }

@@ -11,7 +11,7 @@ use leptos::prelude::TimeoutHandle;
 use super::decisions::{CompletionBudget, Throttle};
 use super::queue::Attempt;
 use super::resume::{FileIdentity, ResumeRecord};
-use super::schedule::PartScheduler;
+use super::schedule::{PartScheduler, SEALED_READ_AHEAD};
 use super::sending::{Body, Sending};
 use super::vec_map::VecMap;
 use crate::auth::flow::now_ms;
@@ -90,7 +90,10 @@ impl Session {
             file_id,
             account_email,
             sample_sha256,
-            sched,
+            sched: match sealed {
+                Some(_) => sched.reading_ahead(SEALED_READ_AHEAD),
+                None => sched,
+            },
             sealed,
             ciphertext: VecMap::new(),
             attempt,
