@@ -174,20 +174,28 @@ function memory(renderers) {
   return { renderer, total, browser, others, footprint, browserFootprint };
 }
 
-/** Whether memory stayed flat through an upload: the peaks of `key` in each quarter of its
- * samples (by time), and flat when the second half's peak is no higher than the first half's
- * plus `slack` (one part: what one more part in flight holds). The first half includes the
- * ramp-up to the parts in flight; memory that waits for collections piles up in the second. */
+/** Whether memory stayed flat through an upload. Memory that waits for garbage collections
+ * saws up and down by several parts, so single peaks say little: this fits a straight line to
+ * the samples of `key` (least squares, leaving out the first tenth of the time, while the first
+ * parts are read and sealed) and calls the upload flat when the line rises by no more than
+ * `slack` (one part) from its start to its end. Also the peaks of each quarter, for the picture. */
 function quarters(samples, key, slack) {
   const peaks = [0, 0, 0, 0];
-  if (samples.length === 0) return { peaks, flat: false };
+  if (samples.length < 4) return { peaks, rise: 0, flat: false };
   const [t0, t1] = [samples[0].t, samples[samples.length - 1].t];
+  const span = Math.max(t1 - t0, 1);
   for (const sample of samples) {
-    const q = Math.min(3, Math.floor(((sample.t - t0) / Math.max(t1 - t0, 1)) * 4));
+    const q = Math.min(3, Math.floor(((sample.t - t0) / span) * 4));
     peaks[q] = Math.max(peaks[q], sample[key]);
   }
-  const [first, second] = [Math.max(peaks[0], peaks[1]), Math.max(peaks[2], peaks[3])];
-  return { peaks, flat: second <= first + slack };
+  const used = samples.filter((x) => x.t - t0 >= span / 10);
+  const n = used.length;
+  const mt = used.reduce((a, x) => a + x.t, 0) / n;
+  const my = used.reduce((a, x) => a + x[key], 0) / n;
+  const sxy = used.reduce((a, x) => a + (x.t - mt) * (x[key] - my), 0);
+  const sxx = used.reduce((a, x) => a + (x.t - mt) ** 2, 0);
+  const rise = sxx > 0 ? (sxy / sxx) * (used[n - 1].t - used[0].t) : 0;
+  return { peaks, rise, flat: rise <= slack };
 }
 
 /** Chromium's own network emulation (DevTools protocol) on `page`: `latency_ms` added to every
@@ -431,6 +439,12 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
     renderer_footprint: quarters(timeline, "footprint", 32 * 1048576),
     browser_footprint: quarters(timeline, "browser", 32 * 1048576),
     samples: timeline.length,
+    // Seconds since the first sample, renderer and browser process footprints in MiB.
+    timeline: timeline.map((x) => [
+      Math.round((x.t - (timeline[0]?.t ?? 0)) / 100) / 10,
+      Math.round(x.footprint / 1048576),
+      Math.round(x.browser / 1048576),
+    ]),
     browser_cpu_secs: cpuAfter.browser - cpuBefore.browser,
     server_cpu_secs: cpuAfter.server - cpuBefore.server,
     cpu_threads: threads,

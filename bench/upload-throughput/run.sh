@@ -25,6 +25,8 @@
 #   BENCH_BARE_PARALLEL=6 ...                           parts the bare page sends at once (4)
 #   BENCH_THREADS=1 ...                                 also print Chromium's CPU time by process
 #                                                       type and thread (main thread, workers, I/O)
+#   BENCH_TIMELINE=1 ...                                also print every memory sample of both
+#                                                       uploads (renderer and browser process)
 #
 # Link mode (BENCH_LINK=1, or BENCH_LINKS="Mbit/s:latency ms:MiB,…") replaces 1–3 with uploads
 # over emulated links: Chromium's network emulation (DevTools `Network.emulateNetworkConditions`:
@@ -266,8 +268,8 @@ jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_
     "Ferry encrypted, sent:    \($b.encrypted.sent_secs * 100 | round / 100) s   \(mbs($b.encrypted.sent_secs)) MiB/s   = \(pct($b.sent_secs / $b.encrypted.sent_secs)) % of plain (goal >= 80 %) — \(if $b.sent_secs / $b.encrypted.sent_secs >= 0.8 then "met" else "NOT met" end); parts \($b.encrypted.parts_secs * 100 | round / 100) s (\(mbs($b.encrypted.parts_secs)) MiB/s); CPU Chromium \($b.encrypted.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.encrypted.server_cpu_secs * 100 | round / 100) s",
     "  encrypted peak memory:  renderer RSS \(mib($b.encrypted.peak_renderer_rss)) MiB; all Chromium processes \(mib($b.encrypted.peak_chromium_rss)) MiB PSS (before: \(mib($b.encrypted.idle_chromium_rss)) MiB); JS heap \(mib($b.encrypted.peak_js_heap)) MiB",
     "  encrypted peak arrays:  page JS heap \(mib($b.encrypted.peak_arrays.page_heap)) MiB, array buffers \(mib($b.encrypted.peak_arrays.page_buffers)) MiB; sealing workers (\($b.encrypted.peak_arrays.workers)) JS heap \(mib($b.encrypted.peak_arrays.worker_heap)) MiB, array buffers \(mib($b.encrypted.peak_arrays.worker_buffers)) MiB; browser process (blob storage) \(mib($b.encrypted.peak_browser_process)) MiB PSS (before: \(mib($b.encrypted.idle_browser_process)) MiB); every other process (renderers too: forked from the zygote, they keep its command line) \(mib($b.encrypted.peak_other_processes)) MiB",
-    "  encrypted flat memory:  footprint (RssAnon+VmSwap) peaks by quarter of the upload — renderer \($b.encrypted.renderer_footprint.peaks | map(mib(.)) | join(" / ")) MiB, browser process (blob storage) \($b.encrypted.browser_footprint.peaks | map(mib(.)) | join(" / ")) MiB — \(if $b.encrypted.renderer_footprint.flat and $b.encrypted.browser_footprint.flat then "flat" else "NOT flat" end) (flat: peak of the second half at most that of the first plus one part; \($b.encrypted.samples) samples)",
-    "  plain, the same:        renderer \($b.renderer_footprint.peaks | map(mib(.)) | join(" / ")) MiB, browser process \($b.browser_footprint.peaks | map(mib(.)) | join(" / ")) MiB — \(if $b.renderer_footprint.flat and $b.browser_footprint.flat then "flat" else "NOT flat" end)",
+    "  encrypted flat memory:  memory footprint (RssAnon+VmSwap) through the upload: renderer peaks by quarter \($b.encrypted.renderer_footprint.peaks | map(mib(.)) | join(" / ")) MiB, trend \(mib($b.encrypted.renderer_footprint.rise)) MiB from start to end; browser process (blob storage) \($b.encrypted.browser_footprint.peaks | map(mib(.)) | join(" / ")) MiB, trend \(mib($b.encrypted.browser_footprint.rise)) MiB — \(if $b.encrypted.renderer_footprint.flat and $b.encrypted.browser_footprint.flat then "flat" else "NOT flat" end) (goal: neither trend above one part, 32 MiB; \($b.encrypted.samples) samples)",
+    "  plain, the same:        renderer \($b.renderer_footprint.peaks | map(mib(.)) | join(" / ")) MiB, trend \(mib($b.renderer_footprint.rise)) MiB; browser process \($b.browser_footprint.peaks | map(mib(.)) | join(" / ")) MiB, trend \(mib($b.browser_footprint.rise)) MiB — \(if $b.renderer_footprint.flat and $b.browser_footprint.flat then "flat" else "NOT flat" end)",
     "ratio Ferry/curl:         \(pct($curl / $b.sent_secs)) % until sent, \(pct($curl / $b.ready_secs)) % until ready (goal >= 70 %) — \(if $curl / $b.sent_secs >= 0.7 then "met" else "NOT met" end)",
     "bare page in Chromium:    \($b.bare.secs * 100 | round / 100) s   \(mbs($b.bare.secs)) MiB/s   = \(pct($curl / $b.bare.secs)) % of curl, the ceiling of WebCrypto + XHR parts in this browser (Chromium CPU \($b.bare.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.bare.server_cpu_secs * 100 | round / 100) s); Ferry reaches \(pct($b.bare.secs / $b.sent_secs)) % of it",
     "  of which:               \($b.before_parts_secs * 100 | round / 100) s before the first part (sample hash, API), \($b.parts_secs * 100 | round / 100) s sending parts (\(mbs($b.parts_secs)) MiB/s), \($b.complete_secs * 100 | round / 100) s in POST /complete (the server assembles the object)",
@@ -275,6 +277,12 @@ jq -nr --argjson size "$size" --argjson curl "$curl_secs" --argjson b "$browser_
     "CPU until sent:           Chromium \($b.browser_cpu_secs * 100 | round / 100) s, ferry serve \($b.server_cpu_secs * 100 | round / 100) s of the \($b.sent_secs * $cores * 10 | round / 10) CPU-seconds \($cores) cores had",
     "browser peak memory:      renderer RSS \(mib($b.peak_renderer_rss)) MiB; all Chromium processes \(mib($b.peak_chromium_rss)) MiB PSS (idle before the upload: \(mib($b.idle_chromium_rss)) MiB); JS heap \(mib($b.peak_js_heap)) MiB"
   ] | .[]'
+if [[ "${BENCH_TIMELINE:-}" == "1" ]]; then
+  jq -r '
+    def line: map("\(.[0])s \(.[1])/\(.[2])") | join("  ");
+    "Memory footprint through the upload (s renderer/browser process MiB), plain:     \(.timeline | line)",
+    "Memory footprint through the upload (s renderer/browser process MiB), encrypted: \(.encrypted.timeline | line)"' <<<"$browser_json"
+fi
 if [[ "${BENCH_THREADS:-}" == "1" ]]; then
   jq -r '
     def threads: map("\(.[1]) s \(.[0])") | join(", ");

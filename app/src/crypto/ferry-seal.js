@@ -1,9 +1,9 @@
 // Ferry's sealing worker (/ferry-seal.js): encrypts one part of an end-to-end encrypted upload,
 // hashes its ciphertext, keeps the sealed part and sends it to its presigned URL, all off the
-// page. The app (app/src/crypto/seal_worker.rs) starts it when an encrypted upload begins, so the
-// files page's first load carries none of it, and decides everything about the format: which
-// plaintext bytes the part covers, each record's nonce, which record is the file's last
-// (docs/ENCRYPTION.md). This file only moves bytes, with as few copies as it can:
+// page; it also hashes the parts of plain uploads. The app (app/src/crypto/seal_worker.rs)
+// starts it when an upload begins, so the files page's first load carries none of it, and
+// decides everything about the format: which plaintext bytes the part covers, each record's
+// nonce, which record is the file's last (docs/ENCRYPTION.md). This file only moves bytes, with as few copies as it can:
 // - the part's plaintext is streamed into a buffer this worker keeps for the next part;
 // - each record is encrypted straight from that buffer: WebCrypto copies its input when called,
 //   so the byte after a record's data is set to the delimiter for the call and put back at once
@@ -23,6 +23,8 @@
 //     nonces: Uint8Array (12 bytes per record), dataLen (data bytes of a full record),
 //     partLen (ciphertext bytes), endsFile (the part's last record is the file's) }
 //       -> { id, sha256: ArrayBuffer } or { id, error: string }; the part is kept
+//   { op: "hash", id, file: Blob, start, end } -> { id, sha256: ArrayBuffer } or { id, error }
+//       (a plain part's checksum, read the same way)
 //   { op: "send", id, part, method, url, headers: [[name, value], ...] }   sends the part
 //       -> { id, sent } as bytes go, then { id, status, etag } (status 0: no answer)
 //   { op: "abort", id }      stops send `id`; nothing more is said of it
@@ -58,6 +60,12 @@ self.onmessage = ({ data }) => {
         },
       );
       break;
+    case "hash":
+      hash(data).then(
+        (sha256) => self.postMessage({ id: data.id, sha256 }),
+        (err) => self.postMessage({ id: data.id, error: String((err && err.message) || err) }),
+      );
+      break;
     case "send":
       send(data);
       break;
@@ -70,15 +78,30 @@ self.onmessage = ({ data }) => {
       }
       break;
     }
-    case "release":
+    case "release": {
       wanted.delete(data.part);
+      const blob = held.get(data.part);
       held.delete(data.part);
+      if (blob) pace(blob.size);
       break;
+    }
     case "peek":
       self.postMessage({ id: data.id, blob: held.get(data.part) });
       break;
   }
 };
+
+// Paces this worker's garbage collector to the parts it lets go of. A Blob's bytes live outside
+// the JavaScript heap, which knows nothing of their size, so a released part is freed only by a
+// full collection; and with the read and assembly buffers reused, only WebCrypto's records are
+// allocated, too little to bring those about often. An ArrayBuffer of the part's size, dropped at
+// once, counts as that much memory to the collector but is never written, so the pages behind it
+// are never touched: collections then come as if every part were allocated anew.
+let pacer = null;
+function pace(bytes) {
+  pacer = new ArrayBuffer(bytes);
+  pacer = null;
+}
 
 function send({ id, part, method, url, headers }) {
   const blob = held.get(part);
@@ -126,6 +149,19 @@ async function readInto(blob) {
     reader.releaseLock();
   }
   return { buffer, filled };
+}
+
+/** SHA-256 of a plain part: read into a kept buffer and hashed, so hashing a file allocates
+ * nothing per part (the page would leave every part's bytes to its garbage collector). */
+async function hash({ file, start, end }) {
+  const { buffer, filled } = await readInto(file.slice(start, end));
+  try {
+    if (filled !== end - start) throw new Error("the file changed while it was read");
+    // WebCrypto copies its input as it is called: the buffer is free once the call is made.
+    return crypto.subtle.digest("SHA-256", new Uint8Array(buffer, 0, filled));
+  } finally {
+    reading.push(buffer);
+  }
 }
 
 async function seal({ key, file, start, end, nonces, dataLen, partLen, endsFile }) {

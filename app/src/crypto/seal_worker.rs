@@ -2,14 +2,15 @@
 //! `/ferry-seal.js` (`app/src/crypto/ferry-seal.js`, plain JavaScript, no wasm), which reads the
 //! plaintext, encrypts the records, hashes the ciphertext, keeps the sealed part and, when asked,
 //! sends it to its presigned URL. The page holds a [`SealedPart`] (a number; dropping it lets the
-//! worker forget the bytes) and a [`WorkerSend`] while it goes: the bytes never enter the page,
-//! so their memory is freed by the worker's own garbage collector, which runs often (ferry-seal.js
-//! says why that matters).
+//! worker forget the bytes) and a [`WorkerSend`] while it goes. Plain parts are hashed there too
+//! ([`hash`]). No part's bytes enter the page, so their memory is freed by the workers, which
+//! reuse their read buffers and collect often, instead of by the page's collector, which runs
+//! rarely (ferry-seal.js says why that matters).
 //!
 //! The format stays here: [`super::sealing`] works out the part's span and every record's
-//! nonce, the worker only places bytes. The workers start when an encrypted file is prepared for
-//! upload ([`warm`]; the files page's first load fetches nothing of them) and are kept for the
-//! page's life.
+//! nonce, the worker only places bytes. The workers start with the first upload that needs them
+//! ([`warm`] when an encrypted file is prepared; the files page's first load fetches nothing of
+//! them) and are kept for the page's life.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -208,6 +209,13 @@ impl Pool {
         Ok(pool)
     }
 
+    /// The worker with the fewest parts in hand.
+    fn least_busy(&self) -> usize {
+        (0..self.workers.len())
+            .min_by_key(|&w| self.pending.borrow().iter().filter(|o| o.1 == w).count())
+            .unwrap_or(0)
+    }
+
     fn next_id(&self) -> u32 {
         let id = self.next_id.get().wrapping_add(1);
         self.next_id.set(id);
@@ -261,10 +269,7 @@ pub struct SealedPart {
 /// Seals `job` in a worker: the part, which the worker keeps, and its ciphertext's SHA-256.
 pub async fn seal(job: Job<'_>) -> Result<(SealedPart, Vec<u8>), CryptoError> {
     let pool = Pool::shared()?;
-    // The worker with the fewest parts in hand.
-    let worker = (0..pool.workers.len())
-        .min_by_key(|&w| pool.pending.borrow().iter().filter(|o| o.1 == w).count())
-        .unwrap_or(0);
+    let worker = pool.least_busy();
     let id = pool.next_id();
     // Made before asking, so a part whose sealing nobody awaits any more is let go of as well.
     let part = SealedPart {
@@ -286,13 +291,36 @@ pub async fn seal(job: Job<'_>) -> Result<(SealedPart, Vec<u8>), CryptoError> {
     ])
     .map_err(failed)?;
     let answer = pool.ask(worker, id, &request).await?;
-    let digest = field(&answer, "sha256");
+    Ok((part, digest_of(&answer)?))
+}
+
+/// The SHA-256 of `file`'s bytes `start..end`, read and hashed in a worker (a plain part's
+/// checksum: its bytes never enter the page, whose collector would keep them long after).
+pub async fn hash(file: &Blob, start: u64, end: u64) -> Result<Vec<u8>, CryptoError> {
+    let pool = Pool::shared()?;
+    let worker = pool.least_busy();
+    let id = pool.next_id();
+    let request = message(&[
+        ("op", &"hash".into()),
+        ("id", &id.into()),
+        ("file", file),
+        ("start", &(start as f64).into()),
+        ("end", &(end as f64).into()),
+    ])
+    .map_err(failed)?;
+    let answer = pool.ask(worker, id, &request).await?;
+    digest_of(&answer)
+}
+
+/// The `sha256` a worker answered.
+fn digest_of(answer: &JsValue) -> Result<Vec<u8>, CryptoError> {
+    let digest = field(answer, "sha256");
     if !digest.is_instance_of::<js_sys::ArrayBuffer>() {
         return Err(CryptoError::Backend(
             "the encryption worker gave no checksum".into(),
         ));
     }
-    Ok((part, Uint8Array::new(&digest).to_vec()))
+    Ok(Uint8Array::new(&digest).to_vec())
 }
 
 impl SealedPart {

@@ -16,7 +16,7 @@ use super::schedule::{SendFailure, Step};
 use super::session::{Session, Shared};
 use crate::auth::flow::now_ms;
 use crate::checksum;
-use crate::crypto::seal_worker::SealedPart;
+use crate::crypto::seal_worker::{self, SealedPart};
 use crate::transfer::Outcome;
 
 impl Uploader {
@@ -91,10 +91,16 @@ impl Uploader {
                 None => s.sched.unreadable(),
             });
         }
-        let Some(slice) = session.borrow().slice(number) else {
+        let (file, range) = {
+            let s = session.borrow();
+            (s.file.clone(), s.sched.plan().range(number))
+        };
+        let Some((start, end)) = range else {
             return self.report(&session, attempt, |s| s.sched.unreadable());
         };
-        let result = checksum::sha256(&slice).await;
+        // Read and hashed in a worker: the part's bytes never enter the page.
+        let result = seal_worker::hash(&file, start, end).await;
+        let result = result.map(|digest| checksum::encode(&digest));
         self.report(&session, attempt, |s| match result {
             Ok(sha) => s.sched.hashed(number, sha),
             Err(_) => s.sched.unreadable(),

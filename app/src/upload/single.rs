@@ -12,12 +12,13 @@ use super::runner::Uploader;
 use super::sending::Body;
 use crate::auth::flow::now_ms;
 use crate::checksum;
-use crate::crypto::seal_worker::SealedPart;
+use crate::crypto::seal_worker::{self, SealedPart};
 
 impl Uploader {
     pub(super) async fn run_single(self, attempt: Attempt, file: web_sys::File) {
         // WebCrypto has no streaming digest: below the multipart threshold the file is read
-        // into memory once to hash it (and, encrypted, to seal it: the sealed copy is sent).
+        // into memory once to hash it, in a worker (and, encrypted, to seal it: the worker
+        // sends the sealed copy).
         self.queue.try_update(|q| {
             q.note(attempt, Some("Computing checksum…".to_owned()));
         });
@@ -27,8 +28,11 @@ impl Uploader {
                 .seal_single(attempt, key, &file)
                 .await
                 .map(|(part, announcement)| (Some(part), announcement)),
-            None => match checksum::sha256(&file).await {
-                Ok(sha) => Ok((None, self.new_upload(attempt.id, &file, Some(sha)))),
+            None => match seal_worker::hash(&file, 0, file.size() as u64).await {
+                Ok(digest) => Ok((
+                    None,
+                    self.new_upload(attempt.id, &file, Some(checksum::encode(&digest))),
+                )),
                 Err(_) => Err(UploadError::unreadable()),
             },
         };

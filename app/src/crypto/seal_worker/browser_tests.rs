@@ -198,3 +198,19 @@ async fn a_send_goes_on_when_its_part_is_let_go_of_and_the_part_is_then_forgotte
     assert!(forgotten.blob().await.is_err());
     assert_eq!(send(&forgotten, &at(SERVED), &[]).await.outcome, Err(0));
 }
+
+#[wasm_bindgen_test]
+async fn a_plain_range_hashed_in_a_worker_is_the_sha256_of_exactly_its_bytes() {
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let blob =
+        Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(&bytes[..]))).unwrap();
+    for (start, end) in [(0, 300_000), (1_000, 200_001), (7, 7)] {
+        let digest = super::hash(&blob, start, end).await.unwrap();
+        let expected = crate::checksum::sha256_digest(&bytes[start as usize..end as usize])
+            .await
+            .unwrap();
+        assert_eq!(digest, expected, "{start}..{end}");
+    }
+    // A range past the end of the file (it shrank since it was picked) is an error.
+    assert!(super::hash(&blob, 200_000, 400_000).await.is_err());
+}
