@@ -1,6 +1,7 @@
-//! Driving a multipart upload: asks the scheduler what to do next and does it (hash a part
-//! with WebCrypto, ask for part URLs, send a part with [`crate::transfer`], complete), then
-//! reports back, until the upload completes, pauses or fails.
+//! Driving a multipart upload: asks the scheduler what to do next and does it (hash or seal a
+//! part in a worker, ask for part URLs, send a part with [`crate::transfer`] or from the worker
+//! that holds it sealed, complete), then reports back, until the upload completes, pauses or
+//! fails.
 
 use std::time::Duration;
 

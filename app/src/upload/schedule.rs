@@ -2,12 +2,13 @@
 //! and when to complete.
 //!
 //! Plain Rust with no browser in sight, so the rules are unit-tested natively. The runner
-//! ([`super::Uploader`]) asks [`PartScheduler::poll`] what to do next, does it (WebCrypto,
-//! `POST /parts`, an XHR `PUT` of one `Blob.slice`) and reports back. Reports about a send carry its attempt
+//! ([`super::Uploader`]) asks [`PartScheduler::poll`] what to do next, does it (a hash in a
+//! worker, `POST /parts`, a `PUT` of the part) and reports back. Reports about a send carry its attempt
 //! number, so late events from an aborted or superseded send change nothing.
 //!
-//! Memory stays flat: a part's bytes are read only while it is hashed (at most
-//! [`HASH_PARALLEL`] parts at a time); sends stream their slice from disk.
+//! Memory stays flat: a plain part's bytes are read only while it is hashed (at most
+//! [`HASH_PARALLEL`] parts at a time) and its send streams the slice from disk; a sealed part is
+//! held from its sealing to its storage, so at most [`SEALED_READ_AHEAD`] wait beside the sends.
 
 use ferry_api::parts::MAX_PART_URLS;
 use ferry_api::{CompletedPart, PartLayout};
