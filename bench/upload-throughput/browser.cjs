@@ -158,43 +158,25 @@ function memory(renderers) {
     if (!type) browser += pss;
     else if (type !== "renderer") others += pss;
   }
-  // Memory footprints as Chromium counts them (Task Manager; on Linux RssAnon + VmSwap): the
-  // renderer's without the ~120 MiB of Chromium's code mapped from disk that its RSS includes.
-  let footprint = 0;
-  let browserFootprint = 0;
-  for (const pid of renderers) {
-    renderer = Math.max(renderer, procBytes(pid, "status", "VmRSS"));
-    footprint = Math.max(footprint, procBytes(pid, "status", "RssAnon") + procBytes(pid, "status", "VmSwap"));
-  }
-  for (const { pid, cmdline } of chromiumProcesses()) {
-    if (!/--type=/.test(cmdline.join(" ")) && !/crashpad/.test(cmdline[0])) {
-      browserFootprint += procBytes(pid, "status", "RssAnon") + procBytes(pid, "status", "VmSwap");
-    }
-  }
-  return { renderer, total, browser, others, footprint, browserFootprint };
+  for (const pid of renderers) renderer = Math.max(renderer, procBytes(pid, "status", "VmRSS"));
+  return { renderer, total, browser, others };
 }
 
-/** Whether memory stayed flat through an upload. Memory that waits for garbage collections
- * saws up and down by several parts, so single peaks say little: this fits a straight line to
- * the samples of `key` (least squares, leaving out the first tenth of the time, while the first
- * parts are read and sealed) and calls the upload flat when the line rises by no more than
- * `slack` (one part) from its start to its end. Also the peaks of each quarter, for the picture. */
+/** Whether memory stayed flat through an upload: the peaks of `key` in each quarter of its
+ * samples (by time), and flat when the second half's peak is no higher than the first half's
+ * plus `slack`. Memory held until garbage collections saws up and down by several parts, so one
+ * sample says little and a straight line fitted through them moved by ±80 MiB from run to run;
+ * the highest point of each half is steady: memory that grows with the bytes uploaded sets a
+ * higher one in the second half (the plain upload's renderer: +100 to +250 MiB over 3 GiB). */
 function quarters(samples, key, slack) {
   const peaks = [0, 0, 0, 0];
   if (samples.length < 4) return { peaks, rise: 0, flat: false };
   const [t0, t1] = [samples[0].t, samples[samples.length - 1].t];
-  const span = Math.max(t1 - t0, 1);
   for (const sample of samples) {
-    const q = Math.min(3, Math.floor(((sample.t - t0) / span) * 4));
+    const q = Math.min(3, Math.floor(((sample.t - t0) / Math.max(t1 - t0, 1)) * 4));
     peaks[q] = Math.max(peaks[q], sample[key]);
   }
-  const used = samples.filter((x) => x.t - t0 >= span / 10);
-  const n = used.length;
-  const mt = used.reduce((a, x) => a + x.t, 0) / n;
-  const my = used.reduce((a, x) => a + x[key], 0) / n;
-  const sxy = used.reduce((a, x) => a + (x.t - mt) * (x[key] - my), 0);
-  const sxx = used.reduce((a, x) => a + (x.t - mt) ** 2, 0);
-  const rise = sxx > 0 ? (sxy / sxx) * (used[n - 1].t - used[0].t) : 0;
+  const rise = Math.max(peaks[2], peaks[3]) - Math.max(peaks[0], peaks[1]);
   return { peaks, rise, flat: rise <= slack };
 }
 
@@ -293,7 +275,6 @@ async function overLink(browser, page, link) {
   const chooser = page.waitForEvent("filechooser");
   settle();
   const started = Date.now();
-  uploading = true;
   await page.getByRole("button", { name: /Drop files/ }).click();
   await (await chooser).setFiles(link.file);
   await page.waitForFunction(
@@ -302,7 +283,6 @@ async function overLink(browser, page, link) {
     { polling: 50, timeout: 0 },
   );
   const sent = (Date.now() - started) / 1000;
-  uploading = false;
   page.off("request", onRequest);
   page.off("requestfinished", onFinished);
   await cdp.send("Network.emulateNetworkConditions", {
@@ -333,13 +313,31 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
   // The page's and the sealing workers' JS heap in use and array buffers (DevTools).
   const arrays = { page_heap: 0, page_buffers: 0, worker_heap: 0, worker_buffers: 0, workers: 0 };
   let sampling = true;
-  // Every sample between the file's choice and the upload's end, for the quarters.
+  // Memory footprints as Chromium counts them (Task Manager; on Linux RssAnon + VmSwap: the
+  // renderer's without the ~120 MiB of Chromium's code mapped from disk that its RSS includes),
+  // every 100 ms between the file's choice and the upload's end, for the trend: read from
+  // /proc/<pid>/status only, apart from the slower sampler below (DevTools calls).
   const timeline = [];
   let uploading = false;
+  const browserPids = chromiumProcesses()
+    .filter(({ cmdline }) => !/--type=/.test(cmdline.join(" ")) && !/crashpad/.test(cmdline[0]))
+    .map(({ pid }) => pid);
+  const anon = (pid) => procBytes(pid, "status", "RssAnon") + procBytes(pid, "status", "VmSwap");
+  const fast = (async () => {
+    while (sampling) {
+      if (uploading) {
+        timeline.push({
+          t: Date.now(),
+          footprint: Math.max(0, ...renderers.map(anon)),
+          browser: browserPids.reduce((sum, pid) => sum + anon(pid), 0),
+        });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
   const sampler = (async () => {
     while (sampling) {
       const now = memory(renderers);
-      if (uploading) timeline.push({ t: Date.now(), footprint: now.footprint, browser: now.browserFootprint });
       peak.renderer = Math.max(peak.renderer, now.renderer);
       peak.total = Math.max(peak.total, now.total);
       peak.browser = Math.max(peak.browser, now.browser);
@@ -409,6 +407,7 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
   const ready = (Date.now() - started) / 1000;
   sampling = false;
   await sampler;
+  await fast;
   page.off("requestfinished", onFinished);
   page.off("request", onRequest);
 
@@ -435,9 +434,9 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
     peak_browser_process: peak.browser,
     idle_browser_process: idle.browser,
     peak_other_processes: peak.others,
-    // Slack: one 32 MiB part (the largest the app sends from one worker at once).
-    renderer_footprint: quarters(timeline, "footprint", 32 * 1048576),
-    browser_footprint: quarters(timeline, "browser", 32 * 1048576),
+    // Slack: two 32 MiB parts (the parts alive at once vary by one or two with timing).
+    renderer_footprint: quarters(timeline, "footprint", 64 * 1048576),
+    browser_footprint: quarters(timeline, "browser", 64 * 1048576),
     samples: timeline.length,
     // Seconds since the first sample, renderer and browser process footprints in MiB.
     timeline: timeline.map((x) => [
