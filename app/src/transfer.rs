@@ -105,10 +105,11 @@ impl XhrUpload {
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]
-mod browser_tests {
+pub(crate) mod browser_tests {
     //! Against wasm-bindgen-test-runner's own HTTP server, the page's origin: it answers any
     //! method on the files it serves (`run.js` among them) with 200 and an `ETag`, 304 when
-    //! `If-None-Match` names that ETag, and 404 for a path it has no file for.
+    //! `If-None-Match` names that ETag, and 404 for a path it has no file for. The sealing
+    //! workers' sends are tested with the same helpers (`crypto::seal_worker`'s browser tests).
 
     use std::cell::{Cell, RefCell};
 
@@ -119,14 +120,14 @@ mod browser_tests {
 
     use super::*;
 
-    const SERVED: &str = "/run.js";
+    pub(crate) const SERVED: &str = "/run.js";
 
     fn body(len: usize) -> Blob {
         let parts = Array::of1(&Uint8Array::from(&vec![7u8; len][..]));
         Blob::new_with_u8_array_sequence(&parts).expect("the browser makes a blob")
     }
 
-    fn header(name: &str, value: &str) -> Header {
+    pub(crate) fn header(name: &str, value: &str) -> Header {
         Header {
             name: name.to_owned(),
             value: value.to_owned(),
@@ -134,48 +135,53 @@ mod browser_tests {
     }
 
     /// What one send reported.
-    struct Report {
-        progress: Vec<u64>,
-        outcome: Outcome,
+    pub(crate) struct Report {
+        pub progress: Vec<u64>,
+        pub outcome: Outcome,
     }
 
-    /// Sends `body` and waits for the completion it reports.
-    async fn send(method: &str, url: &str, headers: &[Header], body: &Blob) -> Report {
+    /// Starts a send with `start`, handing it the listeners for its progress and its
+    /// completion, and waits for the completion it reports.
+    pub(crate) async fn reported<S>(
+        start: impl FnOnce(Box<dyn Fn(u64)>, Box<dyn FnOnce(Outcome)>) -> Result<S, JsValue>,
+    ) -> Report {
         let progress = Rc::new(RefCell::new(Vec::new()));
         let outcome = Rc::new(RefCell::new(None));
         let mut resolve = None;
         let finished = Promise::new(&mut |done, _| resolve = Some(done));
         let resolve = resolve.expect("a promise runs its executor at once");
-        let upload = XhrUpload::start(
-            method,
-            url,
-            headers,
-            body,
-            {
+        let sending = start(
+            Box::new({
                 let progress = progress.clone();
                 move |loaded| progress.borrow_mut().push(loaded)
-            },
-            {
+            }),
+            Box::new({
                 let outcome = outcome.clone();
                 move |result| {
                     *outcome.borrow_mut() = Some(result);
                     let _ = resolve.call0(&JsValue::UNDEFINED);
                 }
-            },
+            }),
         )
-        .expect("the browser starts the request");
+        .expect("the request starts");
         JsFuture::from(finished)
             .await
             .expect("the promise resolves");
-        drop(upload);
+        drop(sending);
         Report {
             progress: progress.take(),
             outcome: outcome.take().expect("a completion was reported"),
         }
     }
 
+    /// Sends `body` and waits for the completion it reports.
+    async fn send(method: &str, url: &str, headers: &[Header], body: &Blob) -> Report {
+        reported(|progress, done| XhrUpload::start(method, url, headers, body, progress, done))
+            .await
+    }
+
     /// The `ETag` the server gives `SERVED`, read without the code under test.
-    async fn served_etag() -> String {
+    pub(crate) async fn served_etag() -> String {
         let response = gloo_net::http::Request::get(SERVED)
             .send()
             .await

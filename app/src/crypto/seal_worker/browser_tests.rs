@@ -1,26 +1,22 @@
 //! Sealed parts sent by the worker that holds them, against wasm-bindgen-test-runner's own HTTP
 //! server (the page's origin, which the worker shares): it answers any method on the files it
 //! serves (`run.js` among them) with 200 and an `ETag`, 304 when `If-None-Match` names that ETag,
-//! and 404 for a path it has no file for. The same reports as the page's own sends
-//! (`crate::transfer`'s browser tests). URLs are absolute, as presigned ones are: the runner
+//! and 404 for a path it has no file for. The same reports as the page's own sends, through the
+//! same helpers (`crate::transfer`'s browser tests). URLs are absolute, as presigned ones are: the runner
 //! starts workers from `blob:` copies of their scripts, against which a path means nothing.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use ferry_api::Header;
-use js_sys::{Array, Promise, Uint8Array};
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
+use js_sys::{Array, Uint8Array};
 use wasm_bindgen_test::wasm_bindgen_test;
 use web_sys::Blob;
 
 use super::SealedPart;
 use crate::crypto::link::TransferKey;
 use crate::crypto::sealing::SealedFile;
-use crate::transfer::Outcome;
-
-const SERVED: &str = "/run.js";
+use crate::transfer::browser_tests::{Report, SERVED, header, reported, served_etag};
 
 /// `path` on the test server.
 fn at(path: &str) -> String {
@@ -43,64 +39,9 @@ async fn sealed(len: usize) -> (SealedPart, u64) {
     (part, file.cipher_size)
 }
 
-fn header(name: &str, value: &str) -> Header {
-    Header {
-        name: name.to_owned(),
-        value: value.to_owned(),
-    }
-}
-
-/// What one send reported.
-struct Report {
-    progress: Vec<u64>,
-    outcome: Outcome,
-}
-
-/// Sends `part` and waits for the completion it reports.
+/// Sends `part` from its worker and waits for the completion it reports.
 async fn send(part: &SealedPart, url: &str, headers: &[Header]) -> Report {
-    let progress = Rc::new(RefCell::new(Vec::new()));
-    let outcome = Rc::new(RefCell::new(None));
-    let mut resolve = None;
-    let finished = Promise::new(&mut |done, _| resolve = Some(done));
-    let resolve = resolve.expect("a promise runs its executor at once");
-    let sending = part
-        .send(
-            "PUT",
-            url,
-            headers,
-            {
-                let progress = progress.clone();
-                move |loaded| progress.borrow_mut().push(loaded)
-            },
-            {
-                let outcome = outcome.clone();
-                move |result| {
-                    *outcome.borrow_mut() = Some(result);
-                    let _ = resolve.call0(&JsValue::UNDEFINED);
-                }
-            },
-        )
-        .expect("the worker takes the request");
-    JsFuture::from(finished)
-        .await
-        .expect("the promise resolves");
-    drop(sending);
-    Report {
-        progress: progress.take(),
-        outcome: outcome.take().expect("a completion was reported"),
-    }
-}
-
-/// The `ETag` the server gives `SERVED`, read without the code under test.
-async fn served_etag() -> String {
-    let response = gloo_net::http::Request::get(SERVED)
-        .send()
-        .await
-        .expect("the test server answers");
-    response
-        .headers()
-        .get("ETag")
-        .expect("the server sends an ETag")
+    reported(|progress, done| part.send("PUT", url, headers, progress, done)).await
 }
 
 #[wasm_bindgen_test]
@@ -160,35 +101,15 @@ async fn an_aborted_send_reports_nothing_and_the_part_can_be_sent_again() {
 #[wasm_bindgen_test]
 async fn a_send_goes_on_when_its_part_is_let_go_of_and_the_part_is_then_forgotten() {
     let (part, len) = sealed(200_000).await;
-    let progress = Rc::new(Cell::new(0));
-    let mut resolve = None;
-    let finished = Promise::new(&mut |done, _| resolve = Some(done));
-    let resolve = resolve.expect("a promise runs its executor at once");
-    let outcome = Rc::new(RefCell::new(None));
-    let sending = part
-        .send(
-            "PUT",
-            &at(SERVED),
-            &[],
-            {
-                let progress = progress.clone();
-                move |sent| progress.set(sent)
-            },
-            {
-                let outcome = outcome.clone();
-                move |result| {
-                    *outcome.borrow_mut() = Some(result);
-                    let _ = resolve.call0(&JsValue::UNDEFINED);
-                }
-            },
-        )
-        .expect("the worker takes the request");
     let (pool, worker, number) = (part.pool.clone(), part.worker, part.part);
-    drop(part);
-    JsFuture::from(finished).await.unwrap();
-    drop(sending);
-    assert!(matches!(outcome.take(), Some(Ok(_))));
-    assert_eq!(progress.get(), len);
+    let report = reported(move |progress, done| {
+        let sending = part.send("PUT", &at(SERVED), &[], progress, done);
+        drop(part);
+        sending
+    })
+    .await;
+    assert!(report.outcome.is_ok(), "{:?}", report.outcome);
+    assert_eq!(report.progress.last(), Some(&len));
     // The worker has forgotten the part: a handle to its number finds nothing to send.
     let forgotten = SealedPart {
         pool,
