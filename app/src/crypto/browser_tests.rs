@@ -14,6 +14,21 @@ fn rs(n: u64) -> RecordSize {
     RecordSize::new(n).expect("a valid record size")
 }
 
+/// What a recipient with `key` reads of `file`: its opened metadata and its content keys.
+async fn opened(
+    web: &WebCrypto,
+    key: &TransferKey,
+    file: &super::sealing::SealedFile,
+) -> (FileSecrets, RecordKeys<web_sys::CryptoKey>) {
+    let sealed_meta = crate::base64::decode_url(&file.meta.meta).unwrap();
+    let secrets = meta::open(web, key, &sealed_meta).await.unwrap();
+    let salt = secrets.content_salt().unwrap();
+    let keys = RecordKeys::derive(web, AES_256_GCM, key.bytes(), &salt)
+        .await
+        .unwrap();
+    (secrets, keys)
+}
+
 #[wasm_bindgen_test]
 async fn webcrypto_matches_rfc_8188_section_3_1() {
     let web = WebCrypto::new().expect("WebCrypto");
@@ -130,8 +145,7 @@ async fn a_part_of_a_blob_is_sealed_on_its_own_and_opens_back() {
     .unwrap();
     assert_eq!(file.cipher_size, plain.len() as u64 + 4 * 17);
     let web = WebCrypto::new().unwrap();
-    let blob_meta = crate::base64::decode_url(&file.meta.meta).unwrap();
-    let secrets = meta::open(&web, &key, &blob_meta).await.unwrap();
+    let (secrets, keys) = opened(&web, &key, &file).await;
     assert_eq!(
         (secrets.name.as_str(), secrets.folder.as_deref()),
         ("big.bin", Some("a/b"))
@@ -145,14 +159,6 @@ async fn a_part_of_a_blob_is_sealed_on_its_own_and_opens_back() {
         .unwrap();
     let sealed = Uint8Array::new(&buffer).to_vec();
     assert_eq!(sealed.len() as u64, r.get());
-    let keys = RecordKeys::derive(
-        &web,
-        AES_256_GCM,
-        key.bytes(),
-        &secrets.content_salt().unwrap(),
-    )
-    .await
-    .unwrap();
     let span = r.span(plain.len() as u64, start..end).unwrap();
     let opened = open_span(&web, &keys, r, &span, &sealed).await.unwrap();
     assert_eq!(opened, plain[65_519..2 * 65_519]);
@@ -179,21 +185,7 @@ async fn every_sealed_part_is_the_reference_records_and_its_checksum_is_theirs()
         let file = SealedFile::new(&key, "f.bin", None, "application/x-test", plain_len)
             .await
             .unwrap();
-        let secrets = meta::open(
-            &web,
-            &key,
-            &crate::base64::decode_url(&file.meta.meta).unwrap(),
-        )
-        .await
-        .unwrap();
-        let keys = RecordKeys::derive(
-            &web,
-            AES_256_GCM,
-            key.bytes(),
-            &secrets.content_salt().unwrap(),
-        )
-        .await
-        .unwrap();
+        let (_, keys) = opened(&web, &key, &file).await;
         let total = file.cipher_size;
         // The whole file as one part, and parts of two records (the last one shorter).
         let cuts: Vec<u64> = (0..total).step_by(2 * r.get() as usize).collect();
@@ -301,21 +293,7 @@ async fn parts_sealed_at_once_in_the_workers_are_each_their_own_and_a_shrunk_fil
             .await
             .unwrap(),
     );
-    let secrets = meta::open(
-        &web,
-        &key,
-        &crate::base64::decode_url(&file.meta.meta).unwrap(),
-    )
-    .await
-    .unwrap();
-    let keys = RecordKeys::derive(
-        &web,
-        AES_256_GCM,
-        key.bytes(),
-        &secrets.content_salt().unwrap(),
-    )
-    .await
-    .unwrap();
+    let (_, keys) = opened(&web, &key, &file).await;
     let total = file.cipher_size;
     let layout: Vec<(u64, u64)> = (0..total)
         .step_by(2 * r.get() as usize)
