@@ -1,6 +1,6 @@
 // DevTools helpers shared by the browser benches (bench/zip-download, bench/upload-throughput):
-// a free port for Chromium's DevTools endpoint, and a bare client on that endpoint that attaches
-// to the browser's workers to read their heaps. Needs Node's WebSocket (node
+// a free port for Chromium's DevTools endpoint, a bare client on that endpoint that attaches
+// to the browser's workers to read their heaps, and the peaks of the page's and workers' heaps. Needs Node's WebSocket (node
 // --experimental-websocket on Node 20).
 "use strict";
 
@@ -79,4 +79,18 @@ async function workerWatch(port, type) {
   };
 }
 
-module.exports = { freePort, workerWatch };
+/** Raises `peaks`' page_heap and page_buffers (the page's JS heap in use and array buffers, from
+ * its DevTools session `cdp`) and worker_heap and worker_buffers (from `workers`, a
+ * [workerWatch]) to what they are now; returns the page's and the workers' figures. Array
+ * buffers live outside the JS heap (a file's bytes being read or hashed are ones). */
+async function heapPeaks(cdp, workers, peaks) {
+  const page = await cdp.send("Runtime.getHeapUsage");
+  peaks.page_heap = Math.max(peaks.page_heap, page.usedSize);
+  peaks.page_buffers = Math.max(peaks.page_buffers, page.backingStorageSize ?? 0);
+  const worker = await workers.heap();
+  peaks.worker_heap = Math.max(peaks.worker_heap, worker.used);
+  peaks.worker_buffers = Math.max(peaks.worker_buffers, worker.buffers);
+  return { page, worker };
+}
+
+module.exports = { freePort, heapPeaks, workerWatch };

@@ -11,7 +11,7 @@ const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 const { chromium } = require("playwright-core");
-const { freePort, workerWatch } = require("../lib/devtools.cjs");
+const { freePort, heapPeaks, workerWatch } = require("../lib/devtools.cjs");
 
 const FLAGS = [
   "--no-sandbox",
@@ -346,12 +346,7 @@ async function viaUi(page, cdp, renderers, encrypted, workers) {
         const { metrics } = await cdp.send("Performance.getMetrics");
         const heap = metrics.find((m) => m.name === "JSHeapTotalSize");
         if (heap) peak.heap = Math.max(peak.heap, heap.value);
-        const usage = await cdp.send("Runtime.getHeapUsage");
-        arrays.page_heap = Math.max(arrays.page_heap, usage.usedSize);
-        arrays.page_buffers = Math.max(arrays.page_buffers, usage.backingStorageSize ?? 0);
-        const worker = await workers.heap();
-        arrays.worker_heap = Math.max(arrays.worker_heap, worker.used);
-        arrays.worker_buffers = Math.max(arrays.worker_buffers, worker.buffers);
+        const { worker } = await heapPeaks(cdp, workers, arrays);
         arrays.workers = Math.max(arrays.workers, worker.count);
       } catch {
         // The page is busy navigating; next time.

@@ -27,7 +27,7 @@ const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 const { chromium } = require("playwright-core");
-const { freePort, workerWatch } = require("../lib/devtools.cjs");
+const { freePort, heapPeaks, workerWatch } = require("../lib/devtools.cjs");
 
 const FLAGS = [
   "--no-sandbox",
@@ -113,13 +113,7 @@ function sampler(session, cdp, workers) {
         }
         peaks.renderers_private = Math.max(peaks.renderers_private, private_);
         peaks.total_pss = Math.max(peaks.total_pss, total);
-        // Array buffers live outside the JS heap (the chunks of a file being read are ones).
-        const page = await cdp.send("Runtime.getHeapUsage");
-        peaks.page_heap = Math.max(peaks.page_heap, page.usedSize);
-        peaks.page_buffers = Math.max(peaks.page_buffers, page.backingStorageSize ?? 0);
-        const worker = await workers.heap();
-        peaks.worker_heap = Math.max(peaks.worker_heap, worker.used);
-        peaks.worker_buffers = Math.max(peaks.worker_buffers, worker.buffers);
+        const { page, worker } = await heapPeaks(cdp, workers, peaks);
         trace(`page heap ${mib(page.usedSize)} MiB, buffers ${mib(page.backingStorageSize ?? 0)} MiB; worker heap ${mib(worker.used)} MiB, buffers ${mib(worker.buffers)} MiB`);
       } catch {
         // A process went away between listing and reading.
