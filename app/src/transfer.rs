@@ -22,6 +22,15 @@ pub(crate) fn browser_owned(name: &str) -> bool {
 /// refusal (0 when the connection failed).
 pub type Outcome = Result<Option<String>, u16>;
 
+/// The outcome of a response with `status`: stored (with its `etag`) on any 2xx, else refused.
+pub(crate) fn outcome(status: u16, etag: impl FnOnce() -> Option<String>) -> Outcome {
+    if (200..300).contains(&status) {
+        Ok(etag())
+    } else {
+        Err(status)
+    }
+}
+
 type Done = Box<dyn FnOnce(Outcome)>;
 
 /// A running PUT. Keep it until it reports completion; dropping it early stops its callbacks.
@@ -67,11 +76,9 @@ impl XhrUpload {
             let xhr = xhr.clone();
             Closure::<dyn FnMut(ProgressEvent)>::new(move |_event: ProgressEvent| {
                 let status = xhr.status().unwrap_or(0);
-                finish(if (200..300).contains(&status) {
-                    Ok(xhr.get_response_header("ETag").ok().flatten())
-                } else {
-                    Err(status)
-                });
+                finish(outcome(status, || {
+                    xhr.get_response_header("ETag").ok().flatten()
+                }));
             })
         };
         let error = Closure::<dyn FnMut(ProgressEvent)>::new(move |_event: ProgressEvent| {

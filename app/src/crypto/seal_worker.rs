@@ -23,7 +23,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, CryptoKey, MessageEvent, Worker};
 
 use super::CryptoError;
-use crate::transfer::{Outcome, browser_owned};
+use crate::transfer::{Outcome, browser_owned, outcome};
 
 /// Where the site serves the worker (`index.html` copies it there); the browser tests' server
 /// serves the app crate's directory.
@@ -58,8 +58,8 @@ pub struct Job<'a> {
 /// `resolve` and `reject`.
 type Owed = (u32, usize, Function, Function);
 
-/// A send's listeners: its progress, and its end (taken when it comes).
-type Listening = (u32, Rc<dyn Fn(u64)>, Option<Box<dyn FnOnce(Outcome)>>);
+/// A send's id and listeners: its progress, and its end (the entry is removed when it comes).
+type Listening = (u32, Rc<dyn Fn(u64)>, Box<dyn FnOnce(Outcome)>);
 
 /// Started workers, the answers they owe and the sends they run (a few at a time: a scan is all
 /// it takes).
@@ -114,15 +114,10 @@ fn answered(pending: &RefCell<Vec<Owed>>, sends: &RefCell<Vec<Listening>>, data:
         let done = {
             let mut sends = sends.borrow_mut();
             let at = sends.iter().position(|l| f64::from(l.0) == id);
-            at.and_then(|at| sends.swap_remove(at).2)
+            at.map(|at| sends.swap_remove(at).2)
         };
         if let Some(done) = done {
-            let status = status as u16;
-            done(if (200..300).contains(&status) {
-                Ok(field(data, "etag").as_string())
-            } else {
-                Err(status)
-            });
+            done(outcome(status as u16, || field(data, "etag").as_string()));
         }
         return;
     }
@@ -168,9 +163,7 @@ impl Pool {
                 }
                 let cut = std::mem::take(&mut *sends.borrow_mut());
                 for (_, _, done) in cut {
-                    if let Some(done) = done {
-                        done(Err(0));
-                    }
+                    done(Err(0));
                 }
                 if let Some(pool) = pool {
                     // Not while this closure, which the pool owns, runs.
@@ -357,7 +350,7 @@ impl SealedPart {
         self.pool
             .sends
             .borrow_mut()
-            .push((id, Rc::new(on_progress), Some(Box::new(on_done))));
+            .push((id, Rc::new(on_progress), Box::new(on_done)));
         if let Err(err) = self.pool.post(self.worker, &request) {
             self.pool.sends.borrow_mut().retain(|l| l.0 != id);
             return Err(err);
