@@ -69,7 +69,7 @@ fn write_file(out: &mut Vec<u8>, f: &FileRecord, thumbnail_url: Option<&str>) {
     out.extend_from_slice(b"\",\"name\":");
     write_value(out, f.name.as_str());
     out.extend_from_slice(b",\"size\":");
-    write_number(out, f.size);
+    write_value(out, &f.size);
     out.extend_from_slice(b",\"content_type\":");
     write_value(out, f.content_type.as_str());
     out.extend_from_slice(match f.status {
@@ -101,27 +101,12 @@ fn write_file(out: &mut Vec<u8>, f: &FileRecord, thumbnail_url: Option<&str>) {
     out.push(b'}');
 }
 
-/// `value` as `serde_json` writes it (strings escaped).
+/// `value` as `serde_json` writes it (strings escaped; numbers through `itoa`, not `fmt`).
 fn write_value<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     // Strings, and the plain structs of the wire types, cannot fail to serialise into memory.
     if let Err(error) = serde_json::to_writer(&mut *out, value) {
         tracing::error!(%error, "writing the files page");
     }
-}
-
-/// A `u64` in decimal, as `serde_json` writes numbers.
-fn write_number(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// A date as RFC 3339 in quotes (what [`super::rfc3339`] gives, whose characters never need
