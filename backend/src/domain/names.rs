@@ -125,7 +125,7 @@ impl ContentType {
 
     pub fn parse(raw: &str) -> Result<Self, NameError> {
         let raw = raw.trim();
-        if raw.len() > 255 || !raw.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        if !Self::headerable(raw) {
             return Err(NameError::ContentType);
         }
         let (essence, params) = match raw.split_once(';') {
@@ -154,11 +154,15 @@ impl ContentType {
     /// [`ContentType::parse`] made: kept as it is (already lower-cased and spaced), but refused
     /// if it is not printable ASCII with a `/`, so a damaged record never reaches a header.
     pub fn from_stored(raw: &str) -> Result<Self, NameError> {
-        let printable = raw.bytes().all(|b| (0x20..0x7f).contains(&b));
-        if raw.len() > 255 || !printable || !raw.contains('/') {
+        if !Self::headerable(raw) || !raw.contains('/') {
             return Err(NameError::ContentType);
         }
         Ok(Self(raw.to_owned()))
+    }
+
+    /// At most 255 bytes of printable ASCII: safe in a `Content-Type` header as it is.
+    fn headerable(raw: &str) -> bool {
+        raw.len() <= 255 && raw.bytes().all(|b| (0x20..0x7f).contains(&b))
     }
 
     pub fn as_str(&self) -> &str {
