@@ -106,21 +106,19 @@ fn row_markup(html: &mut String, i: usize, file: &PublicFile) {
         if ready { "" } else { " arriving" }
     ));
     match &file.thumbnail_url {
-        // Sealed bytes: kept for the download module to open (`crypto::thumb_rows`), never
-        // shown as they are.
-        Some(url) if file.encrypted.is_some() => html.push_str(&format!(
-            "<span class=\"thumb badge kind-{}\" aria-hidden=\"true\" data-sealed=\"{}\">{}</span>",
-            kind(&file.content_type, &file.name),
-            escape(url),
-            escape(&type_badge(&file.name))
-        )),
-        Some(url) => html.push_str(&format!(
+        Some(url) if file.encrypted.is_none() => html.push_str(&format!(
             "<img class=\"thumb\" src=\"{}\" alt=\"\" loading=\"lazy\" width=\"40\" height=\"40\">",
             escape(url)
         )),
-        None => html.push_str(&format!(
-            "<span class=\"thumb badge kind-{}\" aria-hidden=\"true\">{}</span>",
+        // The type's badge; an encrypted file's sealed thumbnail is kept on it for the download
+        // module to open (`crypto::thumb_rows`), never shown as it is.
+        sealed => html.push_str(&format!(
+            "<span class=\"thumb badge kind-{}\" aria-hidden=\"true\"{}>{}</span>",
             kind(&file.content_type, &file.name),
+            sealed
+                .as_deref()
+                .map(|url| format!(" data-sealed=\"{}\"", escape(url)))
+                .unwrap_or_default(),
             escape(&type_badge(&file.name))
         )),
     }
